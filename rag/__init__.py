@@ -1,0 +1,17 @@
+"""Citation-first retrieval over a corpus of documents on the governance of military AI.
+
+    from rag import Retriever
+    r = Retriever.from_settings()
+    answer = r.answer("Que signifie un contrôle humain significatif ?")
+"""
+
+from .corpus import CorpusError
+from .retriever import MAX_K, MAX_QUESTION_CHARS, QueryError, Retriever
+from .settings import MODES, Settings
+from .store import IndexProblem, build_index
+from .types import Answer, DocumentInfo, Passage, Sentence
+
+__all__ = [
+    "Answer", "CorpusError", "DocumentInfo", "IndexProblem", "MAX_K", "MAX_QUESTION_CHARS", "MODES", "Passage",
+    "QueryError", "Retriever", "Sentence", "Settings", "build_index",
+]

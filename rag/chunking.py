@@ -1,0 +1,89 @@
+"""Structure-aware chunking: sections of a clean document cut to the embedder's size.
+
+Chunks never cross a heading: each section's paragraphs are split with
+langchain's ``RecursiveCharacterTextSplitter`` (paragraphs, then lines, then
+sentences, then words), sized in the embedder's own tokens. A chunk's id is
+derived from its document and file offsets, so it is stable across rebuilds
+of an unchanged corpus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from .cleaning import CleanDoc
+from .sentences import sentence_spans
+
+SEPARATORS = [r"\n\n", r"\n", r"(?<=[.!?…»;])\s+", r"(?<=,)\s+", r"\s+", ""]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of the corpus as stored in the index."""
+
+    chunk_id: str
+    doc_id: str
+    section: tuple[str, ...]
+    clean_start: int  # offsets into the document's clean text
+    clean_end: int
+    start: int  # offsets into the document file
+    end: int
+    text: str
+    sentences: tuple[tuple[int, int], ...]  # clean-text spans of its sentences
+
+
+def _sections(doc: CleanDoc) -> list[tuple[tuple[str, ...], int, int]]:
+    """Runs of consecutive paragraphs under the same heading, as clean ranges."""
+    runs: list[tuple[tuple[str, ...], int, int]] = []
+    for block in doc.blocks:
+        if block.kind != "text":
+            continue
+        if runs and runs[-1][0] == block.section and not _heading_between(doc, runs[-1][2], block.start):
+            runs[-1] = (block.section, runs[-1][1], block.end)
+        else:
+            runs.append((block.section, block.start, block.end))
+    return runs
+
+
+def _heading_between(doc: CleanDoc, a: int, b: int) -> bool:
+    return any(bl.kind == "heading" and a <= bl.start < b for bl in doc.blocks)
+
+
+def chunk_document(doc_id: str, doc: CleanDoc, count_tokens: Callable[[str], int],
+                   chunk_tokens: int, chunk_overlap: int) -> list[Chunk]:
+    """Cut one clean document into chunks of at most ``chunk_tokens`` tokens."""
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=chunk_tokens,
+        chunk_overlap=chunk_overlap,
+        length_function=count_tokens,
+        separators=SEPARATORS,
+        is_separator_regex=True,
+        keep_separator="end",
+        strip_whitespace=True,
+    )
+    chunks: list[Chunk] = []
+    for section, a, b in _sections(doc):
+        body = doc.text[a:b]
+        cursor = 0
+        for piece in splitter.split_text(body):
+            at = body.find(piece, cursor)
+            if at < 0:  # the splitter always returns substrings; be safe anyway
+                at = body.find(piece)
+            cs, ce = a + at, a + at + len(piece)
+            cursor = at + 1
+            start, end = doc.to_file(cs, ce)
+            chunks.append(Chunk(
+                chunk_id=f"{doc_id}@{start}-{end}",
+                doc_id=doc_id,
+                section=section,
+                clean_start=cs,
+                clean_end=ce,
+                start=start,
+                end=end,
+                text=doc.text[cs:ce],
+                sentences=tuple(sentence_spans(doc.text, cs, ce)),
+            ))
+    return chunks

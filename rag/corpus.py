@@ -1,0 +1,118 @@
+"""The corpus: documents on disk and the metadata kept beside them.
+
+A document is any ``*.md`` or ``*.txt`` file in the corpus folder; its id is
+the file stem. Metadata lives in ``metadata.toml`` in the same folder, one
+table per document id, and is optional: a document without metadata takes its
+title from its first heading, or from its file name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+METADATA_FILE = "metadata.toml"
+SUFFIXES = (".md", ".txt")
+
+
+class CorpusError(ValueError):
+    """The corpus folder or its metadata cannot be used."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source file, read exactly as it is on disk (offsets point into ``text``)."""
+
+    doc_id: str
+    path: str
+    text: str
+    title: str
+    body: str = ""  # issuing body or author
+    kind: str = ""
+    date: str = ""
+    notes: str = ""
+
+    @property
+    def fingerprint(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def _title_from_text(text: str, fallback: str) -> str:
+    for line in text.splitlines():
+        m = re.match(r"^#{1,6}\s+(.+?)\s*#*\s*$", line)
+        if m:
+            return re.sub(r"[*_`]|</?\w+>", "", m.group(1)).strip() or fallback
+    return fallback
+
+
+def read_metadata(corpus_dir: Path) -> dict[str, dict]:
+    path = corpus_dir / METADATA_FILE
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"{path}: not valid TOML ({exc})") from None
+    for doc_id, meta in data.items():
+        if not isinstance(meta, dict):
+            raise CorpusError(f"{path}: entry {doc_id!r} must be a table like [{doc_id}]")
+    return data
+
+
+def document_paths(corpus_dir: str | Path) -> list[Path]:
+    corpus_dir = Path(corpus_dir)
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"corpus folder not found: {corpus_dir}")
+    paths = sorted(p for p in corpus_dir.iterdir()
+                   if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith("."))
+    stems = [p.stem for p in paths]
+    dupes = sorted({s for s in stems if stems.count(s) > 1})
+    if dupes:
+        raise CorpusError(f"two files share the document id {dupes[0]!r} in {corpus_dir}; rename one")
+    return paths
+
+
+def load_corpus(corpus_dir: str | Path) -> list[Document]:
+    """Read every document of the corpus folder, sorted by id.
+
+    Raises:
+        CorpusError: the folder is missing, holds no document, or a file is not UTF-8.
+    """
+    corpus_dir = Path(corpus_dir)
+    paths = document_paths(corpus_dir)
+    if not paths:
+        raise CorpusError(f"no .md or .txt document in {corpus_dir}")
+    metadata = read_metadata(corpus_dir)
+    docs = []
+    for path in paths:
+        try:
+            # newline="" keeps the file's characters exactly, so offsets are file offsets.
+            with open(path, encoding="utf-8", newline="") as fh:
+                text = fh.read()
+        except UnicodeDecodeError:
+            raise CorpusError(f"{path}: not UTF-8 text") from None
+        meta = metadata.get(path.stem, {})
+        docs.append(Document(
+            doc_id=path.stem,
+            path=str(path),
+            text=text,
+            title=str(meta.get("title") or _title_from_text(text, path.stem)),
+            body=str(meta.get("body", "")),
+            kind=str(meta.get("kind", "")),
+            date=str(meta.get("date", "")),
+            notes=str(meta.get("notes", "")),
+        ))
+    return docs
+
+
+def corpus_fingerprint(corpus_dir: str | Path) -> dict[str, str]:
+    """SHA-256 of every document file and of the metadata file, by file name."""
+    corpus_dir = Path(corpus_dir)
+    files = document_paths(corpus_dir)
+    meta = corpus_dir / METADATA_FILE
+    if meta.exists():
+        files.append(meta)
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}

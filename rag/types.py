@@ -1,0 +1,75 @@
+"""Result types: plain frozen data that crosses module borders and serialises to JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved passage.
+
+    ``text`` is the cleaned rendering of exactly the file characters
+    ``start:end`` of document ``doc_id``. ``highlights`` are the spans of
+    ``text`` (offsets into ``text``) of the sentences that best answer the
+    question.
+    """
+
+    doc_id: str
+    title: str
+    section: str
+    start: int
+    end: int
+    text: str
+    score: float
+    chunk_id: str = ""
+    body: str = ""
+    date: str = ""
+    highlights: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence quoted verbatim from ``passages[passage]``.
+
+    ``start``/``end`` are file offsets; ``passage_start``/``passage_end`` are
+    offsets into that passage's ``text``.
+    """
+
+    text: str
+    passage: int
+    start: int
+    end: int
+    score: float
+    passage_start: int = 0
+    passage_end: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What ``Retriever.answer`` returns: an extractive answer, or an abstention."""
+
+    question: str
+    abstained: bool
+    confidence: float
+    sentences: tuple[Sentence, ...]
+    passages: tuple[Passage, ...]
+    mode: str = "hybrid"
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A corpus document as the index knows it."""
+
+    doc_id: str
+    title: str
+    body: str
+    kind: str
+    date: str
+    notes: str
+    chars: int
+    chunks: int
