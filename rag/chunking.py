@@ -36,20 +36,23 @@ class Chunk:
 
 
 def _sections(doc: CleanDoc) -> list[tuple[tuple[str, ...], int, int]]:
-    """Runs of consecutive paragraphs under the same heading, as clean ranges."""
+    """Each heading (with the headings right above it) and the paragraphs under it, as clean ranges."""
     runs: list[tuple[tuple[str, ...], int, int]] = []
+    open_heading = False  # the last run holds headings only, so far
     for block in doc.blocks:
-        if block.kind != "text":
-            continue
-        if runs and runs[-1][0] == block.section and not _heading_between(doc, runs[-1][2], block.start):
-            runs[-1] = (block.section, runs[-1][1], block.end)
+        if block.kind == "heading":
+            if runs and open_heading:
+                runs[-1] = (block.section, runs[-1][1], block.end)
+            else:
+                runs.append((block.section, block.start, block.end))
+            open_heading = True
+        elif runs and (open_heading or runs[-1][0] == block.section):
+            runs[-1] = (runs[-1][0], runs[-1][1], block.end)
+            open_heading = False
         else:
             runs.append((block.section, block.start, block.end))
+            open_heading = False
     return runs
-
-
-def _heading_between(doc: CleanDoc, a: int, b: int) -> bool:
-    return any(bl.kind == "heading" and a <= bl.start < b for bl in doc.blocks)
 
 
 def chunk_document(doc_id: str, doc: CleanDoc, count_tokens: Callable[[str], int],

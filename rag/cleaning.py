@@ -184,7 +184,7 @@ class _Line:
 def _lines(text: str) -> list[_Line]:
     lines, pos = [], 0
     for raw in text.splitlines(keepends=True):
-        body = raw.rstrip("\r\n")
+        body = (raw.splitlines() or [""])[0]  # without its line break, whichever it is
         lines.append(_Line(pos, body))
         pos += len(raw)
     return lines
@@ -196,7 +196,10 @@ def _classify(lines: list[_Line], text: str) -> None:
     sup_notes = any(NOTE_SUP.match(l.text) for l in lines)
     has_headings = any(HEADING.match(l.text) for l in lines)
     in_toc = False
+    last = "blank"  # kind of the last non-blank line
     for i, line in enumerate(lines):
+        if i and lines[i - 1].kind != "blank":
+            last = lines[i - 1].kind
         s = line.text.strip()
         if not s:
             line.kind = "blank"
@@ -215,7 +218,8 @@ def _classify(lines: list[_Line], text: str) -> None:
             line.kind = "junk"
         elif NOTE_SUP.match(s) and sup_notes:
             line.kind = "note"
-        elif not sup_notes and (m := NOTE_NUM.match(s)) and int(m.group(1)) in markers:
+        elif not sup_notes and markers and (m := NOTE_NUM.match(s)) and (
+                int(m.group(1)) in markers or last in ("rule", "note")):
             line.kind = "note"
         elif not has_headings and _pseudo_heading(lines, i):
             line.kind = "heading"

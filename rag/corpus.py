@@ -34,6 +34,7 @@ class Document:
     kind: str = ""
     date: str = ""
     notes: str = ""
+    keywords: str = ""  # other names users give the document (acronyms, English names)
 
     @property
     def fingerprint(self) -> str:
@@ -104,6 +105,7 @@ def load_corpus(corpus_dir: str | Path) -> list[Document]:
             kind=str(meta.get("kind", "")),
             date=str(meta.get("date", "")),
             notes=str(meta.get("notes", "")),
+            keywords=str(meta.get("keywords", "")),
         ))
     return docs
 

@@ -55,11 +55,27 @@ class Analyzer:
                 terms.append(_strip_accents(tok.lower()))  # a document symbol or a number: keep it whole too
             for part in parts:
                 plain = _strip_accents(part.lower())
-                if plain in STOPWORDS or (len(plain) < 2 and not plain.isdigit()):
-                    continue
                 acronym = part.isupper() and len(part) > 1
+                if not acronym and (plain in STOPWORDS or (len(plain) < 2 and not plain.isdigit())):
+                    continue
                 terms.append(self._stem(part.lower()) if part.isalpha() and not acronym else plain)
         return terms
+
+
+_EN = frozenset("the of and to in is are was were what which who whom how why when where does did do has have "
+                "had its their this that these those with for by from about according should can could would will "
+                "be been being any there than they them it an".split())
+_FR = frozenset("le la les des du de un une et est sont que qui quoi quel quelle quels quelles dans pour par sur "
+                "avec selon comment pourquoi quand ou ce cette ces il elle ils elles au aux ne pas se son sa ses "
+                "leur leurs nous vous y l d qu c s n j m t lui".split())
+
+
+def looks_english(text: str) -> bool:
+    """True when the text has more English than French function words (used to weight keyword search)."""
+    words = [w.lower() for w in re.findall(r"[^\W\d_]+", text)]  # l'IA -> l, ia
+    en = sum(w in _EN for w in words)
+    fr = sum(_strip_accents(w) in _FR for w in words)
+    return en > fr
 
 
 class KeywordIndex:

@@ -20,6 +20,7 @@ from typing import Iterable
 import numpy as np
 
 from .cleaning import CleanDoc, clean_document
+from .keyword import looks_english
 from .corpus import load_corpus
 from .settings import MODES, Settings
 from .store import IndexData, open_index
@@ -181,7 +182,8 @@ class Retriever:
         elif mode == "keyword":
             score = kws
         else:
-            w, sw, k = s.dense_weight, s.sentence_weight, s.rrf_k
+            w = s.dense_weight_en if looks_english(question) else s.dense_weight
+            sw, k = s.sentence_weight, s.rrf_k
             score = (w * (1 - sw) / (k + _ranks(dense)) + w * sw / (k + _ranks(sent))
                      + (1 - w) * np.where(kws > 0, 1.0 / (k + _ranks(kws)), 0.0))
         order = np.lexsort((rows, -score))[:n]

@@ -40,6 +40,8 @@ class Settings:
         rrf_k: rank constant of reciprocal-rank fusion.
         dense_weight: weight of the dense ranking in hybrid fusion (keyword
             gets ``1 - dense_weight``).
+        dense_weight_en: the same for questions in English, where French
+            keyword search has less to hold on to.
         sentence_weight: weight of the best-sentence similarity when passages
             are reranked.
         candidates: how many candidates each retriever contributes to fusion.
@@ -60,6 +62,7 @@ class Settings:
     flat_max_vectors: int = 200_000
     rrf_k: int = 20
     dense_weight: float = 0.5
+    dense_weight_en: float = 0.8
     sentence_weight: float = 0.5
     candidates: int = 50
     abstain_threshold: float = 3.0
@@ -73,8 +76,9 @@ class Settings:
             raise ValueError(f"chunk_tokens must be between 16 and 512, got {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ValueError("chunk_overlap must be >= 0 and smaller than chunk_tokens")
-        if not 0.0 <= self.dense_weight <= 1.0:
-            raise ValueError(f"dense_weight must be between 0 and 1, got {self.dense_weight}")
+        for name in ("dense_weight", "dense_weight_en"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
         if not 0.0 <= self.sentence_weight <= 1.0:
             raise ValueError(f"sentence_weight must be between 0 and 1, got {self.sentence_weight}")
         if not 1 <= self.answer_sentences <= 3:
@@ -83,8 +87,8 @@ class Settings:
             raise ValueError("candidates and rrf_k must be positive")
 
     # Settings that change what is stored in the index. Others only steer queries.
-    INDEX_FIELDS = ("corpus_dir", "embedder", "model", "chunk_tokens", "chunk_overlap",
-                    "faiss_index", "flat_max_vectors")
+    # (The corpus is checked by its fingerprint and the embedder by its name, in the manifest.)
+    INDEX_FIELDS = ("chunk_tokens", "chunk_overlap", "faiss_index", "flat_max_vectors")
 
     def index_settings(self) -> dict:
         """The subset of settings an index depends on (recorded in its manifest)."""

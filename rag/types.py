@@ -71,5 +71,6 @@ class DocumentInfo:
     kind: str
     date: str
     notes: str
+    keywords: str
     chars: int
     chunks: int

@@ -1,0 +1,91 @@
+"""Command line: ``python -m rag build | ask | info``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+
+from .corpus import CorpusError
+from .retriever import MAX_K, QueryError, Retriever
+from .settings import MODES, Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", metavar="DIR", help="corpus folder (default: ./corpus, or RAG_CORPUS_DIR)")
+    common.add_argument("--index", metavar="DIR", help="index folder (default: ./.index, or RAG_INDEX_DIR)")
+    common.add_argument("--embedder", help="'auto', 'bundled', or a sentence-transformers model id or folder")
+    common.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+
+    p = argparse.ArgumentParser(prog="python -m rag", description="Citation-first search over the corpus.")
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", parents=[common], help="build the index (even if a valid one exists)")
+    b.add_argument("--if-needed", action="store_true", help="only build when no valid index exists")
+    a = sub.add_parser("ask", parents=[common], help="answer a question with quoted passages")
+    a.add_argument("question")
+    a.add_argument("-k", type=int, default=5, help=f"number of passages (1 to {MAX_K}, default 5)")
+    a.add_argument("--mode", default="hybrid", choices=MODES, help="search mode (default hybrid)")
+    a.add_argument("--doc", action="append", metavar="ID", help="search only this document (repeatable)")
+    a.add_argument("--json", action="store_true", help="print the answer as JSON")
+    i = sub.add_parser("info", parents=[common], help="documents, chunks, embedder and index size")
+    i.add_argument("--json", action="store_true", help="print as JSON")
+    return p
+
+
+def _print_answer(answer) -> None:
+    wrap = lambda s, indent="    ": textwrap.fill(" ".join(s.split()), 100, initial_indent=indent,
+                                                  subsequent_indent=indent)
+    if answer.abstained:
+        print("Le corpus ne répond pas à cette question (confiance %.2f). Passages les plus proches :\n"
+              % answer.confidence)
+    else:
+        print("Réponse extraite (confiance %.2f) :" % answer.confidence)
+        for s in answer.sentences:
+            print(wrap(f"« {s.text} » [{s.passage + 1}]"))
+        print()
+    for n, p in enumerate(answer.passages, 1):
+        print(f"[{n}] {p.title} — {p.section or '(début du document)'}")
+        print(f"    {p.doc_id}, caractères {p.start}–{p.end}, score {p.score:.4f}")
+        print(wrap(p.text))
+        print()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    logging.getLogger("faiss").setLevel(logging.WARNING)
+    try:
+        settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, embedder=args.embedder)
+        if args.command == "build":
+            r = Retriever.from_settings(settings, rebuild=not args.if_needed, progress=not args.quiet)
+            info = r.info()
+            print(f"index: {info['chunks']} chunks of {info['documents']} documents, {info['embedder']}, "
+                  f"{info['bytes'] / 1e6:.1f} MB in {info['index']}")
+        elif args.command == "ask":
+            r = Retriever.from_settings(settings)
+            answer = r.answer(args.question, k=args.k, mode=args.mode, docs=args.doc)
+            if args.json:
+                print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+            else:
+                _print_answer(answer)
+        else:
+            r = Retriever.from_settings(settings)
+            info = r.info()
+            info["documents"] = [{"doc_id": d.doc_id, "title": d.title, "chunks": d.chunks, "chars": d.chars}
+                                 for d in r.documents]
+            if args.json:
+                print(json.dumps(info, ensure_ascii=False, indent=2))
+            else:
+                print(f"index     {info['index']} ({info['bytes'] / 1e6:.1f} MB, built {info['created']})")
+                print(f"embedder  {info['embedder']} ({info['vector_index']} FAISS index)")
+                print(f"chunks    {info['chunks']} ({info['sentences']} sentences)")
+                print("documents")
+                for d in info["documents"]:
+                    print(f"  {d['doc_id']:40} {d['chunks']:4} chunks  {d['title'][:70]}")
+    except (QueryError, CorpusError, ValueError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,107 @@
+"""Shared fixtures: a tiny corpus with the debris of the real one, and retrievers over it."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test downloads anything
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TINY = {
+    "rapport-drones.md": """
+
+# Rapport sur les drones autonomes
+
+## Contexte
+
+Les drones armés autonomes posent la question du contrôle humain<sup>1</sup>. Un contrôle humain significatif
+suppose que l'opérateur comprenne le système et puisse interrompre une attaque à tout moment.
+
+---
+
+1. Voir la note du Comité international de la Croix-Rouge, 2021.
+
+2. Ibid.
+
+La Convention sur certaines armes classiques (CCAC) examine la question des SALA depuis
+2014, sans être parvenue à un traité.
+
+## Recommandations
+
+Le rapport recommande un moratoire sur les <b>systèmes d'armes létaux autonomes</b> et la création d'un registre
+international des essais. Les États devraient publier leurs doctrines d'emploi.
+
+Scroll to Top
+""",
+    "resolution-test.md": """# Résolution 12/345
+
+*L'Assemblée,*
+
+1. *Prie* le Secrétaire général de présenter un rapport (A/12/678) sur l'intelligence artificielle militaire ;
+
+2. *Décide* d'inscrire la question à l'ordre du jour de sa prochaine session.
+""",
+    "note-budget.txt": """Note sur le budget de la défense
+
+Le budget consacré à l'intelligence artificielle de défense atteindra 1,5 milliard d'euros en 2030,
+selon la loi de programmation militaire. La moitié financera la recherche sur le traitement des données.
+""",
+}
+
+HOSTILE = """# Document piégé
+
+Ce document contient <img src=x onerror=alert(1)> et <script>alert(2)</script> au milieu du texte, ainsi
+qu'un lien [cliquez](javascript:alert(3)) pour vérifier que rien ne s'exécute.
+"""
+
+
+def write_corpus(folder: Path, files: dict[str, str] = TINY, metadata: str | None = None) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    if metadata is not None:
+        (folder / "metadata.toml").write_text(metadata, encoding="utf-8")
+    return folder
+
+
+TINY_METADATA = """
+["rapport-drones"]
+title = "Rapport sur les drones autonomes"
+body = "Commission d'essai"
+date = "2024"
+"""
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory) -> Path:
+    return write_corpus(tmp_path_factory.mktemp("corpus"), metadata=TINY_METADATA)
+
+
+@pytest.fixture(scope="session")
+def tiny_settings(tiny_corpus, tmp_path_factory):
+    from rag import Settings
+
+    return Settings(corpus_dir=str(tiny_corpus), index_dir=str(tmp_path_factory.mktemp("index")),
+                    embedder="bundled", chunk_tokens=64, chunk_overlap=8)
+
+
+@pytest.fixture(scope="session")
+def tiny_retriever(tiny_settings):
+    from rag import Retriever
+
+    return Retriever.from_settings(tiny_settings)
+
+
+@pytest.fixture(scope="session")
+def real_retriever():
+    """The real corpus with default settings (loads the committed index; rebuilds if it does not match)."""
+    from rag import Retriever, Settings
+
+    logging.getLogger("rag").setLevel(logging.INFO)
+    return Retriever.from_settings(Settings(embedder="bundled"))

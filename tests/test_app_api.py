@@ -1,0 +1,108 @@
+"""The app's API, through gradio_client, against the app launched in-process on the fixture corpus."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from app_fixtures import APP_DOCS, ROOT, app_corpus, app_retriever, app_url  # noqa: F401 (fixtures)
+
+QUESTION = "Que signifie un contrôle humain significatif ?"
+
+
+@pytest.fixture(scope="module")
+def client(app_url):
+    return Client(app_url, verbose=False)
+
+
+def search(client, question, k=5, mode="hybrid", docs=None):
+    return client.predict(question, k, mode, docs, api_name="/search")
+
+
+def test_search_returns_valid_citations(client, app_retriever, app_corpus):
+    result = search(client, QUESTION)
+    assert result["question"] == QUESTION
+    assert result["abstained"] is False
+    assert result["passages"], "no passage returned"
+    assert 1 <= len(result["sentences"]) <= 3
+    files = {d: (app_corpus / f"{d}.md").read_text(encoding="utf-8") for d in APP_DOCS}
+    for p in result["passages"]:
+        assert p["doc_id"] in files
+        doc = app_retriever.clean_document(p["doc_id"])
+        assert doc.render(p["start"], p["end"]) == p["text"]
+        raw = files[p["doc_id"]][p["start"]:p["end"]]
+        for word in p["text"].split():
+            assert word in raw
+        for a, b in p["highlights"]:
+            assert 0 <= a < b <= len(p["text"])
+        assert p["title"] and p["body"] and p["date"]
+    for s in result["sentences"]:
+        p = result["passages"][s["passage"]]
+        assert p["text"][s["passage_start"]:s["passage_end"]] == s["text"]
+        assert app_retriever.clean_document(p["doc_id"]).render(s["start"], s["end"]) == s["text"]
+    # the best sentence answers the question, from the document about human control
+    top = result["passages"][result["sentences"][0]["passage"]]
+    assert top["doc_id"] == "controle-humain"
+    assert "contrôle humain significatif" in result["sentences"][0]["text"]
+
+
+def test_search_options(client):
+    result = search(client, QUESTION, k=2, mode="keyword", docs=["resolution-onu"])
+    assert result["mode"] == "keyword"
+    assert len(result["passages"]) <= 2
+    assert {p["doc_id"] for p in result["passages"]} <= {"resolution-onu"}
+    dense = search(client, "What does meaningful human control mean?", k=3, mode="dense")
+    assert len(dense["passages"]) == 3
+
+
+def test_search_abstains_off_topic(client):
+    result = search(client, "Comment faire une pâte à crêpes ?")
+    assert result["abstained"] is True
+    assert result["sentences"] == []
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(question=""), "vide"),
+    (dict(question="   \n\t "), "vide"),
+    (dict(question="x" * 2001), "2000"),
+    (dict(question=QUESTION, mode="magic"), "mode must be one of"),
+    (dict(question=QUESTION, docs=["no-such-doc"]), "unknown document id"),
+    (dict(question=QUESTION, k=0), "k must be a whole number from 1 to 50"),
+    (dict(question=QUESTION, k=51), "k must be a whole number from 1 to 50"),
+])
+def test_bad_input_gets_a_clear_error(client, kwargs, message):
+    with pytest.raises(Exception) as info:
+        search(client, **kwargs)
+    text = str(info.value)
+    assert message in text
+    assert "Traceback" not in text
+
+
+def test_question_at_the_limit_is_accepted(client):
+    result = search(client, ("contrôle humain " * 200)[:2000])
+    assert "passages" in result
+
+
+@pytest.mark.parametrize("target", [
+    "/etc/passwd",
+    "{corpus}/metadata.toml",
+    "{corpus}/controle-humain.md",
+    str(ROOT / "app.py"),
+    str(ROOT / ".index" / "CURRENT"),
+    "{index}/CURRENT",
+])
+@pytest.mark.parametrize("route", ["file={}", "gradio_api/file={}", "gradio_api/file={}?download=1", "file/{}"])
+def test_file_routes_refuse_files_outside_the_app(app_url, app_corpus, app_retriever, route, target):
+    path = target.format(corpus=app_corpus, index=app_retriever.settings.index_dir)
+    for candidate in (path, path.lstrip("/"), "../../../../../../.." + path):
+        r = httpx.get(app_url + route.format(candidate), follow_redirects=True, timeout=10)
+        body = r.text
+        assert r.status_code in (400, 403, 404, 405), (route, candidate, r.status_code, body[:200])
+        assert "root:" not in body and "import gradio" not in body and "build-" not in body
+        assert "[\"resolution-onu\"]" not in body
+
+
+def test_home_page_serves(app_url):
+    r = httpx.get(app_url, timeout=10)
+    assert r.status_code == 200

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+
+from rag.chunking import chunk_document
+from rag.cleaning import clean_document
+from rag.corpus import load_corpus
+
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def counter():
+    from rag.embedding import BundledEmbedder
+
+    return BundledEmbedder().count_tokens
+
+
+def test_chunks_fit_the_embedder_and_are_stable(counter):
+    docs = load_corpus(ROOT / "corpus")
+    for d in docs:
+        clean = clean_document(d.text)
+        first = chunk_document(d.doc_id, clean, counter, 160, 32)
+        again = chunk_document(d.doc_id, clean_document(d.text), counter, 160, 32)
+        assert [c.chunk_id for c in first] == [c.chunk_id for c in again]
+        assert len({c.chunk_id for c in first}) == len(first)
+        for c in first:
+            assert counter(c.text) <= 160 + 8, (c.chunk_id, counter(c.text))  # the splitter may overshoot a word
+            assert clean.render(c.start, c.end) == c.text
+            assert c.sentences and all(c.clean_start <= a < b <= c.clean_end for a, b in c.sentences)
+
+
+def test_chunks_carry_their_section(counter):
+    d = next(d for d in load_corpus(ROOT / "corpus") if d.doc_id == "uip-2025-reglementation-ia-militaire")
+    chunks = chunk_document(d.doc_id, clean_document(d.text), counter, 160, 32)
+    sections = {c.section[-1] for c in chunks if c.section}
+    assert {"Contexte", "Objectifs", "Résultats attendus"} <= sections
+    # A heading opens the passage under it, so a question about it finds its words.
+    assert any(c.text.startswith("Objectifs") for c in chunks)

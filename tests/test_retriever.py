@@ -1,0 +1,103 @@
+"""The public API on a tiny corpus: citations, filters, modes, answers and clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from rag import MAX_QUESTION_CHARS, QueryError, Retriever
+from rag.cleaning import clean_document
+
+
+def file_text(settings, doc_id: str) -> str:
+    path = next(p for p in Path(settings.corpus_dir).iterdir() if p.stem == doc_id)
+    with open(path, encoding="utf-8", newline="") as fh:
+        return fh.read()
+
+
+def assert_cited(settings, passage):
+    raw = file_text(settings, passage.doc_id)
+    assert 0 <= passage.start < passage.end <= len(raw)
+    assert clean_document(raw).render(passage.start, passage.end) == passage.text
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "keyword"])
+def test_search_returns_cited_passages(tiny_retriever, tiny_settings, mode):
+    passages = tiny_retriever.search("contrôle humain significatif des drones", k=3, mode=mode)
+    assert 1 <= len(passages) <= 3
+    assert passages[0].doc_id == "rapport-drones"
+    assert passages[0].title == "Rapport sur les drones autonomes" and passages[0].body == "Commission d'essai"
+    for p in passages:
+        assert_cited(tiny_settings, p)
+    assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
+
+
+def test_keyword_symbols_and_doc_filter(tiny_retriever):
+    assert tiny_retriever.search("A/12/678", k=1, mode="keyword")[0].doc_id == "resolution-test"
+    only = tiny_retriever.search("intelligence artificielle", k=5, docs=["note-budget"])
+    assert only and {p.doc_id for p in only} == {"note-budget"}
+
+
+def test_answer_quotes_sentences_verbatim(tiny_retriever, tiny_settings):
+    answer = tiny_retriever.answer("Que suppose un contrôle humain significatif ?", k=3)
+    assert answer.passages and 1 <= len(answer.sentences) <= 3 or answer.abstained
+    for s in answer.sentences:
+        p = answer.passages[s.passage]
+        assert p.text[s.passage_start:s.passage_end] == s.text
+        assert clean_document(file_text(tiny_settings, p.doc_id)).render(s.start, s.end) == s.text
+        assert p.start <= s.start < s.end <= p.end
+    for p in answer.passages:
+        assert all(0 <= a < b <= len(p.text) for a, b in p.highlights)
+    data = json.loads(json.dumps(answer.to_dict()))
+    assert {"abstained", "sentences", "passages"} <= set(data)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(question=""), "empty"),
+    (dict(question="   \n\t "), "empty"),
+    (dict(question="x" * (MAX_QUESTION_CHARS + 1)), "limit"),
+    (dict(question=None), "text"),
+    (dict(question="drones", mode="magic"), "mode must be one of"),
+    (dict(question="drones", k=0), "k must be"),
+    (dict(question="drones", k=10_000), "k must be"),
+    (dict(question="drones", k="5"), "k must be"),
+    (dict(question="drones", docs=["../../etc/passwd"]), "unknown document"),
+    (dict(question="drones", docs=[]), "at least one"),
+])
+def test_bad_input_gets_a_clear_error(tiny_retriever, kwargs, message):
+    for call in (tiny_retriever.search, tiny_retriever.answer):
+        with pytest.raises(QueryError, match=message):
+            call(**kwargs)
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_gives_an_answer_or_a_clear_error(tiny_retriever, text):
+    try:
+        answer = tiny_retriever.answer(text, k=2)
+    except QueryError as exc:
+        assert str(exc)
+        return
+    for s in answer.sentences:
+        assert answer.passages[s.passage].text[s.passage_start:s.passage_end] == s.text
+
+
+def test_save_load_round_trip_gives_identical_results(tiny_retriever, tiny_settings):
+    again = Retriever.from_settings(tiny_settings)
+    assert again.index_folder == tiny_retriever.index_folder  # loaded, not rebuilt
+    for q in ["budget de la défense", "moratoire", "Secrétaire général rapport"]:
+        assert again.search(q, k=3) == tiny_retriever.search(q, k=3)
+
+
+def test_documents_and_info(tiny_retriever):
+    ids = {d.doc_id for d in tiny_retriever.documents}
+    drones = next(d for d in tiny_retriever.documents if d.doc_id == "rapport-drones")
+    assert drones.title == "Rapport sur les drones autonomes" and drones.chunks >= 1
+    assert ids == {"rapport-drones", "resolution-test", "note-budget"}
+    note = next(d for d in tiny_retriever.documents if d.doc_id == "note-budget")
+    assert note.title == "note-budget"  # no metadata and no markdown heading: the file name
+    info = tiny_retriever.info()
+    assert info["documents"] == 3 and info["chunks"] >= 3 and info["embedder"].startswith("bundled:")
