@@ -55,6 +55,15 @@ def _sections(doc: CleanDoc) -> list[tuple[tuple[str, ...], int, int]]:
     return runs
 
 
+def _text_sentences(doc: CleanDoc, start: int, end: int) -> list[tuple[int, int]]:
+    """Sentences of the paragraphs in ``start:end`` (headings are context, not answers)."""
+    spans = []
+    for block in doc.blocks:
+        if block.kind == "text" and block.end > start and block.start < end:
+            spans.extend(sentence_spans(doc.text, max(start, block.start), min(end, block.end)))
+    return spans
+
+
 def chunk_document(doc_id: str, doc: CleanDoc, count_tokens: Callable[[str], int],
                    chunk_tokens: int, chunk_overlap: int) -> list[Chunk]:
     """Cut one clean document into chunks of at most ``chunk_tokens`` tokens."""
@@ -87,6 +96,6 @@ def chunk_document(doc_id: str, doc: CleanDoc, count_tokens: Callable[[str], int
                 start=start,
                 end=end,
                 text=doc.text[cs:ce],
-                sentences=tuple(sentence_spans(doc.text, cs, ce)),
+                sentences=tuple(_text_sentences(doc, cs, ce)),
             ))
     return chunks

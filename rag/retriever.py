@@ -3,8 +3,8 @@
 Hybrid ranking fuses three rankings of the candidates with weighted reciprocal
 rank fusion: dense similarity of the chunk, BM25 of the chunk, and dense
 similarity of the chunk's best sentence. An answer quotes 1 to 3 of the
-best-scoring sentences of the top passages verbatim, or abstains when the best
-match does not stand out from the query's similarity to the corpus at large.
+best-scoring sentences of the top passages verbatim, or abstains when the
+confidence of ``rag.abstention`` is under the calibrated threshold.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Iterable
 
 import numpy as np
 
+from . import abstention
 from .cleaning import CleanDoc, clean_document
 from .keyword import looks_english
 from .corpus import load_corpus
@@ -290,25 +291,24 @@ class Retriever:
                         passage_start=pa, passage_end=pb)
 
     def confidence(self, question: str, qv: np.ndarray, cands: list[_Candidate]) -> float:
-        """How far the best match stands out from the corpus at large, in standard deviations.
+        """Confidence in [0, 1] that the corpus answers ``question`` (see ``rag.abstention``)."""
+        features = self.abstention_features(question, qv, cands)
+        return abstention.confidence(features, self.settings.abstain_model, self.settings.abstain_bias)
 
-        ``(best sentence similarity - mean similarity to the corpus) / std``, plus
-        ``keyword coverage`` (the share of the question's terms found in the
-        corpus) weighted by ``settings.coverage_weight``.
-        """
-        return float(self.abstention_features(question, qv, cands)["confidence"])
-
-    def abstention_features(self, question: str, qv: np.ndarray, cands: list[_Candidate]) -> dict:
-        bg = self._data.background @ qv
-        mean, std = float(bg.mean()), float(bg.std()) or 1e-6
-        best_sentence = max((c.sentence for c in cands), default=mean)
-        best_chunk = max((c.dense for c in cands), default=mean)
-        terms, known = self._data.keyword.known_terms(question)
-        coverage = len(known) / len(terms) if terms else 0.0
-        z_sentence = (best_sentence - mean) / std
-        z_chunk = (best_chunk - mean) / std
-        confidence = z_sentence + self.settings.coverage_weight * coverage
-        return {"z_sentence": z_sentence, "z_chunk": z_chunk, "coverage": coverage, "confidence": confidence}
+    def abstention_features(self, question: str, qv: np.ndarray, cands: list[_Candidate]) -> dict[str, float]:
+        """The signals ``rag.abstention`` weighs, for a question and its ranked candidates."""
+        keyword = self._data.keyword
+        terms, known = keyword.known_terms(question)
+        near: set[str] = set()
+        for c in cands[:3]:
+            near.update(keyword.analyze(self._data.chunks[c.row].text))
+        return {
+            "top_dense": max((c.dense for c in cands), default=0.0),
+            "best_sentence": max((c.sentence for c in cands), default=0.0),
+            "coverage": len(known) / len(terms) if terms else 0.0,
+            "passage_coverage": sum(t in near for t in terms) / len(terms) if terms else 0.0,
+            "english": float(looks_english(question)),
+        }
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

@@ -66,19 +66,22 @@ def _split_long(text: str, a: int, b: int) -> list[tuple[int, int]]:
 
 
 def _merge_short(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Fold fragments too short to stand alone ("1.", "a)") into the next sentence."""
+    """Fold fragments too short to stand alone ("1.", "a)") into the sentence next to them on their line."""
     out: list[tuple[int, int]] = []
-    carry = None
+    carry, carry_end = None, 0
     for a, b in spans:
-        if carry is not None:
-            a, carry = carry, None
-        if b - a < MIN and "\n" not in text[a:b]:
-            carry = a
+        if carry is not None and "\n" not in text[carry:a]:
+            a = carry
+        elif carry is not None:
+            out.append((carry, carry_end))
+        carry = None
+        if b - a < MIN:
+            carry, carry_end = a, b
             continue
         out.append((a, b))
     if carry is not None:
-        if out:
-            out[-1] = (out[-1][0], spans[-1][1])
+        if out and "\n" not in text[out[-1][1]:carry]:
+            out[-1] = (out[-1][0], carry_end)
         else:
-            out.append((carry, spans[-1][1]))
+            out.append((carry, carry_end))
     return out

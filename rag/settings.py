@@ -45,10 +45,12 @@ class Settings:
         sentence_weight: weight of the best-sentence similarity when passages
             are reranked.
         candidates: how many candidates each retriever contributes to fusion.
-        abstain_threshold: confidence under which ``answer`` abstains;
-            calibrated by ``python -m eval --calibrate`` on the tuning half.
-        coverage_weight: weight, in the confidence, of the share of the
-            question's keywords found in the corpus.
+        abstain_model: ``(mean, scale, weight)`` per abstention feature and
+        abstain_bias: the logistic model that gives an answer's confidence
+            (see ``rag.abstention``), fitted by ``python -m eval --calibrate``
+            on the tuning half of the test set.
+        abstain_threshold: confidence under which ``answer`` abstains, chosen
+            by the same calibration.
         answer_sentences: maximum number of sentences in the extracted answer.
     """
 
@@ -65,11 +67,14 @@ class Settings:
     dense_weight_en: float = 0.8
     sentence_weight: float = 0.5
     candidates: int = 50
-    abstain_threshold: float = 3.0
-    coverage_weight: float = 1.0
+    abstain_model: tuple = ((0.85, 0.02, 1.0), (0.86, 0.02, 1.0), (0.7, 0.3, 1.0), (0.5, 0.3, 1.0), (0.4, 0.5, 0.0))
+    abstain_bias: float = 0.0
+    abstain_threshold: float = 0.5
     answer_sentences: int = 3
 
     def __post_init__(self) -> None:
+        # JSON gives lists; keep the frozen settings hashable and comparable.
+        object.__setattr__(self, "abstain_model", tuple(tuple(float(v) for v in row) for row in self.abstain_model))
         if self.faiss_index not in FAISS_KINDS:
             raise ValueError(f"faiss_index must be one of {FAISS_KINDS}, got {self.faiss_index!r}")
         if not 16 <= self.chunk_tokens <= 512:
@@ -122,7 +127,7 @@ class Settings:
                 continue
             kind = type(f.default)
             try:
-                values[f.name] = kind(raw)
+                values[f.name] = json.loads(raw) if kind is tuple else kind(raw)
             except ValueError:
                 raise ValueError(f"RAG_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,178 @@
+"""``python -m eval``: evaluate retrieval on a test set; see eval/README.md.
+
+    python -m eval                              # all modes + baseline, headline split heldout
+    python -m eval --testset other.jsonl --out /tmp/res --split all
+    python -m eval --calibrate                  # abstention threshold on the tune split
+    python -m eval --tune                       # fusion settings grid on the tune split
+
+The engine's settings come from ``RAG_*`` environment variables (for example
+``RAG_CORPUS_DIR``, ``RAG_INDEX_DIR``, ``RAG_EMBEDDER``). Exit status: 0 on
+success, 2 on a bad test set or bad options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+DEFAULT_TESTSET = HERE / "testset.jsonl"
+DEFAULT_OUT = HERE / "results"
+DEFAULT_CACHE = HERE / ".cache"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m eval", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--testset", default=str(DEFAULT_TESTSET), help="JSON Lines test set (default: %(default)s)")
+    p.add_argument("--modes", default="keyword,dense,hybrid,baseline",
+                   help="comma-separated modes among keyword, dense, hybrid, baseline (default: %(default)s)")
+    p.add_argument("--k", type=int, default=10, help="passages retrieved per question (>= 10; default: %(default)s)")
+    p.add_argument("--out", default=str(DEFAULT_OUT), help="output folder (default: %(default)s)")
+    p.add_argument("--split", default="heldout", choices=("tune", "heldout", "all"),
+                   help="split of the headline table and metrics.json (all splits are computed; default: %(default)s)")
+    p.add_argument("--cache", default=str(DEFAULT_CACHE),
+                   help="cache of question and baseline vectors (default: %(default)s)")
+    p.add_argument("--calibrate", action="store_true", help="choose abstain_threshold / coverage_weight on tune")
+    p.add_argument("--tune", action="store_true", help="grid of dense_weight, sentence_weight, rrf_k on tune")
+    p.add_argument("--quiet", action="store_true", help="log warnings only")
+    return p
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(name)s: %(message)s")
+    from rag import Retriever, Settings
+    from rag.corpus import CorpusError, load_corpus
+
+    from . import report
+    from .evaluate import ALL_MODES, BASELINE, evaluate_all
+    from .testset import TestSetError, describe, load_testset
+
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    bad = [m for m in modes if m not in ALL_MODES]
+    if bad or not modes:
+        print(f"error: --modes must name some of {', '.join(ALL_MODES)}; got {args.modes!r}", file=sys.stderr)
+        return 2
+    if not 10 <= args.k <= 50:
+        print("error: --k must be between 10 and 50", file=sys.stderr)
+        return 2
+
+    settings = Settings.from_env()
+    try:
+        documents = {d.doc_id: d.text for d in load_corpus(settings.corpus_dir)}
+    except CorpusError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        cases = load_testset(args.testset, documents)  # everything is checked before any computing
+    except TestSetError as exc:
+        print(f"error: bad test set: {exc}", file=sys.stderr)
+        return 2
+    if args.split != "all" and not any(c.split == args.split for c in cases):
+        print(f"note: no case in split {args.split!r}; the headline uses all cases", file=sys.stderr)
+        args.split = "all"
+
+    started = time.perf_counter()
+    retriever = Retriever.from_settings(settings)
+    load_seconds = time.perf_counter() - started
+
+    if args.calibrate or args.tune:
+        from .calibrate import calibrate, tune_fusion
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        if args.calibrate:
+            res = calibrate(retriever, cases, args.cache)
+            (out / "calibration.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+            print_calibration(res)
+        if args.tune:
+            res = tune_fusion(retriever, cases, args.cache)
+            (out / "tuning.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+            print_tuning(res)
+        return 0
+
+    result = evaluate_all(retriever, cases, modes, k=args.k, cache_dir=args.cache)
+    meta = {
+        "testset_path": args.testset,
+        "testset": describe(cases),
+        "modes": modes,
+        "k": result["k"],
+        "embedder": retriever.embedder.name,
+        "chunks": len(retriever._data.chunks),
+        "baseline_chunks": result["runs"][BASELINE].extra["chunks"] if BASELINE in result["runs"] else None,
+        "settings": json.loads(retriever.settings.to_json()),
+        "index_load_seconds": round(load_seconds, 2),
+        "seconds": {m: round(run.seconds, 2) for m, run in result["runs"].items()},
+    }
+    out = Path(args.out)
+    paths = report.write_all(result, out, args.split, meta)
+    plot_rel = _relative(paths["plot"])
+    paths["summary"].write_text(report.summary_md(result["summary"], args.split, meta, plot_rel), encoding="utf-8")
+    print(f"\n{args.split} split — {sum(c.split == args.split or args.split == 'all' for c in cases)} cases\n")
+    print(report.table(result["summary"], args.split))
+    if result["unreachable"]["engine"]:
+        print(f"\nnote: quotes of {', '.join(result['unreachable']['engine'])} are in no indexed chunk")
+    print("\nwrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def _relative(path: Path) -> Path:
+    try:
+        return path.resolve().relative_to(ROOT)
+    except ValueError:
+        return path.resolve()
+
+
+def print_calibration(res: dict) -> None:
+    print(f"\nAbstention calibration on tune ({res['n_tune']['answerable']} answerable, "
+          f"{res['n_tune']['unanswerable']} unanswerable); rule: most unanswerable abstained with "
+          f"<= 5% answerable wrongly abstained\n")
+    print("AUC (answerable vs unanswerable) of each feature on tune:")
+    for name, v in sorted(res["auc"].items(), key=lambda kv: -kv[1]):
+        print(f"  {v:.3f}  {name}")
+    print("\ncoverage_weight  threshold  tune: unans.abst  ans.wrong  AUC | heldout: unans.abst  ans.wrong")
+    for g in res["grid"]:
+        print(f"  {g['coverage_weight']:>5}  {g['abstain_threshold']:>9}  {g['tune_unanswerable_abstained']:>16.3f}"
+              f"  {g['tune_answerable_wrongly_abstained']:>9.3f}  {g['tune_auc']:.3f} |"
+              f" {g.get('heldout_unanswerable_abstained', float('nan')):>18.3f}"
+              f"  {g.get('heldout_answerable_wrongly_abstained', float('nan')):>9.3f}")
+    print("\nAlternative confidence formulas (top 6 by tune AUC): threshold at <= 5% wrong | balanced-accuracy threshold;"
+          " rates are (unanswerable abstained, answerable wrongly abstained)")
+    for a in res.get("alternatives", [])[:6]:
+        print(f"  {a['formula']:<24} AUC {a['tune_auc']:.3f} | t={a['threshold']:<7} tune {a['tune']} heldout "
+              f"{a.get('heldout')} | t={a['balanced_threshold']:<7} tune {a['tune_balanced']} heldout "
+              f"{a.get('heldout_balanced')}")
+    b = res["best"]
+    print(f"\nchosen: abstain_threshold = {b['abstain_threshold']}, coverage_weight = {b['coverage_weight']}")
+    c = res["current"]
+    print(f"current settings ({c['abstain_threshold']}, {c['coverage_weight']}): tune unans.abst/ans.wrong = "
+          f"{c['tune'][0]:.3f}/{c['tune'][1]:.3f}" + (f"; heldout = {c['heldout'][0]:.3f}/{c['heldout'][1]:.3f}"
+                                                      if "heldout" in c else ""))
+    print("Set these in rag/settings.py (abstain_threshold, coverage_weight).")
+
+
+def print_tuning(res: dict) -> None:
+    print("\nFusion grid on tune (hybrid), best by MRR@10 + Recall@5 (top 10):")
+    print("  dense_w  sent_w  rrf_k   R@1    R@5   MRR@10")
+    for g in res["grid"][:10]:
+        print(f"  {g['dense_weight']:>7}  {g['sentence_weight']:>6}  {g['rrf_k']:>5}  {g['tune_recall@1']:.3f}"
+              f"  {g['tune_recall@5']:.3f}  {g['tune_mrr@10']:.3f}")
+    cur = res["current"]
+    if "tune_mrr@10" in cur:
+        print(f"current ({cur['dense_weight']}, {cur['sentence_weight']}, {cur['rrf_k']}): R@1 {cur['tune_recall@1']:.3f}"
+              f"  R@5 {cur['tune_recall@5']:.3f}  MRR@10 {cur['tune_mrr@10']:.3f}")
+    b = res["best"]
+    print(f"\nbest: dense_weight = {b['dense_weight']}, sentence_weight = {b['sentence_weight']}, rrf_k = {b['rrf_k']}")
+    if "heldout_best" in res:
+        print(f"heldout with best:    {res['heldout_best']}")
+        print(f"heldout with current: {res['heldout_current']}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""``python -m eval.bench``: speed and scale figures (printed, nothing asserted).
+
+Real corpus: build time (the manifest's ``build_seconds`` unless ``--rebuild``),
+index load time, warm query latency p50/p95 per mode (end to end, with the
+question embedded, and retrieval only, with the question vector cached), next
+to the naive baseline (flat FAISS over 1000-character chunks).
+
+Synthetic corpora of 10,000 and 100,000 chunks: random normalised vectors of
+the real dimension in ``rag.vectors.VectorIndex`` (the kind ``choose_kind("auto")``
+picks, and flat vs HNSW with HNSW's recall@10 against exact search), and a
+bm25s keyword index over texts drawn from the corpus vocabulary.
+Peak memory is the process's maximum resident set size after each stage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kilobytes
+
+
+def rss_mb() -> float:
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss / 2**20
+    except ImportError:
+        return float("nan")
+
+
+def pct(times: list[float]) -> tuple[float, float]:
+    """p50 and p95 in milliseconds."""
+    a = np.asarray(times) * 1000
+    return float(np.percentile(a, 50)), float(np.percentile(a, 95))
+
+
+def timed(fn, n: int) -> list[float]:
+    out = []
+    for i in range(n):
+        t = time.perf_counter()
+        fn(i)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def bench_real(args, rows: list[dict]) -> None:
+    from rag import Retriever, Settings
+
+    from .evaluate import CachedEmbedder, NaiveBaseline
+    from .testset import load_testset
+    from rag.corpus import load_corpus
+
+    settings = Settings.from_env()
+    t = time.perf_counter()
+    r = Retriever.from_settings(settings, rebuild=args.rebuild)
+    load_s = time.perf_counter() - t
+    if not args.rebuild:  # a second load, now that any build is done, is the load time
+        t = time.perf_counter()
+        r = Retriever.from_settings(settings)
+        load_s = time.perf_counter() - t
+    m = r.manifest
+    n_chunks = len(r._data.chunks)
+    print(f"\n== real corpus: {m['counts']['documents']} documents, {n_chunks} chunks, "
+          f"{m['counts'].get('sentences')} sentences, {m['vector_index']} index, embedder {m['embedder']}")
+    print(f"build {m.get('build_seconds')} s ({'rebuilt now' if args.rebuild else 'from the manifest'}); "
+          f"load {load_s * 1000:.0f} ms; peak RSS {peak_mb():.0f} MB")
+    rows.append({"what": "real: build", "n": n_chunks, "seconds": m.get("build_seconds")})
+    rows.append({"what": "real: load", "n": n_chunks, "seconds": round(load_s, 3)})
+
+    docs = {d.doc_id: d.text for d in load_corpus(settings.corpus_dir)}
+    questions = [c.question for c in load_testset(args.testset, docs)][: args.queries]
+    cached = CachedEmbedder(r.embedder, args.cache)
+    cached.prime(questions)
+    rc = Retriever(r._data, cached, r.settings)
+    r.search(questions[0], k=10, mode="hybrid")  # warm up
+    nq_e2e = min(len(questions), args.e2e_queries)
+    for mode in ("keyword", "dense", "hybrid"):
+        e2e = pct(timed(lambda i: r.search(questions[i], k=10, mode=mode), nq_e2e))
+        ret = pct(timed(lambda i: rc.search(questions[i], k=10, mode=mode), len(questions)))
+        ans = pct(timed(lambda i: rc.answer(questions[i], k=5, mode=mode), len(questions)))
+        print(f"{mode:>8}: search end-to-end p50 {e2e[0]:.1f} ms p95 {e2e[1]:.1f} ms ({nq_e2e} q) | "
+              f"retrieval only p50 {ret[0]:.2f} ms p95 {ret[1]:.2f} ms | answer (cached qv) p50 {ans[0]:.2f} ms "
+              f"p95 {ans[1]:.2f} ms ({len(questions)} q)")
+        rows.append({"what": f"real: {mode}", "n": n_chunks, "e2e_p50_ms": round(e2e[0], 2),
+                     "e2e_p95_ms": round(e2e[1], 2), "p50_ms": round(ret[0], 3), "p95_ms": round(ret[1], 3),
+                     "answer_p50_ms": round(ans[0], 3), "answer_p95_ms": round(ans[1], 3)})
+    emb = pct(timed(lambda i: r.embedder.encode_queries([questions[i] + " "]), nq_e2e))
+    print(f"query embedding alone ({r.embedder.name}): p50 {emb[0]:.0f} ms p95 {emb[1]:.0f} ms")
+    rows.append({"what": "real: embed one query", "p50_ms": round(emb[0], 1), "p95_ms": round(emb[1], 1)})
+
+    t = time.perf_counter()
+    base = NaiveBaseline(settings.corpus_dir, r.embedder, args.cache)
+    base_s = time.perf_counter() - t
+    qvs = cached.encode_queries(questions)
+    b = pct(timed(lambda i: base.search(qvs[i], 10), len(questions)))
+    print(f"baseline: {len(base.chunks)} chunks, built in {base_s:.1f} s (embedding {base.embed_seconds:.1f} s, "
+          f"cached when near 0; flat index {base.index_seconds * 1000:.1f} ms); search p50 {b[0]:.3f} ms p95 {b[1]:.3f} ms "
+          f"(+ query embedding)")
+    rows.append({"what": "baseline: flat FAISS", "n": len(base.chunks), "seconds": round(base_s, 2),
+                 "p50_ms": round(b[0], 3), "p95_ms": round(b[1], 3)})
+    print(f"peak RSS {peak_mb():.0f} MB")
+
+
+def bench_synthetic(args, rows: list[dict]) -> None:
+    from rag import Settings
+    from rag.corpus import load_corpus
+    from rag.keyword import KeywordIndex
+    from rag.vectors import VectorIndex, choose_kind
+
+    settings = Settings.from_env()
+    dim = args.dim
+    rng = np.random.default_rng(0)
+    vocab = sorted({w for d in load_corpus(settings.corpus_dir) for w in d.text.split() if w.isalpha() and len(w) > 2})
+    vocab_arr = np.array(vocab)
+    for n in args.sizes:
+        print(f"\n== synthetic: {n:,} chunks, dim {dim}")
+        base_rss = rss_mb()
+        vecs = rng.standard_normal((n, dim), dtype=np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        queries = rng.standard_normal((args.queries, dim), dtype=np.float32)
+        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+        auto = choose_kind("auto", n, settings.flat_max_vectors)
+        exact = None
+        for kind in dict.fromkeys(("flat", "hnsw")):
+            if kind == "hnsw" and n > args.hnsw_max:
+                print(f"  hnsw: skipped above {args.hnsw_max:,} vectors (--hnsw-max)")
+                continue
+            t = time.perf_counter()
+            vi = VectorIndex.build(vecs, kind)
+            build_s = time.perf_counter() - t
+            found = []
+            times = timed(lambda i: found.append(vi.search(queries[i], 10)[0]), len(queries))
+            p50, p95 = pct(times)
+            line = (f"  {kind:>4}{' (auto)' if kind == auto else '       '}: build {build_s:.2f} s, "
+                    f"search p50 {p50:.2f} ms p95 {p95:.2f} ms")
+            row = {"what": f"synthetic: vectors {kind}{' (auto)' if kind == auto else ''}", "n": n,
+                   "seconds": round(build_s, 2), "p50_ms": round(p50, 3), "p95_ms": round(p95, 3)}
+            if kind == "flat":
+                exact = found
+            elif exact is not None:
+                rec = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact)]))
+                line += f", recall@10 vs exact {rec:.3f}"
+                row["recall@10"] = round(rec, 4)
+            print(line + f"; RSS {rss_mb():.0f} MB")
+            rows.append(row)
+            del vi
+        # Keyword index over texts drawn from the corpus vocabulary.
+        t = time.perf_counter()
+        words = vocab_arr[rng.integers(0, len(vocab_arr), size=(n, args.words))]
+        texts = [" ".join(row) for row in words]
+        gen_s = time.perf_counter() - t
+        t = time.perf_counter()
+        ki = KeywordIndex.build(texts)
+        build_s = time.perf_counter() - t
+        qtexts = [" ".join(vocab_arr[rng.integers(0, len(vocab_arr), size=8)]) for _ in range(args.queries)]
+        p50, p95 = pct(timed(lambda i: ki.scores(qtexts[i]), len(qtexts)))
+        print(f"  bm25s: {args.words} words/chunk, build {build_s:.2f} s (texts generated in {gen_s:.1f} s), "
+              f"scores p50 {p50:.2f} ms p95 {p95:.2f} ms; RSS {rss_mb():.0f} MB (was {base_rss:.0f})")
+        rows.append({"what": "synthetic: bm25s", "n": n, "seconds": round(build_s, 2),
+                     "p50_ms": round(p50, 3), "p95_ms": round(p95, 3)})
+        del ki, texts, words, vecs
+        print(f"  peak RSS so far {peak_mb():.0f} MB")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--rebuild", action="store_true", help="rebuild the real index and time it (about 4.5 minutes)")
+    p.add_argument("--sizes", default="10000,100000", help="synthetic corpus sizes (default: %(default)s)")
+    p.add_argument("--dim", type=int, default=384)
+    p.add_argument("--queries", type=int, default=100, help="queries per measurement (default: %(default)s)")
+    p.add_argument("--e2e-queries", type=int, default=15,
+                   help="queries for end-to-end latency, which embeds each one (default: %(default)s)")
+    p.add_argument("--words", type=int, default=60, help="words per synthetic chunk (default: %(default)s)")
+    p.add_argument("--hnsw-max", type=int, default=100_000, help="largest synthetic size to build HNSW for")
+    p.add_argument("--testset", default=str(HERE / "testset.jsonl"))
+    p.add_argument("--cache", default=str(HERE / ".cache"))
+    p.add_argument("--skip-real", action="store_true")
+    p.add_argument("--json", help="also write the figures to this JSON file")
+    args = p.parse_args(argv)
+    args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    started = time.perf_counter()
+    rows: list[dict] = []
+    if not args.skip_real:
+        bench_real(args, rows)
+    bench_synthetic(args, rows)
+    print(f"\npeak RSS {peak_mb():.0f} MB; bench took {time.perf_counter() - started:.0f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "peak_rss_mb": round(peak_mb(), 1)}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

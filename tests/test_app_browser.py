@@ -1,0 +1,182 @@
+"""The app in a real browser (Playwright for Python driving Debian's Chromium), on the fixture corpus.
+
+Set RAG_SCREENSHOT=1 to also write docs/screenshot.png from the REAL corpus index (see docs/screenshot.py).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from app_fixtures import ROOT, XSS_IMG, XSS_SCRIPT, app_corpus, app_retriever, app_url  # noqa: F401 (fixtures)
+
+CHROMIUM = "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
+
+sys.path.insert(0, str(ROOT / "docs"))
+from screenshot import CHROMIUM_ARGS  # noqa: E402
+
+TIMEOUT = 30_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
+    page = context.new_page()
+    page.dialogs = []
+    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    page.goto(app_url, wait_until="networkidle")
+    yield page
+    context.close()
+
+
+def ask(page, question: str, selector: str):
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    page.locator(f"#result {selector}").first.wait_for(state="attached", timeout=TIMEOUT)
+
+
+def in_viewport(locator) -> bool:
+    return locator.evaluate("e => { const r = e.getBoundingClientRect();"
+                            " return r.bottom > 0 && r.top < window.innerHeight && r.height > 0; }")
+
+
+def test_answer_cards_and_citation_link(page):
+    ask(page, "Que signifie un contrôle humain significatif ?", ".answer")
+    answer = page.locator("#result .answer")
+    assert "Réponse extraite" in answer.inner_text()
+    assert "contrôle humain significatif" in answer.inner_text()
+    cards = page.locator("#result article.card")
+    assert cards.count() >= 2
+    first = cards.first
+    assert "Institut fictif d'études stratégiques" in first.inner_text()
+    assert first.locator("mark").count() >= 1
+    # follow the last [n] marker of the answer: the URL hash changes and the card is on screen
+    page.evaluate("window.scrollTo(0, 0)")
+    marker = page.locator("#result .answer a.cite").last
+    target = marker.get_attribute("href")
+    assert target and target.startswith("#passage-")
+    n = cards.count()
+    page.locator(f"#result .sources a.cite[href='#passage-{n}']").first.click()
+    page.wait_for_function(f"location.hash === '#passage-{n}'", timeout=TIMEOUT)
+    page.wait_for_timeout(300)
+    assert in_viewport(page.locator(f"#passage-{n}"))
+    marker.click()
+    page.wait_for_function(f"location.hash === '{target}'", timeout=TIMEOUT)
+    assert in_viewport(page.locator(target))
+
+
+def test_copy_reference(browser, app_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
+    page = context.new_page()
+    page.goto(app_url, wait_until="networkidle")
+    ask(page, "Que signifie un contrôle humain significatif ?", ".answer")
+    page.locator("#result article.card").first.locator("button.copy-ref").click()
+    page.wait_for_function("document.querySelector('#result button.copy-ref').textContent.includes('copiée')",
+                           timeout=TIMEOUT)
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied.startswith("« ")
+    assert "Institut fictif d'études stratégiques" in copied and "janvier 2025" in copied
+    assert "caractères" in copied and "controle-humain" in copied
+    context.close()
+
+
+def test_read_in_document_opens_the_reader_at_the_passage(page):
+    ask(page, "Que signifie un contrôle humain significatif ?", ".answer")
+    card = page.locator("#result article.card").first
+    doc_id = card.get_attribute("data-doc")
+    card.locator("button.read-link").click()
+    hit = page.locator("#reader #reader-hit")
+    hit.wait_for(timeout=TIMEOUT)
+    page.wait_for_timeout(500)
+    assert hit.is_visible() and in_viewport(hit)
+    assert page.locator("button[role=tab][aria-selected=true]").inner_text().strip() == "Corpus"
+    assert hit.inner_text().strip() in page.locator("#reader .reader").inner_text()
+    assert page.locator("#reader-doc input").input_value().split(" · ", 1)[-1] in {
+        "Le contrôle humain des systèmes d'armes"} or doc_id == "controle-humain"
+
+
+def test_abstention_shows_a_notice_and_folded_passages(page):
+    ask(page, "Comment faire une pâte à crêpes ?", ".abstain")
+    result = page.locator("#result")
+    assert "Le corpus ne répond pas à cette question" in result.inner_text()
+    assert page.locator("#result .answer").count() == 0
+    nearest = page.locator("#result details.nearest")
+    assert nearest.count() == 1 and not nearest.evaluate("d => d.open")
+    assert "faible confiance" in nearest.locator(":scope > summary").inner_text()
+    nearest.locator(":scope > summary").click()
+    assert page.locator("#result details.nearest article.card .tag-low").count() >= 1
+
+
+def test_empty_and_too_long_questions(page):
+    box = page.locator("#question textarea")
+    box.fill("x" * 2500)
+    box.press("Enter")
+    page.locator("#result .notice-error").wait_for(timeout=TIMEOUT)
+    assert "2000" in page.locator("#result").inner_text()
+    box.fill("   ")
+    page.locator("#ask-btn").click()
+    page.wait_for_function("document.querySelector('#result').innerText.includes('Posez une question')",
+                           timeout=TIMEOUT)
+
+
+def test_html_in_questions_and_documents_is_shown_literally(page):
+    question = f"Que dit la note sur les balises dangereuses {XSS_IMG} {XSS_SCRIPT} ?"
+    ask(page, question, "article.card")
+    result = page.locator("#result")
+    for details in result.locator("details.nearest").all():  # an abstention folds the passages: unfold them
+        details.locator(":scope > summary").click()
+    text = result.inner_text()
+    assert XSS_IMG in text and XSS_SCRIPT in text  # the question, shown as text
+    assert result.locator("img, script").count() == 0
+    cards = page.locator("#result article.card[data-doc='note-technique']")
+    assert cards.count() >= 1
+    shown = cards.all_inner_texts()
+    assert any(XSS_IMG in t or XSS_SCRIPT in t for t in shown)
+    # the reader renders the whole document as text too, and the corpus table its metadata
+    page.get_by_role("tab", name="Corpus").click()
+    page.locator("#reader-doc input").click()
+    page.get_by_role("option", name="Note technique").first.click()
+    page.locator("#reader").get_by_text("Le fragment").wait_for(timeout=TIMEOUT)
+    reader = page.locator("#reader").inner_text()
+    assert XSS_IMG in reader and XSS_SCRIPT in reader
+    assert page.locator("#reader img, #reader script").count() == 0
+    assert "<script>alert(3)</script>" in page.locator("table.docs").inner_text()
+    page.wait_for_timeout(500)
+    assert page.dialogs == []
+
+
+@pytest.mark.skipif(os.environ.get("RAG_SCREENSHOT") != "1", reason="set RAG_SCREENSHOT=1 to write docs/screenshot.png")
+def test_readme_screenshot():
+    """The README screenshot, from the REAL corpus index (default settings), in its own process."""
+    import subprocess
+
+    out = ROOT / "docs" / "screenshot.png"
+    subprocess.run([sys.executable, str(ROOT / "docs" / "screenshot.py"), "--out", str(out)], cwd=ROOT, check=True,
+                   timeout=1800)
+    assert out.stat().st_size > 20_000
+
+
+def test_clicking_an_example_asks_it(page):
+    example = page.get_by_text("Que signifie un contrôle humain significatif ?", exact=True).first
+    example.wait_for(timeout=TIMEOUT)
+    examples = page.locator(".gallery button, button.gallery-item, [data-testid='examples'] button")
+    assert examples.count() >= 8
+    example.click()
+    page.locator("#result .answer").wait_for(timeout=TIMEOUT)
+    assert page.locator("#question textarea").input_value() == "Que signifie un contrôle humain significatif ?"

@@ -1,0 +1,77 @@
+"""Pure rendering functions of app.py: escaping, highlights, citations, the evaluation summary."""
+
+from __future__ import annotations
+
+from app_fixtures import ROOT  # noqa: F401 (puts the repository on sys.path)
+
+import app
+from rag import Answer, Passage, Sentence
+
+XSS = "<img src=x onerror=alert(1)> <script>alert(2)</script>"
+
+
+def passage(text=f"Avant. {XSS} Phrase clé. Après.", **kw):
+    a = text.index("Phrase clé.")
+    base = dict(doc_id="doc-a", title=f"Titre {XSS}", section=f"Titre {XSS} > Partie <b>1</b>", start=10,
+                end=10 + len(text), text=text, score=0.05, chunk_id="doc-a#0", body="Corps <i>x</i>", date="2025",
+                highlights=((a, a + len("Phrase clé.")),))
+    base.update(kw)
+    return Passage(**base)
+
+
+def test_marks_escape_everything():
+    out = app.render_marked("a <b> c & d", [(2, 5)])
+    assert out == "a <mark>&lt;b&gt;</mark> c &amp; d"
+    assert app.render_marked("abc", [(5, 9), (2, 1)]) == "abc"
+
+
+def test_answer_panel_is_escaped_and_linked():
+    p = passage()
+    a, b = p.highlights[0]
+    s = Sentence(text=p.text[a:b], passage=0, start=p.start + a, end=p.start + b, score=0.9, passage_start=a, passage_end=b)
+    answer = Answer(question=f"Q {XSS}", abstained=False, confidence=7.0, sentences=(s,), passages=(p, passage()))
+    html_ = app.render_answer(answer, [app.Excerpt(s.text, s.start, s.end)] * 2, {"doc-a": "A"}, 3.0)
+    assert "<script" not in html_ and "<img" not in html_ and "<b>" not in html_ and "<i>" not in html_
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html_
+    assert 'href="#passage-1"' in html_ and 'id="passage-1"' in html_ and 'id="passage-2"' in html_
+    assert "Réponse extraite" in html_ and "<mark>Phrase clé.</mark>" in html_
+    assert "même document que" in html_
+
+
+def test_abstention_panel_folds_the_passages():
+    answer = Answer(question="Recette ?", abstained=True, confidence=1.0, sentences=(), passages=(passage(),))
+    html_ = app.render_answer(answer, [app.Excerpt("x", 0, 1)], {"doc-a": "A"}, 3.0)
+    assert "Le corpus ne répond pas à cette question" in html_
+    assert "<details class=\"nearest\">" in html_ and "faible confiance" in html_
+    assert "Réponse extraite" not in html_
+
+
+def test_reference_text():
+    p = passage()
+    ref = app.reference_text(p, app.Excerpt("Phrase clé.", 40, 51))
+    assert ref.startswith("« Phrase clé. »")
+    assert "Corps <i>x</i>, 2025." in ref and "caractères 40–51" in ref and "Section : Partie <b>1</b>" in ref
+
+
+def test_eval_summary(tmp_path):
+    assert app.load_eval_summary(tmp_path) == ("none", "")
+    (tmp_path / "metrics.json").write_text('{"hybrid": {"recall@5": 0.9}, "note": "<b>x</b>"}', encoding="utf-8")
+    kind, html_ = app.load_eval_summary(tmp_path)
+    assert kind == "metrics" and "0.900" in html_ and "&lt;b&gt;" in html_
+    (tmp_path / "plot.png").write_bytes(b"png")
+    (tmp_path / "summary.md").write_text("### Eval\n\n| a | b |\n\n![plot](plot.png)\n\n![x](../../etc/passwd)\n",
+                                         encoding="utf-8")
+    kind, text = app.load_eval_summary(tmp_path)
+    assert kind == "markdown" and "![" not in text and "| a | b |" in text
+    assert app.eval_plots((tmp_path / "summary.md").read_text(), tmp_path) == [(tmp_path / "plot.png").resolve()]
+
+
+def test_check_question():
+    assert app.check_question("  a \n b ") == "a b"
+    for bad, msg in (("", "vide"), ("x" * 2001, "2000")):
+        try:
+            app.check_question(bad)
+        except app.QueryError as exc:
+            assert msg in str(exc)
+        else:
+            raise AssertionError("no error")
