@@ -171,7 +171,7 @@ def confidence_label(confidence: float, threshold: float, abstained: bool) -> tu
     """(css level, French label) for the answer's confidence."""
     if abstained:
         return "low", "faible"
-    if confidence >= threshold + 3.0:
+    if confidence >= threshold + (1.0 - threshold) / 2:  # confidence is a probability-like score in [0, 1]
         return "high", "élevée"
     return "medium", "moyenne"
 
@@ -268,7 +268,7 @@ def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str
 {question}
 <section class="answer" aria-label="Réponse extraite">
   <div class="answer-head"><h2>Réponse extraite</h2>
-  <span class="conf conf-{level}" title="écart du meilleur passage au reste du corpus : {dec(answer.confidence)} (seuil d'abstention {dec(threshold)})">confiance {esc(label)}</span></div>
+  <span class="conf conf-{level}" title="confiance que le corpus répond : {dec(answer.confidence)} (seuil d'abstention {dec(threshold)})">confiance {esc(label)}</span></div>
   <ol class="answer-list">{items}</ol>
   <p class="answer-note">Phrases citées mot pour mot depuis le corpus ; aucun texte n'est généré. Chaque [n] renvoie au passage source.</p>
 </section>

@@ -2,7 +2,7 @@
 
     python -m eval                              # all modes + baseline, headline split heldout
     python -m eval --testset other.jsonl --out /tmp/res --split all
-    python -m eval --calibrate                  # abstention threshold on the tune split
+    python -m eval --calibrate [--write]        # fit abstention on the tune split (--write: store it)
     python -m eval --tune                       # fusion settings grid on the tune split
 
 The engine's settings come from ``RAG_*`` environment variables (for example
@@ -38,8 +38,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="split of the headline table and metrics.json (all splits are computed; default: %(default)s)")
     p.add_argument("--cache", default=str(DEFAULT_CACHE),
                    help="cache of question and baseline vectors (default: %(default)s)")
-    p.add_argument("--calibrate", action="store_true", help="choose abstain_threshold / coverage_weight on tune")
+    p.add_argument("--calibrate", action="store_true", help="fit the abstention model and threshold on tune")
+    p.add_argument("--write", action="store_true", help="with --calibrate: store the result in rag/abstention.json")
     p.add_argument("--tune", action="store_true", help="grid of dense_weight, sentence_weight, rrf_k on tune")
+    p.add_argument("--readme", action="store_true",
+                   help="also put the summary into README.md, between <!-- eval:start --> and <!-- eval:end -->")
     p.add_argument("--quiet", action="store_true", help="log warnings only")
     return p
 
@@ -91,6 +94,12 @@ def main(argv=None) -> int:
             res = calibrate(retriever, cases, args.cache)
             (out / "calibration.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
             print_calibration(res)
+            if args.write:
+                from rag.settings import CALIBRATION
+
+                keep = {k: res[k] for k in ("abstain_model", "abstain_bias", "abstain_threshold")}
+                CALIBRATION.write_text(json.dumps(keep, indent=2) + "\n", encoding="utf-8")
+                print(f"wrote {CALIBRATION}")
         if args.tune:
             res = tune_fusion(retriever, cases, args.cache)
             (out / "tuning.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
@@ -119,7 +128,21 @@ def main(argv=None) -> int:
     if result["unreachable"]["engine"]:
         print(f"\nnote: quotes of {', '.join(result['unreachable']['engine'])} are in no indexed chunk")
     print("\nwrote " + ", ".join(str(p) for p in paths.values()))
+    if args.readme:
+        _update_readme(paths["summary"].read_text(encoding="utf-8"))
     return 0
+
+
+def _update_readme(summary: str, start: str = "<!-- eval:start -->", end: str = "<!-- eval:end -->") -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        print(f"note: {readme} has no {start} ... {end} block; not updated", file=sys.stderr)
+        return
+    head, rest = text.split(start, 1)
+    tail = rest.split(end, 1)[1]
+    readme.write_text(f"{head}{start}\n{summary.strip()}\n{end}{tail}", encoding="utf-8")
+    print(f"updated {readme}")
 
 
 def _relative(path: Path) -> Path:
@@ -133,28 +156,15 @@ def print_calibration(res: dict) -> None:
     print(f"\nAbstention calibration on tune ({res['n_tune']['answerable']} answerable, "
           f"{res['n_tune']['unanswerable']} unanswerable); rule: most unanswerable abstained with "
           f"<= 5% answerable wrongly abstained\n")
-    print("AUC (answerable vs unanswerable) of each feature on tune:")
+    print("AUC (answerable vs unanswerable) on tune:")
     for name, v in sorted(res["auc"].items(), key=lambda kv: -kv[1]):
         print(f"  {v:.3f}  {name}")
-    print("\ncoverage_weight  threshold  tune: unans.abst  ans.wrong  AUC | heldout: unans.abst  ans.wrong")
-    for g in res["grid"]:
-        print(f"  {g['coverage_weight']:>5}  {g['abstain_threshold']:>9}  {g['tune_unanswerable_abstained']:>16.3f}"
-              f"  {g['tune_answerable_wrongly_abstained']:>9.3f}  {g['tune_auc']:.3f} |"
-              f" {g.get('heldout_unanswerable_abstained', float('nan')):>18.3f}"
-              f"  {g.get('heldout_answerable_wrongly_abstained', float('nan')):>9.3f}")
-    print("\nAlternative confidence formulas (top 6 by tune AUC): threshold at <= 5% wrong | balanced-accuracy threshold;"
-          " rates are (unanswerable abstained, answerable wrongly abstained)")
-    for a in res.get("alternatives", [])[:6]:
-        print(f"  {a['formula']:<24} AUC {a['tune_auc']:.3f} | t={a['threshold']:<7} tune {a['tune']} heldout "
-              f"{a.get('heldout')} | t={a['balanced_threshold']:<7} tune {a['tune_balanced']} heldout "
-              f"{a.get('heldout_balanced')}")
-    b = res["best"]
-    print(f"\nchosen: abstain_threshold = {b['abstain_threshold']}, coverage_weight = {b['coverage_weight']}")
-    c = res["current"]
-    print(f"current settings ({c['abstain_threshold']}, {c['coverage_weight']}): tune unans.abst/ans.wrong = "
-          f"{c['tune'][0]:.3f}/{c['tune'][1]:.3f}" + (f"; heldout = {c['heldout'][0]:.3f}/{c['heldout'][1]:.3f}"
-                                                      if "heldout" in c else ""))
-    print("Set these in rag/settings.py (abstain_threshold, coverage_weight).")
+    print(f"\nabstain_threshold = {res['abstain_threshold']}, abstain_bias = {res['abstain_bias']:.4f}")
+    for split in ("tune", "heldout"):
+        if split in res:
+            r = res[split]
+            print(f"{split:8} unanswerable abstained {r['unanswerable_abstained']:.3f}, "
+                  f"answerable wrongly abstained {r['answerable_wrongly_abstained']:.3f}")
 
 
 def print_tuning(res: dict) -> None:

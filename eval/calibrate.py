@@ -1,13 +1,13 @@
 """Calibration on the tune split: the abstention threshold and the fusion settings.
 
-``python -m eval --calibrate`` picks ``abstain_threshold`` (for each
-``coverage_weight`` of a small grid) as the threshold that abstains on the most
-unanswerable tune questions while wrongly abstaining on at most 5% of the
-answerable ones, and reports how well each abstention feature separates the two
-(ROC AUC). ``python -m eval --tune`` tries a grid of the query-time fusion
+``python -m eval --calibrate`` fits the abstention model of ``rag.abstention``
+(a logistic model over retrieval signals) on the tune split, picks
+``abstain_threshold`` as the confidence that abstains on the most unanswerable
+tune questions while wrongly abstaining on at most 5% of the answerable ones,
+and reports how well each feature separates the two (ROC AUC); with
+``--write`` it stores the model in rag/abstention.json, the engine's defaults. ``python -m eval --tune`` tries a grid of the query-time fusion
 settings and ranks them by MRR@10 + Recall@5 on tune. Both print held-out
-figures for the chosen values; neither changes the engine (the lead copies the
-printed values into ``rag/settings.py``).
+figures for the chosen values.
 """
 
 from __future__ import annotations
@@ -17,8 +17,7 @@ import logging
 
 import numpy as np
 
-from rag import Retriever
-from rag.retriever import normalize_question
+from rag import Retriever, abstention
 
 from .evaluate import CachedEmbedder, engine_qrels, ranx_metrics
 from .testset import Case
@@ -26,7 +25,6 @@ from .testset import Case
 log = logging.getLogger("eval")
 
 MAX_WRONG_ABSTAIN = 0.05
-COVERAGE_GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 DENSE_GRID = (0.3, 0.4, 0.5, 0.6, 0.7)
 SENTENCE_GRID = (0.0, 0.25, 0.5, 0.75)
 RRF_GRID = (10, 20, 60)
@@ -41,15 +39,9 @@ def _with_cache(retriever: Retriever, cache_dir) -> Retriever:
 def features(retriever: Retriever, cases: list[Case], k: int = 10, mode: str = "hybrid") -> list[dict]:
     """The engine's abstention features of every case (with ``answerable`` and ``split``)."""
     retriever.embedder.prime([c.question for c in cases])
-    out = []
-    for c in cases:
-        q = normalize_question(c.question)
-        qv = retriever.embedder.encode_queries([q])[0]
-        cands = retriever._rank(q, qv, mode, None, k)  # no public hook for the candidates; see the report
-        f = retriever.abstention_features(q, qv, cands)
-        out.append({"id": c.id, "split": c.split, "answerable": c.answerable, "lang": c.lang,
-                    **{name: float(v) for name, v in f.items()}})
-    return out
+    return [{"id": c.id, "split": c.split, "answerable": c.answerable, "lang": c.lang,
+             **{name: float(v) for name, v in retriever.features(c.question, k=k, mode=mode).items()}}
+            for c in cases]
 
 
 def auc(scores, labels) -> float:
@@ -99,57 +91,32 @@ def choose_threshold(conf, labels, max_wrong: float = MAX_WRONG_ABSTAIN,
 
 
 def calibrate(retriever: Retriever, cases: list[Case], cache_dir=None) -> dict:
+    """Fit the abstention model and choose its threshold on the tune split; report both splits.
+
+    Returns a dict with each feature's AUC on tune, the fitted ``abstain_model``,
+    ``abstain_bias`` and ``abstain_threshold`` (the values ``--write`` stores in
+    rag/abstention.json), and the abstention rates on tune and held-out.
+    """
     r = _with_cache(retriever, cache_dir)
     feats = features(r, cases)
     tune = [f for f in feats if f["split"] == "tune"] or feats
     held = [f for f in feats if f["split"] == "heldout"]
     y_t = [f["answerable"] for f in tune]
-    aucs = {name: round(auc([f[name] for f in tune], y_t), 4)
-            for name in ("z_sentence", "z_chunk", "coverage", "confidence")}
-    for cw in COVERAGE_GRID:
-        aucs[f"z_sentence + {cw}*coverage"] = round(auc([f["z_sentence"] + cw * f["coverage"] for f in tune], y_t), 4)
-        aucs[f"z_chunk + {cw}*coverage"] = round(auc([f["z_chunk"] + cw * f["coverage"] for f in tune], y_t), 4)
-    aucs["max(z_sentence, z_chunk) + 1*coverage"] = round(
-        auc([max(f["z_sentence"], f["z_chunk"]) + f["coverage"] for f in tune], y_t), 4)
-
-    grid = []
-    for cw in COVERAGE_GRID:
-        conf_t = [f["z_sentence"] + cw * f["coverage"] for f in tune]
-        t, una, ans = choose_threshold(conf_t, y_t)
-        row = {"coverage_weight": cw, "abstain_threshold": t, "tune_unanswerable_abstained": round(una, 4),
-               "tune_answerable_wrongly_abstained": round(ans, 4), "tune_auc": round(auc(conf_t, y_t), 4)}
-        if held:
-            h_una, h_ans = rates([f["z_sentence"] + cw * f["coverage"] for f in held], [f["answerable"] for f in held], t)
-            row.update(heldout_unanswerable_abstained=round(h_una, 4), heldout_answerable_wrongly_abstained=round(h_ans, 4))
-        grid.append(row)
-    # Alternative confidence formulas (not the engine's): same threshold rule, and the balanced-accuracy optimum.
-    alternatives = []
-    formulas = {f"z_chunk + {cw}*coverage": (lambda f, cw=cw: f["z_chunk"] + cw * f["coverage"]) for cw in COVERAGE_GRID}
-    formulas.update({f"z_sentence + {cw}*coverage": (lambda f, cw=cw: f["z_sentence"] + cw * f["coverage"])
-                     for cw in COVERAGE_GRID})
-    for name, fn in formulas.items():
-        conf_t = [fn(f) for f in tune]
-        t, una, ans = choose_threshold(conf_t, y_t)
-        tb, una_b, ans_b = choose_threshold(conf_t, y_t, max_wrong=1.0, balanced=True)
-        row = {"formula": name, "tune_auc": round(auc(conf_t, y_t), 4),
-               "threshold": t, "tune": [round(una, 4), round(ans, 4)],
-               "balanced_threshold": tb, "tune_balanced": [round(una_b, 4), round(ans_b, 4)]}
-        if held:
-            conf_h, y_h = [fn(f) for f in held], [f["answerable"] for f in held]
-            row["heldout"] = [round(x, 4) for x in rates(conf_h, y_h, t)]
-            row["heldout_balanced"] = [round(x, 4) for x in rates(conf_h, y_h, tb)]
-        alternatives.append(row)
-    alternatives.sort(key=lambda a: -a["tune_auc"])
-    best = max(grid, key=lambda g: (g["tune_unanswerable_abstained"], -g["tune_answerable_wrongly_abstained"],
-                                    g["tune_auc"], -abs(g["coverage_weight"] - retriever.settings.coverage_weight)))
-    s = retriever.settings
-    current = {"coverage_weight": s.coverage_weight, "abstain_threshold": s.abstain_threshold}
-    cur_conf = lambda fs: [f["z_sentence"] + s.coverage_weight * f["coverage"] for f in fs]  # noqa: E731
-    current["tune"] = rates(cur_conf(tune), y_t, s.abstain_threshold)
+    aucs = {name: round(auc([f[name] for f in tune], y_t), 4) for name in abstention.FEATURES}
+    model, bias = abstention.fit(tune, y_t)
+    conf = lambda fs: [abstention.confidence(f, model, bias) for f in fs]  # noqa: E731
+    threshold, una, ans = choose_threshold(conf(tune), y_t)
+    aucs["model"] = round(auc(conf(tune), y_t), 4)
+    out = {"auc": aucs, "abstain_model": [list(row) for row in model], "abstain_bias": bias,
+           "abstain_threshold": threshold, "tune": {"unanswerable_abstained": round(una, 4),
+                                                    "answerable_wrongly_abstained": round(ans, 4)},
+           "n_tune": {"answerable": sum(y_t), "unanswerable": len(y_t) - sum(y_t)}}
     if held:
-        current["heldout"] = rates(cur_conf(held), [f["answerable"] for f in held], s.abstain_threshold)
-    return {"auc": aucs, "grid": grid, "best": best, "current": current, "alternatives": alternatives,
-            "n_tune": {"answerable": sum(y_t), "unanswerable": len(y_t) - sum(y_t)}}
+        y_h = [f["answerable"] for f in held]
+        h_una, h_ans = rates(conf(held), y_h, threshold)
+        out["heldout"] = {"unanswerable_abstained": round(h_una, 4), "answerable_wrongly_abstained": round(h_ans, 4),
+                          "auc": round(auc(conf(held), y_h), 4)}
+    return out
 
 
 def tune_fusion(retriever: Retriever, cases: list[Case], cache_dir=None, k: int = 10) -> dict:

@@ -150,10 +150,9 @@ def _meta_lines(meta: dict) -> list[str]:
         f"by split {ts.get('split')}; by language {ts.get('lang')}",
         f"- index: {meta.get('chunks')} chunks, embedder `{meta.get('embedder')}`; baseline: "
         f"{meta.get('baseline_chunks', '–')} chunks of 1000 characters (overlap 200), flat FAISS",
-        f"- settings: dense_weight={meta.get('settings', {}).get('dense_weight')}, "
-        f"sentence_weight={meta.get('settings', {}).get('sentence_weight')}, rrf_k={meta.get('settings', {}).get('rrf_k')}, "
-        f"abstain_threshold={meta.get('settings', {}).get('abstain_threshold')}, "
-        f"coverage_weight={meta.get('settings', {}).get('coverage_weight')}",
+        "- settings: " + ", ".join(f"{k}={meta.get('settings', {}).get(k)}" for k in (
+            "chunk_tokens", "chunk_overlap", "dense_weight", "dense_weight_en", "sentence_weight", "rrf_k",
+            "abstain_threshold")),
     ]
 
 

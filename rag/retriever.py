@@ -21,6 +21,7 @@ import numpy as np
 
 from . import abstention
 from .cleaning import CleanDoc, clean_document
+from .glossary import french_terms
 from .keyword import looks_english
 from .corpus import load_corpus
 from .settings import MODES, Settings
@@ -161,8 +162,9 @@ class Retriever:
             rows, _ = data.vectors.search(qv, n_cand, allowed)
             cand.update(dict.fromkeys(rows.tolist()))
         kw = None
+        english = looks_english(question)
         if mode in ("keyword", "hybrid"):
-            kw = data.keyword.scores(question)
+            kw = data.keyword.scores(f"{question} {french_terms(question)}" if english else question)
             if allowed is not None:
                 masked = np.zeros_like(kw)
                 masked[allowed] = kw[allowed]
@@ -183,7 +185,7 @@ class Retriever:
         elif mode == "keyword":
             score = kws
         else:
-            w = s.dense_weight_en if looks_english(question) else s.dense_weight
+            w = s.dense_weight_en if english else s.dense_weight
             sw, k = s.sentence_weight, s.rrf_k
             score = (w * (1 - sw) / (k + _ranks(dense)) + w * sw / (k + _ranks(sent))
                      + (1 - w) * np.where(kws > 0, 1.0 / (k + _ranks(kws)), 0.0))
@@ -289,6 +291,13 @@ class Retriever:
         start, end = doc.to_file(a, b)
         return Sentence(text=passages[i].text[pa:pb], passage=i, start=start, end=end, score=round(sim, 6),
                         passage_start=pa, passage_end=pb)
+
+    def features(self, question: str, k: int = 10, mode: str = "hybrid") -> dict[str, float]:
+        """The abstention signals for ``question`` (what ``python -m eval --calibrate`` fits)."""
+        question = normalize_question(question)
+        self._check(k, mode, None)
+        qv = self.embedder.encode_queries([question])[0]
+        return self.abstention_features(question, qv, self._rank(question, qv, mode, None, k))
 
     def confidence(self, question: str, qv: np.ndarray, cands: list[_Candidate]) -> float:
         """Confidence in [0, 1] that the corpus answers ``question`` (see ``rag.abstention``)."""

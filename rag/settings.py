@@ -15,6 +15,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+CALIBRATION = Path(__file__).resolve().parent / "abstention.json"
+
+
+def _calibrated(name: str, fallback):
+    """A value fitted by ``python -m eval --calibrate --write`` (rag/abstention.json), if any."""
+    try:
+        return json.loads(CALIBRATION.read_text(encoding="utf-8")).get(name, fallback)
+    except (OSError, ValueError):
+        return fallback
 
 MODES = ("hybrid", "dense", "keyword")
 FAISS_KINDS = ("auto", "flat", "hnsw")
@@ -67,9 +76,10 @@ class Settings:
     dense_weight_en: float = 0.8
     sentence_weight: float = 0.5
     candidates: int = 50
-    abstain_model: tuple = ((0.85, 0.02, 1.0), (0.86, 0.02, 1.0), (0.7, 0.3, 1.0), (0.5, 0.3, 1.0), (0.4, 0.5, 0.0))
-    abstain_bias: float = 0.0
-    abstain_threshold: float = 0.5
+    abstain_model: tuple = tuple(map(tuple, _calibrated("abstain_model", [
+        (0.85, 0.02, 1.0), (0.86, 0.02, 1.0), (0.7, 0.3, 1.0), (0.5, 0.3, 1.0), (0.4, 0.5, 0.0)])))
+    abstain_bias: float = float(_calibrated("abstain_bias", 0.0))
+    abstain_threshold: float = float(_calibrated("abstain_threshold", 0.5))
     answer_sentences: int = 3
 
     def __post_init__(self) -> None:

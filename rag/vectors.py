@@ -7,10 +7,15 @@ index that answers in well under a millisecond at 100,000 vectors.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import faiss
 import numpy as np
+
+# One query at a time: FAISS's OpenMP threads only add overhead (and fight the
+# embedder and the web server for the two cores of a small machine).
+faiss.omp_set_num_threads(1)
 
 HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 80
@@ -44,7 +49,11 @@ class VectorIndex:
             index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
         else:
             raise ValueError(f"vector index kind must be 'flat' or 'hnsw', got {kind!r}")
-        index.add(vectors)
+        faiss.omp_set_num_threads(os.cpu_count() or 1)  # building does use the threads
+        try:
+            index.add(vectors)
+        finally:
+            faiss.omp_set_num_threads(1)
         return cls(index, kind)
 
     def __len__(self) -> int:

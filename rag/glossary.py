@@ -1,0 +1,70 @@
+"""English to French vocabulary of AI and arms-control governance, for keyword search.
+
+The corpus is French; many users ask in English. Dense search is multilingual,
+but BM25 only matches words, so an English question is given the French terms
+of the domain vocabulary it contains before keyword search. Longest phrases
+are matched first. The list is general vocabulary of the field, not tuned to
+any question.
+"""
+
+from __future__ import annotations
+
+import re
+
+GLOSSARY: dict[str, str] = {
+    "lethal autonomous weapons systems": "systèmes d'armes létaux autonomes SALA",
+    "lethal autonomous weapon systems": "systèmes d'armes létaux autonomes SALA",
+    "lethal autonomous weapons": "armes létales autonomes SALA",
+    "autonomous weapons": "armes autonomes",
+    "autonomous weapon": "arme autonome",
+    "weapon systems": "systèmes d'armes",
+    "weapons": "armes", "weapon": "arme",
+    "meaningful human control": "contrôle humain significatif",
+    "human control": "contrôle humain", "human judgment": "jugement humain", "human judgement": "jugement humain",
+    "artificial general intelligence": "intelligence générale artificielle IGA",
+    "artificial intelligence": "intelligence artificielle IA",
+    "large language models": "grands modèles de langage LLM", "language models": "modèles de langage",
+    "general assembly": "Assemblée générale", "security council": "Conseil de sécurité",
+    "secretary-general": "Secrétaire général", "secretary general": "Secrétaire général",
+    "united nations": "Nations unies ONU", "first committee": "Première Commission",
+    "member states": "États membres", "states": "États", "state": "État", "countries": "pays", "country": "pays",
+    "international humanitarian law": "droit international humanitaire DIH",
+    "international law": "droit international", "human rights": "droits humains droits de l'homme",
+    "arms race": "course aux armements course à l'armement", "arms control": "maîtrise des armements contrôle des armements",
+    "disarmament": "désarmement", "non-proliferation": "non-prolifération", "proliferation": "prolifération",
+    "nuclear": "nucléaire", "chemical": "chimiques", "cyberattacks": "cyberattaques", "cybersecurity": "cybersécurité",
+    "governance": "gouvernance", "regulation": "régulation réglementation", "regulate": "réguler réglementer",
+    "framework": "cadre", "treaty": "traité", "convention": "convention", "declaration": "déclaration",
+    "resolution": "résolution", "draft": "projet", "report": "rapport", "summit": "sommet", "agenda": "ordre du jour",
+    "recommendations": "recommandations", "principles": "principes", "guidelines": "lignes directrices",
+    "binding": "contraignant contraignante", "non-binding": "non contraignantes", "voluntary": "volontaire volontaires",
+    "sovereignty": "souveraineté", "sovereign": "souverain", "accountability": "responsabilité",
+    "responsibility": "responsabilité", "responsible": "responsable", "transparency": "transparence",
+    "trustworthy": "dignes de confiance", "safety": "sûreté sécurité", "security": "sécurité", "risks": "risques",
+    "risk": "risque", "bias": "biais", "civilians": "civils", "civilian": "civil", "military": "militaire militaires",
+    "defence": "défense", "defense": "défense", "army": "armée", "armed forces": "forces armées", "war": "guerre",
+    "conflict": "conflit", "conflicts": "conflits", "escalation": "escalade", "deterrence": "dissuasion",
+    "developing countries": "pays en développement", "capacity building": "renforcement des capacités",
+    "cooperation": "coopération", "innovation": "innovation", "parliamentarians": "parlementaires",
+    "parliament": "parlement", "webinar": "webinaire", "session": "session", "training": "formation",
+    "testing": "tests essais", "deployment": "déploiement", "lifecycle": "cycle de vie", "life cycle": "cycle de vie",
+    "targeting": "ciblage cibles", "targets": "cibles", "surveillance": "surveillance", "privacy": "vie privée",
+    "data": "données", "disinformation": "désinformation", "deepfakes": "deepfakes hypertrucages",
+    "environment": "environnement", "energy": "énergie", "jobs": "emplois", "employment": "emploi",
+    "copyright": "droits d'auteur", "intellectual property": "propriété intellectuelle",
+    "open source": "open source", "big tech": "Big Tech", "china": "Chine", "chinese": "chinois Chine",
+    "united states": "États-Unis", "american": "américain États-Unis", "europe": "Europe", "european union": "Union européenne",
+    "european": "européen", "france": "France", "french": "français France", "morocco": "Maroc",
+    "standards": "normes standards", "standard": "norme", "oversight": "contrôle surveillance",
+    "ethics": "éthique", "ethical": "éthique", "legal": "juridique", "adopted": "adoptée adopté",
+    "vote": "vote votes", "unanimously": "unanimité", "endorsed": "approuvée soutenue", "signed": "signé",
+    "experts": "experts", "expert": "expert", "panel": "groupe", "agency": "agence", "body": "organe",
+}
+
+_PATTERN = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(GLOSSARY, key=len, reverse=True)) + r")\b",
+                      re.IGNORECASE)
+
+
+def french_terms(question: str) -> str:
+    """French terms for the domain vocabulary an English question contains (may be empty)."""
+    return " ".join(GLOSSARY[m.group(1).lower()] for m in _PATTERN.finditer(question))

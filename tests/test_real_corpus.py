@@ -1,0 +1,54 @@
+"""The real corpus through the committed index: the promises users rely on most."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.cleaning import clean_document
+from rag.corpus import load_corpus
+
+from conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def files():
+    return {d.doc_id: d.text for d in load_corpus(ROOT / "corpus")}
+
+
+@pytest.mark.parametrize("query, doc", [
+    ("79/239", "onu-ag-resolution-79-239"),
+    ("A/79/408", "onu-ag-resolution-79-239"),
+    ("SALA", "uip-2025-reglementation-ia-militaire"),
+    ("CCAC", "uip-2025-reglementation-ia-militaire"),
+    ("REAIM PALEXCO", "reaim-2026-pathways-to-action"),
+    ("ISBN 979-10-373-0982-2", "ifri-2025-promesses-artificielles"),
+])
+def test_symbols_and_acronyms_are_found(real_retriever, query, doc):
+    assert doc in [p.doc_id for p in real_retriever.search(query, k=3, mode="keyword")]
+
+
+def test_meaningful_human_control(real_retriever, files):
+    for question in ("Que signifie un contrôle humain significatif ?", "What does meaningful human control mean?"):
+        answer = real_retriever.answer(question, k=5)
+        assert not answer.abstained
+        assert "uip-2025-reglementation-ia-militaire" in [p.doc_id for p in answer.passages[:3]]
+        assert any("contrôle humain significatif" in s.text for s in answer.sentences)
+        for s in answer.sentences:
+            p = answer.passages[s.passage]
+            assert clean_document(files[p.doc_id]).render(s.start, s.end) == s.text
+
+
+def test_every_passage_is_cited_exactly(real_retriever, files):
+    for q in ["Quelles sont les 28 recommandations ?", "AI Act européen", "Pacte pour l'avenir"]:
+        for p in real_retriever.search(q, k=10):
+            assert clean_document(files[p.doc_id]).render(p.start, p.end) == p.text
+            assert "<sup>" not in p.text and "Scroll to Top" not in p.text
+
+
+@pytest.mark.parametrize("question", [
+    "Quelle est la recette traditionnelle de la blanquette de veau ?",
+    "How do I repot an orchid without damaging its roots?",
+])
+def test_off_topic_questions_are_declined(real_retriever, question):
+    answer = real_retriever.answer(question)
+    assert answer.abstained and not answer.sentences and answer.passages
