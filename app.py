@@ -403,6 +403,8 @@ class App:
             return None
         if isinstance(docs, str):
             docs = [docs] if docs.strip() else []
+        if not isinstance(docs, (list, tuple)) or not all(isinstance(d, str) for d in docs):
+            raise QueryError("docs must be a list of document ids")
         docs = list(docs)
         if set(docs) == set(self.doc_ids) and len(docs) == len(self.doc_ids):
             return None

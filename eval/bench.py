@@ -189,6 +189,9 @@ def main(argv=None) -> int:
     p.add_argument("--cache", default=str(HERE / ".cache"))
     p.add_argument("--skip-real", action="store_true")
     p.add_argument("--json", help="also write the figures to this JSON file")
+    p.add_argument("--markdown", help="also write the figures as a markdown table to this file")
+    p.add_argument("--readme", action="store_true",
+                   help="also put the table into README.md, between <!-- bench:start --> and <!-- bench:end -->")
     args = p.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
@@ -200,7 +203,33 @@ def main(argv=None) -> int:
     print(f"\npeak RSS {peak_mb():.0f} MB; bench took {time.perf_counter() - started:.0f} s")
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "peak_rss_mb": round(peak_mb(), 1)}, indent=2) + "\n")
+    table = markdown(rows, peak_mb())
+    if args.markdown:
+        Path(args.markdown).write_text(table, encoding="utf-8")
+    if args.readme:
+        from .__main__ import _update_readme
+
+        _update_readme(table, "<!-- bench:start -->", "<!-- bench:end -->")
     return 0
+
+
+COLUMNS = (("n", "items"), ("seconds", "time (s)"), ("p50_ms", "p50 (ms)"), ("p95_ms", "p95 (ms)"),
+           ("e2e_p50_ms", "with embedding p50 (ms)"), ("e2e_p95_ms", "with embedding p95 (ms)"),
+           ("recall@10", "recall@10"), ("rss_mb", "RSS (MB)"))
+
+
+def markdown(rows: list[dict], peak: float) -> str:
+    """The bench figures as a markdown table (columns that no row has are left out)."""
+    cols = [(k, label) for k, label in COLUMNS if any(k in r for r in rows)]
+    lines = ["| measure | " + " | ".join(label for _, label in cols) + " |",
+             "|---|" + "---:|" * len(cols)]
+    for r in rows:
+        cells = [str(r.get(k, "")) if not isinstance(r.get(k), float) else f"{r[k]:g}" for k, _ in cols]
+        lines.append(f"| {r['what']} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(f"Peak resident memory of the bench process: {peak:.0f} MB. "
+                 "Regenerate with `python -m eval.bench --readme`.")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

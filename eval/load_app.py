@@ -27,6 +27,7 @@ import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: `python eval/load_app.py`
 TESTSET = ROOT / "eval" / "testset.jsonl"
 
 
@@ -101,6 +102,21 @@ def pid_listening_on(port: int) -> int | None:
     return None
 
 
+def start_app(log_name: str, index_dir: str | None = None) -> tuple[str, subprocess.Popen]:
+    """Start ``python app.py`` on a free localhost port; its log goes to eval/out/ (git-ignored)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
+               GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
+    if index_dir:
+        env["RAG_INDEX_DIR"] = index_dir
+    log_path = ROOT / "eval" / "out" / log_name
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "w", encoding="utf-8")
+    print(f"starting python app.py on {url} (log: {log_path.relative_to(ROOT)})", flush=True)
+    return url, subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=log, stderr=log)
+
+
 def run_client(url: str, qs: list[str], k: int) -> tuple[list[float], list[str]]:
     from gradio_client import Client
 
@@ -134,6 +150,8 @@ def main(argv=None) -> int:
     ap.add_argument("--questions", type=int, default=10, help="questions per client")
     ap.add_argument("-k", type=int, default=5)
     ap.add_argument("--startup-timeout", type=float, default=900)
+    ap.add_argument("--readme", action="store_true",
+                    help="also put the figures into README.md, between <!-- load:start --> and <!-- load:end -->")
     args = ap.parse_args(argv)
 
     proc = None
@@ -141,15 +159,7 @@ def main(argv=None) -> int:
         url = args.url if args.url.endswith("/") else args.url + "/"
         pid = args.pid or pid_listening_on(httpx.URL(url).port or 80)
     else:
-        port = free_port()
-        url = f"http://127.0.0.1:{port}/"
-        env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
-                   GRADIO_ANALYTICS_ENABLED="False")
-        log_path = ROOT / "eval" / "out" / "load_app.log"  # eval/out/ is git-ignored
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(log_path, "w", encoding="utf-8")
-        print(f"starting python app.py on {url} (log: {log_path.relative_to(ROOT)})", flush=True)
-        proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=log, stderr=log)
+        url, proc = start_app("load_app.log")
         pid = proc.pid
     try:
         t0 = time.time()
@@ -184,6 +194,16 @@ def main(argv=None) -> int:
             print(f"app memory (RSS, process tree): idle {idle / 2**20:.0f} MiB, peak {watch.peak / 2**20:.0f} MiB")
         else:
             print("app memory: unknown (pass --pid)")
+        if args.readme and latencies:
+            from eval.__main__ import _update_readme
+
+            _update_readme("\n".join([
+                "| clients × questions | answered | errors | p50 | p95 | max | throughput | app memory idle → peak |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|",
+                f"| {args.clients} × {args.questions} | {len(latencies)} | {len(errors)} | {pct(latencies, 50):.2f} s"
+                f" | {pct(latencies, 95):.2f} s | {max(latencies):.2f} s | {len(latencies) / wall:.1f} answers/s | "
+                + (f"{idle / 2**20:.0f} → {watch.peak / 2**20:.0f} MiB |" if watch else "unknown |"),
+                "", "Regenerate with `python eval/load_app.py --readme`."]), "<!-- load:start -->", "<!-- load:end -->")
         return 1 if errors or len(latencies) != total else 0
     finally:
         if proc is not None:

@@ -181,7 +181,7 @@ def summary_md(summary: dict, split: str, meta: dict, plot_path: Path) -> str:
 
 def report_md(result: dict, split: str, meta: dict) -> str:
     summary = result["summary"]
-    parts = [f"# Retrieval evaluation", "", *_meta_lines(meta), "", DEFINITIONS, "",
+    parts = ["# Retrieval evaluation", "", *_meta_lines(meta), "", DEFINITIONS, "",
              f"## Headline: {split} split", "", table(summary, split), ""]
     for other in ("tune", "heldout", "all"):
         if other != split and any(other in bs for bs in summary.values()):

@@ -64,6 +64,23 @@ def _text_sentences(doc: CleanDoc, start: int, end: int) -> list[tuple[int, int]
     return spans
 
 
+def _attach_headings(doc: CleanDoc, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Fold a piece that holds only headings into the piece after it (a title alone is no passage)."""
+    out: list[tuple[int, int]] = []
+    pending = None
+    for cs, ce in pieces:
+        if pending is not None:
+            cs, pending = pending, None
+        has_text = any(b.kind == "text" and b.end > cs and b.start < ce for b in doc.blocks)
+        if not has_text:
+            pending = cs
+            continue
+        out.append((cs, ce))
+    if pending is not None:
+        out.append((pending, pieces[-1][1]))
+    return out
+
+
 def chunk_document(doc_id: str, doc: CleanDoc, count_tokens: Callable[[str], int],
                    chunk_tokens: int, chunk_overlap: int) -> list[Chunk]:
     """Cut one clean document into chunks of at most ``chunk_tokens`` tokens."""
@@ -79,13 +96,15 @@ def chunk_document(doc_id: str, doc: CleanDoc, count_tokens: Callable[[str], int
     chunks: list[Chunk] = []
     for section, a, b in _sections(doc):
         body = doc.text[a:b]
+        pieces: list[tuple[int, int]] = []
         cursor = 0
         for piece in splitter.split_text(body):
             at = body.find(piece, cursor)
             if at < 0:  # the splitter always returns substrings; be safe anyway
                 at = body.find(piece)
-            cs, ce = a + at, a + at + len(piece)
             cursor = at + 1
+            pieces.append((a + at, a + at + len(piece)))
+        for cs, ce in _attach_headings(doc, pieces):
             start, end = doc.to_file(cs, ce)
             chunks.append(Chunk(
                 chunk_id=f"{doc_id}@{start}-{end}",

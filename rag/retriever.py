@@ -13,7 +13,6 @@ import logging
 import threading
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -50,7 +49,7 @@ def normalize_question(question) -> str:
         raise QueryError(f"the question must be text, not {type(question).__name__}")
     kept = "".join(ch if unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn") else " " for ch in question)
     text = " ".join(kept.split())
-    if not text:
+    if not any(unicodedata.category(ch)[0] in "LNPS" for ch in text):  # only spaces or invisible marks
         raise QueryError("the question is empty")
     if len(text) > MAX_QUESTION_CHARS:
         raise QueryError(f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
@@ -133,7 +132,10 @@ class Retriever:
     def _check_docs(self, docs: Iterable[str]) -> list[str]:
         if isinstance(docs, str):
             docs = [docs]
-        docs = list(docs)
+        try:
+            docs = list(docs)
+        except TypeError:
+            raise QueryError(f"docs must be a list of document ids, not {type(docs).__name__}") from None
         unknown = [d for d in docs if not isinstance(d, str) or d not in self._docs]
         if unknown:
             raise QueryError(f"unknown document id(s): {', '.join(map(repr, unknown))}; "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,7 +73,7 @@ class Settings:
     flat_max_vectors: int = 200_000
     rrf_k: int = 20
     dense_weight: float = 0.5
-    dense_weight_en: float = 0.8
+    dense_weight_en: float = 0.65
     sentence_weight: float = 0.5
     candidates: int = 50
     abstain_model: tuple = tuple(map(tuple, _calibrated("abstain_model", [

@@ -203,7 +203,7 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
         vindex = VectorIndex.build(vectors, kind)
         kindex = KeywordIndex.build([keyword_text(by_id[c.doc_id], c.section, c.text) for c in chunks])
 
-        folder = root / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+        folder = root / f"build-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{os.urandom(3).hex()}"
         tmp = folder.with_name(folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
@@ -318,11 +318,6 @@ def load_index(settings: Settings) -> IndexData:
     have = str(manifest.get("embedder", ""))
     if want is not None and not have.startswith(want):
         raise IndexProblem(str(manifest_path), f"built with embedder {have!r}, settings ask for {settings.embedder!r}")
-    fingerprint = corpus_fingerprint(settings.corpus_dir)
-    if manifest.get("corpus") != fingerprint:
-        old = manifest.get("corpus", {})
-        diff = sorted(set(old) ^ set(fingerprint) | {k for k in old if k in fingerprint and old[k] != fingerprint[k]})
-        raise IndexProblem(settings.corpus_dir, f"corpus changed since the build ({', '.join(diff)})")
     files = manifest.get("files", {})
     present = {str(p.relative_to(folder)) for p in _files(folder)}
     for name in sorted(set(files) | present):
@@ -333,6 +328,11 @@ def load_index(settings: Settings) -> IndexData:
             raise IndexProblem(str(path), "missing")
         if _sha256(path) != files[name]:
             raise IndexProblem(str(path), "checksum mismatch (truncated, corrupted or from another build)")
+    fingerprint = corpus_fingerprint(settings.corpus_dir)
+    if manifest.get("corpus") != fingerprint:
+        old = manifest.get("corpus", {})
+        diff = sorted(set(old) ^ set(fingerprint) | {k for k in old if k in fingerprint and old[k] != fingerprint[k]})
+        raise IndexProblem(settings.corpus_dir, f"corpus changed since the build ({', '.join(diff)})")
     try:
         return _read(folder, manifest)
     except IndexProblem:

@@ -424,9 +424,6 @@ def wait_for_the_next_second() -> None:
     time.sleep(math.ceil(now) - now + 0.01)
 
 
-@pytest.mark.xfail(strict=True, reason="build folders are named build-<second>-<pid>: a second build by the same "
-                                       "process in the same second renames its build-*.tmp onto the live build "
-                                       "(OSError: Directory not empty) and the rebuild fails")
 def test_two_builds_in_the_same_second(base, tmp_path):
     settings = clone(base, tmp_path / "index")
     r = Retriever.from_settings(settings, rebuild=True)

@@ -53,11 +53,9 @@ K = st.one_of(st.integers(-3, MAX_K + 3), st.sampled_from([None, 3.0, 2.5, "5", 
 MODE = st.one_of(st.sampled_from(MODES), st.sampled_from(["", "HYBRID", "../../etc/passwd", None, 1, ["dense"]]))
 
 
-def docs_strategy(known: list[str], app: bool = False):
+def docs_strategy(known: list[str]):
     weird = ["../../etc/passwd", "", "metadata", "x.md", "<script>", "\x00", known[0] + ".md"]
-    odd = [known[0], "../../etc/passwd", "", {"a": 1}, [None], [1, 2]]
-    if not app:
-        odd.append([["x"]])  # (the app fails on it, and both fail on docs=5: see the xfail tests)
+    odd = [known[0], "../../etc/passwd", "", {"a": 1}, [None], [1, 2], [["x"]], 5, 2.5, True]
     return st.one_of(st.none(), st.lists(st.sampled_from(known + weird), max_size=3), st.sampled_from(odd))
 
 
@@ -108,8 +106,6 @@ def test_python_api_answers_or_refuses_clearly(tiny_retriever, tiny_corpus, data
         check_answer(tiny_corpus, json.loads(json.dumps(result.to_dict())))
 
 
-@pytest.mark.xfail(strict=True, reason="Retriever._check_docs calls list(docs): docs=5 raises TypeError "
-                                       "('int' object is not iterable), not a QueryError")
 @pytest.mark.parametrize("docs", [5, 2.5, True])
 def test_python_api_non_iterable_docs_is_a_query_error(tiny_retriever, docs):
     with pytest.raises(QueryError, match="docs"):
@@ -186,7 +182,7 @@ def client(app_url):
 @FEW
 @given(data=st.data(), question=QUESTION, k=K, mode=MODE)
 def test_http_api_answers_or_refuses_clearly(client, app_corpus, data, question, k, mode):
-    docs = data.draw(docs_strategy(list(APP_DOCS), app=True))
+    docs = data.draw(docs_strategy(list(APP_DOCS)))
     if isinstance(k, float) and k != k:
         k = None  # NaN is not JSON
     try:
@@ -208,13 +204,7 @@ def test_http_app_stays_up(client, app_url, app_corpus):
                                             api_name="/search"))
 
 
-APP_DOCS_BUG = pytest.mark.xfail(strict=True, reason="app.App._docs: list(docs) / set(docs) raise TypeError for "
-                                 "docs=5 or [['x']]; the API answers with Gradio's opaque 'has not enabled verbose "
-                                 "error reporting' instead of a clear message")
-
-
-@pytest.mark.parametrize("docs", [pytest.param(5, marks=APP_DOCS_BUG), pytest.param([["x"]], marks=APP_DOCS_BUG),
-                                  {"a": 1}, [None], "../../etc/passwd"])
+@pytest.mark.parametrize("docs", [5, [["x"]], {"a": 1}, [None], "../../etc/passwd"])
 def test_http_api_odd_docs_get_a_clear_error(client, docs):
     with pytest.raises(Exception) as info:
         client.predict("contrôle humain", 5, "hybrid", docs, api_name="/search")

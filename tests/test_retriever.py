@@ -58,6 +58,8 @@ def test_answer_quotes_sentences_verbatim(tiny_retriever, tiny_settings):
 @pytest.mark.parametrize("kwargs, message", [
     (dict(question=""), "empty"),
     (dict(question="   \n\t "), "empty"),
+    (dict(question="\u200b\u200f\ufeff"), "empty"),
+    (dict(question="drones", docs=5), "list of document ids"),
     (dict(question="x" * (MAX_QUESTION_CHARS + 1)), "limit"),
     (dict(question=None), "text"),
     (dict(question="drones", mode="magic"), "mode must be one of"),
