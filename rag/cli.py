@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
                 print("documents")
                 for d in info["documents"]:
                     print(f"  {d['doc_id']:40} {d['chunks']:4} chunks  {d['title'][:70]}")
+                for s in info["skipped"]:
+                    print(f"skipped   {s['file']}: {s['reason']}")
     except (QueryError, CorpusError, ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -9,10 +9,13 @@ title from its first heading, or from its file name.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger("rag")
 
 METADATA_FILE = "metadata.toml"
 SUFFIXES = (".md", ".txt")
@@ -76,25 +79,41 @@ def document_paths(corpus_dir: str | Path) -> list[Path]:
     return paths
 
 
-def load_corpus(corpus_dir: str | Path) -> list[Document]:
-    """Read every document of the corpus folder, sorted by id.
+def _read_text(path: Path) -> str:
+    """The file's text, exactly as stored (no newline translation: offsets are file offsets).
 
     Raises:
-        CorpusError: the folder is missing, holds no document, or a file is not UTF-8.
+        ValueError: the file is empty, binary or not UTF-8 (the message says which).
+        OSError: it cannot be read.
+    """
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise ValueError("binary file (NUL bytes)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"not UTF-8 text (byte {exc.start})") from None
+    if not text.strip():
+        raise ValueError("empty file")
+    return text
+
+
+def scan_corpus(corpus_dir: str | Path) -> tuple[list[Document], list[tuple[str, str]]]:
+    """The readable documents of the corpus folder, sorted by id, and the files skipped with why.
+
+    Raises:
+        CorpusError: the folder is missing, or holds no readable document.
     """
     corpus_dir = Path(corpus_dir)
     paths = document_paths(corpus_dir)
-    if not paths:
-        raise CorpusError(f"no .md or .txt document in {corpus_dir}")
     metadata = read_metadata(corpus_dir)
-    docs = []
+    docs, skipped = [], []
     for path in paths:
         try:
-            # newline="" keeps the file's characters exactly, so offsets are file offsets.
-            with open(path, encoding="utf-8", newline="") as fh:
-                text = fh.read()
-        except UnicodeDecodeError:
-            raise CorpusError(f"{path}: not UTF-8 text") from None
+            text = _read_text(path)
+        except (OSError, ValueError) as exc:
+            skipped.append((path.name, str(exc) if isinstance(exc, ValueError) else f"unreadable ({exc.strerror})"))
+            continue
         meta = metadata.get(path.stem, {})
         docs.append(Document(
             doc_id=path.stem,
@@ -107,6 +126,24 @@ def load_corpus(corpus_dir: str | Path) -> list[Document]:
             notes=str(meta.get("notes", "")),
             keywords=str(meta.get("keywords", "")),
         ))
+    if not docs:
+        reasons = "; ".join(f"{name}: {why}" for name, why in skipped)
+        raise CorpusError(f"no readable .md or .txt document in {corpus_dir}" + (f" ({reasons})" if reasons else ""))
+    return docs, skipped
+
+
+def load_corpus(corpus_dir: str | Path) -> list[Document]:
+    """Read every readable document of the corpus folder, sorted by id.
+
+    Files that are empty, binary, not UTF-8 or unreadable are skipped with a
+    warning that names them.
+
+    Raises:
+        CorpusError: the folder is missing, or holds no readable document.
+    """
+    docs, skipped = scan_corpus(corpus_dir)
+    for name, why in skipped:
+        log.warning("corpus: skipped %s: %s", name, why)
     return docs
 
 
@@ -117,4 +154,10 @@ def corpus_fingerprint(corpus_dir: str | Path) -> dict[str, str]:
     meta = corpus_dir / METADATA_FILE
     if meta.exists():
         files.append(meta)
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+    out = {}
+    for p in files:
+        try:
+            out[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
+        except OSError as exc:  # an unreadable file is skipped by the build; record that it is there
+            out[p.name] = f"unreadable: {exc.strerror}"
+    return out

@@ -22,7 +22,7 @@ from . import abstention
 from .cleaning import CleanDoc, clean_document
 from .glossary import french_terms
 from .keyword import looks_english
-from .corpus import load_corpus
+from .corpus import load_corpus, scan_corpus
 from .settings import MODES, Settings
 from .store import IndexData, open_index
 from .types import Answer, DocumentInfo, Passage, Sentence
@@ -117,6 +117,7 @@ class Retriever:
             "sentences": m.get("counts", {}).get("sentences"),
             "bytes": size,
             "settings": m.get("settings"),
+            "skipped": [{"file": name, "reason": why} for name, why in scan_corpus(self.settings.corpus_dir)[1]],
         }
 
     def clean_document(self, doc_id: str) -> CleanDoc:
