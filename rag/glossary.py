@@ -58,6 +58,14 @@ GLOSSARY: dict[str, str] = {
     "standards": "normes standards", "standard": "norme", "oversight": "contrôle surveillance",
     "ethics": "éthique", "ethical": "éthique", "legal": "juridique", "adopted": "adoptée adopté",
     "vote": "vote votes", "unanimously": "unanimité", "endorsed": "approuvée soutenue", "signed": "signé",
+    # operative verbs of UN resolutions
+    "decide": "décide", "decides": "décide", "decided": "décide décidé", "decision": "décision",
+    "request": "prie demande", "requests": "prie demande", "requested": "prie demandé", "ask": "demande prie",
+    "asks": "demande prie", "asked": "demandé prie", "calls upon": "demande", "call upon": "demande",
+    "encourage": "encourage", "encourages": "encourage", "encouraged": "encourage",
+    "affirm": "affirme", "affirms": "affirme", "affirmed": "affirme", "welcome": "salue se félicite",
+    "welcomes": "salue se félicite", "recognize": "reconnaît reconnaissant", "recognizes": "reconnaît",
+    "urge": "exhorte demande", "urges": "exhorte demande",
     "experts": "experts", "expert": "expert", "panel": "groupe", "agency": "agence", "body": "organe",
 }
 

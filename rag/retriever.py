@@ -33,6 +33,10 @@ MAX_QUESTION_CHARS = 2000
 MAX_K = 50
 SENTENCE_MARGIN = 0.02  # answer sentences score within this of the best one
 ANSWER_FROM = 3  # answer sentences come from the top passages only
+MIN_ANSWER_WORDS = 8
+STATEMENT_END = ".!?;:,…"  # after closing quotes and brackets
+KEYWORD_BONUS = 0.05  # added to a sentence's similarity, times the share of the question's keywords it holds
+RANK_BONUS = 0.01  # added to the sentences of the best passage
 
 
 class QueryError(ValueError):
@@ -167,7 +171,7 @@ class Retriever:
         kw = None
         english = looks_english(question)
         if mode in ("keyword", "hybrid"):
-            kw = data.keyword.scores(f"{question} {french_terms(question)}" if english else question)
+            kw = data.keyword.scores(_keyword_query(question))
             if allowed is not None:
                 masked = np.zeros_like(kw)
                 masked[allowed] = kw[allowed]
@@ -244,7 +248,10 @@ class Retriever:
         if not cands:
             return Answer(question, True, 0.0, (), (), mode)
 
-        # Score every sentence of the returned passages against the question.
+        # Score every sentence of the returned passages: its similarity to the question, plus a bonus
+        # for the question's keywords it holds and for standing in the best passage.
+        keyword = self._data.keyword
+        terms = set(keyword.analyze(_keyword_query(question)))
         scored: list[tuple[float, int, int, int]] = []  # (score, passage index, clean a, clean b)
         for i, c in enumerate(cands):
             ch = self._data.chunks[c.row]
@@ -253,7 +260,9 @@ class Retriever:
                 continue
             sims = self._data.sentence_vectors[srows] @ qv
             for (a, b), sim in zip(ch.sentences, sims):
-                scored.append((float(sim), i, a, b))
+                words = set(keyword.analyze(ch.text[a - ch.clean_start:b - ch.clean_start]))
+                overlap = len(terms & words) / len(terms) if terms else 0.0
+                scored.append((float(sim) + KEYWORD_BONUS * overlap + (RANK_BONUS if i == 0 else 0.0), i, a, b))
         confidence = self.confidence(question, qv, cands)
         best_in_passage: dict[int, tuple[float, int, int]] = {}
         for sim, i, a, b in scored:
@@ -261,7 +270,10 @@ class Retriever:
                 best_in_passage[i] = (sim, a, b)
 
         chosen: list[tuple[float, int, int, int]] = []
-        pool = sorted((x for x in scored if x[1] < ANSWER_FROM), key=lambda x: (-x[0], x[1], x[2]))
+        pool = [x for x in scored if x[1] < ANSWER_FROM]
+        # A quoted answer is a statement: fragments (a date line, a heading-like line) only if nothing else.
+        full = [x for x in pool if self._is_statement(cands[x[1]].row, x[2], x[3])]
+        pool = sorted(full or pool, key=lambda x: (-x[0], x[1], x[2]))
         seen: set[tuple[str, int]] = set()
         for sim, i, a, b in pool:
             if len(chosen) >= self.settings.answer_sentences:
@@ -286,6 +298,14 @@ class Retriever:
         abstained = confidence < self.settings.abstain_threshold
         sentences = () if abstained else tuple(self._sentence(passages, cands, sim, i, a, b) for sim, i, a, b in chosen)
         return Answer(question, abstained, round(confidence, 4), sentences, tuple(passages), mode)
+
+    def _is_statement(self, row: int, a: int, b: int) -> bool:
+        """A whole sentence of some length (not a fragment cut by the passage's edge, nor a date line)."""
+        ch = self._data.chunks[row]
+        text = ch.text[a - ch.clean_start:b - ch.clean_start].strip()
+        closed = text.rstrip("»)]\"”’ \u00a0")
+        return (len(text.split()) >= MIN_ANSWER_WORDS and closed[-1:] in tuple(STATEMENT_END)
+                and not text[0].islower())
 
     def _sentence(self, passages: list[Passage], cands: list[_Candidate], sim: float, i: int, a: int, b: int) -> Sentence:
         ch = self._data.chunks[cands[i].row]
@@ -321,6 +341,11 @@ class Retriever:
             "passage_coverage": sum(t in near for t in terms) / len(terms) if terms else 0.0,
             "english": float(looks_english(question)),
         }
+
+
+def _keyword_query(question: str) -> str:
+    """What keyword search looks for: the question, plus French terms for an English one."""
+    return f"{question} {french_terms(question)}" if looks_english(question) else question
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:
