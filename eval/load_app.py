@@ -117,6 +117,17 @@ def start_app(log_name: str, index_dir: str | None = None) -> tuple[str, subproc
     return url, subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=log, stderr=log)
 
 
+def stop_app(proc: subprocess.Popen | None) -> None:
+    """Stop an app started by :func:`start_app` (nothing for an app given by --url)."""
+    if proc is None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def run_client(url: str, qs: list[str], k: int) -> tuple[list[float], list[str]]:
     from gradio_client import Client
 
@@ -206,12 +217,7 @@ def main(argv=None) -> int:
                 "", "Regenerate with `python eval/load_app.py --readme`."]), "<!-- load:start -->", "<!-- load:end -->")
         return 1 if errors or len(latencies) != total else 0
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_app(proc)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -30,7 +29,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_app import MemoryWatch, pct, pid_listening_on, questions, start_app, wait_ready  # noqa: E402
+from load_app import MemoryWatch, pct, pid_listening_on, questions, start_app, stop_app, wait_ready  # noqa: E402
 
 LONG_CHARS = 1500
 OVER_LONG_CHARS = 3000
@@ -194,8 +193,7 @@ def main(argv=None) -> int:
         if args.readme and everything:
             from eval.__main__ import _update_readme
 
-            pcts = sorted(everything)
-            at = lambda p: pcts[min(len(pcts) - 1, round(p / 100 * (len(pcts) - 1)))]  # noqa: E731
+            at = lambda p: pct(everything, p)  # noqa: E731
             memory = (f"{rss_start / 2**20:.0f} → {rss_end / 2**20:.0f} MiB (peak {watch.peak / 2**20:.0f})"
                       if watch else "unknown")
             _update_readme("\n".join([
@@ -210,12 +208,7 @@ def main(argv=None) -> int:
                 "<!-- soak:start -->", "<!-- soak:end -->")
         return 1 if tally.counts["error"] or not (alive and up) or not done else 0
     finally:
-        if proc is not None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_app(proc)
 
 
 if __name__ == "__main__":
