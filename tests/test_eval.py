@@ -228,6 +228,9 @@ def test_project_testset_is_valid():
     assert {c.split for c in cases} == {"tune", "heldout"}
     assert all(c.kind.startswith("unanswerable") != c.answerable for c in cases)
     assert all(len({a.doc for a in c.answers}) >= 2 for c in cases if c.kind == "multi_doc")
+    # Our own quotes are verbatim, character for character (the loader itself also accepts normalised markup).
+    missing = [(c.id, a.quote[:40]) for c in cases for a in c.answers if a.quote not in docs[a.doc]]
+    assert not missing
 
 
 # ------------------------------------------------------------------ end to end
