@@ -120,14 +120,7 @@ def passage_excerpts(retriever: Retriever, answer: Answer) -> list[Excerpt]:
             out.append(Excerpt(s.text, s.start, s.end))
             continue
         a, b = p.highlights[0]
-        try:
-            doc = retriever.clean_document(p.doc_id)
-            base = doc.to_clean(p.start, p.end)[0]
-            start, end = doc.to_file(base + a, base + b)
-            out.append(Excerpt(p.text[a:b], start, end))
-        except Exception:  # a mapping problem must not break the page: quote the passage instead
-            log.exception("excerpt offsets for %s", p.chunk_id)
-            out.append(Excerpt(p.text, p.start, p.end))
+        out.append(Excerpt(p.text[a:b], *retriever.file_offsets(p, a, b)))
     return out
 
 

@@ -117,6 +117,20 @@ def start_app(log_name: str, index_dir: str | None = None) -> tuple[str, subproc
     return url, subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, stdout=log, stderr=log)
 
 
+def app_target(url: str | None, pid: int | None, log_name: str,
+               index_dir: str | None = None) -> tuple[str, subprocess.Popen | None, int | None]:
+    """``(url, process we started or None, app pid)``: the running app at ``url`` (localhost only),
+    or a new ``python app.py`` on a free port."""
+    if url is None:
+        url, proc = start_app(log_name, index_dir)
+        return url, proc, proc.pid
+    url = url if url.endswith("/") else url + "/"
+    host = httpx.URL(url).host
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit(f"localhost only, not {host}")
+    return url, None, pid or pid_listening_on(httpx.URL(url).port or 80)
+
+
 def stop_app(proc: subprocess.Popen | None) -> None:
     """Stop an app started by :func:`start_app` (nothing for an app given by --url)."""
     if proc is None:
@@ -155,7 +169,7 @@ def pct(values: list[float], p: float) -> float:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--url", help="a running app; default: start `python app.py` on a free port")
+    ap.add_argument("--url", help="a running app on localhost; default: start `python app.py` on a free port")
     ap.add_argument("--pid", type=int, help="the running app's process id, for its memory (with --url)")
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--questions", type=int, default=10, help="questions per client")
@@ -165,13 +179,7 @@ def main(argv=None) -> int:
                     help="also put the figures into README.md, between <!-- load:start --> and <!-- load:end -->")
     args = ap.parse_args(argv)
 
-    proc = None
-    if args.url:
-        url = args.url if args.url.endswith("/") else args.url + "/"
-        pid = args.pid or pid_listening_on(httpx.URL(url).port or 80)
-    else:
-        url, proc = start_app("load_app.log")
-        pid = proc.pid
+    url, proc, pid = app_target(args.url, args.pid, "load_app.log")
     try:
         t0 = time.time()
         wait_ready(url, proc, args.startup_timeout)

@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_app import MemoryWatch, pct, pid_listening_on, questions, start_app, stop_app, wait_ready  # noqa: E402
+from load_app import MemoryWatch, app_target, pct, questions, stop_app, wait_ready  # noqa: E402
 
 LONG_CHARS = 1500
 OVER_LONG_CHARS = 3000
@@ -132,16 +132,7 @@ def main(argv=None) -> int:
                     help="also put the figures into README.md, between <!-- soak:start --> and <!-- soak:end -->")
     args = ap.parse_args(argv)
 
-    proc = None
-    if args.url:
-        url = args.url if args.url.endswith("/") else args.url + "/"
-        host = httpx.URL(url).host
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise SystemExit(f"localhost only, not {host}")
-        pid = args.pid or pid_listening_on(httpx.URL(url).port or 80)
-    else:
-        url, proc = start_app("load_test.log", args.index)
-        pid = proc.pid
+    url, proc, pid = app_target(args.url, args.pid, "load_test.log", args.index)
     try:
         t0 = time.time()
         wait_ready(url, proc, args.startup_timeout)

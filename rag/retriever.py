@@ -308,12 +308,17 @@ class Retriever:
                 and not text[0].islower())
 
     def _sentence(self, passages: list[Passage], cands: list[_Candidate], sim: float, i: int, a: int, b: int) -> Sentence:
-        ch = self._data.chunks[cands[i].row]
-        pa, pb = a - ch.clean_start, b - ch.clean_start
-        doc = self.clean_document(ch.doc_id)
-        start, end = doc.to_file(a, b)
+        clean_start = self._data.chunks[cands[i].row].clean_start
+        pa, pb = a - clean_start, b - clean_start
+        start, end = self.file_offsets(passages[i], pa, pb)
         return Sentence(text=passages[i].text[pa:pb], passage=i, start=start, end=end, score=round(sim, 6),
                         passage_start=pa, passage_end=pb)
+
+    def file_offsets(self, passage: Passage, start: int, end: int) -> tuple[int, int]:
+        """File offsets of ``passage.text[start:end]`` (for citing a highlight, say); ``end > start``."""
+        doc = self.clean_document(passage.doc_id)
+        base = doc.to_clean(passage.start, passage.end)[0]
+        return doc.to_file(base + start, base + end)
 
     def features(self, question: str, k: int = 10, mode: str = "hybrid") -> dict[str, float]:
         """The abstention signals for ``question`` (what ``python -m eval --calibrate`` fits)."""

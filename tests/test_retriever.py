@@ -41,9 +41,11 @@ def test_keyword_symbols_and_doc_filter(tiny_retriever):
     assert only and {p.doc_id for p in only} == {"note-budget"}
 
 
-def test_answer_quotes_sentences_verbatim(tiny_retriever, tiny_settings):
-    answer = tiny_retriever.answer("Que suppose un contrôle humain significatif ?", k=3)
-    assert answer.passages and 1 <= len(answer.sentences) <= 3 or answer.abstained
+def test_answer_quotes_sentences_verbatim(tiny_settings):
+    # Threshold 0: never abstain, so the quoted sentences are always there to check (same index, no rebuild).
+    r = Retriever.from_settings(tiny_settings.replace(abstain_threshold=0.0))
+    answer = r.answer("Que suppose un contrôle humain significatif ?", k=3)
+    assert answer.passages and 1 <= len(answer.sentences) <= 3 and not answer.abstained
     for s in answer.sentences:
         p = answer.passages[s.passage]
         assert p.text[s.passage_start:s.passage_end] == s.text
@@ -51,6 +53,9 @@ def test_answer_quotes_sentences_verbatim(tiny_retriever, tiny_settings):
         assert p.start <= s.start < s.end <= p.end
     for p in answer.passages:
         assert all(0 <= a < b <= len(p.text) for a, b in p.highlights)
+        for a, b in p.highlights:
+            start, end = r.file_offsets(p, a, b)
+            assert clean_document(file_text(tiny_settings, p.doc_id)).render(start, end) == p.text[a:b]
     data = json.loads(json.dumps(answer.to_dict()))
     assert {"abstained", "sentences", "passages"} <= set(data)
 
