@@ -160,13 +160,12 @@ def render_notice(message: str, kind: str = "info") -> str:
             f'<span class="notice-icon" aria-hidden="true">{icon}</span><div>{esc(message)}</div></div></div>')
 
 
-def confidence_label(confidence: float, threshold: float, abstained: bool) -> tuple[str, str]:
-    """(css level, French label) for the answer's confidence."""
-    if abstained:
-        return "low", "faible"
-    if confidence >= threshold + (1.0 - threshold) / 2:  # confidence is a probability-like score in [0, 1]
-        return "high", "élevée"
-    return "medium", "moyenne"
+LEVEL_LABELS = {"high": "élevée", "medium": "moyenne", "low": "faible"}
+
+
+def confidence_label(answer: Answer) -> tuple[str, str]:
+    """(css level, French label) of an answer's calibrated confidence."""
+    return answer.level, LEVEL_LABELS.get(answer.level, "faible")
 
 
 def doc_letters(documents: Sequence[DocumentInfo]) -> dict[str, str]:
@@ -227,7 +226,7 @@ def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str
     if not answer.passages:
         return render_notice("Aucun passage du corpus ne correspond à cette question (ni par le sens, ni par les mots).",
                              "warning")
-    level, label = confidence_label(answer.confidence, threshold, answer.abstained)
+    level, label = confidence_label(answer)
     top = max((p.score for p in answer.passages), default=0.0)
     cited = {s.passage for s in answer.sentences}
     by_doc: dict[str, list[int]] = {}
@@ -243,14 +242,23 @@ def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str
         + " ".join(f'<a class="cite" href="#passage-{m}">[{m}]</a>' for m in ns) + "</li>"
         for d, ns in by_doc.items())
     question = f'<div class="asked">Question : <q>{esc(answer.question)}</q></div>'
+    if answer.status == "related":
+        return f"""<div class="rag-result">
+{question}
+<div class="notice notice-warning abstain outcome-related" role="status"><span class="notice-icon" aria-hidden="true">!</span><div>
+<strong>Le corpus en parle, mais ne répond pas à cette question.</strong> {esc(answer.message)}
+</div></div>
+<details class="nearest"><summary>Voir les {len(cards)} passages sur ce sujet (ils ne contiennent pas la réponse)</summary>
+{"".join(cards)}
+</details></div>"""
     if answer.abstained:
         return f"""<div class="rag-result">
 {question}
-<div class="notice notice-warning abstain" role="status"><span class="notice-icon" aria-hidden="true">!</span><div>
-<strong>Le corpus ne répond pas à cette question.</strong> Aucun passage ne s'en rapproche assez pour en extraire une réponse
-(confiance {dec(answer.confidence)}, seuil {dec(threshold)}). Reformulez la question ou élargissez les documents cherchés.
+<div class="notice notice-info abstain outcome-off-topic" role="status"><span class="notice-icon" aria-hidden="true">i</span><div>
+<strong>Le corpus ne traite pas de cette question.</strong> {esc(answer.message)}
+Reformulez la question ou élargissez les documents cherchés.
 </div></div>
-<details class="nearest"><summary>Voir les {len(cards)} passages les plus proches (faible confiance, ne constituent pas une réponse)</summary>
+<details class="nearest"><summary>Voir les {len(cards)} passages les moins éloignés (hors sujet, ne constituent pas une réponse)</summary>
 {"".join(cards)}
 </details></div>"""
     items = "".join(
@@ -261,7 +269,7 @@ def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str
 {question}
 <section class="answer" aria-label="Réponse extraite">
   <div class="answer-head"><h2>Réponse extraite</h2>
-  <span class="conf conf-{level}" title="confiance que le corpus répond : {dec(answer.confidence)} (seuil d'abstention {dec(threshold)})">confiance {esc(label)}</span></div>
+  <span class="conf conf-{level}" title="probabilité calibrée que la première phrase citée réponde : {dec(answer.confidence)}">confiance {esc(label)}</span></div>
   <ol class="answer-list">{items}</ol>
   <p class="answer-note">Phrases citées mot pour mot depuis le corpus ; aucun texte n'est généré. Chaque [n] renvoie au passage source.</p>
 </section>
@@ -364,10 +372,15 @@ du corpus (textes officiels, études, presse) ; l'interface n'ajoute que des lib
 <li><strong>Recherche hybride.</strong> Chaque passage (≈ 160 jetons) est classé par similarité sémantique (plongements
 multilingues : une question en anglais trouve du texte français), par mots-clés (BM25) et par la similarité de sa
 meilleure phrase ; les trois classements sont fusionnés (fusion des rangs réciproques).</li>
-<li><strong>Réponse extraite.</strong> Les 1 à 3 phrases les plus proches de la question, prises dans les meilleurs passages,
-chacune reliée à son passage et à ses positions exactes dans le fichier source.</li>
-<li><strong>Abstention.</strong> Si le meilleur passage ne se détache pas du reste du corpus (confiance sous le seuil de
-{dec(threshold)}), l'assistant le dit et ne montre les passages proches qu'en repli, marqués « faible confiance ».</li>
+<li><strong>Lecture de la question.</strong> Langue, type de réponse attendu (personne, organisation, lieu, date, nombre,
+définition, raison…) et termes sur lesquels porte la question.</li>
+<li><strong>Réponse extraite.</strong> Une phrase des meilleurs passages n'est citée que si elle contient une expression du
+type attendu (une date pour « quand », un nombre pour « combien », un nom pour « qui », un lieu pour « où ») et si un
+modèle calibré sur des questions d'essai lui donne une probabilité de répondre d'au moins {dec(threshold)}. La confiance
+affichée (élevée, moyenne, faible) est cette probabilité. Chaque phrase est reliée à son passage et à ses positions
+exactes dans le fichier source.</li>
+<li><strong>Trois issues.</strong> Une réponse citée ; ou « le corpus en parle, mais ne répond pas à cette question »,
+avec les passages sur le sujet repliés ; ou « le corpus ne traite pas de cette question ».</li>
 </ul>
 <h3 class="sec-title">Index</h3>
 <table class="docs"><tbody>
@@ -389,7 +402,7 @@ class App:
         self.documents = list(retriever.documents)
         self.doc_ids = [d.doc_id for d in self.documents]
         self.letters = doc_letters(self.documents)
-        self.threshold = float(retriever.settings.abstain_threshold)
+        self.threshold = float(retriever.settings.answer_threshold)
 
     def _docs(self, docs) -> list[str] | None:
         if docs is None:
@@ -410,8 +423,8 @@ class App:
             k = int(k)
         t0 = time.perf_counter()
         answer = self.r.answer(text, k=k, mode=mode, docs=self._docs(docs))
-        log.info("answer in %.0f ms (k=%s, mode=%s, abstained=%s, confidence=%.2f)",
-                 (time.perf_counter() - t0) * 1000, k, mode, answer.abstained, answer.confidence)
+        log.info("answer in %.0f ms (k=%s, mode=%s, status=%s, confidence=%.2f)",
+                 (time.perf_counter() - t0) * 1000, k, mode, answer.status, answer.confidence)
         return answer
 
     def ask(self, question, k, mode, docs) -> str:
@@ -675,7 +688,8 @@ def build_app(retriever: Retriever) -> gr.Blocks:
                         show_progress="hidden").then(None, js=SCROLL_TO_HIT)
 
         gr.api(app.search, api_name="search",
-               api_description="Answer a question from the corpus. Returns the Answer as JSON: abstained, confidence, "
+               api_description="Answer a question from the corpus. Returns the Answer as JSON: status (answered, "
+                               "related or off_topic), abstained (status != answered), confidence and level, message, "
                                "sentences (verbatim, with passage index and file offsets) and passages.")
     demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
     return demo

@@ -97,7 +97,9 @@ def main(argv=None) -> int:
             if args.write:
                 from rag.settings import CALIBRATION
 
-                keep = {k: res[k] for k in ("abstain_model", "abstain_bias", "abstain_threshold")}
+                keep = {k: res[k] for k in ("topic_model", "topic_bias", "topic_threshold", "answer_model",
+                                            "answer_bias", "answer_threshold", "confidence_high",
+                                            "confidence_medium")}
                 CALIBRATION.write_text(json.dumps(keep, indent=2) + "\n", encoding="utf-8")
                 print(f"wrote {CALIBRATION}")
         if args.tune:
@@ -108,7 +110,7 @@ def main(argv=None) -> int:
 
     result = evaluate_all(retriever, cases, modes, k=args.k, cache_dir=args.cache)
     meta = {
-        "testset_path": args.testset,
+        "testset_path": _relative(Path(args.testset)).as_posix(),
         "testset": describe(cases),
         "modes": modes,
         "k": result["k"],
@@ -122,9 +124,11 @@ def main(argv=None) -> int:
     out = Path(args.out)
     paths = report.write_all(result, out, args.split, meta)
     plot_rel = _relative(paths["plot"])
-    paths["summary"].write_text(report.summary_md(result["summary"], args.split, meta, plot_rel), encoding="utf-8")
+    paths["summary"].write_text(report.summary_md(result["summary"], args.split, meta, plot_rel, result["answers"]),
+                                encoding="utf-8")
     print(f"\n{args.split} split — {sum(c.split == args.split or args.split == 'all' for c in cases)} cases\n")
     print(report.table(result["summary"], args.split))
+    print("\n" + report.answers_table(result["answers"], args.split))
     if result["unreachable"]["engine"]:
         print(f"\nnote: quotes of {', '.join(result['unreachable']['engine'])} are in no indexed chunk")
     print("\nwrote " + ", ".join(str(p) for p in paths.values()))
@@ -153,18 +157,17 @@ def _relative(path: Path) -> Path:
 
 
 def print_calibration(res: dict) -> None:
-    print(f"\nAbstention calibration on tune ({res['n_tune']['answerable']} answerable, "
-          f"{res['n_tune']['unanswerable']} unanswerable); rule: most unanswerable abstained with "
-          f"<= 5% answerable wrongly abstained\n")
-    print("AUC (answerable vs unanswerable) on tune:")
-    for name, v in sorted(res["auc"].items(), key=lambda kv: -kv[1]):
+    n = res["n_tune"]
+    print(f"\nCalibration on tune ({n['answerable']} answerable, {n['unanswerable']} unanswerable questions; "
+          f"{n['sentences']} candidate sentences, {n['right_sentences']} holding a gold answer)\n")
+    print("AUC on tune (topic: on- vs off-topic questions; answer: right vs other candidate sentences):")
+    for name, v in sorted(res["auc"].items(), key=lambda kv: (kv[0].split(":")[0], -kv[1])):
         print(f"  {v:.3f}  {name}")
-    print(f"\nabstain_threshold = {res['abstain_threshold']}, abstain_bias = {res['abstain_bias']:.4f}")
+    print(f"\ntopic_threshold = {res['topic_threshold']}, answer_threshold = {res['answer_threshold']}, "
+          f"confidence_high = {res['confidence_high']}")
     for split in ("tune", "heldout"):
         if split in res:
-            r = res[split]
-            print(f"{split:8} unanswerable abstained {r['unanswerable_abstained']:.3f}, "
-                  f"answerable wrongly abstained {r['answerable_wrongly_abstained']:.3f}")
+            print(f"{split:8} " + ", ".join(f"{k} {v:.3f}" for k, v in res[split].items()))
 
 
 def print_tuning(res: dict) -> None:

@@ -1,11 +1,20 @@
-"""Calibration on the tune split: the abstention threshold and the fusion settings.
+"""Calibration on the tune split: the topic and answer models, and the fusion settings.
 
-``python -m eval --calibrate`` fits the abstention model of ``rag.abstention``
-(a logistic model over retrieval signals) on the tune split, picks
-``abstain_threshold`` as the confidence that abstains on the most unanswerable
-tune questions while wrongly abstaining on at most 5% of the answerable ones,
-and reports how well each feature separates the two (ROC AUC); with
-``--write`` it stores the model in rag/abstention.json, the engine's defaults. ``python -m eval --tune`` tries a grid of the query-time fusion
+``python -m eval --calibrate`` fits, on the tune split,
+
+1. the topic model of ``rag.abstention`` (on-topic vs off-topic questions, over
+   retrieval signals) and ``topic_threshold``, the probability that sends the
+   most off-topic questions to ``off_topic`` while sending at most 2% of the
+   on-topic ones there;
+2. the answer model of ``rag.answer`` (does a candidate sentence hold the gold
+   answer span?), unweighted so that its output is a calibrated probability, and
+   ``answer_threshold``, the probability that declines the most unanswerable
+   questions while declining at most 5% of the answerable ones;
+3. ``confidence_high``, the lowest probability from which the first quoted
+   sentence was right at least 95% of the time on tune.
+
+It reports how well each feature separates the classes (ROC AUC); with
+``--write`` it stores the models in rag/abstention.json, the engine's defaults. ``python -m eval --tune`` tries a grid of the query-time fusion
 settings and ranks them by MRR@10 + Recall@5 on tune. Both print held-out
 figures for the chosen values.
 """
@@ -18,13 +27,18 @@ import logging
 import numpy as np
 
 from rag import Retriever, abstention
+from rag.answer import SENTENCE_FEATURES
 
+from .answers import gold_spans, group
 from .evaluate import CachedEmbedder, engine_qrels, ranx_metrics
+from .relevance import normalize, sentence_answers
 from .testset import Case
 
 log = logging.getLogger("eval")
 
 MAX_WRONG_ABSTAIN = 0.05
+MAX_ON_TOPIC_LOST = 0.02
+HIGH_PRECISION = 0.95
 DENSE_GRID = (0.3, 0.4, 0.5, 0.6, 0.7)
 SENTENCE_GRID = (0.0, 0.25, 0.5, 0.75)
 RRF_GRID = (10, 20, 60)
@@ -37,11 +51,27 @@ def _with_cache(retriever: Retriever, cache_dir) -> Retriever:
 
 
 def features(retriever: Retriever, cases: list[Case], k: int = 10, mode: str = "hybrid") -> list[dict]:
-    """The engine's abstention features of every case (with ``answerable`` and ``split``)."""
+    """The engine's topic features of every case (with ``answerable``, ``on_topic`` and ``split``)."""
     retriever.embedder.prime([c.question for c in cases])
     return [{"id": c.id, "split": c.split, "answerable": c.answerable, "lang": c.lang,
+             "on_topic": group(c) != "unanswerable_off_topic",
              **{name: float(v) for name, v in retriever.features(c.question, k=k, mode=mode).items()}}
             for c in cases]
+
+
+def sentence_rows(retriever: Retriever, cases: list[Case], k: int = 5) -> list[dict]:
+    """Every candidate sentence of every case, with its features and whether it holds a gold span.
+
+    Each row also has the case's id, split and answerability, and ``first`` for the
+    case's most likely candidate."""
+    rows = []
+    for c in cases:
+        _, _, topic, cands = retriever.candidates(c.question, k=k)
+        for n, cand in enumerate(cands):
+            right = c.answerable and sentence_answers(cand.doc_id, normalize(cand.text), gold_spans(c))
+            rows.append({"id": c.id, "split": c.split, "answerable": c.answerable, "topic_p": topic,
+                         "first": n == 0, "right": bool(right), **cand.features})
+    return rows
 
 
 def auc(scores, labels) -> float:
@@ -91,32 +121,78 @@ def choose_threshold(conf, labels, max_wrong: float = MAX_WRONG_ABSTAIN,
 
 
 def calibrate(retriever: Retriever, cases: list[Case], cache_dir=None) -> dict:
-    """Fit the abstention model and choose its threshold on the tune split; report both splits.
+    """Fit the topic and answer models and their thresholds on the tune split; report both splits.
 
-    Returns a dict with each feature's AUC on tune, the fitted ``abstain_model``,
-    ``abstain_bias`` and ``abstain_threshold`` (the values ``--write`` stores in
-    rag/abstention.json), and the abstention rates on tune and held-out.
+    Returns a dict with each feature's AUC on tune, the fitted models and thresholds
+    (the values ``--write`` stores in rag/abstention.json), and the rates on tune and held-out.
     """
     r = _with_cache(retriever, cache_dir)
     feats = features(r, cases)
     tune = [f for f in feats if f["split"] == "tune"] or feats
     held = [f for f in feats if f["split"] == "heldout"]
-    y_t = [f["answerable"] for f in tune]
-    aucs = {name: round(auc([f[name] for f in tune], y_t), 4) for name in abstention.FEATURES}
-    model, bias = abstention.fit(tune, y_t)
-    conf = lambda fs: [abstention.confidence(f, model, bias) for f in fs]  # noqa: E731
-    threshold, una, ans = choose_threshold(conf(tune), y_t)
-    aucs["model"] = round(auc(conf(tune), y_t), 4)
-    out = {"auc": aucs, "abstain_model": [list(row) for row in model], "abstain_bias": bias,
-           "abstain_threshold": threshold, "tune": {"unanswerable_abstained": round(una, 4),
-                                                    "answerable_wrongly_abstained": round(ans, 4)},
-           "n_tune": {"answerable": sum(y_t), "unanswerable": len(y_t) - sum(y_t)}}
+    y_t = [f["on_topic"] for f in tune]
+    aucs = {f"topic:{name}": round(auc([f[name] for f in tune], y_t), 4) for name in abstention.FEATURES}
+    topic_model, topic_bias = abstention.fit(tune, y_t)
+    p_topic = lambda fs: [abstention.confidence(f, topic_model, topic_bias) for f in fs]  # noqa: E731
+    topic_threshold, off_caught, on_lost = choose_threshold(p_topic(tune), y_t, MAX_ON_TOPIC_LOST)
+
+    # The answer model sees the new topic probability as a feature: recompute the candidates with it.
+    r = Retriever(r._data, r.embedder, r.settings.replace(topic_model=topic_model, topic_bias=topic_bias,
+                                                          topic_threshold=topic_threshold))
+    rows = sentence_rows(r, cases)
+    s_tune = [x for x in rows if x["split"] == "tune"] or rows
+    y_s = [x["right"] for x in s_tune]
+    aucs.update({f"answer:{name}": round(auc([x[name] for x in s_tune], y_s), 4) for name in SENTENCE_FEATURES})
+    answer_model, answer_bias = abstention.fit(s_tune, y_s, names=SENTENCE_FEATURES, balanced=False, l2=2.0)
+    p_answer = lambda x: abstention.confidence(x, answer_model, answer_bias, SENTENCE_FEATURES)  # noqa: E731
+
+    def best(split: str) -> dict[str, tuple[float, bool]]:
+        """Per case of ``split``: (probability of its most likely sentence, that sentence right); 0 when off-topic."""
+        out: dict[str, tuple[float, bool]] = {}
+        for x in rows:
+            if x["split"] == split or split == "all":
+                p = p_answer(x) if x["topic_p"] >= topic_threshold else 0.0
+                if x["id"] not in out or p > out[x["id"]][0]:
+                    out[x["id"]] = (p, x["right"])
+        return out
+
+    def question_scores(fs: list[dict], split: str) -> list[float]:
+        b = best(split)
+        return [b.get(f["id"], (0.0, False))[0] for f in fs]
+
+    y_a = [f["answerable"] for f in tune]
+    answer_threshold, una, ans = choose_threshold(question_scores(tune, "tune" if held else "all"), y_a)
+    tune_best = [v for v in best("tune" if held else "all").values() if v[0] >= answer_threshold]
+    high = _high_cutoff(tune_best, answer_threshold)
+    aucs["topic:model"] = round(auc(p_topic(tune), y_t), 4)
+    out = {"auc": aucs,
+           "topic_model": [list(row) for row in topic_model], "topic_bias": topic_bias,
+           "topic_threshold": topic_threshold,
+           "answer_model": [list(row) for row in answer_model], "answer_bias": answer_bias,
+           "answer_threshold": answer_threshold, "confidence_high": high,
+           "confidence_medium": round(max(answer_threshold, 0.5), 3),
+           "tune": {"off_topic_caught": round(off_caught, 4), "on_topic_sent_off_topic": round(on_lost, 4),
+                    "unanswerable_declined": round(una, 4), "answerable_wrongly_declined": round(ans, 4)},
+           "n_tune": {"answerable": sum(y_a), "unanswerable": len(y_a) - sum(y_a), "sentences": len(s_tune),
+                      "right_sentences": sum(y_s)}}
     if held:
         y_h = [f["answerable"] for f in held]
-        h_una, h_ans = rates(conf(held), y_h, threshold)
-        out["heldout"] = {"unanswerable_abstained": round(h_una, 4), "answerable_wrongly_abstained": round(h_ans, 4),
-                          "auc": round(auc(conf(held), y_h), 4)}
+        h_una, h_ans = rates(question_scores(held, "heldout"), y_h, answer_threshold)
+        out["heldout"] = {"unanswerable_declined": round(h_una, 4), "answerable_wrongly_declined": round(h_ans, 4),
+                          "topic_auc": round(auc(p_topic(held), [f["on_topic"] for f in held]), 4)}
     return out
+
+
+def _high_cutoff(best: list[tuple[float, bool]], floor: float) -> float:
+    """The lowest probability from which the most likely sentence was right at least
+    ``HIGH_PRECISION`` of the time (over at least 5 answers); 1.0 if none."""
+    ordered = sorted(best, key=lambda v: -v[0])
+    cut, right = 1.0, 0
+    for n, (p, ok) in enumerate(ordered, 1):
+        right += ok
+        if n >= 5 and right / n >= HIGH_PRECISION:
+            cut = p
+    return round(max(cut, floor), 4)
 
 
 def tune_fusion(retriever: Retriever, cases: list[Case], cache_dir=None, k: int = 10) -> dict:
@@ -130,7 +206,7 @@ def tune_fusion(retriever: Retriever, cases: list[Case], cache_dir=None, k: int 
     metrics = {"recall@1": "hit_rate@1", "recall@5": "hit_rate@5", "mrr@10": "mrr@10"}
 
     def score(settings, cs):
-        rr = Retriever(r._data, r.embedder, settings)
+        rr = Retriever(r._data, r.embedder, settings)  # noqa: SLF001
         run = {c.id: {p.chunk_id: float(k - i) for i, p in enumerate(rr.search(c.question, k=k, mode="hybrid"))}
                for c in cs}
         return ranx_metrics({c.id: qrels[c.id] for c in cs}, run, metrics)

@@ -19,6 +19,7 @@ import numpy as np
 from rag import Retriever
 from rag.corpus import load_corpus
 
+from . import answers
 from .relevance import is_relevant, normalize
 from .testset import Case
 
@@ -195,7 +196,7 @@ def run_engine(retriever: Retriever, cases: list[Case], mode: str, k: int,
         hits = [Hit(p.chunk_id, p.doc_id, p.section, p.text, p.score, is_relevant(p.doc_id, normalize(p.text), c.answers))
                 for p in ans.passages]
         out.append(CaseResult(c, hits, ans.confidence, ans.abstained))
-    return ModeRun(mode, out, qrels, time.perf_counter() - started, retriever.settings.abstain_threshold)
+    return ModeRun(mode, out, qrels, time.perf_counter() - started, retriever.settings.answer_threshold)
 
 
 def run_baseline(baseline: NaiveBaseline, embedder, cases: list[Case], k: int) -> ModeRun:
@@ -255,14 +256,14 @@ def run_dict(results: list[CaseResult]) -> dict[str, dict[str, float]]:
 
 
 def abstention(results: list[CaseResult], threshold: float | None) -> dict:
-    """Share of unanswerable cases abstained and of answerable ones wrongly abstained."""
-    if threshold is None or not results or results[0].confidence is None:
+    """Share of unanswerable cases declined (status other than answered) and of answerable ones wrongly declined."""
+    if threshold is None or not results or results[0].abstained is None:
         return {}
     ans = [r for r in results if r.case.answerable]
     una = [r for r in results if not r.case.answerable]
     return {
-        "unanswerable_abstained": _share(sum(r.confidence < threshold for r in una), len(una)),
-        "answerable_wrongly_abstained": _share(sum(r.confidence < threshold for r in ans), len(ans)),
+        "unanswerable_abstained": _share(sum(r.abstained for r in una), len(una)),
+        "answerable_wrongly_abstained": _share(sum(r.abstained for r in ans), len(ans)),
         "threshold": threshold,
     }
 
@@ -360,7 +361,12 @@ def evaluate_all(retriever: Retriever, cases: list[Case], modes=ALL_MODES, k: in
             runs[mode] = run_engine(r, cases, mode, k, qrels)
     splits = {s: (cases if s == "all" else [c for c in cases if c.split == s]) for s in SPLIT_NAMES}
     summary = {mode: {s: summarize(run, cs) for s, cs in splits.items() if cs} for mode, run in runs.items()}
+    log.info("judging the answer step (hybrid, 5 passages)")
+    outcomes = answers.run(r, cases)
     return {
+        "answers": {s: answers.summarize([o for o in outcomes if s == "all" or o.case.split == s])
+                    for s, cs in splits.items() if cs},
+        "answer_details": answers.details(outcomes),
         "runs": runs,
         "summary": summary,
         "failures": [f for run in runs.values() for f in failures(run)],

@@ -83,3 +83,15 @@ def is_relevant(doc_id: str, passage_norm: str, answers) -> bool:
     """Whether a passage of ``doc_id`` (normalised text) answers one of ``answers``
     (objects with ``doc`` and ``quote_norm``)."""
     return any(a.doc == doc_id and contains_quote(passage_norm, a.quote_norm) for a in answers)
+
+
+MIN_INSIDE = 30  # normalised characters a sentence needs to count when it lies inside a long gold span
+
+
+def sentence_answers(doc_id: str, sentence_norm: str, spans) -> bool:
+    """Whether a quoted sentence of ``doc_id`` (normalised) holds one of the gold answer
+    ``spans`` (objects with ``doc`` and ``quote_norm``): it contains the span (or half
+    of a long one), or it lies inside a long span (a multi-sentence answer)."""
+    return any(a.doc == doc_id and (contains_quote(sentence_norm, a.quote_norm)
+                                    or (len(sentence_norm) >= MIN_INSIDE and sentence_norm in a.quote_norm))
+               for a in spans)

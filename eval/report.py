@@ -126,6 +126,8 @@ def write_all(result: dict, out: Path, split: str, meta: dict) -> dict[str, Path
         "plot": out / "retrieval.png",
         "failures_md": out / "failures.md",
         "failures_jsonl": out / "failures.jsonl",
+        "answers_plot": out / "answers.png",
+        "answers_jsonl": out / "answers.jsonl",
     }
     paths["metrics"].write_text(json.dumps(metrics_json(summary, split), indent=2) + "\n", encoding="utf-8")
     details = {"meta": meta, "headline_split": split, "unreachable": result["unreachable"],
@@ -138,9 +140,73 @@ def write_all(result: dict, out: Path, split: str, meta: dict) -> dict[str, Path
         for f in result["failures"]:
             fh.write(json.dumps(f, ensure_ascii=False) + "\n")
     paths["failures_md"].write_text(failures_md(result["failures"], split), encoding="utf-8")
+    answers_plot(result["answers"], split, paths["answers_plot"])
+    with open(paths["answers_jsonl"], "w", encoding="utf-8") as fh:
+        for row in result["answer_details"]:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     paths["report"].write_text(report_md(result, split, meta), encoding="utf-8")
-    paths["summary"].write_text(summary_md(summary, split, meta, paths["plot"]), encoding="utf-8")
+    paths["summary"].write_text(summary_md(summary, split, meta, paths["plot"], result["answers"]), encoding="utf-8")
     return paths
+
+
+ANSWER_ROWS = (
+    ("first_sentence_right", "first quoted sentence holds the answer (answerable)"),
+    ("any_sentence_right", "some quoted sentence holds the answer (answerable)"),
+    ("answerable_wrongly_declined", "answerable questions wrongly declined"),
+    ("on_topic_unanswerable_declined", "on-topic unanswerable questions declined (related or off_topic)"),
+    ("off_topic_as_off_topic", "off-topic questions given off_topic"),
+    ("first_right_when_answered", "first quoted sentence right, among answered answerable questions"),
+    ("ece", "expected calibration error of the answer probability (10 bins)"),
+)
+
+
+def answers_table(answers: dict, split: str) -> str:
+    """The answer-step figures of one split, and the outcomes by kind of question."""
+    a = answers.get(split)
+    if not a:
+        return ""
+    rows = ["| measure | value |", "|---|---:|"]
+    rows += [f"| {label} | {_fmt(a.get(key))} |" for key, label in ANSWER_ROWS]
+    for lv, name in (("high", "élevée"), ("medium", "moyenne"), ("low", "faible")):
+        d = a["levels"][lv]
+        rows.append(f"| answers labelled « {name} »: first sentence right (n) | {_fmt(d['precision'])} ({d['n']}) |")
+    rows.append(f"| median answer time, ms (analysis, retrieval, extraction) | {_fmt(a.get('answer_ms_p50'))} |")
+    rows += ["", "| questions | cases | answered | related | off_topic |", "|---|---:|---:|---:|---:|"]
+    rows += [f"| {kind} | {d['cases']} | {_fmt(d['answered'])} | {_fmt(d['related'])} | {_fmt(d['off_topic'])} |"
+             for kind, d in a["outcomes"].items()]
+    return "\n".join(rows)
+
+
+def _fmt(v) -> str:
+    return "–" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
+
+
+def answers_plot(answers: dict, split: str, path: Path) -> None:
+    """Reliability diagram and risk-coverage curve of the answer step."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    a = answers.get(split) or {}
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    bins = a.get("reliability", [])
+    ax1.plot([0, 1], [0, 1], ls="--", c="grey", lw=1)
+    if bins:
+        ax1.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o")
+        for b in bins:
+            ax1.annotate(str(b["n"]), (b["confidence"], b["accuracy"]), fontsize=7, xytext=(3, -9),
+                         textcoords="offset points")
+    ax1.set(xlabel="answer probability (first quoted sentence)", ylabel="share right", xlim=(0, 1), ylim=(0, 1.02),
+            title=f"Reliability ({split}; ECE {_fmt(a.get('ece'))})")
+    curve = a.get("risk_coverage", [])
+    if curve:
+        ax2.plot([c[1] for c in curve], [c[2] for c in curve])
+    ax2.set(xlabel="coverage (share of questions answered)", ylabel="risk (share of answers wrong)",
+            xlim=(0, 1), ylim=(0, 1), title="Risk-coverage")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _meta_lines(meta: dict) -> list[str]:
@@ -152,7 +218,7 @@ def _meta_lines(meta: dict) -> list[str]:
         f"{meta.get('baseline_chunks', '–')} chunks of 1000 characters (overlap 200), flat FAISS",
         "- settings: " + ", ".join(f"{k}={meta.get('settings', {}).get(k)}" for k in (
             "chunk_tokens", "chunk_overlap", "dense_weight", "dense_weight_en", "sentence_weight", "rrf_k",
-            "abstain_threshold")),
+            "topic_threshold", "answer_threshold", "confidence_high")),
     ]
 
 
@@ -163,9 +229,17 @@ MRR@10 and nDCG@10 from ranx over all relevant chunks of the index. Abstention c
 split (the baseline has no abstention)."""
 
 
-def summary_md(summary: dict, split: str, meta: dict, plot_path: Path) -> str:
+ANSWER_DEFINITIONS = """The answer step (hybrid, 5 passages). A quoted sentence is right when it holds a gold answer
+span of the case (the shortest verbatim span that answers it, written by hand from the documents). A question is
+declined when its outcome is `related` or `off_topic`; answer probabilities are calibrated on the tune half."""
+
+
+def summary_md(summary: dict, split: str, meta: dict, plot_path: Path, answers: dict | None = None) -> str:
     split_label = "held-out" if split == "heldout" else split
-    return "\n".join([
+    answer_part = [f"### Answer step ({split_label} split)", "", answers_table(answers, split), "", ANSWER_DEFINITIONS,
+                   "", f"![Reliability and risk-coverage]({plot_path.with_name('answers.png').as_posix()})", ""] \
+        if answers and answers.get(split) else []
+    return "\n".join([*answer_part,
         f"### Retrieval evaluation ({split_label} split)",
         "",
         table(summary, split),
@@ -183,6 +257,12 @@ def report_md(result: dict, split: str, meta: dict) -> str:
     summary = result["summary"]
     parts = ["# Retrieval evaluation", "", *_meta_lines(meta), "", DEFINITIONS, "",
              f"## Headline: {split} split", "", table(summary, split), ""]
+    for name in ("heldout", "tune"):
+        if result.get("answers", {}).get(name):
+            parts += [f"## Answer step ({name} split)", "", answers_table(result["answers"], name), "",
+                      ANSWER_DEFINITIONS, ""]
+    parts += ["![Reliability and risk-coverage](answers.png)", "",
+              "Every case's outcome and quoted sentences: `answers.jsonl`.", ""]
     for other in ("tune", "heldout", "all"):
         if other != split and any(other in bs for bs in summary.values()):
             parts += [f"## {other} split", "", table(summary, other), ""]

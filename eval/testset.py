@@ -3,9 +3,13 @@
 The format is a contract; any file in it must load::
 
     {"id": "q001", "question": "...", "lang": "fr"|"en", "answerable": true|false,
-     "kind": "...", "answers": [{"doc": "<doc id>", "quote": "<exact text of that document>"}]}
+     "kind": "...", "answers": [{"doc": "<doc id>", "quote": "<exact text of that document>"}],
+     "answer": [{"doc": "<doc id>", "quote": "<shortest span that answers>"}], "type": "date"}
 
 ``split`` (``tune`` or ``heldout``) is optional; a case without it is held out.
+``answer`` (the shortest verbatim spans that answer, any one counts) and
+``type`` (the answer type the question asks for, one of ``ANSWER_TYPES``) are
+optional; without ``answer`` the answer step is judged on the ``answers`` quotes.
 Any problem stops the load with a :class:`TestSetError` naming the line.
 """
 
@@ -25,6 +29,7 @@ LANGS = ("fr", "en")
 SPLITS = ("tune", "heldout")
 KNOWN_KINDS = ("factual", "definition", "keyword", "paraphrase", "multi_doc",
                "unanswerable_on_topic", "unanswerable_off_topic")
+ANSWER_TYPES = ("person", "organisation", "place", "date", "number", "list", "definition", "yesno", "reason", "other")
 REQUIRED = {"id": str, "question": str, "lang": str, "answerable": bool, "kind": str, "answers": list}
 
 
@@ -58,6 +63,8 @@ class Case:
     split: str
     answers: tuple[GoldAnswer, ...]
     line: int = 0
+    spans: tuple[GoldAnswer, ...] = ()  # the shortest answering spans (``answer``)
+    type: str = ""
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
 
@@ -135,9 +142,28 @@ def _parse(path: Path, lineno: int, line: str, documents: dict[str, str], norm_d
         raise fail(f"{cid}: answerable but no answers")
     if not raw["answerable"] and answers_raw:
         raise fail(f"{cid}: unanswerable but has answers")
-    answers = []
-    for n, ans in enumerate(answers_raw):
-        where = f"{cid} answer {n + 1}"
+    answers = _quotes(answers_raw, "answer", cid, documents, norm_docs, fail)
+    spans_raw = raw.get("answer", [])
+    if not isinstance(spans_raw, list):
+        raise fail(f"{cid}: field 'answer' must be a list")
+    if spans_raw and not raw["answerable"]:
+        raise fail(f"{cid}: unanswerable but has an answer span")
+    spans = _quotes(spans_raw, "answer span", cid, documents, norm_docs, fail)
+    kind = raw.get("type", "")
+    if kind and kind not in ANSWER_TYPES:
+        raise fail(f"{cid}: type must be one of {ANSWER_TYPES}, not {kind!r}")
+    if raw["kind"] == "multi_doc" and len({a.doc for a in answers}) < 2:
+        raise fail(f"{cid}: a multi_doc case needs answers from at least 2 documents")
+    extra = {k: v for k, v in raw.items() if k not in REQUIRED and k not in ("split", "answer", "type")}
+    return Case(cid, raw["question"], raw["lang"], raw["answerable"], raw["kind"], split, tuple(answers), lineno, extra,
+                tuple(spans), kind)
+
+
+def _quotes(items, label: str, cid: str, documents: dict[str, str], norm_docs: dict[str, str], fail) -> list[GoldAnswer]:
+    """Check a list of ``{"doc", "quote"}`` objects: known document, quote found in it."""
+    out = []
+    for n, ans in enumerate(items):
+        where = f"{cid} {label} {n + 1}"
         if not isinstance(ans, dict):
             raise fail(f"{where}: must be an object with 'doc' and 'quote'")
         for name in ("doc", "quote"):
@@ -156,11 +182,8 @@ def _parse(path: Path, lineno: int, line: str, documents: dict[str, str], norm_d
                 norm_docs[doc] = normalize(documents[doc])
             if quote_norm not in norm_docs[doc]:
                 raise fail(f"{where}: quote not found in {doc}: {quote[:80]!r}")
-        answers.append(GoldAnswer(doc, quote, quote_norm))
-    if raw["kind"] == "multi_doc" and len({a.doc for a in answers}) < 2:
-        raise fail(f"{cid}: a multi_doc case needs answers from at least 2 documents")
-    extra = {k: v for k, v in raw.items() if k not in REQUIRED and k != "split"}
-    return Case(cid, raw["question"], raw["lang"], raw["answerable"], raw["kind"], split, tuple(answers), lineno, extra)
+        out.append(GoldAnswer(doc, quote, quote_norm))
+    return out
 
 
 def _type_name(kind: type) -> str:

@@ -39,10 +39,10 @@ def _print_answer(answer) -> None:
     wrap = lambda s, indent="    ": textwrap.fill(" ".join(s.split()), 100, initial_indent=indent,
                                                   subsequent_indent=indent)
     if answer.abstained:
-        print("Le corpus ne répond pas à cette question (confiance %.2f). Passages les plus proches :\n"
-              % answer.confidence)
+        print(wrap(answer.message, ""))
+        print("\nPassages les plus proches (ils ne répondent pas à la question) :\n")
     else:
-        print("Réponse extraite (confiance %.2f) :" % answer.confidence)
+        print("Réponse extraite (confiance %s, %.2f) :" % (answer.level, answer.confidence))
         for s in answer.sentences:
             print(wrap(f"« {s.text} » [{s.passage + 1}]"))
         print()

@@ -66,6 +66,10 @@ GLOSSARY: dict[str, str] = {
     "affirm": "affirme", "affirms": "affirme", "affirmed": "affirme", "welcome": "salue se félicite",
     "welcomes": "salue se félicite", "recognize": "reconnaît reconnaissant", "recognizes": "reconnaît",
     "urge": "exhorte demande", "urges": "exhorte demande",
+    "study": "étude", "studies": "études", "published": "publié publiée publication", "publication": "publication",
+    "author": "auteur autrice", "chaired": "présidé présidence", "chair": "président présidence",
+    "hosted": "accueilli hôte", "host": "hôte accueillir", "held": "tenu tenue", "meeting": "réunion",
+    "recommendation": "recommandation", "measures": "mesures", "member": "membre", "members": "membres",
     "experts": "experts", "expert": "expert", "panel": "groupe", "agency": "agence", "body": "organe",
 }
 

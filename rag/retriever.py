@@ -19,10 +19,10 @@ from typing import Iterable
 import numpy as np
 
 from . import abstention
+from . import answer as answering
 from .cleaning import CleanDoc, clean_document
-from .glossary import french_terms
-from .keyword import looks_english
 from .corpus import load_corpus, scan_corpus
+from .question import Query, analyze
 from .settings import MODES, Settings
 from .store import IndexData, open_index
 from .types import Answer, DocumentInfo, Passage, Sentence
@@ -31,12 +31,8 @@ log = logging.getLogger("rag")
 
 MAX_QUESTION_CHARS = 2000
 MAX_K = 50
-SENTENCE_MARGIN = 0.02  # answer sentences score within this of the best one
 ANSWER_FROM = 3  # answer sentences come from the top passages only
-MIN_ANSWER_WORDS = 8
-STATEMENT_END = ".!?;:,…"  # after closing quotes and brackets
-KEYWORD_BONUS = 0.05  # added to a sentence's similarity, times the share of the question's keywords it holds
-RANK_BONUS = 0.01  # added to the sentences of the best passage
+ANSWER_MARGIN = 0.25  # further quoted sentences have a probability within this of the first one
 
 
 class QueryError(ValueError):
@@ -160,7 +156,7 @@ class Retriever:
         return np.sort(np.concatenate([self._doc_rows[d] for d in docs]))
 
     # --------------------------------------------------------------- ranking
-    def _rank(self, question: str, qv: np.ndarray | None, mode: str, allowed: np.ndarray | None,
+    def _rank(self, query: Query, qv: np.ndarray | None, mode: str, allowed: np.ndarray | None,
               n: int) -> list[_Candidate]:
         data, s = self._data, self.settings
         n_cand = max(s.candidates, n)
@@ -169,9 +165,9 @@ class Retriever:
             rows, _ = data.vectors.search(qv, n_cand, allowed)
             cand.update(dict.fromkeys(rows.tolist()))
         kw = None
-        english = looks_english(question)
+        english = query.english
         if mode in ("keyword", "hybrid"):
-            kw = data.keyword.scores(_keyword_query(question))
+            kw = data.keyword.scores(query.keyword_text)
             if allowed is not None:
                 masked = np.zeros_like(kw)
                 masked[allowed] = kw[allowed]
@@ -228,91 +224,121 @@ class Retriever:
         Raises:
             QueryError: bad question or option; the message says what is allowed.
         """
-        question = normalize_question(question)
+        query = analyze(normalize_question(question))
         allowed = self._check(k, mode, docs)
-        qv = self.embedder.encode_queries([question])[0] if mode != "keyword" else None
-        return [self._passage(c) for c in self._rank(question, qv, mode, allowed, k)]
+        qv = self.embedder.encode_queries([query.text])[0] if mode != "keyword" else None
+        return [self._passage(c) for c in self._rank(query, qv, mode, allowed, k)]
 
     def answer(self, question: str, k: int = 5, mode: str = "hybrid", docs: Iterable[str] | None = None) -> Answer:
-        """Passages for ``question`` and an extractive answer quoted from them, or an abstention.
+        """Passages for ``question`` and the sentences of them that answer it, or an honest decline.
 
-        The answer is 1 to ``settings.answer_sentences`` sentences quoted verbatim
-        from the top passages, each with the index of its passage. ``abstained``
-        is true when the confidence is under ``settings.abstain_threshold``; the
-        passages are still returned (the nearest ones), the sentences are not.
+        The answer quotes 1 to ``settings.answer_sentences`` sentences verbatim
+        from the top passages, each with the index of its passage, when one of
+        them answers (see ``rag.answer``): ``status="answered"``. Otherwise the
+        passages are still returned and ``status`` is ``related`` or
+        ``off_topic``, with ``message`` saying so in French.
         """
-        question = normalize_question(question)
+        query = analyze(normalize_question(question))
         allowed = self._check(k, mode, docs)
-        qv = self.embedder.encode_queries([question])[0]
-        cands = self._rank(question, qv, mode, allowed, k)
+        qv = self.embedder.encode_queries([query.text])[0]
+        cands = self._rank(query, qv, mode, allowed, k)
         if not cands:
-            return Answer(question, True, 0.0, (), (), mode)
+            return Answer(query.text, True, 0.0, (), (), mode, status=answering.OFF_TOPIC,
+                          message=answering.OFF_TOPIC_MESSAGE, answer_type=query.answer_type, lang=query.lang)
+        topic = self.topic(query, qv, cands)
+        scored = self.sentence_candidates(query, qv, cands, topic)
+        s = self.settings
+        best = scored[0] if scored else None
+        if topic < s.topic_threshold:
+            status = answering.OFF_TOPIC
+        elif best is not None and best.probability >= s.answer_threshold:
+            status = answering.ANSWERED
+        else:
+            status = answering.RELATED
+        chosen: list[answering.Candidate] = []
+        if status == answering.ANSWERED:
+            for c in scored:
+                if len(chosen) >= s.answer_sentences or c.probability < max(s.answer_threshold,
+                                                                             best.probability - ANSWER_MARGIN):
+                    break
+                chosen.append(c)
 
-        # Score every sentence of the returned passages: its similarity to the question, plus a bonus
-        # for the question's keywords it holds and for standing in the best passage.
+        # Highlight in each passage its most likely answering sentence, and every quoted one.
+        highlights: dict[int, set[tuple[int, int]]] = {}
+        for c in scored:
+            if c.passage not in highlights or c in chosen:
+                highlights.setdefault(c.passage, set()).add((c.a, c.b))
+        passages = []
+        for i, cand in enumerate(cands):
+            ch = self._data.chunks[cand.row]
+            spans = sorted((a - ch.clean_start, b - ch.clean_start) for a, b in highlights.get(i, ()))
+            passages.append(self._passage(cand, spans))
+        sentences = tuple(self._sentence(passages, cands, c) for c in chosen)
+        probability = chosen[0].probability if chosen else (best.probability if best else 0.0)
+        message = {answering.RELATED: answering.related_message(query),
+                   answering.OFF_TOPIC: answering.OFF_TOPIC_MESSAGE}.get(status, "")
+        return Answer(query.text, status != answering.ANSWERED, round(probability, 4), sentences, tuple(passages),
+                      mode, status=status, level=answering.level(probability, s.confidence_high, s.confidence_medium),
+                      topic=round(topic, 4), message=message, answer_type=query.answer_type, lang=query.lang)
+
+    def sentence_candidates(self, query: Query, qv: np.ndarray, cands: list[_Candidate],
+                            topic: float) -> list[answering.Candidate]:
+        """The sentences of the top passages that may answer, most likely first.
+
+        A typed question's sentence must carry an expression of that type; every
+        candidate gets the probability of ``rag.answer``'s model.
+        """
         keyword = self._data.keyword
-        terms = set(keyword.analyze(_keyword_query(question)))
-        scored: list[tuple[float, int, int, int]] = []  # (score, passage index, clean a, clean b)
-        for i, c in enumerate(cands):
+        terms = set(keyword.analyze(query.keyword_text))
+        focus = set(keyword.analyze(" ".join(query.focus_terms)))
+        raw: list[tuple[int, int, int, str, float]] = []
+        for i, c in enumerate(cands[:ANSWER_FROM]):
             ch = self._data.chunks[c.row]
             srows = list(self._data.sentence_rows[c.row])
             if not srows:
                 continue
             sims = self._data.sentence_vectors[srows] @ qv
             for (a, b), sim in zip(ch.sentences, sims):
-                words = set(keyword.analyze(ch.text[a - ch.clean_start:b - ch.clean_start]))
-                overlap = len(terms & words) / len(terms) if terms else 0.0
-                scored.append((float(sim) + KEYWORD_BONUS * overlap + (RANK_BONUS if i == 0 else 0.0), i, a, b))
-        confidence = self.confidence(question, qv, cands)
-        best_in_passage: dict[int, tuple[float, int, int]] = {}
-        for sim, i, a, b in scored:
-            if i not in best_in_passage or sim > best_in_passage[i][0]:
-                best_in_passage[i] = (sim, a, b)
-
-        chosen: list[tuple[float, int, int, int]] = []
-        pool = [x for x in scored if x[1] < ANSWER_FROM]
-        # A quoted answer is a statement: fragments (a date line, a heading-like line) only if nothing else.
-        full = [x for x in pool if self._is_statement(cands[x[1]].row, x[2], x[3])]
-        pool = sorted(full or pool, key=lambda x: (-x[0], x[1], x[2]))
-        seen: set[tuple[str, int]] = set()
-        for sim, i, a, b in pool:
-            if len(chosen) >= self.settings.answer_sentences:
-                break
-            if chosen and sim < chosen[0][0] - SENTENCE_MARGIN:
-                break
+                raw.append((i, a, b, ch.text[a - ch.clean_start:b - ch.clean_start], float(sim)))
+        if not raw:
+            return []
+        ents = answering.entities([t for *_, t, _ in raw]) if query.answer_type in (
+            "person", "organisation", "place") else {}
+        top_sim = max(r[4] for r in raw)
+        contexts = {i: set(keyword.analyze(self._context(cands[i]))) for i in {r[0] for r in raw}}
+        s = self.settings
+        out, seen = [], set()
+        for i, a, b, text, sim in raw:
             key = (self._data.chunks[cands[i].row].doc_id, a)
-            if key in seen:
+            if key in seen:  # the same sentence in two overlapping passages
                 continue
             seen.add(key)
-            chosen.append((sim, i, a, b))
+            typed_ok = not query.typed or bool(answering.expressions(text, query.answer_type, query.text,
+                                                                     ents.get(text, ())))
+            if not typed_ok:
+                continue
+            words = set(keyword.analyze(text))
+            f = {"sim": sim, "sim_gap": sim - top_sim, "keyword": answering.coverage(terms, words),
+                 "focus": answering.coverage(focus, words), "context": answering.coverage(focus, words | contexts[i]),
+                 "rank": float(i), "statement": float(answering.is_statement(text)), "typed": float(query.typed),
+                 "topic": topic, "english": float(query.english)}
+            p = abstention.confidence(f, s.answer_model, s.answer_bias, answering.SENTENCE_FEATURES)
+            out.append(answering.Candidate(i, key[0], a, b, text, f, typed_ok, p))
+        out.sort(key=lambda c: (-c.probability, c.passage, c.a))
+        return out
 
-        highlights: dict[int, set[tuple[int, int]]] = {i: {(a, b)} for i, (_, a, b) in best_in_passage.items()}
-        for _, i, a, b in chosen:
-            highlights.setdefault(i, set()).add((a, b))
-        passages = []
-        for i, c in enumerate(cands):
-            ch = self._data.chunks[c.row]
-            spans = sorted((a - ch.clean_start, b - ch.clean_start) for a, b in highlights.get(i, ()))
-            passages.append(self._passage(c, spans))
+    def _context(self, cand: _Candidate) -> str:
+        """What situates a passage: its text, section path and document's names."""
+        ch = self._data.chunks[cand.row]
+        doc = self._docs[ch.doc_id]
+        return " ".join((ch.text, " ".join(ch.section), doc.title, doc.keywords))
 
-        abstained = confidence < self.settings.abstain_threshold
-        sentences = () if abstained else tuple(self._sentence(passages, cands, sim, i, a, b) for sim, i, a, b in chosen)
-        return Answer(question, abstained, round(confidence, 4), sentences, tuple(passages), mode)
-
-    def _is_statement(self, row: int, a: int, b: int) -> bool:
-        """A whole sentence of some length (not a fragment cut by the passage's edge, nor a date line)."""
-        ch = self._data.chunks[row]
-        text = ch.text[a - ch.clean_start:b - ch.clean_start].strip()
-        closed = text.rstrip("»)]\"”’ \u00a0")
-        return (len(text.split()) >= MIN_ANSWER_WORDS and closed[-1:] in tuple(STATEMENT_END)
-                and not text[0].islower())
-
-    def _sentence(self, passages: list[Passage], cands: list[_Candidate], sim: float, i: int, a: int, b: int) -> Sentence:
-        clean_start = self._data.chunks[cands[i].row].clean_start
-        pa, pb = a - clean_start, b - clean_start
-        start, end = self.file_offsets(passages[i], pa, pb)
-        return Sentence(text=passages[i].text[pa:pb], passage=i, start=start, end=end, score=round(sim, 6),
-                        passage_start=pa, passage_end=pb)
+    def _sentence(self, passages: list[Passage], cands: list[_Candidate], c: answering.Candidate) -> Sentence:
+        clean_start = self._data.chunks[cands[c.passage].row].clean_start
+        pa, pb = c.a - clean_start, c.b - clean_start
+        start, end = self.file_offsets(passages[c.passage], pa, pb)
+        return Sentence(text=passages[c.passage].text[pa:pb], passage=c.passage, start=start, end=end,
+                        score=round(c.probability, 6), passage_start=pa, passage_end=pb)
 
     def file_offsets(self, passage: Passage, start: int, end: int) -> tuple[int, int]:
         """File offsets of ``passage.text[start:end]`` (for citing a highlight, say); ``end > start``."""
@@ -321,21 +347,37 @@ class Retriever:
         return doc.to_file(base + start, base + end)
 
     def features(self, question: str, k: int = 10, mode: str = "hybrid") -> dict[str, float]:
-        """The abstention signals for ``question`` (what ``python -m eval --calibrate`` fits)."""
-        question = normalize_question(question)
+        """The topic signals for ``question`` (what ``python -m eval --calibrate`` fits)."""
+        query = analyze(normalize_question(question))
         self._check(k, mode, None)
-        qv = self.embedder.encode_queries([question])[0]
-        return self.abstention_features(question, qv, self._rank(question, qv, mode, None, k))
+        qv = self.embedder.encode_queries([query.text])[0]
+        return self.topic_features(query, qv, self._rank(query, qv, mode, None, k))
 
-    def confidence(self, question: str, qv: np.ndarray, cands: list[_Candidate]) -> float:
-        """Confidence in [0, 1] that the corpus answers ``question`` (see ``rag.abstention``)."""
-        features = self.abstention_features(question, qv, cands)
-        return abstention.confidence(features, self.settings.abstain_model, self.settings.abstain_bias)
+    def candidates(self, question: str, k: int = 5, mode: str = "hybrid") -> tuple[Query, dict, float,
+                                                                                 list[answering.Candidate]]:
+        """What ``answer`` weighs, for calibration and error analysis: the question's analysis,
+        its topic features and probability, and the candidate sentences with their features."""
+        query = analyze(normalize_question(question))
+        self._check(k, mode, None)
+        qv = self.embedder.encode_queries([query.text])[0]
+        cands = self._rank(query, qv, mode, None, k)
+        feats = self.topic_features(query, qv, cands)
+        topic = abstention.confidence(feats, self.settings.topic_model, self.settings.topic_bias)
+        return query, feats, topic, (self.sentence_candidates(query, qv, cands, topic) if cands else [])
 
-    def abstention_features(self, question: str, qv: np.ndarray, cands: list[_Candidate]) -> dict[str, float]:
+    def analyze(self, question: str) -> Query:
+        """The question analysis the engine uses (``rag.question``), after validation."""
+        return analyze(normalize_question(question))
+
+    def topic(self, query: Query, qv: np.ndarray, cands: list[_Candidate]) -> float:
+        """Probability in [0, 1] that the corpus is about the question (see ``rag.abstention``)."""
+        s = self.settings
+        return abstention.confidence(self.topic_features(query, qv, cands), s.topic_model, s.topic_bias)
+
+    def topic_features(self, query: Query, qv: np.ndarray, cands: list[_Candidate]) -> dict[str, float]:
         """The signals ``rag.abstention`` weighs, for a question and its ranked candidates."""
         keyword = self._data.keyword
-        terms, known = keyword.known_terms(question)
+        terms, known = keyword.known_terms(query.keyword_text)
         near: set[str] = set()
         for c in cands[:3]:
             near.update(keyword.analyze(self._data.chunks[c.row].text))
@@ -344,13 +386,8 @@ class Retriever:
             "best_sentence": max((c.sentence for c in cands), default=0.0),
             "coverage": len(known) / len(terms) if terms else 0.0,
             "passage_coverage": sum(t in near for t in terms) / len(terms) if terms else 0.0,
-            "english": float(looks_english(question)),
+            "english": float(query.english),
         }
-
-
-def _keyword_query(question: str) -> str:
-    """What keyword search looks for: the question, plus French terms for an English one."""
-    return f"{question} {french_terms(question)}" if looks_english(question) else question
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

@@ -54,12 +54,17 @@ class Settings:
         sentence_weight: weight of the best-sentence similarity when passages
             are reranked.
         candidates: how many candidates each retriever contributes to fusion.
-        abstain_model: ``(mean, scale, weight)`` per abstention feature and
-        abstain_bias: the logistic model that gives an answer's confidence
-            (see ``rag.abstention``), fitted by ``python -m eval --calibrate``
-            on the tuning half of the test set.
-        abstain_threshold: confidence under which ``answer`` abstains, chosen
-            by the same calibration.
+        topic_model: ``(mean, scale, weight)`` per topic feature and
+        topic_bias: the logistic model giving the probability that the corpus
+            is about the question (see ``rag.abstention``), fitted by
+            ``python -m eval --calibrate`` on the tuning half of the test set.
+        topic_threshold: probability under which an answer is ``off_topic``.
+        answer_model: ``(mean, scale, weight)`` per sentence feature and
+        answer_bias: the logistic model giving the probability that a sentence
+            answers the question (see ``rag.answer``), fitted likewise.
+        answer_threshold: probability a sentence needs to be quoted as an answer.
+        confidence_high, confidence_medium: probabilities from which an answer's
+            confidence is labelled high (« élevée ») and medium (« moyenne »).
         answer_sentences: maximum number of sentences in the extracted answer.
     """
 
@@ -76,15 +81,23 @@ class Settings:
     dense_weight_en: float = 0.65
     sentence_weight: float = 0.5
     candidates: int = 50
-    abstain_model: tuple = tuple(map(tuple, _calibrated("abstain_model", [
+    topic_model: tuple = tuple(map(tuple, _calibrated("topic_model", [
         (0.85, 0.02, 1.0), (0.86, 0.02, 1.0), (0.7, 0.3, 1.0), (0.5, 0.3, 1.0), (0.4, 0.5, 0.0)])))
-    abstain_bias: float = float(_calibrated("abstain_bias", 0.0))
-    abstain_threshold: float = float(_calibrated("abstain_threshold", 0.5))
+    topic_bias: float = float(_calibrated("topic_bias", 0.0))
+    topic_threshold: float = float(_calibrated("topic_threshold", 0.5))
+    answer_model: tuple = tuple(map(tuple, _calibrated("answer_model", [
+        (0.85, 0.02, 1.0), (-0.01, 0.01, 1.0), (0.4, 0.3, 1.0), (0.4, 0.3, 1.0), (0.6, 0.3, 0.5), (1.0, 0.8, -0.5),
+        (0.7, 0.45, 0.5), (0.4, 0.5, 0.0), (0.8, 0.2, 1.0), (0.4, 0.5, 0.0)])))
+    answer_bias: float = float(_calibrated("answer_bias", -1.0))
+    answer_threshold: float = float(_calibrated("answer_threshold", 0.3))
+    confidence_high: float = float(_calibrated("confidence_high", 0.8))
+    confidence_medium: float = float(_calibrated("confidence_medium", 0.5))
     answer_sentences: int = 3
 
     def __post_init__(self) -> None:
         # JSON gives lists; keep the frozen settings hashable and comparable.
-        object.__setattr__(self, "abstain_model", tuple(tuple(float(v) for v in row) for row in self.abstain_model))
+        for name in ("topic_model", "answer_model"):
+            object.__setattr__(self, name, tuple(tuple(float(v) for v in row) for row in getattr(self, name)))
         if self.faiss_index not in FAISS_KINDS:
             raise ValueError(f"faiss_index must be one of {FAISS_KINDS}, got {self.faiss_index!r}")
         if not 16 <= self.chunk_tokens <= 512:

@@ -48,7 +48,18 @@ class Sentence:
 
 @dataclass(frozen=True)
 class Answer:
-    """What ``Retriever.answer`` returns: an extractive answer, or an abstention."""
+    """What ``Retriever.answer`` returns: an extractive answer, or an honest decline.
+
+    ``status`` is ``answered`` (``sentences`` quote the answer), ``related`` (the
+    passages are about the question's topic but no sentence answers it) or
+    ``off_topic`` (nothing in the corpus is close); ``abstained`` is
+    ``status != "answered"``. ``confidence`` is the calibrated probability that the
+    first quoted sentence (or, when declining, the best candidate) answers;
+    ``level`` is its label (``high``, ``medium``, ``low``); ``topic`` the
+    probability that the corpus is about the question. ``message`` is the fixed
+    French sentence shown when declining; ``answer_type`` the type the question
+    asks for (``rag.question.TYPES``).
+    """
 
     question: str
     abstained: bool
@@ -56,6 +67,20 @@ class Answer:
     sentences: tuple[Sentence, ...]
     passages: tuple[Passage, ...]
     mode: str = "hybrid"
+    status: str = ""
+    level: str = "low"
+    topic: float = 0.0
+    message: str = ""
+    answer_type: str = "other"
+    lang: str = "fr"
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            object.__setattr__(self, "status", "related" if self.abstained else "answered")
+        if self.status not in ("answered", "related", "off_topic"):
+            raise ValueError(f"status must be answered, related or off_topic, not {self.status!r}")
+        if self.abstained != (self.status != "answered"):
+            raise ValueError("abstained must be true exactly when status is not 'answered'")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

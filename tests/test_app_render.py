@@ -38,12 +38,25 @@ def test_answer_panel_is_escaped_and_linked():
     assert "même document que" in html_
 
 
-def test_abstention_panel_folds_the_passages():
-    answer = Answer(question="Recette ?", abstained=True, confidence=1.0, sentences=(), passages=(passage(),))
-    html_ = app.render_answer(answer, [app.Excerpt("x", 0, 1)], {"doc-a": "A"}, 3.0)
-    assert "Le corpus ne répond pas à cette question" in html_
-    assert "<details class=\"nearest\">" in html_ and "faible confiance" in html_
-    assert "Réponse extraite" not in html_
+def test_the_three_outcomes_look_different():
+    p, s = passage(), None
+    a, b = p.highlights[0]
+    s = Sentence(text=p.text[a:b], passage=0, start=p.start + a, end=p.start + b, score=0.9, passage_start=a, passage_end=b)
+    answered = Answer(question="Q ?", abstained=False, confidence=0.93, sentences=(s,), passages=(p,), level="high")
+    related = Answer(question="Qui a présidé ?", abstained=True, confidence=0.1, sentences=(), passages=(p,),
+                     status="related", message=f"Les documents évoquent « sommet {XSS} », mais ne disent pas qui.")
+    off = Answer(question="Recette ?", abstained=True, confidence=0.0, sentences=(), passages=(p,), status="off_topic",
+                 message="Le corpus ne traite pas de cette question.")
+    html_ = {a.status: app.render_answer(a, [app.Excerpt("x", 0, 1)], {"doc-a": "A"}, 0.3)
+             for a in (answered, related, off)}
+    assert "Réponse extraite" in html_["answered"] and "confiance élevée" in html_["answered"]
+    assert "Le corpus en parle, mais ne répond pas à cette question" in html_["related"]
+    assert "&lt;script&gt;" in html_["related"] and "<script" not in html_["related"]
+    assert "Le corpus ne traite pas de cette question" in html_["off_topic"]
+    for status in ("related", "off_topic"):
+        assert "<details class=\"nearest\">" in html_[status] and "faible confiance" in html_[status]
+        assert "Réponse extraite" not in html_[status]
+    assert "outcome-related" in html_["related"] and "outcome-off-topic" in html_["off_topic"]
 
 
 def test_reference_text():

@@ -115,8 +115,8 @@ def test_run_dict_keeps_rank_order_and_abstention_rates():
     run = run_dict([r])["q1"]
     assert sorted(run, key=run.get, reverse=True) == ["c0", "c1", "c2", "c3"]
     assert r.first_relevant == 3
-    rs = [CaseResult(_case("a1"), [], 5.0), CaseResult(_case("a2"), [], 1.0),
-          CaseResult(_case("u1", False), [], 0.5), CaseResult(_case("u2", False), [], 4.0)]
+    rs = [CaseResult(_case("a1"), [], 5.0, False), CaseResult(_case("a2"), [], 1.0, True),
+          CaseResult(_case("u1", False), [], 0.5, True), CaseResult(_case("u2", False), [], 4.0, False)]
     ab = abstention(rs, 2.0)
     assert ab["unanswerable_abstained"] == 0.5 and ab["answerable_wrongly_abstained"] == 0.5
     curve = tradeoff_curve(rs)

@@ -42,8 +42,8 @@ def test_keyword_symbols_and_doc_filter(tiny_retriever):
 
 
 def test_answer_quotes_sentences_verbatim(tiny_settings):
-    # Threshold 0: never abstain, so the quoted sentences are always there to check (same index, no rebuild).
-    r = Retriever.from_settings(tiny_settings.replace(abstain_threshold=0.0))
+    # Thresholds 0: never decline, so the quoted sentences are always there to check (same index, no rebuild).
+    r = Retriever.from_settings(tiny_settings.replace(topic_threshold=0.0, answer_threshold=0.0))
     answer = r.answer("Que suppose un contrôle humain significatif ?", k=3)
     assert answer.passages and 1 <= len(answer.sentences) <= 3 and not answer.abstained
     for s in answer.sentences:
@@ -57,7 +57,7 @@ def test_answer_quotes_sentences_verbatim(tiny_settings):
             start, end = r.file_offsets(p, a, b)
             assert clean_document(file_text(tiny_settings, p.doc_id)).render(start, end) == p.text[a:b]
     data = json.loads(json.dumps(answer.to_dict()))
-    assert {"abstained", "sentences", "passages"} <= set(data)
+    assert {"abstained", "status", "sentences", "passages"} <= set(data) and data["status"] == "answered"
 
 
 @pytest.mark.parametrize("kwargs, message", [

