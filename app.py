@@ -403,6 +403,7 @@ class App:
         self.doc_ids = [d.doc_id for d in self.documents]
         self.letters = doc_letters(self.documents)
         self.threshold = float(retriever.settings.answer_threshold)
+        retriever.warm_up()  # spaCy and the embedder load now, not at the first visitor's question
 
     def _docs(self, docs) -> list[str] | None:
         if docs is None:

@@ -25,7 +25,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .question import Query, _fold, parse
+from .question import MONEY, Query, _fold, parse
 
 ANSWERED, RELATED, OFF_TOPIC = "answered", "related", "off_topic"
 STATUSES = (ANSWERED, RELATED, OFF_TOPIC)
@@ -49,8 +49,10 @@ _NUMBER_WORDS = ("deux trois quatre cinq six sept huit neuf dix onze douze treiz
                  "centaine centaines douzaine moitie tiers quart unanimite majorite deuxieme troisieme quatrieme "
                  "cinquieme two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "
                  "hundred hundreds thousand thousands million billion dozen half third unanimously unanimous")
+_NW = "|".join(_NUMBER_WORDS.split())
 NUMBER = re.compile(r"(?<![/\w])\d+(?:[  .,]\d{3})*(?:,\d+)?(?:\s?%| pour cent| percent)?(?![/\w])"
-                    rf"|\b(?:{'|'.join(_NUMBER_WORDS.split())})\b")
+                    rf"|(?<![\w-])(?:{_NW})(?:-(?:et-)?(?:{_NW}|un|une))*(?![\w-])")
+YEAR = re.compile(r"(?<![/\w.])(?:1[89]|20)\d\d(?![/\w])")
 _YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
 _ENUMERATOR = re.compile(r"^\s*(?:\d+|[a-z]|[ivx]+)[.)]\s")
 ROLE = re.compile(r"\b(?:secretaire general|secretary-general|president|presidente|presidence|ministre|minister|"
@@ -61,7 +63,7 @@ INSTITUTION = re.compile(r"\b(?:assemblee generale|conseil de securite|nations u
                          r"gouvernements?|parlements?|groupe d'experts|etats membres|etats-unis|otan|cicr|ong|"
                          r"secretariat|delegation|organe|forum|societe civile|industrie|entreprises)\b")
 ACRONYM = re.compile(r"\b(?!(?:II|III|IV|VI|VII|VIII|IX|XI|XX|XXI)\b)[A-Z][A-Z0-9]{1,}\b")
-PLACE_AFTER = re.compile(r"\b(?:à|a|au|aux|en|in|at) ((?:[A-Z][\w’'\-]+)(?: (?:de |du |la |le )?[A-Z][\w’'\-]+)*)")
+PLACE_AFTER = re.compile(r"\b(?:à|au|aux|en|in|at) ((?:[A-Z][\w’'\-]*)(?: (?:de |du |la |le )?[A-Z][\w’'\-]+)*)")
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,41 @@ def _new(found: list[str], question: str) -> list[str]:
     return [e for e in found if e.strip() and _fold(e).strip(" .,;:") not in q]
 
 
-def expressions(text: str, kind: str, question: str, ents: tuple[tuple[str, str], ...] = ()) -> list[str]:
+def other_year(text: str, question: str) -> bool:
+    """Whether a sentence is dated to another year than the one the question names
+    (« REAIM 2026 » asked, « tenus à La Haye en février 2023 » read): it speaks of another event.
+
+    A year inside words copied from the question (« REAIM 2026 ») does not date the sentence."""
+    asked = set(YEAR.findall(question))
+    if not asked:
+        return False
+    q, folded = _fold(question), _fold(text)
+    own = []
+    for m in YEAR.finditer(folded):
+        before = folded[:m.start()].split()[-1:]
+        if not (before and f"{before[0]} {m.group(0)}" in q):
+            own.append(m.group(0))
+    return bool(own) and not set(own) & asked
+
+
+_CURRENCY = ("euro", "dollar", "€", "$", "usd", "eur", "million", "milliard", "billion", "livre")
+
+
+def counted(number: str, folded: str, noun: str) -> bool:
+    """Whether a number of the sentence counts ``noun`` (a stem; ``MONEY``: a currency or an amount):
+    the noun follows within four words."""
+    for m in re.finditer(re.escape(number), folded):
+        after = folded[m.end():].split()[:4]
+        if noun == MONEY:
+            if any(w.startswith(_CURRENCY) for w in after) or folded[max(0, m.start() - 2):m.start()].strip() in ("$", "€"):
+                return True
+        elif any(w.startswith(noun) for w in after):
+            return True
+    return False
+
+
+def expressions(text: str, kind: str, question: str, ents: tuple[tuple[str, str], ...] = (),
+                noun: str = "") -> list[str]:
     """Expressions of answer type ``kind`` in ``text`` that the question does not already hold.
 
     Args:
@@ -113,6 +149,8 @@ def expressions(text: str, kind: str, question: str, ents: tuple[tuple[str, str]
         kind: one of ``rag.question.TYPED``.
         question: the question text.
         ents: spaCy entities of ``text`` (needed for person, organisation, place).
+        noun: for a number, the stem of what is counted (« combien de pays » → « pays »): the
+            number must be followed by it.
     """
     folded = _fold(text)
     if kind == "date":
@@ -120,7 +158,8 @@ def expressions(text: str, kind: str, question: str, ents: tuple[tuple[str, str]
     if kind == "number":
         body = _ENUMERATOR.sub(" ", folded)
         nums = [m.group(0) for m in NUMBER.finditer(body) if not _YEAR.match(m.group(0).strip())]
-        return _new(nums, question)
+        nums = [n for n in _new(nums, question) if not noun or counted(n, body, noun)]
+        return nums
     orgs = [e for e, label in ents if label == "ORG"] + ACRONYM.findall(text) + \
         [m.group(0) for m in INSTITUTION.finditer(folded)]
     if kind == "organisation":

@@ -56,12 +56,27 @@ def _sections(doc: CleanDoc) -> list[tuple[tuple[str, ...], int, int]]:
 
 
 def _text_sentences(doc: CleanDoc, start: int, end: int) -> list[tuple[int, int]]:
-    """Sentences of the paragraphs in ``start:end`` (headings are context, not answers)."""
+    """Sentences of ``start:end``: each heading is one (« Résolution adoptée … le 24 décembre 2024 » can
+    answer a date question; the answer step decides when a short line may be quoted), then the
+    sentences of the paragraphs."""
     spans = []
     for block in doc.blocks:
-        if block.kind == "text" and block.end > start and block.start < end:
-            spans.extend(sentence_spans(doc.text, max(start, block.start), min(end, block.end)))
+        if block.end > start and block.start < end:
+            a, b = max(start, block.start), min(end, block.end)
+            if block.kind == "heading":
+                a, b = _strip(doc.text, a, b)
+                spans.extend([(a, b)] if b > a else [])
+            elif block.kind == "text":
+                spans.extend(sentence_spans(doc.text, a, b))
     return spans
+
+
+def _strip(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
 
 
 def _attach_headings(doc: CleanDoc, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -73,7 +73,7 @@ _RULES_FR = (
                r"pourcentage|proportion|part|somme|total|chiffre|effectif|nombres)\b|\ba combien\b"),
     ("date", r"\bquand\b|\bquelle (?:est la |etait la )?(?:date|annee|periode|echeance|jour)\b|\ba quelle date\b|"
              r"\ben quelle annee\b|\bdepuis quand\b|\bjusqu'a quand\b|\bquel jour\b|\bquel mois\b|\bdate (?:de|d')"),
-    ("place", r"\bouu\b|\bquelle ville\b|\bquel (?:lieu|endroit|pays)\b|\bquels pays\b|\bdans quel(?:le)? (?:ville|pays|lieu)\b"),
+    ("place", r"\bouu\b|\bquelle (?:ville|capitale|region)\b|\bla capitale\b|\bquel (?:lieu|endroit|pays)\b|\bquels pays\b|\bdans quel(?:le)? (?:ville|pays|lieu)\b"),
     ("organisation", r"\bquel(?:le)?s? (?:organisation|organe|institution|agence|organisme|entite|instance|"
                      r"comite|commission|groupe|etats?|gouvernement|ong|think tank|centre|institut|delegation)\b"),
     ("person", r"^(?:(?:selon|d'apres) [^,]+, )?(?:(?:par|a|avec|pour|de|aupres de|envers) )?qui\b|\bquel(?:le)?s? (?:personne|auteur|autrice|president|presidente|chercheur|"
@@ -90,7 +90,8 @@ _RULES_EN = (
                r"figure|count)\b"),
     ("date", r"\bwhen\b|\bwhat (?:date|year|day|month|period)\b|\bwhich (?:date|year|day|month)\b|\bsince when\b|"
              r"\bhow long ago\b|\bdate of\b"),
-    ("place", r"\bwhere\b|\bwhich (?:city|country|place|venue|location)\b|\bwhat (?:city|country|place|venue|location)\b|"
+    ("place", r"\bwhere\b|\bwhich (?:city|country|place|venue|location|capital)\b|"
+              r"\bwhat (?:city|country|place|venue|location|capital)\b|\bthe capital\b|"
               r"\bin which (?:city|country)\b"),
     ("organisation", r"\b(?:which|what) (?:organi[sz]ations?|body|bodies|institutions?|agency|agencies|committee|"
                      r"commission|group|states?|government|ngo|think tank|centre|center|institute|delegation)\b"),
@@ -98,7 +99,7 @@ _RULES_EN = (
                r"expert|official|representative)s?\b"),
     ("reason", r"\bwhy\b|\bfor what reason\b|\bwhat (?:is|are|was|were) the (?:reasons?|causes?|motives?)\b"),
     ("definition", r"\bwhat (?:does|do) .+ mean\b|\bwhat is meant by\b|\bdefin(?:e|ition|ed)\b|\bmeaning of\b|"
-                   r"^what (?:is|are) (?:an? )?[\w\-' ]{1,40}\?*$"),
+                   r"^what (?:is|are) (?!the )(?:an? )?[\w\-' ]{1,40}\?*$"),
     ("list", r"^(?:which|what) (?!does|is|was|has|this)\w+s\b|\bwhat are the\b|\blist\b|\bname the\b|\bwhich ones\b"),
     ("yesno", r"^(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|must|may)\b"),
 )
@@ -134,6 +135,8 @@ class Query:
             glossary), matched against sentences at the stem level.
         keyword_text: what keyword search looks for (the question, plus the
             French glossary terms of an English one).
+        counted: for « combien de N » / « how many N », the folded French stem
+            of N (an answer's number must count it), else empty.
     """
 
     text: str
@@ -142,6 +145,7 @@ class Query:
     focus: tuple[str, ...]
     focus_terms: tuple[str, ...]
     keyword_text: str
+    counted: str = ""
 
     @property
     def english(self) -> bool:
@@ -159,6 +163,30 @@ def answer_type(text: str, lang: str) -> str:
         if pattern.search(folded):
             return name
     return "other"
+
+
+_COUNTED = re.compile(r"\b(?:combien (?:de |d')|nombre (?:de |d')|how many |number of )([^\W\d_][\w\-]*)")
+
+
+_MONEY_ASKED = re.compile(r"\b(?:budget|montant|cout|financement|somme|how much money|cost|funding|amount|spend)")
+MONEY = "<money>"
+
+
+def counted_noun(text: str) -> str:
+    """The folded stem of what a « how many » question counts (« combien d'États » → « etat »),
+    ``MONEY`` for a question on a budget or an amount, else empty."""
+    if _MONEY_ASKED.search(_fold(text)):
+        return MONEY
+    m = _COUNTED.search(_fold(text))
+    if not m:
+        return ""
+    word = m.group(1)
+    if re.match(r"how many|number of", m.group(0)):
+        french = GLOSSARY.get(word) or GLOSSARY.get(word.rstrip("s"))
+        if not french:
+            return ""
+        word = _fold(french.split()[0])
+    return word[:-1] if word[-1:] in "sx" and len(word) > 3 else word
 
 
 def _language(text: str) -> str:
@@ -216,4 +244,4 @@ def analyze(text: str) -> Query:
         surface, terms = _french_focus(text)
         keyword_text = text
     return Query(text=text, lang=lang, answer_type=answer_type(text, lang), focus=tuple(surface),
-                 focus_terms=tuple(dict.fromkeys(terms)), keyword_text=keyword_text)
+                 focus_terms=tuple(dict.fromkeys(terms)), keyword_text=keyword_text, counted=counted_noun(text))

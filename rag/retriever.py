@@ -31,7 +31,7 @@ log = logging.getLogger("rag")
 
 MAX_QUESTION_CHARS = 2000
 MAX_K = 50
-ANSWER_FROM = 3  # answer sentences come from the top passages only
+ANSWER_FROM = 10  # answer sentences come from the top passages only (their rank is a signal)
 ANSWER_MARGIN = 0.25  # further quoted sentences have a probability within this of the first one
 
 
@@ -313,8 +313,9 @@ class Retriever:
             if key in seen:  # the same sentence in two overlapping passages
                 continue
             seen.add(key)
-            typed_ok = not query.typed or bool(answering.expressions(text, query.answer_type, query.text,
-                                                                     ents.get(text, ())))
+            typed_ok = not query.typed or (
+                bool(answering.expressions(text, query.answer_type, query.text, ents.get(text, ()), query.counted))
+                and not answering.other_year(text, query.text))
             if not typed_ok:
                 continue
             words = set(keyword.analyze(text))
@@ -364,6 +365,11 @@ class Retriever:
         feats = self.topic_features(query, qv, cands)
         topic = abstention.confidence(feats, self.settings.topic_model, self.settings.topic_bias)
         return query, feats, topic, (self.sentence_candidates(query, qv, cands, topic) if cands else [])
+
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise wait for (spaCy's pipeline, the embedder)."""
+        answering.entities(["Le sommet s'est tenu à Genève."])
+        self.embedder.encode_queries([analyze("Quand le sommet s'est-il tenu ?").text])
 
     def analyze(self, question: str) -> Query:
         """The question analysis the engine uses (``rag.question``), after validation."""

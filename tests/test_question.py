@@ -1,0 +1,129 @@
+"""Question analysis (rag.question) and typed answer extraction (rag.answer), without an index."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import counted, expressions, is_statement, other_year, related_message
+from rag.question import TYPES, analyze, counted_noun
+
+# (question, language, expected answer type, focus terms that must be found)
+CASES = [
+    ("Qui a présidé le sommet REAIM 2026 ?", "fr", "person", {"présider", "sommet", "REAIM", "2026"}),
+    ("Who chaired the REAIM 2026 summit?", "en", "person", {"sommet", "REAIM", "2026"}),
+    ("Par qui la résolution 79/239 a-t-elle été présentée ?", "fr", "person", {"résolution", "79/239"}),
+    ("Qui est l'autrice de l'étude de l'Ifri ?", "fr", "person", {"Ifri"}),
+    ("Whose report does the resolution take note of?", "en", "person", {"rapport"}),
+    ("Où s'est tenu le sommet REAIM 2026 ?", "fr", "place", {"sommet", "REAIM", "2026", "tenir"}),
+    ("Where was the REAIM 2026 summit held?", "en", "place", {"sommet", "REAIM", "2026"}),
+    ("Dans quelle ville le sommet de 2024 a-t-il eu lieu ?", "fr", "place", {"ville", "sommet", "2024"}),
+    ("In which city did the third REAIM summit take place?", "en", "place", {"REAIM", "sommet"}),
+    ("Quand le sommet REAIM 2026 s'est-il tenu ?", "fr", "date", {"sommet", "REAIM", "2026"}),
+    ("When was resolution 79/239 adopted?", "en", "date", {"résolution", "79/239"}),
+    ("À quelle date l'Assemblée générale a-t-elle adopté la résolution ?", "fr", "date",
+     {"Assemblée", "résolution"}),
+    ("En quelle année l'Ifri a-t-il été créé ?", "fr", "date", {"Ifri"}),
+    ("What year was the Ifri study published?", "en", "date", {"Ifri", "étude"}),
+    ("Combien de recommandations contient la déclaration Pathways to Action ?", "fr", "number",
+     {"recommandation", "déclaration", "Pathways"}),
+    ("How many countries endorsed the Pathways to Action declaration?", "en", "number", {"pays", "déclaration"}),
+    ("Quel est le nombre d'États qui ont soutenu le pacte ?", "fr", "number", {"pacte"}),
+    ("How much money did France commit to military AI?", "en", "number", {"France"}),
+    ("Quelle organisation a adopté la résolution 79/239 ?", "fr", "organisation", {"résolution", "79/239"}),
+    ("Which body adopted resolution 79/239?", "en", "organisation", {"résolution", "79/239"}),
+    ("Quel organe de l'ONU examine les SALA ?", "fr", "organisation", {"SALA"}),
+    ("Que signifie un contrôle humain significatif ?", "fr", "definition", {"contrôle", "humain", "significatif"}),
+    ("What does meaningful human control mean?", "en", "definition", {"contrôle", "humain", "significatif"}),
+    ("Qu'est-ce qu'un système d'armes létal autonome ?", "fr", "definition", {"système", "arme"}),
+    ("Qu'entend-on par IA responsable dans le domaine militaire ?", "fr", "definition", {"IA", "domaine"}),
+    ("Pourquoi l'Ifri juge-t-il la gouvernance de l'IA fragmentée ?", "fr", "reason", {"Ifri", "gouvernance"}),
+    ("Why do parliamentarians matter for military AI regulation?", "en", "reason", {"parlementaires"}),
+    ("Quelles sont les recommandations de la déclaration ?", "fr", "list", {"recommandation", "déclaration"}),
+    ("What are the objectives of the IPU webinar?", "en", "list", {"webinaire"}),
+    ("La résolution 79/239 est-elle contraignante ?", "fr", "yesno", {"résolution", "79/239", "contraignant"}),
+    ("Est-ce que la Chine a soutenu la déclaration ?", "fr", "yesno", {"Chine", "déclaration"}),
+    ("Is resolution 79/239 legally binding?", "en", "yesno", {"résolution", "79/239"}),
+    ("Does the draft resolution mention nuclear weapons?", "en", "yesno", {"projet", "résolution", "nucléaire"}),
+    ("Que demande la résolution au Secrétaire général ?", "fr", "other", {"résolution", "général"}),
+    ("What does the General Assembly request from the Secretary-General?", "en", "other",
+     {"Assemblée", "générale", "Secrétaire"}),
+]
+
+
+@pytest.mark.parametrize("question, lang, kind, focus", CASES, ids=[c[0][:40] for c in CASES])
+def test_question_analysis(question, lang, kind, focus):
+    q = analyze(question)
+    assert q.lang == lang and q.answer_type == kind, (q.lang, q.answer_type)
+    assert q.answer_type in TYPES
+    lowered = {t.lower() for t in q.focus_terms}
+    missing = {f for f in focus if f.lower() not in lowered}
+    assert not missing, (missing, q.focus_terms)
+    # question words never count as what the question is about
+    assert not {"qui", "quand", "who", "when", "where", "combien", "how", "est-elle"} & lowered
+    if lang == "en":
+        assert q.keyword_text.startswith(question)
+
+
+def test_analysis_never_fails_on_other_languages_and_symbols():
+    for text in ("日本語の質問ですか", "Wie viele Länder unterstützen die Erklärung?", "???", "A/79/408", "🙂 " * 50):
+        q = analyze(text)
+        assert q.answer_type in TYPES and q.lang in ("fr", "en", "other")
+
+
+def test_counted_noun():
+    assert counted_noun("Combien d'États ont voté pour ?") == "etat"
+    assert counted_noun("How many countries endorsed it?") == "pay"
+    assert counted_noun("Quel est le nombre de recommandations ?") == "recommandation"
+    assert counted_noun("Quand ?") == ""
+
+
+SUMMIT = "Quand le sommet REAIM 2026 s'est-il tenu ?"
+EARLIER = "Le REAIM 2026 a suivi des sommets antérieurs tenus à La Haye en février 2023 et à Séoul en septembre 2024."
+MEETING = ("La réunion de deux jours, tenue du 4 au 5 février à PALEXCO, a adopté la déclaration « REAIM 2026 "
+           "Pathways to Action ».")
+
+
+def test_a_date_question_is_answered_by_a_date_of_the_asked_year():
+    assert expressions(MEETING, "date", SUMMIT) and not other_year(MEETING, SUMMIT)
+    # The earlier summits' dates are dates, but of other years: another event.
+    assert expressions(EARLIER, "date", SUMMIT) and other_year(EARLIER, SUMMIT)
+    # A date line under a title is a valid (short) answer to a date question.
+    assert expressions("Février 2025", "date", "When was the Ifri study published?") == ["fevrier 2025"]
+    assert not is_statement("Février 2025")
+    # A date the question already gives is no answer.
+    assert not expressions("Le sommet REAIM 2026 a eu lieu.", "date", "Quand le sommet de 2026 a-t-il eu lieu ?")
+
+
+def test_a_who_question_needs_a_name_a_role_or_a_body():
+    q = "Qui a présidé le sommet REAIM 2026 ?"
+    assert not expressions("Le sommet s'est conclu hier sur un document de résultats.", "person", q)
+    assert expressions("Le sommet était présidé par António Guterres.", "person", q,
+                       (("António Guterres", "PER"),))
+    assert expressions("Le Secrétaire général présentera un rapport.", "person", q)
+    # A name the question gives is not an answer to it.
+    assert not expressions("Le sommet REAIM 2026 a eu lieu.", "person", q, (("REAIM", "ORG"),))
+
+
+def test_a_number_must_count_what_is_asked():
+    q = "Combien de pays ont approuvé la déclaration ?"
+    assert expressions("Maroc et 34 pays soutiennent le pacte.", "number", q, noun="pay") == ["34"]
+    assert not expressions("La réunion de deux jours a adopté la déclaration.", "number", q, noun="pay")
+    assert not expressions("1. Prie le Secrétaire général de présenter à sa quatre-vingtième session un rapport.",
+                           "number", "Combien ?")
+    assert counted("28", "presente 28 recommandations couvrant", "recommandation")
+    budget = "Quel est le budget du REAIM ?"
+    assert counted_noun(budget) == "<money>"
+    assert not expressions("La réunion de deux jours a eu lieu.", "number", budget, noun=counted_noun(budget))
+    assert expressions("Le fonds est doté de 1,5 milliard d'euros.", "number", budget, noun=counted_noun(budget))
+
+
+def test_a_where_question_needs_a_new_place():
+    q = "Où s'est tenu le sommet REAIM 2026 ?"
+    assert expressions("Le troisième sommet s'est conclu hier à A Coruña.", "place", q)
+    assert not expressions("Le sommet a été un succès.", "place", q)
+
+
+def test_related_message_uses_only_the_questions_words():
+    q = analyze("Qui a présidé le sommet REAIM 2026 ?")
+    msg = related_message(q)
+    assert "« présidé sommet REAIM 2026 »" in msg and "qui" in msg
