@@ -117,7 +117,9 @@ def main(argv=None) -> int:
         "embedder": retriever.embedder.name,
         "chunks": len(retriever._data.chunks),
         "baseline_chunks": result["runs"][BASELINE].extra["chunks"] if BASELINE in result["runs"] else None,
-        "settings": json.loads(retriever.settings.to_json()),
+        "settings": {**json.loads(retriever.settings.to_json()),  # folders relative: no machine paths in results
+                     **{k: _relative(Path(getattr(retriever.settings, k))).as_posix()
+                        for k in ("corpus_dir", "index_dir")}},
         "index_load_seconds": round(load_seconds, 2),
         "seconds": {m: round(run.seconds, 2) for m, run in result["runs"].items()},
     }

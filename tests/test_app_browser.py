@@ -114,11 +114,12 @@ def test_read_in_document_opens_the_reader_at_the_passage(page):
 def test_abstention_shows_a_notice_and_folded_passages(page):
     ask(page, "Comment faire une pâte à crêpes ?", ".abstain")
     result = page.locator("#result")
-    assert "Le corpus ne répond pas à cette question" in result.inner_text()
+    assert "Le corpus ne traite pas de cette question" in result.inner_text()
+    assert page.locator("#result .outcome-off-topic").count() == 1
     assert page.locator("#result .answer").count() == 0
     nearest = page.locator("#result details.nearest")
     assert nearest.count() == 1 and not nearest.evaluate("d => d.open")
-    assert "faible confiance" in nearest.locator(":scope > summary").inner_text()
+    assert "ne constituent pas une réponse" in nearest.locator(":scope > summary").inner_text()
     nearest.locator(":scope > summary").click()
     assert page.locator("#result details.nearest article.card .tag-low").count() >= 1
 
