@@ -221,7 +221,7 @@ def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: 
 </article>"""
 
 
-def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str, str], threshold: float) -> str:
+def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str, str]) -> str:
     """The whole result panel: extracted answer (or abstention notice), sources, passage cards."""
     if not answer.passages:
         return render_notice("Aucun passage du corpus ne correspond à cette question (ni par le sens, ni par les mots).",
@@ -255,8 +255,7 @@ def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str
         return f"""<div class="rag-result">
 {question}
 <div class="notice notice-info abstain outcome-off-topic" role="status"><span class="notice-icon" aria-hidden="true">i</span><div>
-<strong>Le corpus ne traite pas de cette question.</strong> {esc(answer.message)}
-Reformulez la question ou élargissez les documents cherchés.
+{esc(answer.message)} Reformulez la question ou élargissez les documents cherchés.
 </div></div>
 <details class="nearest"><summary>Voir les {len(cards)} passages les moins éloignés (hors sujet, ne constituent pas une réponse)</summary>
 {"".join(cards)}
@@ -438,7 +437,7 @@ class App:
             answer = self.run(question, k, mode, docs)
         except QueryError as exc:
             return render_notice(str(exc), "error")
-        return render_answer(answer, passage_excerpts(self.r, answer), self.letters, self.threshold)
+        return render_answer(answer, passage_excerpts(self.r, answer), self.letters)
 
     def search(self, question: str, k: int = DEFAULT_K, mode: str = "hybrid",
                docs: list[str] | None = None) -> dict:

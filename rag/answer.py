@@ -53,7 +53,6 @@ _NW = "|".join(_NUMBER_WORDS.split())
 NUMBER = re.compile(r"(?<![/\w])\d+(?:[  .,]\d{3})*(?:,\d+)?(?:\s?%| pour cent| percent)?(?![/\w])"
                     rf"|(?<![\w-])(?:{_NW})(?:-(?:et-)?(?:{_NW}|un|une))*(?![\w-])")
 YEAR = re.compile(r"(?<![/\w.])(?:1[89]|20)\d\d(?![/\w])")
-_YEAR = re.compile(r"^(?:1[89]|20)\d\d$")
 _ENUMERATOR = re.compile(r"^\s*(?:\d+|[a-z]|[ivx]+)[.)]\s")
 ROLE = re.compile(r"\b(?:secretaire general|secretary-general|president|presidente|presidence|ministre|minister|"
                   r"ambassadeur|ambassadrice|directeur|directrice|rapporteur|rapporteuse|chercheur|chercheuse|"
@@ -76,7 +75,6 @@ class Candidate:
     b: int
     text: str
     features: dict
-    typed_ok: bool
     probability: float = 0.0
 
 
@@ -157,7 +155,7 @@ def expressions(text: str, kind: str, question: str, ents: tuple[tuple[str, str]
         return _new([m.group(0) for m in DATE.finditer(folded)], question)
     if kind == "number":
         body = _ENUMERATOR.sub(" ", folded)
-        nums = [m.group(0) for m in NUMBER.finditer(body) if not _YEAR.match(m.group(0).strip())]
+        nums = [m.group(0) for m in NUMBER.finditer(body) if not YEAR.fullmatch(m.group(0).strip())]
         nums = [n for n in _new(nums, question) if not noun or counted(n, body, noun)]
         return nums
     orgs = [e for e, label in ents if label == "ORG"] + ACRONYM.findall(text) + \

@@ -15,7 +15,7 @@ from typing import Callable
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from .cleaning import CleanDoc
-from .sentences import sentence_spans
+from .sentences import sentence_spans, strip_span
 
 SEPARATORS = [r"\n\n", r"\n", r"(?<=[.!?…»;])\s+", r"(?<=,)\s+", r"\s+", ""]
 
@@ -64,19 +64,11 @@ def _text_sentences(doc: CleanDoc, start: int, end: int) -> list[tuple[int, int]
         if block.end > start and block.start < end:
             a, b = max(start, block.start), min(end, block.end)
             if block.kind == "heading":
-                a, b = _strip(doc.text, a, b)
+                a, b = strip_span(doc.text, a, b)
                 spans.extend([(a, b)] if b > a else [])
             elif block.kind == "text":
                 spans.extend(sentence_spans(doc.text, a, b))
     return spans
-
-
-def _strip(text: str, a: int, b: int) -> tuple[int, int]:
-    while a < b and text[a].isspace():
-        a += 1
-    while b > a and text[b - 1].isspace():
-        b -= 1
-    return a, b
 
 
 def _attach_headings(doc: CleanDoc, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -13,7 +13,6 @@ that type (see ``rag.answer``).
 
 from __future__ import annotations
 
-import logging
 import re
 import threading
 import unicodedata
@@ -21,8 +20,6 @@ from dataclasses import dataclass
 
 from .glossary import GLOSSARY, french_terms
 from .keyword import looks_english
-
-log = logging.getLogger("rag")
 
 TYPES = ("person", "organisation", "place", "date", "number", "list", "definition", "yesno", "reason", "other")
 TYPED = ("person", "organisation", "place", "date", "number")

@@ -2,9 +2,10 @@
 
 Hybrid ranking fuses three rankings of the candidates with weighted reciprocal
 rank fusion: dense similarity of the chunk, BM25 of the chunk, and dense
-similarity of the chunk's best sentence. An answer quotes 1 to 3 of the
-best-scoring sentences of the top passages verbatim, or abstains when the
-confidence of ``rag.abstention`` is under the calibrated threshold.
+similarity of the chunk's best sentence. An answer quotes verbatim 1 to 3
+sentences of the returned passages that ``rag.answer`` judges to answer the
+question, or says that the corpus is about the question but does not answer it
+(``related``), or that it is not about it (``off_topic``, ``rag.abstention``).
 """
 
 from __future__ import annotations
@@ -238,15 +239,11 @@ class Retriever:
         passages are still returned and ``status`` is ``related`` or
         ``off_topic``, with ``message`` saying so in French.
         """
-        query = analyze(normalize_question(question))
-        allowed = self._check(k, mode, docs)
-        qv = self.embedder.encode_queries([query.text])[0]
-        cands = self._rank(query, qv, mode, allowed, k)
+        query, qv, cands = self._prepare(question, k, mode, docs)
         if not cands:
             return Answer(query.text, True, 0.0, (), (), mode, status=answering.OFF_TOPIC,
                           message=answering.OFF_TOPIC_MESSAGE, answer_type=query.answer_type, lang=query.lang)
-        topic = self.topic(query, qv, cands)
-        scored = self.sentence_candidates(query, qv, cands, topic)
+        _, topic, scored = self._weigh(query, qv, cands)
         s = self.settings
         best = scored[0] if scored else None
         if topic < s.topic_threshold:
@@ -281,6 +278,21 @@ class Retriever:
                       mode, status=status, level=answering.level(probability, s.confidence_high, s.confidence_medium),
                       topic=round(topic, 4), message=message, answer_type=query.answer_type, lang=query.lang)
 
+    def _prepare(self, question, k: int, mode: str, docs) -> tuple[Query, np.ndarray, list[_Candidate]]:
+        """Validate, analyse, embed and rank: what every question goes through first."""
+        query = analyze(normalize_question(question))
+        allowed = self._check(k, mode, docs)
+        qv = self.embedder.encode_queries([query.text])[0]
+        return query, qv, self._rank(query, qv, mode, allowed, k)
+
+    def _weigh(self, query: Query, qv: np.ndarray,
+               cands: list[_Candidate]) -> tuple[dict, float, list[answering.Candidate]]:
+        """The topic features and probability, and the candidate sentences, most likely first."""
+        s = self.settings
+        feats = self.topic_features(query, qv, cands)
+        topic = abstention.confidence(feats, s.topic_model, s.topic_bias)
+        return feats, topic, self.sentence_candidates(query, qv, cands, topic)
+
     def sentence_candidates(self, query: Query, qv: np.ndarray, cands: list[_Candidate],
                             topic: float) -> list[answering.Candidate]:
         """The sentences of the top passages that may answer, most likely first.
@@ -313,10 +325,8 @@ class Retriever:
             if key in seen:  # the same sentence in two overlapping passages
                 continue
             seen.add(key)
-            typed_ok = not query.typed or (
-                bool(answering.expressions(text, query.answer_type, query.text, ents.get(text, ()), query.counted))
-                and not answering.other_year(text, query.text))
-            if not typed_ok:
+            if query.typed and (answering.other_year(text, query.text) or not answering.expressions(
+                    text, query.answer_type, query.text, ents.get(text, ()), query.counted)):
                 continue
             words = set(keyword.analyze(text))
             f = {"sim": sim, "sim_gap": sim - top_sim, "keyword": answering.coverage(terms, words),
@@ -324,7 +334,7 @@ class Retriever:
                  "rank": float(i), "statement": float(answering.is_statement(text)), "typed": float(query.typed),
                  "topic": topic, "english": float(query.english)}
             p = abstention.confidence(f, s.answer_model, s.answer_bias, answering.SENTENCE_FEATURES)
-            out.append(answering.Candidate(i, key[0], a, b, text, f, typed_ok, p))
+            out.append(answering.Candidate(i, key[0], a, b, text, f, p))
         out.sort(key=lambda c: (-c.probability, c.passage, c.a))
         return out
 
@@ -349,36 +359,20 @@ class Retriever:
 
     def features(self, question: str, k: int = 10, mode: str = "hybrid") -> dict[str, float]:
         """The topic signals for ``question`` (what ``python -m eval --calibrate`` fits)."""
-        query = analyze(normalize_question(question))
-        self._check(k, mode, None)
-        qv = self.embedder.encode_queries([query.text])[0]
-        return self.topic_features(query, qv, self._rank(query, qv, mode, None, k))
+        query, qv, cands = self._prepare(question, k, mode, None)
+        return self.topic_features(query, qv, cands)
 
     def candidates(self, question: str, k: int = 5, mode: str = "hybrid") -> tuple[Query, dict, float,
                                                                                  list[answering.Candidate]]:
         """What ``answer`` weighs, for calibration and error analysis: the question's analysis,
         its topic features and probability, and the candidate sentences with their features."""
-        query = analyze(normalize_question(question))
-        self._check(k, mode, None)
-        qv = self.embedder.encode_queries([query.text])[0]
-        cands = self._rank(query, qv, mode, None, k)
-        feats = self.topic_features(query, qv, cands)
-        topic = abstention.confidence(feats, self.settings.topic_model, self.settings.topic_bias)
-        return query, feats, topic, (self.sentence_candidates(query, qv, cands, topic) if cands else [])
+        query, qv, cands = self._prepare(question, k, mode, None)
+        return (query, *self._weigh(query, qv, cands))
 
     def warm_up(self) -> None:
         """Load what the first question would otherwise wait for (spaCy's pipeline, the embedder)."""
         answering.entities(["Le sommet s'est tenu à Genève."])
         self.embedder.encode_queries([analyze("Quand le sommet s'est-il tenu ?").text])
-
-    def analyze(self, question: str) -> Query:
-        """The question analysis the engine uses (``rag.question``), after validation."""
-        return analyze(normalize_question(question))
-
-    def topic(self, query: Query, qv: np.ndarray, cands: list[_Candidate]) -> float:
-        """Probability in [0, 1] that the corpus is about the question (see ``rag.abstention``)."""
-        s = self.settings
-        return abstention.confidence(self.topic_features(query, qv, cands), s.topic_model, s.topic_bias)
 
     def topic_features(self, query: Query, qv: np.ndarray, cands: list[_Candidate]) -> dict[str, float]:
         """The signals ``rag.abstention`` weighs, for a question and its ranked candidates."""

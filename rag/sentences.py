@@ -43,14 +43,19 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     out = []
     for a, b in spans:
         for a2, b2 in _split_long(text, a, b):
-            # strip whitespace
-            while a2 < b2 and text[a2].isspace():
-                a2 += 1
-            while b2 > a2 and text[b2 - 1].isspace():
-                b2 -= 1
+            a2, b2 = strip_span(text, a2, b2)
             if b2 > a2:
                 out.append((a2, b2))
     return _merge_short(text, out)
+
+
+def strip_span(text: str, a: int, b: int) -> tuple[int, int]:
+    """``(a, b)`` without the white space at either end of ``text[a:b]``."""
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
 
 
 def _split_long(text: str, a: int, b: int) -> list[tuple[int, int]]:

@@ -30,7 +30,7 @@ def test_answer_panel_is_escaped_and_linked():
     a, b = p.highlights[0]
     s = Sentence(text=p.text[a:b], passage=0, start=p.start + a, end=p.start + b, score=0.9, passage_start=a, passage_end=b)
     answer = Answer(question=f"Q {XSS}", abstained=False, confidence=7.0, sentences=(s,), passages=(p, passage()))
-    html_ = app.render_answer(answer, [app.Excerpt(s.text, s.start, s.end)] * 2, {"doc-a": "A"}, 3.0)
+    html_ = app.render_answer(answer, [app.Excerpt(s.text, s.start, s.end)] * 2, {"doc-a": "A"})
     assert "<script" not in html_ and "<img" not in html_ and "<b>" not in html_ and "<i>" not in html_
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html_
     assert 'href="#passage-1"' in html_ and 'id="passage-1"' in html_ and 'id="passage-2"' in html_
@@ -39,7 +39,7 @@ def test_answer_panel_is_escaped_and_linked():
 
 
 def test_the_three_outcomes_look_different():
-    p, s = passage(), None
+    p = passage()
     a, b = p.highlights[0]
     s = Sentence(text=p.text[a:b], passage=0, start=p.start + a, end=p.start + b, score=0.9, passage_start=a, passage_end=b)
     answered = Answer(question="Q ?", abstained=False, confidence=0.93, sentences=(s,), passages=(p,), level="high")
@@ -47,7 +47,7 @@ def test_the_three_outcomes_look_different():
                      status="related", message=f"Les documents évoquent « sommet {XSS} », mais ne disent pas qui.")
     off = Answer(question="Recette ?", abstained=True, confidence=0.0, sentences=(), passages=(p,), status="off_topic",
                  message="Le corpus ne traite pas de cette question.")
-    html_ = {a.status: app.render_answer(a, [app.Excerpt("x", 0, 1)], {"doc-a": "A"}, 0.3)
+    html_ = {a.status: app.render_answer(a, [app.Excerpt("x", 0, 1)], {"doc-a": "A"})
              for a in (answered, related, off)}
     assert "Réponse extraite" in html_["answered"] and "confiance élevée" in html_["answered"]
     assert "Le corpus en parle, mais ne répond pas à cette question" in html_["related"]
