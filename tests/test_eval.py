@@ -219,6 +219,14 @@ def test_quote_with_normalised_markup_is_accepted(tmp_path, documents):
     assert load_testset(_write_testset(tmp_path / "t.jsonl", [case]), documents)[0].answers[0].doc == "resolution-onu"
 
 
+def test_answer_spans_and_type_load_into_their_fields(tmp_path, documents):
+    case = {**CASES[1], "answer": [{"doc": "budget-defense", "quote": "1,5 milliard d'euros"}], "type": "number",
+            "note": "kept"}
+    loaded = load_testset(_write_testset(tmp_path / "t.jsonl", [case]), documents)[0]
+    assert [a.quote for a in loaded.spans] == ["1,5 milliard d'euros"] and loaded.type == "number"
+    assert loaded.extra == {"note": "kept"}
+
+
 def test_project_testset_is_valid():
     from rag.corpus import load_corpus
 
