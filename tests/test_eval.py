@@ -197,6 +197,10 @@ def test_loader_accepts_the_tiny_set_and_missing_split(tmp_path, documents):
     ({**CASES[1], "answers": [{"doc": "budget-defense", "quote": "2 milliards d'euros"}]}, "quote not found"),
     ({**CASES[1], "kind": "unanswerable_on_topic"}, "answerable is true"),
     ({**CASES[1], "kind": "multi_doc"}, "at least 2 documents"),
+    ({**CASES[1], "answer": [{"doc": "budget-defense", "quote": "3 milliards"}]}, "answer span 1: quote not found"),
+    ({**CASES[1], "answer": {"doc": "budget-defense"}}, "field 'answer' must be a list"),
+    ({**CASES[4], "answer": [{"doc": "budget-defense", "quote": "1,5 milliard"}]}, "unanswerable but has an answer span"),
+    ({**CASES[1], "type": "montant"}, "type must be one of"),
 ])
 def test_loader_rejects_bad_lines_naming_the_line(tmp_path, documents, bad, problem):
     path = _write_testset(tmp_path / "t.jsonl", [CASES[0], bad, CASES[2]])
@@ -204,6 +208,15 @@ def test_loader_rejects_bad_lines_naming_the_line(tmp_path, documents, bad, prob
         load_testset(path, documents)
     assert err.value.line == 2
     assert problem in str(err.value) and "line 2" in str(err.value)
+
+
+def test_loader_keeps_answer_spans_and_type(tmp_path, documents):
+    span = {"doc": "budget-defense", "quote": "1,5 milliard d'euros"}
+    case = {**CASES[1], "answer": [span], "type": "number", "note": "x"}
+    got = load_testset(_write_testset(tmp_path / "t.jsonl", [case, CASES[0]]), documents)
+    assert [(a.doc, a.quote) for a in got[0].spans] == [(span["doc"], span["quote"])]
+    assert got[0].type == "number" and got[0].extra == {"note": "x"} and got[0].line == 1
+    assert got[1].spans == () and got[1].type == ""
 
 
 def test_loader_rejects_empty_and_missing_files(tmp_path, documents):
