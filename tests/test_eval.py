@@ -242,8 +242,11 @@ def test_project_testset_is_valid():
     assert all(c.kind.startswith("unanswerable") != c.answerable for c in cases)
     assert all(len({a.doc for a in c.answers}) >= 2 for c in cases if c.kind == "multi_doc")
     # Our own quotes are verbatim, character for character (the loader itself also accepts normalised markup).
-    missing = [(c.id, a.quote[:40]) for c in cases for a in c.answers if a.quote not in docs[a.doc]]
+    missing = [(c.id, a.quote[:40]) for c in cases for a in (*c.answers, *c.spans) if a.quote not in docs[a.doc]]
     assert not missing
+    # Every answerable case says what type of answer it asks for; most have hand-written shortest spans.
+    assert all(c.type for c in cases if c.answerable) and not any(c.type or c.spans for c in cases if not c.answerable)
+    assert sum(bool(c.spans) for c in cases) >= 0.95 * sum(c.answerable for c in cases)
 
 
 # ------------------------------------------------------------------ end to end
