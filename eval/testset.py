@@ -155,8 +155,8 @@ def _parse(path: Path, lineno: int, line: str, documents: dict[str, str], norm_d
     if raw["kind"] == "multi_doc" and len({a.doc for a in answers}) < 2:
         raise fail(f"{cid}: a multi_doc case needs answers from at least 2 documents")
     extra = {k: v for k, v in raw.items() if k not in REQUIRED and k not in ("split", "answer", "type")}
-    return Case(cid, raw["question"], raw["lang"], raw["answerable"], raw["kind"], split, tuple(answers),
-                line=lineno, spans=tuple(spans), type=kind, extra=extra)
+    return Case(id=cid, question=raw["question"], lang=raw["lang"], answerable=raw["answerable"], kind=raw["kind"],
+                split=split, answers=tuple(answers), line=lineno, spans=tuple(spans), type=kind, extra=extra)
 
 
 def _quotes(items, label: str, cid: str, documents: dict[str, str], norm_docs: dict[str, str], fail) -> list[GoldAnswer]:

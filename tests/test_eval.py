@@ -197,6 +197,10 @@ def test_loader_accepts_the_tiny_set_and_missing_split(tmp_path, documents):
     ({**CASES[1], "answers": [{"doc": "budget-defense", "quote": "2 milliards d'euros"}]}, "quote not found"),
     ({**CASES[1], "kind": "unanswerable_on_topic"}, "answerable is true"),
     ({**CASES[1], "kind": "multi_doc"}, "at least 2 documents"),
+    ({**CASES[1], "answer": [{"doc": "budget-defense", "quote": "3 milliards"}]}, "answer span 1: quote not found"),
+    ({**CASES[1], "answer": {"doc": "budget-defense"}}, "field 'answer' must be a list"),
+    ({**CASES[4], "answer": [{"doc": "budget-defense", "quote": "1,5 milliard"}]}, "unanswerable but has an answer span"),
+    ({**CASES[1], "type": "montant"}, "type must be one of"),
 ])
 def test_loader_rejects_bad_lines_naming_the_line(tmp_path, documents, bad, problem):
     path = _write_testset(tmp_path / "t.jsonl", [CASES[0], bad, CASES[2]])
@@ -204,6 +208,15 @@ def test_loader_rejects_bad_lines_naming_the_line(tmp_path, documents, bad, prob
         load_testset(path, documents)
     assert err.value.line == 2
     assert problem in str(err.value) and "line 2" in str(err.value)
+
+
+def test_loader_keeps_answer_spans_and_type(tmp_path, documents):
+    span = {"doc": "budget-defense", "quote": "1,5 milliard d'euros"}
+    case = {**CASES[1], "answer": [span], "type": "number", "note": "x"}
+    got = load_testset(_write_testset(tmp_path / "t.jsonl", [case, CASES[0]]), documents)
+    assert [(a.doc, a.quote) for a in got[0].spans] == [(span["doc"], span["quote"])]
+    assert got[0].type == "number" and got[0].extra == {"note": "x"} and got[0].line == 1
+    assert got[1].spans == () and got[1].type == ""
 
 
 def test_loader_rejects_empty_and_missing_files(tmp_path, documents):
@@ -219,14 +232,6 @@ def test_quote_with_normalised_markup_is_accepted(tmp_path, documents):
     assert load_testset(_write_testset(tmp_path / "t.jsonl", [case]), documents)[0].answers[0].doc == "resolution-onu"
 
 
-def test_answer_spans_and_type_load_into_their_fields(tmp_path, documents):
-    case = {**CASES[1], "answer": [{"doc": "budget-defense", "quote": "1,5 milliard d'euros"}], "type": "number",
-            "note": "kept"}
-    loaded = load_testset(_write_testset(tmp_path / "t.jsonl", [case]), documents)[0]
-    assert [a.quote for a in loaded.spans] == ["1,5 milliard d'euros"] and loaded.type == "number"
-    assert loaded.extra == {"note": "kept"}
-
-
 def test_project_testset_is_valid():
     from rag.corpus import load_corpus
 
@@ -237,8 +242,11 @@ def test_project_testset_is_valid():
     assert all(c.kind.startswith("unanswerable") != c.answerable for c in cases)
     assert all(len({a.doc for a in c.answers}) >= 2 for c in cases if c.kind == "multi_doc")
     # Our own quotes are verbatim, character for character (the loader itself also accepts normalised markup).
-    missing = [(c.id, a.quote[:40]) for c in cases for a in c.answers if a.quote not in docs[a.doc]]
+    missing = [(c.id, a.quote[:40]) for c in cases for a in (*c.answers, *c.spans) if a.quote not in docs[a.doc]]
     assert not missing
+    # Every answerable case says what type of answer it asks for; most have hand-written shortest spans.
+    assert all(c.type for c in cases if c.answerable) and not any(c.type or c.spans for c in cases if not c.answerable)
+    assert sum(bool(c.spans) for c in cases) >= 0.95 * sum(c.answerable for c in cases)
 
 
 # ------------------------------------------------------------------ end to end
