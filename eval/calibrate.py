@@ -8,8 +8,9 @@
    on-topic ones there;
 2. the answer model of ``rag.answer`` (does a candidate sentence hold the gold
    answer span?), unweighted so that its output is a calibrated probability, and
-   ``answer_threshold``, the probability that declines the most unanswerable
-   questions while declining at most 5% of the answerable ones;
+   ``answer_threshold``, the probability of the best :func:`answer_utility`
+   (right answers and honest declines gained, wrong answers lost, each class
+   counting equally), declining at most 20% of the answerable questions;
 3. ``confidence_high``, the lowest probability from which the first quoted
    sentence was right at least 95% of the time on tune.
 
@@ -37,6 +38,7 @@ from .testset import Case
 log = logging.getLogger("eval")
 
 MAX_WRONG_ABSTAIN = 0.05
+MAX_ANSWERABLE_DECLINED = 0.20  # the answer threshold never declines more of the answerable questions
 MAX_ON_TOPIC_LOST = 0.02
 HIGH_PRECISION = 0.95
 DENSE_GRID = (0.3, 0.4, 0.5, 0.6, 0.7)
@@ -70,7 +72,7 @@ def sentence_rows(retriever: Retriever, cases: list[Case], k: int = 5) -> list[d
         for n, cand in enumerate(cands):
             right = c.answerable and sentence_answers(cand.doc_id, normalize(cand.text), gold_spans(c))
             rows.append({"id": c.id, "split": c.split, "answerable": c.answerable, "topic_p": topic,
-                         "first": n == 0, "right": bool(right), **cand.features})
+                         "first": n == 0, "right": bool(right), "text": cand.text, **cand.features})
     return rows
 
 
@@ -161,9 +163,10 @@ def calibrate(retriever: Retriever, cases: list[Case], cache_dir=None) -> dict:
         return [b.get(f["id"], (0.0, False))[0] for f in fs]
 
     y_a = [f["answerable"] for f in tune]
-    answer_threshold, una, ans = choose_threshold(question_scores(tune, "tune" if held else "all"), y_a)
-    tune_best = [v for v in best("tune" if held else "all").values() if v[0] >= answer_threshold]
-    high = _high_cutoff(tune_best, answer_threshold)
+    tune_best = best("tune" if held else "all")
+    answer_threshold = choose_answer_threshold([tune_best.get(f["id"], (0.0, False)) for f in tune], y_a)
+    una, ans = rates(question_scores(tune, "tune" if held else "all"), y_a, answer_threshold)
+    high = _high_cutoff([v for v in tune_best.values() if v[0] >= answer_threshold], answer_threshold)
     aucs["topic:model"] = round(auc(p_topic(tune), y_t), 4)
     out = {"auc": aucs,
            "topic_model": [list(row) for row in topic_model], "topic_bias": topic_bias,
@@ -181,6 +184,35 @@ def calibrate(retriever: Retriever, cases: list[Case], cache_dir=None) -> dict:
         out["heldout"] = {"unanswerable_declined": round(h_una, 4), "answerable_wrongly_declined": round(h_ans, 4),
                           "topic_auc": round(auc(p_topic(held), [f["on_topic"] for f in held]), 4)}
     return out
+
+
+def answer_utility(best: list[tuple[float, bool]], answerable: list[bool], threshold: float) -> float:
+    """How much the answers at ``threshold`` can be trusted, each class counting equally.
+
+    Per question: +1 for a right first sentence or an unanswerable question declined,
+    -1 for a wrong first sentence (an unanswerable question answered included), 0 for an
+    answerable question declined (honest, but nothing gained). Averaged within the
+    answerable and the unanswerable questions, then summed.
+    """
+    ans, una = [], []
+    for (p, right), y in zip(best, answerable):
+        answered = p >= threshold
+        (ans if y else una).append((1.0 if right else -1.0) if answered else (0.0 if y else 1.0))
+    return float(np.mean(ans) if ans else 0.0) + float(np.mean(una) if una else 0.0)
+
+
+def choose_answer_threshold(best: list[tuple[float, bool]], answerable: list[bool]) -> float:
+    """The answer threshold of the highest :func:`answer_utility` (ties: the lowest such threshold,
+    which answers more), declining at most ``MAX_ANSWERABLE_DECLINED`` of the answerable questions."""
+    probs = np.unique([p for p, _ in best])
+    cands = np.concatenate([[0.0], (probs[:-1] + probs[1:]) / 2]) if len(probs) > 1 else np.array([0.0])
+    y = np.asarray(answerable, bool)
+    scored = []
+    for t in cands:
+        declined = float(np.mean([p < t for (p, _), a in zip(best, y) if a])) if y.any() else 0.0
+        if declined <= MAX_ANSWERABLE_DECLINED + 1e-12:
+            scored.append((answer_utility(best, answerable, float(t)), -t, float(t)))
+    return round(max(scored)[2], 4) if scored else 0.0
 
 
 def _high_cutoff(best: list[tuple[float, bool]], floor: float) -> float:

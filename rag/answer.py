@@ -34,7 +34,7 @@ MIN_STATEMENT_WORDS = 8
 STATEMENT_END = ".!?;:,…"
 
 SENTENCE_FEATURES = ("sim", "sim_gap", "keyword", "focus", "context", "rank", "statement", "typed", "topic",
-                     "english")
+                     "english", "relation", "relation_context", "anchor_context")
 
 _MONTHS = ("janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
            "january february march april may june july august september october november december")
@@ -62,6 +62,7 @@ INSTITUTION = re.compile(r"\b(?:assemblee generale|conseil de securite|nations u
                          r"gouvernements?|parlements?|groupe d'experts|etats membres|etats-unis|otan|cicr|ong|"
                          r"secretariat|delegation|organe|forum|societe civile|industrie|entreprises)\b")
 ACRONYM = re.compile(r"\b(?!(?:II|III|IV|VI|VII|VIII|IX|XI|XX|XXI)\b)[A-Z][A-Z0-9]{1,}\b")
+ONLINE = re.compile(r"\b(?:en ligne|online|virtuel(?:le)?|en visioconference|a distance)\b")  # where an event is held
 PLACE_AFTER = re.compile(r"\b(?:à|au|aux|en|in|at) ((?:[A-Z][\w’'\-]*)(?: (?:de |du |la |le )?[A-Z][\w’'\-]+)*)")
 
 
@@ -122,6 +123,7 @@ def other_year(text: str, question: str) -> bool:
     return bool(own) and not set(own) & asked
 
 
+_ELIDED = re.compile(r"^(?:d|l|qu)'")
 _CURRENCY = ("euro", "dollar", "€", "$", "usd", "eur", "million", "milliard", "billion", "livre")
 
 
@@ -129,7 +131,7 @@ def counted(number: str, folded: str, noun: str) -> bool:
     """Whether a number of the sentence counts ``noun`` (a stem; ``MONEY``: a currency or an amount):
     the noun follows within four words."""
     for m in re.finditer(re.escape(number), folded):
-        after = folded[m.end():].split()[:4]
+        after = [_ELIDED.sub("", w) for w in folded[m.end():].split()[:4]]  # « millions d'utilisateurs »
         if noun == MONEY:
             if any(w.startswith(_CURRENCY) for w in after) or folded[max(0, m.start() - 2):m.start()].strip() in ("$", "€"):
                 return True
@@ -139,7 +141,7 @@ def counted(number: str, folded: str, noun: str) -> bool:
 
 
 def expressions(text: str, kind: str, question: str, ents: tuple[tuple[str, str], ...] = (),
-                noun: str = "") -> list[str]:
+                noun: str = "", personal: bool = False) -> list[str]:
     """Expressions of answer type ``kind`` in ``text`` that the question does not already hold.
 
     Args:
@@ -149,6 +151,8 @@ def expressions(text: str, kind: str, question: str, ents: tuple[tuple[str, str]
         ents: spaCy entities of ``text`` (needed for person, organisation, place).
         noun: for a number, the stem of what is counted (« combien de pays » → « pays »): the
             number must be followed by it.
+        personal: for a person, only a person's name or a role counts (« qui a présidé »),
+            not a body.
     """
     folded = _fold(text)
     if kind == "date":
@@ -164,9 +168,10 @@ def expressions(text: str, kind: str, question: str, ents: tuple[tuple[str, str]
         return _new(orgs, question)
     if kind == "person":  # « qui » is answered by a person, a role or a body
         people = [e for e, label in ents if label == "PER"] + [m.group(0) for m in ROLE.finditer(folded)]
-        return _new(people + orgs, question)
+        return _new(people if personal else people + orgs, question)
     if kind == "place":
-        places = [e for e, label in ents if label == "LOC"] + [m.group(1) for m in PLACE_AFTER.finditer(text)]
+        places = [e for e, label in ents if label == "LOC"] + [m.group(1) for m in PLACE_AFTER.finditer(text)] + \
+            [m.group(0) for m in ONLINE.finditer(folded)]
         return _new(places, question)
     return []
 
@@ -182,6 +187,61 @@ def is_statement(text: str) -> bool:
 
 def coverage(terms: set[str], words: set[str]) -> float:
     return len(terms & words) / len(terms) if terms else 0.0
+
+
+def same_family(term: str, word: str) -> bool:
+    """Whether two stems are of one word family: equal, or one begins the other and either
+    differs by at most three letters or shares at least five (« presid » / « president »,
+    « ten » / « tenu », « publi » / « public »; not « ten » / « tendanc »)."""
+    if term == word:
+        return True
+    short, long_ = sorted((term, word), key=len)
+    return len(short) >= 3 and long_.startswith(short) and (len(long_) - len(short) <= 3 or len(short) >= 5)
+
+
+def group_coverage(groups: list[tuple[str, ...]], words: set[str]) -> float:
+    """Share of ``groups`` (each: stems of which any one counts) that some word of ``words`` covers;
+    1.0 when there is no group (nothing to cover)."""
+    if not groups:
+        return 1.0
+    return sum(any(same_family(t, w) for t in g for w in words) for g in groups) / len(groups)
+
+
+# Lines that only say how to reach someone: never an answer.
+_CONTACT = re.compile(r"@|https?://|\bwww\.|\b\w+\.(?:org|com|fr|int|net)\b|\bt[ée]l\s*[.:]|\bfax\b|\bcedex\b|"
+                      r"^\s*\d{1,4},? (?:rue|avenue|boulevard|place|quai)\b|\bsite internet\b|\be-mail\b", re.IGNORECASE)
+
+
+def is_contact(text: str) -> bool:
+    """An e-mail address, a web address, a telephone or a postal address line."""
+    return bool(_CONTACT.search(text))
+
+
+# What only a person does: « qui a présidé / dirigé / écrit… » is not answered by a body.
+_PERSONAL = ("presid", "dirig", "represent", "ecri", "redig", "prononc", "interven", "parl", "ouvr", "anim",
+             "moder", "fond", "auteur")
+
+
+def admissible(text: str, query: Query, ents: tuple[tuple[str, str], ...], words: set[str],
+               relations: list[tuple[str, ...]]) -> bool:
+    """Whether a sentence can answer ``query`` at all, before any weighing.
+
+    Never a contact line. For a typed question, the sentence must carry a new
+    expression of the type, not be dated to another year than the question's, and
+    say at least one of the question's relation terms (``relations``: stems, in
+    ``words``, the sentence's stems), when it has some: « Les organisateurs de REAIM
+    ont ajouté… » names a body but does not say who *presided*.
+    """
+    if is_contact(text):
+        return False
+    if not query.typed:
+        return True
+    personal = query.answer_type == "person" and any(
+        _fold(r).startswith(_PERSONAL) for group in query.relations for r in group.split())
+    if other_year(text, query.text) or not expressions(text, query.answer_type, query.text, ents, query.counted,
+                                                       personal):
+        return False
+    return not relations or group_coverage(relations, words) > 0
 
 
 def level(probability: float, high: float, medium: float) -> str:

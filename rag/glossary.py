@@ -71,12 +71,30 @@ GLOSSARY: dict[str, str] = {
     "hosted": "accueilli hôte", "host": "hôte accueillir", "held": "tenu tenue", "meeting": "réunion",
     "recommendation": "recommandation", "measures": "mesures", "member": "membre", "members": "membres",
     "experts": "experts", "expert": "expert", "panel": "groupe", "agency": "agence", "body": "organe",
+    # what questions ask about: roles, acts and counts
+    "president": "président présidente présidence", "minister": "ministre", "head": "chef directeur",
+    "founder": "fondateur créé", "founded": "fondé créé", "created": "créé créée création", "set up": "créé établi",
+    "launched": "lancé lancée lancement", "opened": "ouvert ouverte ouverture", "speakers": "intervenants orateurs",
+    "speaker": "intervenant orateur", "organisers": "organisateurs", "organizers": "organisateurs",
+    "entry into force": "entrée en vigueur", "enter into force": "entrée en vigueur", "ratified": "ratifié ratification",
+    "signatories": "signataires", "co-sponsored": "coauteurs parrainé", "sponsors": "coauteurs auteurs",
+    "abstained": "abstention abstenus", "abstentions": "abstentions", "votes": "voix votes", "in favour": "pour",
+    "against": "contre", "budget": "budget", "funding": "financement", "amount": "montant", "cost": "coût",
+    "users": "utilisateurs", "companies": "entreprises sociétés", "company": "entreprise société",
+    "ban": "interdiction interdire", "banned": "interdit interdiction", "pages": "pages", "elections": "élections",
+    "election": "élection", "next": "prochain prochaine", "submitted": "présenté soumis", "proposed": "proposé proposée",
 }
 
 _PATTERN = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(GLOSSARY, key=len, reverse=True)) + r")\b",
                       re.IGNORECASE)
 
 
+def french_groups(question: str) -> list[str]:
+    """The French equivalents of each glossary phrase an English question contains, one string a phrase
+    (« chaired » gives « présidé présidence »)."""
+    return [GLOSSARY[m.group(1).lower()] for m in _PATTERN.finditer(question)]
+
+
 def french_terms(question: str) -> str:
     """French terms for the domain vocabulary an English question contains (may be empty)."""
-    return " ".join(GLOSSARY[m.group(1).lower()] for m in _PATTERN.finditer(question))
+    return " ".join(french_groups(question))

@@ -18,7 +18,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 
-from .glossary import GLOSSARY, french_terms
+from .glossary import GLOSSARY, french_groups, french_terms
 from .keyword import looks_english
 
 TYPES = ("person", "organisation", "place", "date", "number", "list", "definition", "yesno", "reason", "other")
@@ -70,6 +70,7 @@ _RULES_FR = (
                r"pourcentage|proportion|part|somme|total|chiffre|effectif|nombres)\b|\ba combien\b"),
     ("date", r"\bquand\b|\bquelle (?:est la |etait la )?(?:date|annee|periode|echeance|jour)\b|\ba quelle date\b|"
              r"\ben quelle annee\b|\bdepuis quand\b|\bjusqu'a quand\b|\bquel jour\b|\bquel mois\b|\bdate (?:de|d')"),
+    ("reason", r"\bd'ouu (?:vien|provien|decoul|result|tir|nai)"),  # « d'où proviennent les biais » asks a cause
     ("place", r"\bouu\b|\bquelle (?:ville|capitale|region)\b|\bla capitale\b|\bquel (?:lieu|endroit|pays)\b|\bquels pays\b|\bdans quel(?:le)? (?:ville|pays|lieu)\b"),
     ("organisation", r"\bquel(?:le)?s? (?:organisation|organe|institution|agence|organisme|entite|instance|"
                      r"comite|commission|groupe|etats?|gouvernement|ong|think tank|centre|institut|delegation)\b"),
@@ -134,6 +135,13 @@ class Query:
             French glossary terms of an English one).
         counted: for « combien de N » / « how many N », the folded French stem
             of N (an answer's number must count it), else empty.
+        anchors: the names the question is about (proper nouns, acronyms,
+            numbers, symbols such as « 79/239 »): a passage that names none of
+            them is about something else.
+        relations: the other focus terms (what is said of the anchors: « présider »,
+            « distribution », « budget »), in French; an answering sentence says them.
+            Each is one word, or for an English word its French equivalents
+            separated by spaces (any one of them counts).
     """
 
     text: str
@@ -143,6 +151,8 @@ class Query:
     focus_terms: tuple[str, ...]
     keyword_text: str
     counted: str = ""
+    anchors: tuple[str, ...] = ()
+    relations: tuple[str, ...] = ()
 
     @property
     def english(self) -> bool:
@@ -165,6 +175,9 @@ def answer_type(text: str, lang: str) -> str:
 _COUNTED = re.compile(r"\b(?:combien (?:de |d')|nombre (?:de |d')|how many |number of )([^\W\d_][\w\-]*)")
 
 
+# « combien de personnes / de fois »: any number answers, whatever noun follows it.
+_ANY_COUNT = frozenset("personne gen individu people person fois time".split())
+
 _MONEY_ASKED = re.compile(r"\b(?:budget|montant|cout|financement|somme|how much money|cost|funding|amount|spend)")
 MONEY = "<money>"
 
@@ -183,7 +196,8 @@ def counted_noun(text: str) -> str:
         if not french:
             return ""
         word = _fold(french.split()[0])
-    return word[:-1] if word[-1:] in "sx" and len(word) > 3 else word
+    word = word[:-1] if word[-1:] in "sx" and len(word) > 3 else word
+    return "" if word in _ANY_COUNT else word
 
 
 def _language(text: str) -> str:
@@ -194,9 +208,19 @@ def _language(text: str) -> str:
     return "fr" if letters and latin >= 0.8 * len(letters) else "other"
 
 
-def _french_focus(text: str) -> tuple[list[str], list[str]]:
-    surface, lemmas = [], []
-    for tok in parse([text])[0]:
+# Nouns that name the kind of answer asked for (« quelle date », « quel lieu »), not what is said.
+_TYPE_NOUNS = frozenset("date dates annee jour mois periode moment lieu endroit ville personne personnes nom noms "
+                        "raison raisons cause causes motif year day month place city person name reason".split())
+
+
+def _is_anchor(word: str, pos: str = "", first: bool = False) -> bool:
+    return bool(_PROPER.match(word)) or pos == "PROPN" or (word[:1].isupper() and not first)
+
+
+def _french_focus(text: str) -> tuple[list[str], list[str], list[str], list[str]]:
+    """Surface words, lemmas, anchors and relation terms of a French question."""
+    surface, lemmas, anchors, relations = [], [], [], []
+    for n, tok in enumerate(parse([text])[0]):
         folded = _fold(tok.text)
         if (tok.is_punct or tok.is_space or folded in _QUESTION_WORDS or tok.pos_ not in _CONTENT_POS
                 or _INVERTED.search(folded)):
@@ -204,15 +228,25 @@ def _french_focus(text: str) -> tuple[list[str], list[str]]:
         if tok.pos_ == "VERB" and tok.lemma_ in ("avoir", "être", "faire", "pouvoir", "devoir"):
             continue
         surface.append(tok.text)
-        lemmas.append(tok.text if _PROPER.match(tok.text) else tok.lemma_)
-    return surface, lemmas
+        anchor = _is_anchor(tok.text, tok.pos_, n == 0)
+        lemma = tok.text if _PROPER.match(tok.text) or anchor else tok.lemma_
+        lemmas.append(lemma)
+        if anchor:
+            anchors.append(tok.text)
+        elif _fold(lemma) not in _TYPE_NOUNS:
+            relations.append(lemma)
+    return surface, lemmas, anchors, relations
 
 
-def _english_focus(text: str) -> tuple[list[str], list[str]]:
+def _english_focus(text: str) -> tuple[list[str], list[str], list[str], list[str]]:
     """Surface words of an English question, and what can be matched in French text:
-    glossary equivalents, names, acronyms, numbers and symbols (other English words cannot)."""
-    surface, terms = [], []
+    glossary equivalents (the relation terms), names, acronyms, numbers and symbols
+    (the anchors); other English words cannot be matched."""
+    surface, terms, anchors = [], [], []
     glossed = french_terms(text)
+    relations = [" ".join(w for w in group.split() if _fold(w) not in _TYPE_NOUNS and not _PROPER.match(w))
+                 for group in french_groups(text)]
+    relations = [group for group in relations if group]
     if glossed:
         terms.extend(glossed.split())
     covered = {w for phrase in GLOSSARY for w in phrase.split()}
@@ -222,9 +256,10 @@ def _english_focus(text: str) -> tuple[list[str], list[str]]:
         if folded in _QUESTION_WORDS or folded in _EN_STOP:
             continue
         surface.append(word)
-        if folded not in covered and (_PROPER.match(word) or (word[:1].isupper() and m.start() > 0)):
+        if folded not in covered and _is_anchor(word, first=m.start() == 0):
             terms.append(word)
-    return surface, terms
+            anchors.append(word)
+    return surface, terms, anchors, relations
 
 
 def analyze(text: str) -> Query:
@@ -235,10 +270,11 @@ def analyze(text: str) -> Query:
     """
     lang = _language(text)
     if lang == "en":
-        surface, terms = _english_focus(text)
+        surface, terms, anchors, relations = _english_focus(text)
         keyword_text = f"{text} {french_terms(text)}".strip()
     else:
-        surface, terms = _french_focus(text)
+        surface, terms, anchors, relations = _french_focus(text)
         keyword_text = text
     return Query(text=text, lang=lang, answer_type=answer_type(text, lang), focus=tuple(surface),
-                 focus_terms=tuple(dict.fromkeys(terms)), keyword_text=keyword_text, counted=counted_noun(text))
+                 focus_terms=tuple(dict.fromkeys(terms)), keyword_text=keyword_text, counted=counted_noun(text),
+                 anchors=tuple(dict.fromkeys(anchors)), relations=tuple(dict.fromkeys(relations)))

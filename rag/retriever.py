@@ -303,6 +303,8 @@ class Retriever:
         keyword = self._data.keyword
         terms = set(keyword.analyze(query.keyword_text))
         focus = set(keyword.analyze(" ".join(query.focus_terms)))
+        relations = [g for g in (tuple(keyword.analyze(r)) for r in query.relations) if g]
+        anchors = [g[:1] for g in (tuple(keyword.analyze(a)) for a in query.anchors) if g]
         raw: list[tuple[int, int, int, str, float]] = []
         for i, c in enumerate(cands[:ANSWER_FROM]):
             ch = self._data.chunks[c.row]
@@ -325,14 +327,17 @@ class Retriever:
             if key in seen:  # the same sentence in two overlapping passages
                 continue
             seen.add(key)
-            if query.typed and (answering.other_year(text, query.text) or not answering.expressions(
-                    text, query.answer_type, query.text, ents.get(text, ()), query.counted)):
-                continue
             words = set(keyword.analyze(text))
+            if not answering.admissible(text, query, ents.get(text, ()), words, relations):
+                continue
+            around = words | contexts[i]
             f = {"sim": sim, "sim_gap": sim - top_sim, "keyword": answering.coverage(terms, words),
-                 "focus": answering.coverage(focus, words), "context": answering.coverage(focus, words | contexts[i]),
+                 "focus": answering.coverage(focus, words), "context": answering.coverage(focus, around),
                  "rank": float(i), "statement": float(answering.is_statement(text)), "typed": float(query.typed),
-                 "topic": topic, "english": float(query.english)}
+                 "topic": topic, "english": float(query.english),
+                 "relation": answering.group_coverage(relations, words),
+                 "relation_context": answering.group_coverage(relations, around),
+                 "anchor_context": answering.group_coverage(anchors, around)}
             p = abstention.confidence(f, s.answer_model, s.answer_bias, answering.SENTENCE_FEATURES)
             out.append(answering.Candidate(i, key[0], a, b, text, f, p))
         out.sort(key=lambda c: (-c.probability, c.passage, c.a))

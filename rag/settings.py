@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -19,11 +20,19 @@ CALIBRATION = Path(__file__).resolve().parent / "abstention.json"
 
 
 def _calibrated(name: str, fallback):
-    """A value fitted by ``python -m eval --calibrate --write`` (rag/abstention.json), if any."""
+    """A value fitted by ``python -m eval --calibrate --write`` (rag/abstention.json), if any.
+
+    A fitted model with another number of features than ``fallback`` (a file from an
+    older version of the features) is ignored for the fallback."""
     try:
-        return json.loads(CALIBRATION.read_text(encoding="utf-8")).get(name, fallback)
+        value = json.loads(CALIBRATION.read_text(encoding="utf-8")).get(name, fallback)
     except (OSError, ValueError):
         return fallback
+    if isinstance(fallback, list) and (not isinstance(value, list) or len(value) != len(fallback)):
+        logging.getLogger("rag").warning("%s in %s does not fit the current features; using the defaults "
+                                         "(refit with python -m eval --calibrate --write)", name, CALIBRATION.name)
+        return fallback
+    return value
 
 MODES = ("hybrid", "dense", "keyword")
 FAISS_KINDS = ("auto", "flat", "hnsw")
@@ -87,7 +96,8 @@ class Settings:
     topic_threshold: float = float(_calibrated("topic_threshold", 0.5))
     answer_model: tuple = tuple(map(tuple, _calibrated("answer_model", [
         (0.85, 0.02, 1.0), (-0.01, 0.01, 1.0), (0.4, 0.3, 1.0), (0.4, 0.3, 1.0), (0.6, 0.3, 0.5), (1.0, 0.8, -0.5),
-        (0.7, 0.45, 0.5), (0.4, 0.5, 0.0), (0.8, 0.2, 1.0), (0.4, 0.5, 0.0)])))
+        (0.7, 0.45, 0.5), (0.4, 0.5, 0.0), (0.8, 0.2, 1.0), (0.4, 0.5, 0.0), (0.6, 0.4, 1.0), (0.8, 0.3, 1.0),
+        (0.8, 0.3, 1.0)])))
     answer_bias: float = float(_calibrated("answer_bias", -1.0))
     answer_threshold: float = float(_calibrated("answer_threshold", 0.3))
     confidence_high: float = float(_calibrated("confidence_high", 0.8))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import counted, expressions, is_statement, other_year, related_message
+from rag.answer import (counted, expressions, group_coverage, is_contact, is_statement, other_year, related_message,
+                        same_family)
 from rag.question import TYPES, analyze, counted_noun
 
 # (question, language, expected answer type, focus terms that must be found)
@@ -127,3 +128,42 @@ def test_related_message_uses_only_the_questions_words():
     q = analyze("Qui a présidé le sommet REAIM 2026 ?")
     msg = related_message(q)
     assert "« présidé sommet REAIM 2026 »" in msg and "qui" in msg
+
+
+def test_anchors_and_relations_split_the_focus():
+    q = analyze("Qui a présidé le sommet REAIM 2026 ?")
+    assert q.anchors == ("REAIM", "2026") and q.relations == ("présider", "sommet")
+    q = analyze("Quelle est la date de distribution de la résolution 79/239 ?")
+    assert q.anchors == ("79/239",) and "distribution" in q.relations and "date" not in q.relations
+    # English words count through their French equivalents, any of which is enough.
+    q = analyze("Who chaired the REAIM 2026 summit?")
+    assert q.anchors == ("REAIM", "2026") and "sommet" in q.relations
+    assert any("présidé" in group.split() for group in q.relations)
+
+
+def test_word_families_match_at_the_stem_level():
+    assert same_family("presid", "president") and same_family("ten", "tenu") and same_family("publi", "public")
+    assert not same_family("ten", "tendanc") and not same_family("vot", "voy")
+    assert group_coverage([("presid",), ("somm",)], {"somm", "organis"}) == 0.5
+    assert group_coverage([("presid", "president")], {"president"}) == 1.0
+    assert group_coverage([], {"x"}) == 1.0
+
+
+def test_contact_lines_are_never_answers():
+    for line in ("E-mail : accueil@ifri.org", "Site internet : ifri.org", "27 rue de la Procession 75740 Paris Cedex 15",
+                 "Tél. : +33 (0)1 40 61 60 00", "https://www.ifri.org"):
+        assert is_contact(line), line
+    assert not is_contact("La réunion de deux jours, tenue du 4 au 5 février à PALEXCO, a adopté la déclaration.")
+    assert not is_contact("L'Ifri est une fondation reconnue d'utilité publique.")
+
+
+def test_counting_and_places_read_french_as_written():
+    # « millions d'utilisateurs »: the elided article does not hide the counted noun.
+    q = "Combien d'utilisateurs ChatGPT avait-il ?"
+    assert expressions("ChatGPT atteignait déjà les 100 millions d'utilisateurs.", "number", q,
+                       noun=counted_noun(q))[:1] == ["100"]
+    # « combien de personnes » is answered by a number of anything human.
+    assert counted_noun("Combien de personnes utilisent ChatGPT ?") == ""
+    # an online event is held somewhere
+    assert expressions("L'événement se déroulera en ligne.", "place", "Où se déroule le webinaire ?")
+    assert analyze("D'où proviennent les biais des algorithmes ?").answer_type == "reason"
