@@ -62,6 +62,10 @@ INSTITUTION = re.compile(r"\b(?:assemblee generale|conseil de securite|nations u
                          r"gouvernements?|parlements?|groupe d'experts|etats membres|etats-unis|otan|cicr|ong|"
                          r"secretariat|delegation|organe|forum|societe civile|industrie|entreprises)\b")
 ACRONYM = re.compile(r"\b(?!(?:II|III|IV|VI|VII|VIII|IX|XI|XX|XXI)\b)[A-Z][A-Z0-9]{1,}\b")
+# A sentence that speaks of what is to come: a future tense or a word of the future.
+FUTURE = re.compile(r"\b(?:prochain|prochaine|prochains|prochaines|futur|future|futurs|futures|a venir|prevu|prevue|"
+                    r"prevus|prevoit|envisage|devrait|devraient|doit|doivent|will|next|upcoming|planned|d'ici)\b|"
+                    r"\b[a-z]+(?:eront|iront|dront|era|ira|dra)\b")
 ONLINE = re.compile(r"\b(?:en ligne|online|virtuel(?:le)?|en visioconference|a distance)\b")  # where an event is held
 PLACE_AFTER = re.compile(r"\b(?:à|au|aux|en|in|at) ((?:[A-Z][\w’'\-]*)(?: (?:de |du |la |le )?[A-Z][\w’'\-]+)*)")
 
@@ -100,10 +104,13 @@ def entities(texts: list[str]) -> dict[str, tuple[tuple[str, str], ...]]:
     return known
 
 
+_ARTICLE = re.compile(r"^(?:l'|d'|le |la |les |du |des |de )")  # « L'Ifri » is the question's « Ifri »
+
+
 def _new(found: list[str], question: str) -> list[str]:
     """The expressions that are not already in the question (an answer says something new)."""
     q = _fold(question)
-    return [e for e in found if e.strip() and _fold(e).strip(" .,;:") not in q]
+    return [e for e in found if e.strip() and _ARTICLE.sub("", _fold(e).strip(" .,;:")) not in q]
 
 
 def other_year(text: str, question: str) -> bool:
@@ -227,10 +234,12 @@ def admissible(text: str, query: Query, ents: tuple[tuple[str, str], ...], words
     """Whether a sentence can answer ``query`` at all, before any weighing.
 
     Never a contact line. For a typed question, the sentence must carry a new
-    expression of the type, not be dated to another year than the question's, and
-    say at least one of the question's relation terms (``relations``: stems, in
-    ``words``, the sentence's stems), when it has some: « Les organisateurs de REAIM
-    ont ajouté… » names a body but does not say who *presided*.
+    expression of the type, not be dated to another year than the question's, speak
+    of the future when the question does, and say at least one of the question's
+    relation terms (``relations``: stems, in ``words``, the stems of the sentence and,
+    for a line that is not a whole statement such as a date line under a title, of
+    its passage), when it has some: « Les organisateurs de REAIM ont ajouté… » names
+    a body but does not say who *presided*.
     """
     if is_contact(text):
         return False
@@ -238,6 +247,8 @@ def admissible(text: str, query: Query, ents: tuple[tuple[str, str], ...], words
         return True
     personal = query.answer_type == "person" and any(
         _fold(r).startswith(_PERSONAL) for group in query.relations for r in group.split())
+    if query.future and not FUTURE.search(_fold(text)):
+        return False  # « qui accueillera le prochain sommet ? »: the past summits are no answer
     if other_year(text, query.text) or not expressions(text, query.answer_type, query.text, ents, query.counted,
                                                        personal):
         return False

@@ -142,6 +142,8 @@ class Query:
             « distribution », « budget »), in French; an answering sentence says them.
             Each is one word, or for an English word its French equivalents
             separated by spaces (any one of them counts).
+        future: the question asks about what is to come (« accueillera »,
+            « le prochain sommet », "will", "next").
     """
 
     text: str
@@ -153,6 +155,7 @@ class Query:
     counted: str = ""
     anchors: tuple[str, ...] = ()
     relations: tuple[str, ...] = ()
+    future: bool = False
 
     @property
     def english(self) -> bool:
@@ -172,6 +175,9 @@ def answer_type(text: str, lang: str) -> str:
     return "other"
 
 
+# The question asks about the future: a future tense (« accueillera », « se tiendra ») or a word of it.
+_FUTURE = re.compile(r"\b(?:prochain|prochaine|prochains|prochaines|futur|future|a venir|will|next|upcoming|"
+                     r"shall)\b|\b[a-z]+(?:eront|iront|dront|era|ira|dra)(?:-t-(?:il|elle|on))?\b")
 _COUNTED = re.compile(r"\b(?:combien (?:de |d')|nombre (?:de |d')|how many |number of )([^\W\d_][\w\-]*)")
 
 
@@ -277,4 +283,5 @@ def analyze(text: str) -> Query:
         keyword_text = text
     return Query(text=text, lang=lang, answer_type=answer_type(text, lang), focus=tuple(surface),
                  focus_terms=tuple(dict.fromkeys(terms)), keyword_text=keyword_text, counted=counted_noun(text),
-                 anchors=tuple(dict.fromkeys(anchors)), relations=tuple(dict.fromkeys(relations)))
+                 anchors=tuple(dict.fromkeys(anchors)), relations=tuple(dict.fromkeys(relations)),
+                 future=bool(_FUTURE.search(_fold(text))))

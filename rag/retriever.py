@@ -328,9 +328,10 @@ class Retriever:
                 continue
             seen.add(key)
             words = set(keyword.analyze(text))
-            if not answering.admissible(text, query, ents.get(text, ()), words, relations):
-                continue
             around = words | contexts[i]
+            if not answering.admissible(text, query, ents.get(text, ()),
+                                        words if answering.is_statement(text) else around, relations):
+                continue
             f = {"sim": sim, "sim_gap": sim - top_sim, "keyword": answering.coverage(terms, words),
                  "focus": answering.coverage(focus, words), "context": answering.coverage(focus, around),
                  "rank": float(i), "statement": float(answering.is_statement(text)), "typed": float(query.typed),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import (counted, expressions, group_coverage, is_contact, is_statement, other_year, related_message,
+from rag.answer import (admissible, counted, expressions, group_coverage, is_contact, is_statement, other_year, related_message,
                         same_family)
 from rag.question import TYPES, analyze, counted_noun
 
@@ -167,3 +167,20 @@ def test_counting_and_places_read_french_as_written():
     # an online event is held somewhere
     assert expressions("L'événement se déroulera en ligne.", "place", "Où se déroule le webinaire ?")
     assert analyze("D'où proviennent les biais des algorithmes ?").answer_type == "reason"
+
+
+def test_a_question_on_the_future_needs_a_sentence_on_the_future():
+    assert analyze("Quel pays accueillera le prochain sommet REAIM ?").future
+    assert analyze("Where will the next REAIM summit be held?").future
+    assert not analyze("Où s'est tenu le sommet REAIM 2026 ?").future
+    q = analyze("Où se tiendra le prochain sommet REAIM ?")
+    past = "Le REAIM 2026 a suivi des sommets antérieurs tenus à La Haye en février 2023 et à Séoul en septembre 2024."
+    coming = "Le prochain sommet se tiendra à Genève."
+    stems = {"sommet", "ten", "tiendr"}
+    assert not admissible(past, q, (), stems, [("ten",), ("sommet",)])
+    assert admissible(coming, q, (), stems, [("ten",), ("sommet",)])
+
+
+def test_the_questions_own_name_with_an_article_is_not_an_answer():
+    assert not expressions("L'Ifri associe décideurs politiques et experts.", "person", "Who wrote the Ifri study?",
+                           (("L'Ifri", "ORG"),))
