@@ -34,7 +34,7 @@ MIN_STATEMENT_WORDS = 8
 STATEMENT_END = ".!?;:,…"
 
 SENTENCE_FEATURES = ("sim", "sim_gap", "keyword", "focus", "context", "rank", "statement", "typed", "topic",
-                     "english", "relation", "relation_context", "anchor_context")
+                     "english", "relation", "relation_context", "anchor_context", "cue")
 
 _MONTHS = ("janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
            "january february march april may june july august september october november december")
@@ -122,10 +122,12 @@ def other_year(text: str, question: str) -> bool:
     if not asked:
         return False
     q, folded = _fold(question), _fold(text)
+    asked_words = set(re.findall(r"[\w'-]+", q))
     own = []
     for m in YEAR.finditer(folded):
         before = folded[:m.start()].split()[-1:]
-        if not (before and f"{before[0]} {m.group(0)}" in q):
+        # « REAIM 2026 » when the question says « REAIM de 2026 »: the question's own name
+        if not (before and (f"{before[0]} {m.group(0)}" in q or (before[0] in asked_words and len(before[0]) > 3))):
             own.append(m.group(0))
     return bool(own) and not set(own) & asked
 
@@ -222,6 +224,24 @@ _CONTACT = re.compile(r"@|https?://|\bwww\.|\b\w+\.(?:org|com|fr|int|net)\b|\bt[
 def is_contact(text: str) -> bool:
     """An e-mail address, a web address, a telephone or a postal address line."""
     return bool(_CONTACT.search(text))
+
+
+# How a sentence shows it answers an untyped question: a definition defines, a reason gives a cause,
+# a list enumerates (on the folded text).
+CUES = {
+    "definition": re.compile(r"\b(?:design\w*|consist\w*|signifi\w*|se defini\w*|defini\w* comme|entend par|"
+                             r"c'est-a-dire|appel\w*|dit(?:e|s|es)? |renvoi\w* a|qualifi\w*|recouvr\w*|"
+                             r"autrement dit|a savoir)"),
+    "reason": re.compile(r"\b(?:car|parce qu\w*|en raison|du fait|faute d\w*|afin d\w*|pour que|c'est pourquoi|puisqu\w*|"
+                         r"grace a|en effet|ainsi|raison|cause|explique|because|due to|since)\b"),
+    "list": re.compile(r":|;|\b(?:notamment|dont|tels? que|telles? que|comme|ainsi que)\b|(?:, [^,]+){2,}"),
+}
+
+
+def cue(text: str, kind: str) -> float:
+    """1.0 when the sentence has the mark of an answer of type ``kind`` (see ``CUES``), else 0.0."""
+    pattern = CUES.get(kind)
+    return float(bool(pattern and pattern.search(_fold(text))))
 
 
 # What only a person does: « qui a présidé / dirigé / écrit… » is not answered by a body.

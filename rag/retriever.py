@@ -338,7 +338,8 @@ class Retriever:
                  "topic": topic, "english": float(query.english),
                  "relation": answering.group_coverage(relations, words),
                  "relation_context": answering.group_coverage(relations, around),
-                 "anchor_context": answering.group_coverage(anchors, around)}
+                 "anchor_context": answering.group_coverage(anchors, around),
+                 "cue": answering.cue(text, query.answer_type)}
             p = abstention.confidence(f, s.answer_model, s.answer_bias, answering.SENTENCE_FEATURES)
             out.append(answering.Candidate(i, key[0], a, b, text, f, p))
         out.sort(key=lambda c: (-c.probability, c.passage, c.a))

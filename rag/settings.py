@@ -97,7 +97,7 @@ class Settings:
     answer_model: tuple = tuple(map(tuple, _calibrated("answer_model", [
         (0.85, 0.02, 1.0), (-0.01, 0.01, 1.0), (0.4, 0.3, 1.0), (0.4, 0.3, 1.0), (0.6, 0.3, 0.5), (1.0, 0.8, -0.5),
         (0.7, 0.45, 0.5), (0.4, 0.5, 0.0), (0.8, 0.2, 1.0), (0.4, 0.5, 0.0), (0.6, 0.4, 1.0), (0.8, 0.3, 1.0),
-        (0.8, 0.3, 1.0)])))
+        (0.8, 0.3, 1.0), (0.3, 0.45, 0.5)])))
     answer_bias: float = float(_calibrated("answer_bias", -1.0))
     answer_threshold: float = float(_calibrated("answer_threshold", 0.3))
     confidence_high: float = float(_calibrated("confidence_high", 0.8))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import (admissible, counted, expressions, group_coverage, is_contact, is_statement, other_year, related_message,
+from rag.answer import (admissible, counted, cue, expressions, group_coverage, is_contact, is_statement, other_year, related_message,
                         same_family)
 from rag.question import TYPES, analyze, counted_noun
 
@@ -184,3 +184,17 @@ def test_a_question_on_the_future_needs_a_sentence_on_the_future():
 def test_the_questions_own_name_with_an_article_is_not_an_answer():
     assert not expressions("L'Ifri associe décideurs politiques et experts.", "person", "Who wrote the Ifri study?",
                            (("L'Ifri", "ORG"),))
+
+
+def test_untyped_answers_show_their_mark():
+    assert cue("Ceux-ci désignent des systèmes qui, une fois activés, peuvent identifier une cible.", "definition")
+    assert not cue("Les robots tueurs inquiètent les États.", "definition")
+    assert cue("Le texte a échoué parce que les États étaient divisés.", "reason")
+    assert cue("Trois blocs : les États-Unis, la Chine et l'Union européenne.", "list")
+    assert cue("Le texte a échoué.", "date") == 0.0
+
+
+def test_the_questions_own_year_in_a_name_does_not_date_the_sentence():
+    q = "Dans quel lieu s'est réuni le sommet REAIM de 2026 ?"
+    assert not other_year("La réunion a adopté la déclaration « REAIM 2026 Pathways to Action ».", q)
+    assert other_year("Le REAIM 2026 a suivi des sommets tenus à La Haye en février 2023 et à Séoul en 2024.", q)
