@@ -1,7 +1,7 @@
-"""Take the README screenshot: the app over the REAL corpus index answering the meaningful-human-control question.
+"""Take the README screenshots: the app over the REAL corpus index, answering, and declining in its two ways.
 
     RAG_SCREENSHOT=1 python -m pytest tests/test_app_browser.py -k screenshot   # or:
-    python docs/screenshot.py [--out docs/screenshot.png]
+    python docs/screenshot.py [--out docs/screenshot.png]   # and docs/outcome-*.png
 
 Uses the default settings (RAG_* variables), i.e. the live index in .index/, and
 Debian's Chromium at /usr/bin/chromium through Playwright.
@@ -30,24 +30,41 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def shoot(url: str, out: Path, question: str = QUESTION) -> Path:
+# One question per outcome, and what the page shows when it is there.
+OUTCOMES = {
+    "answered": ("Quand le sommet REAIM 2026 s'est-il tenu ?", "#result .answer"),
+    "related": ("Qui a présidé le sommet REAIM 2026 ?", "#result .outcome-related"),
+    "off-topic": ("Quelle est la recette de la blanquette de veau ?", "#result .outcome-off-topic"),
+}
+
+
+def shoot(url: str, out: Path, question: str = QUESTION, ready: str = "#result .answer",
+          height: int = 1600, full_page: bool = True) -> Path:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1600}, locale="fr-FR")
+            page = browser.new_page(viewport={"width": 1280, "height": height}, locale="fr-FR")
             page.goto(url, wait_until="networkidle")
             box = page.locator("#question textarea")
             box.fill(question)
             box.press("Enter")
-            page.locator("#result .answer").wait_for(timeout=60_000)
+            page.locator(ready).wait_for(timeout=60_000)
             page.wait_for_timeout(500)
             page.evaluate("window.scrollTo(0, 0)")
             out.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(out), full_page=True)
+            page.screenshot(path=str(out), full_page=full_page)
         finally:
             browser.close()
+    return out
+
+
+def shoot_all(url: str, out: Path) -> Path:
+    """The main screenshot at ``out``, and one per outcome beside it (``outcome-answered.png``…)."""
+    shoot(url, out)
+    for name, (question, ready) in OUTCOMES.items():
+        shoot(url, out.parent / f"outcome-{name}.png", question, ready, height=900, full_page=False)
     return out
 
 
@@ -57,7 +74,7 @@ def main(argv=None) -> Path:
     parser.add_argument("--url", help="a running app instead of starting one over the default index")
     args = parser.parse_args(argv)
     if args.url:
-        return shoot(args.url, Path(args.out))
+        return shoot_all(args.url, Path(args.out))
     import app
     from rag import Retriever
 
@@ -65,7 +82,7 @@ def main(argv=None) -> Path:
     port = free_port()
     app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     try:
-        return shoot(f"http://127.0.0.1:{port}/", Path(args.out))
+        return shoot_all(f"http://127.0.0.1:{port}/", Path(args.out))
     finally:
         demo.close()
 

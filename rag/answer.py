@@ -290,9 +290,11 @@ _MISSING = {
 
 def related_message(query: Query) -> str:
     """Plain French built only from fixed text and the question's own words."""
-    topic = " ".join(query.focus[:8]) or query.text[:120]
-    return (f"Les documents évoquent « {topic} », mais aucune de leurs phrases ne dit {_MISSING[query.answer_type]} "
-            "en réponse à cette question. Les passages les plus proches sont repliés ci-dessous.")
+    topic = " ".join(query.focus[:8])
+    about = f"Les documents évoquent « {topic} », mais aucune de leurs phrases" if topic else \
+        "Aucune phrase des documents"
+    return (f"{about} ne dit {_MISSING[query.answer_type]} : « {query.text[:300]} » reste sans "
+            "réponse dans le corpus. Les passages les plus proches sont repliés ci-dessous.")
 
 
 OFF_TOPIC_MESSAGE = ("Le corpus ne traite pas de cette question : aucun passage n'en est assez proche. "

@@ -128,7 +128,8 @@ class Query:
             the text is not French by its letters).
         answer_type: one of ``TYPES``.
         focus: what the question is about, as words of the question (surface
-            forms, in order): for the « related » message.
+            forms, in order; verbs left out for a French question): for the
+            « related » message.
         focus_terms: the same as French lemmas (English words through the
             glossary), matched against sentences at the stem level.
         keyword_text: what keyword search looks for (the question, plus the
@@ -233,7 +234,7 @@ def _french_focus(text: str) -> tuple[list[str], list[str], list[str], list[str]
             continue
         if tok.pos_ == "VERB" and tok.lemma_ in ("avoir", "être", "faire", "pouvoir", "devoir"):
             continue
-        surface.append(tok.text)
+        surface.append(tok.text if tok.pos_ != "VERB" else "")  # the topic: what is talked about, not what is done
         anchor = _is_anchor(tok.text, tok.pos_, n == 0)
         lemma = tok.text if _PROPER.match(tok.text) or anchor else tok.lemma_
         lemmas.append(lemma)
@@ -281,7 +282,7 @@ def analyze(text: str) -> Query:
     else:
         surface, terms, anchors, relations = _french_focus(text)
         keyword_text = text
-    return Query(text=text, lang=lang, answer_type=answer_type(text, lang), focus=tuple(surface),
+    return Query(text=text, lang=lang, answer_type=answer_type(text, lang), focus=tuple(w for w in surface if w),
                  focus_terms=tuple(dict.fromkeys(terms)), keyword_text=keyword_text, counted=counted_noun(text),
                  anchors=tuple(dict.fromkeys(anchors)), relations=tuple(dict.fromkeys(relations)),
                  future=bool(_FUTURE.search(_fold(text))))
