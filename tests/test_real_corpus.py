@@ -52,3 +52,29 @@ def test_every_passage_is_cited_exactly(real_retriever, files):
 def test_off_topic_questions_are_declined(real_retriever, question):
     answer = real_retriever.answer(question)
     assert answer.status == "off_topic" and answer.abstained and not answer.sentences and answer.passages
+
+
+# The questions that showed the answer step quoting related sentences as answers (issue « answers that know
+# when they are answers »): each now gets the outcome a careful reader of the documents would give.
+@pytest.mark.parametrize("question", ["Who chaired the REAIM 2026 summit?", "Qui a présidé le sommet REAIM 2026 ?"])
+def test_a_chair_never_named_is_not_answered(real_retriever, question):
+    answer = real_retriever.answer(question)
+    assert answer.status == "related" and not answer.sentences and answer.passages
+    assert "REAIM 2026" in answer.message
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("Où s'est tenu le sommet REAIM 2026 ?", "PALEXCO"),
+    ("Quand le sommet REAIM 2026 s'est-il tenu ?", "du 4 au 5 février"),
+])
+def test_the_summit_is_placed_and_dated_by_its_own_sentence(real_retriever, question, expected):
+    answer = real_retriever.answer(question)
+    assert answer.status == "answered"
+    assert expected in answer.sentences[0].text
+    assert all("La Haye" not in s.text for s in answer.sentences), "the earlier summits are another event"
+
+
+def test_contact_lines_are_never_quoted(real_retriever):
+    for question in ("When was the Ifri study published?", "Quelle est l'adresse électronique de l'Ifri ?"):
+        for s in real_retriever.answer(question).sentences:
+            assert "@" not in s.text and "ifri.org" not in s.text.lower()
