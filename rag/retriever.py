@@ -31,6 +31,11 @@ from .types import Answer, DocumentInfo, Passage, Sentence
 log = logging.getLogger("rag")
 
 MAX_QUESTION_CHARS = 2000
+# What one question may cost: it is cut to this many of the embedder's own tokens (prefix and special tokens
+# included) before any model work, so a 2,000-character question of emoji or CJK characters (one token each)
+# costs about what a long question does. The test set's questions have 41 tokens at most (median 25); a cut
+# question of 64 tokens costs about 2.5× a median one (eval/bench_question_cost.py), one of 128 about 4×.
+QUESTION_TOKENS = 64
 MAX_K = 50
 ANSWER_FROM = 10  # answer sentences come from the top passages only (their rank is a signal)
 ANSWER_MARGIN = 0.25  # further quoted sentences have a probability within this of the first one
@@ -55,6 +60,31 @@ def normalize_question(question) -> str:
     if len(text) > MAX_QUESTION_CHARS:
         raise QueryError(f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
     return text
+
+
+def fit_question(text: str, count_tokens, budget: int = QUESTION_TOKENS) -> str:
+    """The longest prefix of ``text`` that ``count_tokens`` puts within ``budget`` tokens, cut at a space when
+    one is near the end. ``text`` itself when it fits (one call to ``count_tokens``: the usual case).
+
+    The cut is found by bisection on the prefix length (about 11 calls of a fast tokenizer for 2,000
+    characters), so the cost of measuring is bounded too.
+    """
+    if count_tokens(text) <= budget:
+        return text
+    lo, hi = 0, len(text)  # count(text[:lo]) <= budget < count(text[:hi])
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if count_tokens(text[:mid]) <= budget:
+            lo = mid
+        else:
+            hi = mid
+    cut = text[:lo]
+    space = cut.rfind(" ")
+    if space > 0 and lo - space <= 40:
+        cut = cut[:space]
+    while cut and count_tokens(cut) > budget:  # a tokenizer whose counts are not monotone in the prefix
+        cut = cut[:-1]
+    return cut.rstrip() or text[:1]
 
 
 @dataclass(frozen=True)
@@ -129,6 +159,15 @@ class Retriever:
                 doc = next(d for d in load_corpus(self.settings.corpus_dir) if d.doc_id == doc_id)
                 self._clean[doc_id] = clean_document(doc.text)
             return self._clean[doc_id]
+
+    def fit_question(self, text: str) -> str:
+        """``text`` cut to ``QUESTION_TOKENS`` of this index's embedder (see :func:`fit_question`).
+
+        Everything after (question analysis, keyword search, embedding) reads only the cut question, which is
+        also the ``question`` of the returned ``Answer``: a caller sees that it was cut by comparing it with
+        what it sent.
+        """
+        return fit_question(text, self.embedder.count_tokens)
 
     # ---------------------------------------------------------------- checks
     def _check_docs(self, docs: Iterable[str]) -> list[str]:
@@ -225,7 +264,7 @@ class Retriever:
         Raises:
             QueryError: bad question or option; the message says what is allowed.
         """
-        query = analyze(normalize_question(question))
+        query = analyze(self.fit_question(normalize_question(question)))
         allowed = self._check(k, mode, docs)
         qv = self.embedder.encode_queries([query.text])[0] if mode != "keyword" else None
         return [self._passage(c) for c in self._rank(query, qv, mode, allowed, k)]
@@ -279,8 +318,8 @@ class Retriever:
                       topic=round(topic, 4), message=message, answer_type=query.answer_type, lang=query.lang)
 
     def _prepare(self, question, k: int, mode: str, docs) -> tuple[Query, np.ndarray, list[_Candidate]]:
-        """Validate, analyse, embed and rank: what every question goes through first."""
-        query = analyze(normalize_question(question))
+        """Validate, cut to the token budget, analyse, embed and rank: what every question goes through first."""
+        query = analyze(self.fit_question(normalize_question(question)))
         allowed = self._check(k, mode, docs)
         qv = self.embedder.encode_queries([query.text])[0]
         return query, qv, self._rank(query, qv, mode, allowed, k)
