@@ -736,7 +736,7 @@ def launch_options() -> dict:
 
 
 # --------------------------------------------------------------------------- layout
-def build_app(retriever: Retriever) -> gr.Blocks:
+def build_app(retriever: Retriever, concurrency: int = CONCURRENCY, queue_size: int = QUEUE_SIZE) -> gr.Blocks:
     """The Gradio app over ``retriever`` (queue configured; launch it with ``launch(demo, ...)``)."""
     app = App(retriever)
     info = retriever.info()
@@ -808,7 +808,7 @@ def build_app(retriever: Retriever) -> gr.Blocks:
                                "the question was cut to its token budget; the index is older than the corpus). "
                                "docs: null means every document; a list names some ([] is refused, as in the page). "
                                "Bad input is refused before queueing (HTTP 422, French message).")
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE, api_open=False)
+    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size, api_open=False)
     guard.fair_queue(demo)
     demo.guard_routes = guard.Routes(
         blocks=demo, group=ENGINE,
@@ -819,14 +819,14 @@ def build_app(retriever: Retriever) -> gr.Blocks:
     return demo
 
 
-def launch(demo: gr.Blocks, **kwargs):
+def launch(demo: gr.Blocks, limits: guard.Limits = LIMITS, **kwargs):
     """``demo.launch`` with the app's theme, CSS and script, behind ``guard.Guard`` (sizes, per-client caps,
     pre-queue checks, headers), uploads bounded, run history off, and no extra allowed file paths."""
     routes = getattr(demo, "guard_routes", None) or guard.Routes(blocks=demo)
-    middleware = Middleware(guard.Guard, routes=routes, limits=LIMITS, temp_dir=gr.utils.get_upload_folder())
+    middleware = Middleware(guard.Guard, routes=routes, limits=limits, temp_dir=gr.utils.get_upload_folder())
     app_kwargs = dict(kwargs.pop("app_kwargs", None) or {})
     app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), middleware]
-    kwargs.setdefault("max_file_size", LIMITS.max_upload)
+    kwargs.setdefault("max_file_size", limits.max_upload)
     kwargs.setdefault("run_history", False)
     return demo.launch(**launch_options(), app_kwargs=app_kwargs, **kwargs)
 

@@ -277,8 +277,9 @@ async def _respond(send, status: int, detail) -> None:
 
 
 def fair_queue(blocks) -> None:
-    """Serve the clients of ``blocks``'s queue in turn: each new run is placed after the runs of clients
-    that have fewer runs waiting than its own (round robin by session), not simply at the end."""
+    """Serve the clients of ``blocks``'s queue in turn: a new run is placed after the runs of clients that have
+    fewer runs (running or waiting) ahead of it than its own client has, not simply at the end (round robin
+    by session)."""
     queue = blocks._queue
     push = queue.push
 
@@ -287,13 +288,18 @@ def fair_queue(blocks) -> None:
         if result[0]:
             for event_queue in queue.event_queue_per_concurrency_id.values():
                 waiting = event_queue.queue
-                if len(waiting) > 1:
-                    seen: dict[str, int] = {}
-                    ranked = []
-                    for i, e in enumerate(waiting):
-                        ranked.append((seen.get(e.session_hash, 0), i, e))
-                        seen[e.session_hash] = seen.get(e.session_hash, 0) + 1
-                    waiting[:] = [e for *_, e in sorted(ranked, key=lambda t: (t[0], t[1]))]
+                if len(waiting) < 2:
+                    continue
+                queued = {id(e) for e in waiting}
+                ahead: dict[str, int] = {}
+                for e in queue.event_ids_to_events.values():  # running ones
+                    if id(e) not in queued and e.concurrency_id == event_queue.concurrency_id:
+                        ahead[e.session_hash] = ahead.get(e.session_hash, 0) + 1
+                ranked = []
+                for i, e in enumerate(waiting):
+                    ranked.append((ahead.get(e.session_hash, 0), i, e))
+                    ahead[e.session_hash] = ahead.get(e.session_hash, 0) + 1
+                waiting[:] = [e for *_, e in sorted(ranked, key=lambda t: (t[0], t[1]))]
         return result
 
     queue.push = fair_push
