@@ -15,8 +15,9 @@ Gradio serves the app; :class:`Guard` wraps Gradio's own FastAPI application (in
 * adds security headers to every response (a Content-Security-Policy that Gradio's page and the app's own
   script and style satisfy, ``frame-ancestors`` allowing Hugging Face's embedding, ``nosniff``).
 
-:func:`fair_queue` makes Gradio's queue serve clients in turn: a run waits behind other clients' first
-runs before its client's second one.
+:func:`fair_queue` makes Gradio's queue serve the lightest clients first: a visitor who asks now and then
+goes ahead of a client sending question after question, and a session's second run waits behind other
+sessions' first ones.
 
 The client address is the socket's peer; on a Hugging Face Space (``SPACE_ID`` set), where every request
 comes through the Space's proxy, it is the first address of ``X-Forwarded-For``.
@@ -28,6 +29,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -276,30 +278,41 @@ async def _respond(send, status: int, detail) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
+USAGE_HALF_LIFE = 30.0  # seconds: how fast a client's past runs stop counting against it
+
+
 def fair_queue(blocks) -> None:
-    """Serve the clients of ``blocks``'s queue in turn: a new run is placed after the runs of clients that have
-    fewer runs (running or waiting) ahead of it than its own client has, not simply at the end (round robin
-    by session)."""
+    """Serve the lightest clients of ``blocks``'s queue first.
+
+    Each browser session (``session_hash``) has a usage: the runs it was admitted, each counting less as it
+    ages (half-life ``USAGE_HALF_LIFE``). Waiting runs are served by increasing usage of their session, then
+    in arrival order: a visitor asking now and then goes ahead of a client that sends question after
+    question, and a session's second run goes after other sessions' first ones. The order between two
+    sessions does not drift while they wait (both usages decay alike).
+    """
     queue = blocks._queue
     push = queue.push
+    usage: dict[str, tuple[float, float]] = {}  # session -> (usage, when it was last updated)
+
+    def used(session: str, now: float) -> float:
+        value, when = usage.get(session, (0.0, now))
+        return value * 0.5 ** ((now - when) / USAGE_HALF_LIFE)
 
     async def fair_push(body, request, username):
         result = await push(body=body, request=request, username=username)
-        if result[0]:
-            for event_queue in queue.event_queue_per_concurrency_id.values():
-                waiting = event_queue.queue
-                if len(waiting) < 2:
-                    continue
-                queued = {id(e) for e in waiting}
-                ahead: dict[str, int] = {}
-                for e in queue.event_ids_to_events.values():  # running ones
-                    if id(e) not in queued and e.concurrency_id == event_queue.concurrency_id:
-                        ahead[e.session_hash] = ahead.get(e.session_hash, 0) + 1
-                ranked = []
-                for i, e in enumerate(waiting):
-                    ranked.append((ahead.get(e.session_hash, 0), i, e))
-                    ahead[e.session_hash] = ahead.get(e.session_hash, 0) + 1
-                waiting[:] = [e for *_, e in sorted(ranked, key=lambda t: (t[0], t[1]))]
+        if not result[0]:
+            return result
+        now = time.monotonic()
+        session = body.session_hash
+        usage[session] = (used(session, now) + 1.0, now)
+        if len(usage) > 10_000:  # forget sessions whose usage has decayed away
+            for s in [s for s in usage if used(s, now) < 0.01]:
+                del usage[s]
+        for event_queue in queue.event_queue_per_concurrency_id.values():
+            waiting = event_queue.queue
+            if len(waiting) > 1:
+                order = sorted(range(len(waiting)), key=lambda i: (used(waiting[i].session_hash, now), i))
+                waiting[:] = [waiting[i] for i in order]
         return result
 
     queue.push = fair_push
