@@ -16,7 +16,8 @@ With ``--hostile F``, a fraction F of the clients are hostile and never pause: h
 questions of random emoji and CJK characters (every character a token) in a loop, the other half send floods
 of 10 questions at once through ``submit``, of which the app refuses all but 2 per session (HTTP 429, « trop
 de requêtes en attente »: counted as expected refusals). The other clients are normal visitors who wait
-``--think`` seconds (default 8 with --hostile, else 0) between questions. Every other failure, on either side,
+``--think`` seconds (default 8 with --hostile, else 0) between questions (and arrive at a random time within
+the first such pause). Every other failure, on either side,
 is a loss.
 
 The app this script starts has no per-address cap (RAG_APP_PER_IP=0): all its clients share 127.0.0.1.
@@ -156,6 +157,8 @@ def worker(url: str, seed: int, deadline: float, tally: Tally, pool: list[str], 
         with tally.lock:
             tally.errors.append(f"client {seed}: could not connect: {exc}")
         return
+    if think:  # visitors arrive at random times, not all at the first second
+        time.sleep(rng.uniform(0, think))
     while time.time() < deadline and tally.take():
         kind = rng.choices(kinds, weights)[0]
         q = make_question(kind, rng, pool)
