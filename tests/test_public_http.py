@@ -378,3 +378,25 @@ def test_row5_a_changed_corpus_is_shown_and_never_mixed(changing):
     assert "Index plus ancien que le corpus" in page and "notice-error" not in page
     out = changing["ui"].open_reader(json.dumps({"doc": "note-technique", "start": 0, "end": 30}))
     assert "reader-hit" in out[2]
+
+
+@pytest.mark.parametrize("route, body", [
+    ("gradio_api/call/search", {"data": ["", 5, "hybrid", None]}),
+    ("gradio_api/call/v2/search", {"question": "", "k": 5}),
+    ("gradio_api/call/search", {"data": [QUESTION, 5, "hybrid", []]}),
+])
+def test_row3_the_call_routes_refuse_invalid_input_before_queueing(app_url, route, body):
+    r = httpx.post(app_url + route, json=body, timeout=30)
+    assert r.status_code == 422, (r.status_code, r.text[:200])
+    (problem,) = [d for d in r.json()["detail"] if not d["is_valid"]]
+    assert problem["message"] in ("La question est vide.", "docs ne nomme aucun document : donnez au moins un "
+                                  "identifiant, ou null pour tous les documents.")
+
+
+def test_row3_the_call_route_still_answers(app_url):
+    r = httpx.post(app_url + "gradio_api/call/search", json={"data": [QUESTION, 3, "hybrid", None]}, timeout=30)
+    assert r.status_code == 200
+    event = r.json()["event_id"]
+    with httpx.stream("GET", app_url + f"gradio_api/call/search/{event}", timeout=60) as s:
+        text = "".join(s.iter_text())
+    assert "event: complete" in text and "passages" in text
