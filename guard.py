@@ -66,7 +66,7 @@ class Refusal(Exception):
         self.status, self.detail = status, detail
 
 
-@dataclass
+@dataclass(frozen=True)
 class Limits:
     """The guard's limits (the app reads them from ``RAG_APP_*`` variables)."""
 
