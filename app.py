@@ -13,6 +13,10 @@ Layout of this module:
     * ``build_app(retriever) -> gr.Blocks`` (tests launch it in-process with
       ``launch(demo, ...)``);
     * ``main()``: loads or builds the index, then serves.
+
+On a public Space, ``launch`` puts ``guard.Guard`` in front of Gradio (request sizes, a per-client cap,
+invalid input refused before it is queued, security headers) and ``build_app`` makes the queue the only
+way to the engine (``api_open=False``, one concurrency group, served lightest client first).
 """
 
 from __future__ import annotations
