@@ -13,13 +13,19 @@ Layout of this module:
     * ``build_app(retriever) -> gr.Blocks`` (tests launch it in-process with
       ``launch(demo, ...)``);
     * ``main()``: loads or builds the index, then serves.
+
+On a public Space, ``launch`` puts ``guard.Guard`` in front of Gradio (request sizes, a per-client cap,
+invalid input refused before it is queued, security headers) and ``build_app`` makes the queue the only
+way to the engine (``api_open=False``, one concurrency group, served lightest client first).
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import json
 import logging
+import math
 import os
 import re
 import time
@@ -28,8 +34,11 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import gradio as gr
+from starlette.middleware import Middleware
 
+import guard
 from rag import MAX_K, MAX_QUESTION_CHARS, MODES, Answer, DocumentInfo, Passage, QueryError, Retriever, Settings
+from rag.retriever import QUESTION_TOKENS, normalize_question
 
 log = logging.getLogger("app")
 
@@ -39,7 +48,18 @@ EVAL_RESULTS = ROOT / "eval" / "results"
 DEFAULT_K = 5
 # 2 vCPU on a free Space: a few answers at a time, a bounded waiting line.
 CONCURRENCY = int(os.environ.get("RAG_APP_CONCURRENCY", "4"))
-QUEUE_SIZE = int(os.environ.get("RAG_APP_QUEUE_SIZE", "64"))
+QUEUE_SIZE = int(os.environ.get("RAG_APP_QUEUE_SIZE", "128"))
+# A public Space's limits (guard.py): runs queued or running per browser session and per address, request
+# bodies, uploads (the app has no upload feature; Gradio's route stays, bounded) and Gradio's temp folder.
+LIMITS = guard.Limits(
+    max_body=int(os.environ.get("RAG_APP_MAX_BODY", str(64 * 1024))),
+    max_upload=int(os.environ.get("RAG_APP_MAX_UPLOAD", str(1024 * 1024))),
+    temp_budget=int(os.environ.get("RAG_APP_TEMP_BUDGET", str(64 * 1024 * 1024))),
+    per_session=int(os.environ.get("RAG_APP_PER_SESSION", "2")),
+    per_ip=int(os.environ.get("RAG_APP_PER_IP", "8")),
+)
+DELETE_CACHE = (300, 900)  # every 5 minutes, Gradio deletes its temp files older than 15 minutes
+ENGINE = "engine"  # one concurrency group for every handler that runs the engine
 
 EXAMPLES = [
     "Que signifie un contrôle humain significatif ?",
@@ -60,13 +80,37 @@ MODE_LABELS = {
 }
 
 MSG_EMPTY = "Posez une question sur la gouvernance de l'IA militaire, par exemple : « Que signifie un contrôle humain significatif ? »"
-MSG_EMPTY_API = "La question est vide (the question is empty)."
+MSG_EMPTY_API = "La question est vide."
 MSG_NO_DOCS = "Sélectionnez au moins un document dans les options de recherche."
+MSG_CUT = ("Question longue : seul son début (« {start} ») a été lu, la limite étant de {tokens} unités de texte "
+           "(jetons) du modèle.")
+MSG_STALE = ("Index plus ancien que le corpus : des fichiers ont changé depuis sa construction. Les passages "
+             "cités sont ceux de l'index ; redémarrez l'application pour le reconstruire.")
 
 
 def msg_too_long(n: int) -> str:
-    return (f"Question trop longue : {n} caractères. La limite est de {MAX_QUESTION_CHARS} caractères "
-            f"(question too long: the limit is {MAX_QUESTION_CHARS} characters).")
+    return f"Question trop longue : {n} caractères. La limite est de {MAX_QUESTION_CHARS} caractères."
+
+
+MSG_INTERNAL = "La requête n'a pas pu être traitée (erreur interne) ; réessayez ou reformulez la question."
+PARAMETER = {"not_text": "question", "empty": "question", "too_long": "question", "bad_k": "k", "bad_mode": "mode"}
+
+
+def french(exc: QueryError, documents: Sequence[str] = ()) -> str:
+    """The French message for an engine error, by its code (the engine's own message is English)."""
+    code, detail = getattr(exc, "code", ""), getattr(exc, "detail", "")
+    known = ", ".join(documents)
+    return {
+        "not_text": "La question doit être du texte.",
+        "empty": MSG_EMPTY_API,
+        "too_long": msg_too_long(int(detail)) if detail.isdigit() else msg_too_long(MAX_QUESTION_CHARS + 1),
+        "bad_k": f"k doit être un nombre entier de 1 à {MAX_K} (reçu : {detail}).",
+        "bad_mode": f"Mode de recherche inconnu ({detail}) ; modes possibles : {', '.join(MODES)}.",
+        "bad_docs": "docs doit être une liste d'identifiants de documents (ou null pour tous les documents).",
+        "no_docs": "docs ne nomme aucun document : donnez au moins un identifiant, ou null pour tous les documents.",
+        "too_many_docs": f"docs nomme plus de documents que l'index n'en contient ({detail}).",
+        "unknown_docs": f"Document(s) inconnu(s) : {detail}. Documents : {known}.",
+    }.get(code, "Requête invalide.")
 
 
 def dec(x: float, digits: int = 2) -> str:
@@ -85,12 +129,12 @@ def check_question(question) -> str:
     if question is None:
         question = ""
     if not isinstance(question, str):
-        raise QueryError(f"la question doit être du texte, pas {type(question).__name__}")
+        raise QueryError(f"la question doit être du texte, pas {type(question).__name__}", "not_text")
     text = " ".join(question.split())
     if not text:
-        raise QueryError(MSG_EMPTY_API)
+        raise QueryError(MSG_EMPTY_API, "empty")
     if len(text) > MAX_QUESTION_CHARS:
-        raise QueryError(msg_too_long(len(text)))
+        raise QueryError(msg_too_long(len(text)), "too_long", str(len(text)))
     return text
 
 
@@ -334,6 +378,13 @@ def eval_plots(markdown: str, folder: Path = EVAL_RESULTS) -> list[Path]:
     return found
 
 
+def render_plot(path: Path) -> str:
+    """An evaluation plot as an <img> with a data: URI (the page's CSP allows data: images)."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f'<div class="rag-result eval-plot"><img alt="{esc(path.stem)}" style="max-width:100%" '
+            f'src="data:image/png;base64,{data}"></div>')
+
+
 def load_eval_summary(folder: Path = EVAL_RESULTS) -> tuple[str, str]:
     """('markdown', text) from summary.md (image links removed), ('metrics', html) from metrics.json, or ('none', '')."""
     summary, metrics = folder / "summary.md", folder / "metrics.json"
@@ -404,52 +455,118 @@ class App:
         self.threshold = float(retriever.settings.answer_threshold)
         retriever.warm_up()  # spaCy and the embedder load now, not at the first visitor's question
 
+    # ------------------------------------------------------------- checks
     def _docs(self, docs) -> list[str] | None:
+        """``None`` (all documents) or the ids asked for; ``[]`` stays ``[]`` and is refused by the engine."""
         if docs is None:
             return None
         if isinstance(docs, str):
             docs = [docs] if docs.strip() else []
-        if not isinstance(docs, (list, tuple)) or not all(isinstance(d, str) for d in docs):
-            raise QueryError("docs must be a list of document ids")
+        if not isinstance(docs, (list, tuple)):
+            raise QueryError("docs must be a list of document ids", "bad_docs")
         docs = list(docs)
-        if set(docs) == set(self.doc_ids) and len(docs) == len(self.doc_ids):
+        if len(docs) == len(self.doc_ids) and all(isinstance(d, str) for d in docs) and set(docs) == set(self.doc_ids):
             return None
         return docs
 
+    @staticmethod
+    def _k(k):
+        if isinstance(k, float) and math.isfinite(k) and k.is_integer():
+            return int(k)
+        return k
+
+    def check_search(self, values: list) -> tuple[str, str] | None:
+        """Pre-queue check of the API's inputs (guard.py): ``(parameter, French message)`` or None."""
+        question, k, mode, docs = (list(values) + [None] * 4)[:4]
+        k = DEFAULT_K if k is None else k
+        mode = "hybrid" if mode is None else mode
+        try:
+            self.r.check(check_question(question), self._k(k), mode, self._docs(docs))
+        except QueryError as exc:
+            return PARAMETER.get(exc.code, "docs"), french(exc, self.doc_ids)
+        return None
+
+    def check_ask(self, values: list) -> tuple[str, str] | None:
+        """Pre-queue check of the page's question: refuses only what the page itself cannot send (the page's
+        own mistakes, an empty or too long question, get their notice from ``ask``)."""
+        question, k, mode, docs = (list(values) + [None] * 4)[:4]
+        if question is not None and (not isinstance(question, str) or len(question) > 2 * MAX_QUESTION_CHARS):
+            return "question", msg_too_long(len(question)) if isinstance(question, str) else "La question doit être du texte."
+        if isinstance(k, bool) or not isinstance(k, (int, float)) or not math.isfinite(k) or not 1 <= k <= MAX_K:
+            return "k", f"Nombre de passages invalide : de 1 à {MAX_K}."
+        if mode not in MODES:
+            return "mode", "Mode de recherche inconnu."
+        if docs is not None and (not isinstance(docs, list) or len(docs) > len(self.doc_ids)
+                                 or not all(isinstance(d, str) and d in self.doc_ids for d in docs)):
+            return "docs", "Documents inconnus."
+        return None
+
+    def check_reader(self, values: list) -> tuple[str, str] | None:
+        doc_id = (list(values) + [None])[0]
+        if doc_id is not None and not (isinstance(doc_id, str) and len(doc_id) <= 200):
+            return "doc_id", "Document inconnu."
+        return None
+
+    def check_open_reader(self, values: list) -> tuple[str, str] | None:
+        request = (list(values) + [None])[0]
+        if request is not None and not (isinstance(request, str) and len(request) <= 1000):
+            return "request", "Demande de lecture invalide."
+        return None
+
+    # ------------------------------------------------------------- handlers
     def run(self, question, k, mode, docs) -> Answer:
-        """Check the inputs and ask the engine. Raises QueryError."""
+        """Check the inputs and ask the engine. Raises QueryError (with its code)."""
         text = check_question(question)
-        if isinstance(k, float) and k.is_integer():
-            k = int(k)
         t0 = time.perf_counter()
-        answer = self.r.answer(text, k=k, mode=mode, docs=self._docs(docs))
+        answer = self.r.answer(text, k=self._k(k), mode=mode, docs=self._docs(docs))
         log.info("answer in %.0f ms (k=%s, mode=%s, status=%s, confidence=%.2f)",
                  (time.perf_counter() - t0) * 1000, k, mode, answer.status, answer.confidence)
         return answer
 
+    def notes(self, question: str, answer: Answer) -> list[str]:
+        """French notes on an answer: the question was cut to its token budget; the index is older than the corpus."""
+        out = []
+        if answer.question != normalize_question(check_question(question)):
+            out.append(MSG_CUT.format(start=answer.question[:60] + ("…" if len(answer.question) > 60 else ""),
+                                      tokens=QUESTION_TOKENS))
+        if self.r.corpus_changed():
+            out.append(MSG_STALE)
+        return out
+
     def ask(self, question, k, mode, docs) -> str:
-        """UI handler: HTML of the result panel (never raises on bad input)."""
-        if not " ".join((question or "").split()):
-            return render_notice(MSG_EMPTY, "info")
-        if docs is not None and not list(docs):
-            return render_notice(MSG_NO_DOCS, "info")
+        """UI handler: HTML of the result panel (never raises)."""
         try:
+            if question is None or isinstance(question, str) and not " ".join(question.split()):
+                return render_notice(MSG_EMPTY, "info")
+            if isinstance(docs, (list, tuple)) and not docs:
+                return render_notice(MSG_NO_DOCS, "info")
             answer = self.run(question, k, mode, docs)
+            notes = "".join(render_notice(n, "warning") for n in self.notes(question, answer))
+            return notes + render_answer(answer, passage_excerpts(self.r, answer), self.letters)
         except QueryError as exc:
-            return render_notice(str(exc), "error")
-        return render_answer(answer, passage_excerpts(self.r, answer), self.letters)
+            return render_notice(french(exc, self.doc_ids), "error")
+        except Exception:  # noqa: BLE001 (a visitor sees a sentence, the log has the trace)
+            log.exception("ask failed")
+            return render_notice(MSG_INTERNAL, "error")
 
     def search(self, question: str, k: int = DEFAULT_K, mode: str = "hybrid",
                docs: list[str] | None = None) -> dict:
-        """API: the Answer as JSON. Bad input raises gr.Error with the reason (no stack trace)."""
+        """API: the Answer as JSON. Bad input raises gr.Error with a French reason (no stack trace)."""
         try:
-            answer = self.run(question, k, mode, docs if docs else None)
+            answer = self.run(question, k, mode, docs)
+            notes = self.notes(question, answer)
         except QueryError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
-        return answer.to_dict()
+            raise gr.Error(french(exc, self.doc_ids), print_exception=False) from None
+        except Exception:  # noqa: BLE001
+            log.exception("search failed")
+            raise gr.Error(MSG_INTERNAL, print_exception=False) from None
+        out = answer.to_dict()
+        out["notes"] = notes
+        out["index_older_than_corpus"] = MSG_STALE in notes
+        return out
 
     def reader(self, doc_id, span: tuple[int, int] | None = None) -> str:
-        if not doc_id or doc_id not in self.doc_ids:
+        if not isinstance(doc_id, str) or doc_id not in self.doc_ids:
             return render_notice("Choisissez un document à lire.", "info")
         doc = self.r.clean_document(doc_id)
         info = next(d for d in self.documents if d.doc_id == doc_id)
@@ -458,9 +575,9 @@ class App:
     def open_reader(self, request: str):
         """From a card's 'Lire dans le document': switch to the corpus tab, select the document, mark the passage."""
         try:
-            req = json.loads(request or "{}")
+            req = json.loads(request or "{}") if isinstance(request, str) and len(request) <= 1000 else None
             doc_id, start, end = str(req["doc"]), int(req["start"]), int(req["end"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError, RecursionError):  # Infinity, deep JSON, not a dict
             return gr.update(), gr.update(), gr.update()
         if doc_id not in self.doc_ids:
             return gr.update(), gr.update(), gr.update()
@@ -623,13 +740,14 @@ def launch_options() -> dict:
 
 
 # --------------------------------------------------------------------------- layout
-def build_app(retriever: Retriever) -> gr.Blocks:
+def build_app(retriever: Retriever, concurrency: int = CONCURRENCY, queue_size: int = QUEUE_SIZE) -> gr.Blocks:
     """The Gradio app over ``retriever`` (queue configured; launch it with ``launch(demo, ...)``)."""
     app = App(retriever)
     info = retriever.info()
     choices = [(f"{app.letters[d.doc_id]} · {d.title}", d.doc_id) for d in app.documents]
 
-    with gr.Blocks(title="IA militaire : corpus de gouvernance — questions-réponses citées") as demo:
+    with gr.Blocks(title="IA militaire : corpus de gouvernance — questions-réponses citées",
+                   delete_cache=DELETE_CACHE) as demo:
         gr.HTML(
             '<div id="app-header"><h1>Gouvernance de l\'IA militaire — questions-réponses citées</h1>'
             f'<p>Réponses extraites mot pour mot des {len(app.documents)} documents du corpus, chaque phrase reliée à '
@@ -664,8 +782,8 @@ def build_app(retriever: Retriever) -> gr.Blocks:
                 if kind == "markdown":
                     gr.Markdown(text, elem_id="eval-summary")  # Markdown sanitises any HTML it contains
                     raw = (EVAL_RESULTS / "summary.md").read_text(encoding="utf-8")
-                    for plot in eval_plots(raw):
-                        gr.Image(str(plot), show_label=False, interactive=False, buttons=[])
+                    for plot in eval_plots(raw):  # inline: no copy in Gradio's temp folder, no server path in /config
+                        gr.HTML(render_plot(plot), padding=False)
                 elif kind == "metrics":
                     gr.HTML(f'<div class="rag-result">{text}</div>', padding=False)
                 else:
@@ -678,7 +796,7 @@ def build_app(retriever: Retriever) -> gr.Blocks:
 
         inputs = [question, k, mode, docs]
         ask_kw = dict(fn=app.ask, inputs=inputs, outputs=[result], api_visibility="private",
-                      show_progress="minimal")
+                      show_progress="minimal", concurrency_id=ENGINE)
         question.submit(**ask_kw)
         ask_btn.click(**ask_kw)
         examples.load_input_event.then(**ask_kw)
@@ -687,17 +805,34 @@ def build_app(retriever: Retriever) -> gr.Blocks:
                         js="(x) => window.__ragReaderRequest || x", api_visibility="private",
                         show_progress="hidden").then(None, js=SCROLL_TO_HIT)
 
-        gr.api(app.search, api_name="search",
+        gr.api(app.search, api_name="search", concurrency_id=ENGINE,
                api_description="Answer a question from the corpus. Returns the Answer as JSON: status (answered, "
                                "related or off_topic), abstained (status != answered), confidence and level, message, "
-                               "sentences (verbatim, with passage index and file offsets) and passages.")
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+                               "sentences (verbatim, with passage index and file offsets), passages, and notes (French: "
+                               "the question was cut to its token budget; the index is older than the corpus). "
+                               "docs: null means every document; a list names some ([] is refused, as in the page). "
+                               "Bad input is refused before queueing (HTTP 422, French message).")
+    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size, api_open=False)
+    guard.fair_queue(demo)
+    demo.guard_routes = guard.Routes(
+        blocks=demo, group=ENGINE,
+        checks={app.search: app.check_search, app.ask: app.check_ask, app.reader: app.check_reader,
+                app.open_reader: app.check_open_reader},
+        names={app.search: ["question", "k", "mode", "docs"], app.ask: ["question", "k", "mode", "docs"],
+               app.reader: ["doc_id"], app.open_reader: ["request"]})
     return demo
 
 
-def launch(demo: gr.Blocks, **kwargs):
-    """``demo.launch`` with the app's theme, CSS and script (and no extra allowed file paths)."""
-    return demo.launch(**launch_options(), **kwargs)
+def launch(demo: gr.Blocks, limits: guard.Limits = LIMITS, **kwargs):
+    """``demo.launch`` with the app's theme, CSS and script, behind ``guard.Guard`` (sizes, per-client caps,
+    pre-queue checks, headers), uploads bounded, run history off, and no extra allowed file paths."""
+    routes = getattr(demo, "guard_routes", None) or guard.Routes(blocks=demo)
+    middleware = Middleware(guard.Guard, routes=routes, limits=limits, temp_dir=gr.utils.get_upload_folder())
+    app_kwargs = dict(kwargs.pop("app_kwargs", None) or {})
+    app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), middleware]
+    kwargs.setdefault("max_file_size", limits.max_upload)
+    kwargs.setdefault("run_history", False)
+    return demo.launch(**launch_options(), app_kwargs=app_kwargs, **kwargs)
 
 
 def main() -> None:

@@ -4,12 +4,23 @@
     python eval/load_test.py --duration 60 --clients 50
     python eval/load_test.py --url http://127.0.0.1:7860/ [--pid 1234]
     python eval/load_test.py --index /tmp/some-index  # RAG_INDEX_DIR for the app it starts
+    python eval/load_test.py --hostile 0.5            # half the clients hostile (issue 9), the others think 8 s
 
 Each of --clients worker threads has its own gradio_client Client and calls the "/search" endpoint in a loop
 until --duration seconds have passed or --max-requests requests have been sent in all. The questions mix:
 normal ones (the test set), long ones (1,500 characters, accepted), empty ones and over-long ones (3,000
 characters), which the app must refuse with its clear message: those refusals are counted apart, and any
 other failure (or a refusal of a valid question, or an answer to an invalid one) is an error.
+
+With ``--hostile F``, a fraction F of the clients are hostile and never pause: half of them ask 2,000-character
+questions of random emoji and CJK characters (every character a token) in a loop, the other half send floods
+of 10 questions at once through ``submit``, of which the app refuses all but 2 per session (HTTP 429, « trop
+de requêtes en attente »: counted as expected refusals). The other clients are normal visitors who wait
+``--think`` seconds (default 8 with --hostile, else 0) between questions (and arrive at a random time within
+the first such pause). Every other failure, on either side,
+is a loss.
+
+The app this script starts has no per-address cap (RAG_APP_PER_IP=0): all its clients share 127.0.0.1.
 
 Prints throughput, p50/p95/p99 latency per kind, the error count, and the app's resident memory (psutil,
 process tree) at start and end, with the peak. Exits 1 if there was any error. Localhost only.
@@ -18,6 +29,7 @@ process tree) at start and end, with the peak. Exits 1 if there was any error. L
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import sys
@@ -35,6 +47,18 @@ LONG_CHARS = 1500
 OVER_LONG_CHARS = 3000
 MIX = (("normal", 0.80), ("long", 0.10), ("empty", 0.05), ("over-long", 0.05))
 EXPECTED_REFUSAL = {"empty": "vide", "over-long": "trop longue"}
+FLOOD = 10
+HOSTILE_CHARS = 2000
+
+
+def hostile_question(rng: random.Random) -> str:
+    """2,000 random emoji and CJK characters (each one a token of the embedder)."""
+    blocks = [(0x4E00, 0x9FFF), (0x1F300, 0x1F5FF), (0x1F600, 0x1F64F), (0x3040, 0x30FF)]
+    out = []
+    for _ in range(HOSTILE_CHARS):
+        lo, hi = rng.choice(blocks)
+        out.append(chr(rng.randint(lo, hi)))
+    return "".join(out)
 
 
 def long_question(base: str, n: int) -> str:
@@ -72,7 +96,57 @@ class Tally:
             return True
 
 
-def worker(url: str, seed: int, deadline: float, tally: Tally, pool: list[str], k: int) -> None:
+def record(tally: Tally, kind: str, q: str, elapsed: float, outcome: str, problem: str | None) -> None:
+    with tally.lock:
+        if problem:
+            tally.counts["error"] += 1
+            tally.errors.append(f"{kind} ({len(q)} chars): {problem}")
+        else:
+            tally.counts[outcome] += 1
+            if outcome == "answered" or kind in EXPECTED_REFUSAL:
+                tally.latencies[kind].append(elapsed)
+
+
+def hostile_worker(url: str, seed: int, deadline: float, tally: Tally, pool: list[str], k: int) -> None:
+    """Never pauses: 2,000-character emoji/CJK questions (even seeds) or floods of FLOOD at once (odd)."""
+    from gradio_client import Client
+
+    rng = random.Random(seed)
+    try:
+        client = Client(url, verbose=False)
+    except Exception as exc:  # noqa: BLE001
+        with tally.lock:
+            tally.errors.append(f"client {seed}: could not connect: {exc}")
+        return
+    while time.time() < deadline and tally.take():
+        if seed % 2 == 0:
+            q = hostile_question(rng)
+            t0 = time.perf_counter()
+            try:
+                result = client.predict(q, k, "hybrid", None, api_name="/search")
+                problem = None if isinstance(result, dict) and "passages" in result else "unexpected result"
+            except Exception as exc:  # noqa: BLE001
+                problem = f"{exc.__class__.__name__}: {str(exc)[:200]}"
+            record(tally, "hostile", q, time.perf_counter() - t0, "answered", problem)
+            continue
+        t0 = time.perf_counter()
+        jobs = [client.submit(rng.choice(pool), k, "hybrid", None, api_name="/search") for _ in range(FLOOD)]
+        with tally.lock:
+            tally.sent += FLOOD - 1
+        for job in jobs:
+            try:
+                result = job.result()
+                outcome, problem = "answered", None if isinstance(result, dict) else "unexpected result"
+            except Exception as exc:  # noqa: BLE001
+                message = str(exc)
+                if "429" in message:
+                    outcome, problem = "refused", None
+                else:
+                    outcome, problem = "error", f"{exc.__class__.__name__}: {message[:200]}"
+            record(tally, "flood", "flood", time.perf_counter() - t0, outcome, problem)
+
+
+def worker(url: str, seed: int, deadline: float, tally: Tally, pool: list[str], k: int, think: float = 0.0) -> None:
     from gradio_client import Client
 
     rng = random.Random(seed)
@@ -83,6 +157,8 @@ def worker(url: str, seed: int, deadline: float, tally: Tally, pool: list[str], 
         with tally.lock:
             tally.errors.append(f"client {seed}: could not connect: {exc}")
         return
+    if think:  # visitors arrive at random times, not all at the first second
+        time.sleep(rng.uniform(0, think))
     while time.time() < deadline and tally.take():
         kind = rng.choices(kinds, weights)[0]
         q = make_question(kind, rng, pool)
@@ -100,14 +176,9 @@ def worker(url: str, seed: int, deadline: float, tally: Tally, pool: list[str], 
                 outcome = "refused"
             else:
                 problem = f"{exc.__class__.__name__}: {message[:200]}"
-        elapsed = time.perf_counter() - t0
-        with tally.lock:
-            if problem:
-                tally.counts["error"] += 1
-                tally.errors.append(f"{kind} ({len(q)} chars): {problem}")
-            else:
-                tally.counts[outcome] += 1
-                tally.latencies[kind].append(elapsed)
+        record(tally, kind, q, time.perf_counter() - t0, outcome, problem)
+        if think:
+            time.sleep(min(think * rng.uniform(0.5, 1.5), max(0.0, deadline - time.time())))
 
 
 def fmt_latency(values: list[float]) -> str:
@@ -115,6 +186,28 @@ def fmt_latency(values: list[float]) -> str:
         return "no requests"
     return (f"n {len(values):5d}  p50 {pct(values, 50):6.2f} s  p95 {pct(values, 95):6.2f} s  "
             f"p99 {pct(values, 99):6.2f} s  max {max(values):6.2f} s  mean {statistics.mean(values):6.2f} s")
+
+
+SOAK_HEADER = ["| clients, duration | requests | answered | expected refusals | errors | throughput "
+               "| p50 | p95 | p99 | app memory start → end | up after |",
+               "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
+SOAK_NOTE = ("Regenerate with `python eval/load_test.py --readme` (normal, 1,500-character, empty and 3,000-character "
+             "questions mixed; the last two are refused by design) and `python eval/load_test.py --hostile 0.5 "
+             "--readme` (half the clients hostile: 2,000-character emoji/CJK questions and floods of 10 at once, "
+             "refused past 2 per session; latencies are the normal questions'; errors are losses).")
+
+
+def update_soak_table(row: str, hostile: bool) -> None:
+    """Put ``row`` into the README's soak table, replacing the row of the same kind (hostile or not)."""
+    from eval.__main__ import _update_readme
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    start, end = readme.find("<!-- soak:start -->"), readme.find("<!-- soak:end -->")
+    rows = [line for line in readme[start:end].splitlines()[1:] if line.startswith("| ") and "---" not in line
+            and not line.startswith(SOAK_HEADER[0][:20])] if start >= 0 < end else []
+    rows = [r for r in rows if ("hostile" in r.split("|")[1]) != hostile] + [row]
+    rows.sort(key=lambda r: "hostile" in r.split("|")[1])
+    _update_readme("\n".join(SOAK_HEADER + rows + ["", SOAK_NOTE]), "<!-- soak:start -->", "<!-- soak:end -->")
 
 
 def main(argv=None) -> int:
@@ -127,11 +220,18 @@ def main(argv=None) -> int:
     ap.add_argument("--max-requests", type=int, default=20_000, help="stop after this many requests in all")
     ap.add_argument("-k", type=int, default=5)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--hostile", type=float, default=0.0, help="fraction of hostile clients (issue 9: 0.5)")
+    ap.add_argument("--think", type=float, help="seconds a normal client waits between questions "
+                                                "(default 8 with --hostile, else 0)")
     ap.add_argument("--startup-timeout", type=float, default=900)
     ap.add_argument("--readme", action="store_true",
                     help="also put the figures into README.md, between <!-- soak:start --> and <!-- soak:end -->")
     args = ap.parse_args(argv)
 
+    think = args.think if args.think is not None else (8.0 if args.hostile else 0.0)
+    n_hostile = round(args.clients * args.hostile)
+    if args.url is None:
+        os.environ["RAG_APP_PER_IP"] = "0"  # every client of this script is 127.0.0.1
     url, proc, pid = app_target(args.url, args.pid, "load_test.log", args.index)
     try:
         t0 = time.time()
@@ -144,12 +244,15 @@ def main(argv=None) -> int:
             watch.start()
         pool = questions(200)
         tally = Tally(args.max_requests)
-        print(f"{args.clients} clients for {args.duration:.0f} s (at most {args.max_requests} requests); mix: "
+        print(f"{args.clients} clients for {args.duration:.0f} s (at most {args.max_requests} requests); "
+              f"{n_hostile} hostile; normal mix (thinking {think:g} s): "
               + ", ".join(f"{kind} {w:.0%}" for kind, w in MIX), flush=True)
         start = time.perf_counter()
         deadline = time.time() + args.duration
-        threads = [threading.Thread(target=worker, args=(url, args.seed * 1000 + i, deadline, tally, pool, args.k),
-                                    daemon=True) for i in range(args.clients)]
+        threads = [threading.Thread(target=hostile_worker if i < n_hostile else worker,
+                                    args=(url, args.seed * 1000 + i, deadline, tally, pool, args.k)
+                                    + (() if i < n_hostile else (think,)), daemon=True)
+                   for i in range(args.clients)]
         for t in threads:
             t.start()
         for t in threads:
@@ -165,8 +268,9 @@ def main(argv=None) -> int:
         print(f"throughput: {done / wall:.2f} requests/s ({tally.counts['answered'] / wall:.2f} answers/s)")
         everything = [x for v in tally.latencies.values() for x in v]
         print(f"latency   all       {fmt_latency(everything)}")
-        for kind, _ in MIX:
+        for kind in [k for k, _ in MIX] + (["hostile", "flood"] if n_hostile else []):
             print(f"          {kind:9} {fmt_latency(tally.latencies.get(kind, []))}")
+        normal = tally.latencies.get("normal", [])
         for e in tally.errors[:10]:
             print("  error:", e)
         if watch:
@@ -182,21 +286,15 @@ def main(argv=None) -> int:
             pass
         print(f"app still up after the load: {'yes' if alive and up else 'NO'}")
         if args.readme and everything:
-            from eval.__main__ import _update_readme
-
-            at = lambda p: pct(everything, p)  # noqa: E731
+            at = lambda p: pct(normal if n_hostile else everything, p)  # noqa: E731
             memory = (f"{rss_start / 2**20:.0f} → {rss_end / 2**20:.0f} MiB (peak {watch.peak / 2**20:.0f})"
                       if watch else "unknown")
-            _update_readme("\n".join([
-                "| clients, duration | requests | answered | expected refusals | errors | throughput "
-                "| p50 | p95 | p99 | app memory start → end | up after |",
-                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
-                f"| {args.clients}, {wall:.0f} s | {tally.sent} | {tally.counts['answered']} | {tally.counts['refused']}"
-                f" | {tally.counts['error']} | {done / wall:.2f} req/s | {at(50):.2f} s | {at(95):.2f} s | {at(99):.2f} s"
-                f" | {memory} | {'yes' if alive and up else 'NO'} |",
-                "", "Regenerate with `python eval/load_test.py --readme` (normal, 1,500-character, empty and "
-                "3,000-character questions mixed; the last two are refused by design)."]),
-                "<!-- soak:start -->", "<!-- soak:end -->")
+            first = (f"{args.clients} ({n_hostile} hostile, others think {think:g} s), {wall:.0f} s" if n_hostile
+                     else f"{args.clients}, {wall:.0f} s")
+            row = (f"| {first} | {tally.sent} | {tally.counts['answered']} | {tally.counts['refused']}"
+                   f" | {tally.counts['error']} | {done / wall:.2f} req/s | {at(50):.2f} s | {at(95):.2f} s | {at(99):.2f} s"
+                   f" | {memory} | {'yes' if alive and up else 'NO'} |")
+            update_soak_table(row, hostile=bool(n_hostile))
         return 1 if tally.counts["error"] or not (alive and up) or not done else 0
     finally:
         stop_app(proc)

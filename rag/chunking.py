@@ -18,6 +18,9 @@ from .cleaning import CleanDoc
 from .sentences import sentence_spans, strip_span
 
 SEPARATORS = [r"\n\n", r"\n", r"(?<=[.!?…»;])\s+", r"(?<=,)\s+", r"\s+", ""]
+# No chunk is longer than this many tokens, whatever its headings: e5 reads 512. (Headings folded into the
+# passage after them may take a chunk past ``chunk_tokens``, never past this.)
+MAX_CHUNK_TOKENS = 512
 
 
 @dataclass(frozen=True)
@@ -71,20 +74,27 @@ def _text_sentences(doc: CleanDoc, start: int, end: int) -> list[tuple[int, int]
     return spans
 
 
-def _attach_headings(doc: CleanDoc, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Fold a piece that holds only headings into the piece after it (a title alone is no passage)."""
+def _attach_headings(doc: CleanDoc, pieces: list[tuple[int, int]], count_tokens: Callable[[str], int],
+                     limit: int = MAX_CHUNK_TOKENS) -> list[tuple[int, int]]:
+    """Fold a piece that holds only headings into the piece after it (a title alone is no passage), as long
+    as the result stays within ``limit`` tokens; headings that would not fit stay a chunk of their own (a
+    document of 3,000 headings gives many short chunks, not one of 35,000 characters)."""
     out: list[tuple[int, int]] = []
-    pending = None
+    pending: tuple[int, int] | None = None
     for cs, ce in pieces:
         if pending is not None:
-            cs, pending = pending, None
+            if count_tokens(doc.text[pending[0]:ce]) <= limit:
+                cs = pending[0]
+            else:
+                out.append(pending)
+            pending = None
         has_text = any(b.kind == "text" and b.end > cs and b.start < ce for b in doc.blocks)
         if not has_text:
-            pending = cs
+            pending = (cs, ce)
             continue
         out.append((cs, ce))
     if pending is not None:
-        out.append((pending, pieces[-1][1]))
+        out.append(pending)
     return out
 
 
@@ -111,7 +121,7 @@ def chunk_document(doc_id: str, doc: CleanDoc, count_tokens: Callable[[str], int
                 at = body.find(piece)
             cursor = at + 1
             pieces.append((a + at, a + at + len(piece)))
-        for cs, ce in _attach_headings(doc, pieces):
+        for cs, ce in _attach_headings(doc, pieces, count_tokens):
             start, end = doc.to_file(cs, ce)
             chunks.append(Chunk(
                 chunk_id=f"{doc_id}@{start}-{end}",

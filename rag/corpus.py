@@ -1,7 +1,11 @@
 """The corpus: documents on disk and the metadata kept beside them.
 
 A document is any ``*.md`` or ``*.txt`` file in the corpus folder; its id is
-the file stem. Metadata lives in ``metadata.toml`` in the same folder, one
+the file stem. Only regular files that really are in the folder are read: a
+symbolic link (``ln -s /etc/passwd corpus/passwd.md``) or anything that resolves
+outside the folder is skipped with a warning that names it, and so is a file
+larger than ``MAX_FILE_BYTES`` (the rest of the corpus is still indexed).
+Metadata lives in ``metadata.toml`` in the same folder, one
 table per document id, and is optional: a document without metadata takes its
 title from its first heading, or from its file name.
 """
@@ -10,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +25,9 @@ log = logging.getLogger("rag")
 
 METADATA_FILE = "metadata.toml"
 SUFFIXES = (".md", ".txt")
+# A document larger than this is not indexed (skipped with its reason): five times the largest document of
+# the corpus, and a bound on what one file can cost the build.
+MAX_FILE_BYTES = 1_000_000
 
 
 class CorpusError(ValueError):
@@ -54,11 +63,15 @@ def _title_from_text(text: str, fallback: str) -> str:
 
 def read_metadata(corpus_dir: Path) -> dict[str, dict]:
     path = corpus_dir / METADATA_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
+        return {}
+    why = refusal(path, corpus_dir)
+    if why is not None:
+        log.warning("corpus: skipped %s: %s", path.name, why)
         return {}
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data = tomllib.loads(_read_bytes(path).decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, ValueError) as exc:
         raise CorpusError(f"{path}: not valid TOML ({exc})") from None
     for doc_id, meta in data.items():
         if not isinstance(meta, dict):
@@ -67,16 +80,46 @@ def read_metadata(corpus_dir: Path) -> dict[str, dict]:
 
 
 def document_paths(corpus_dir: str | Path) -> list[Path]:
+    """The ``*.md`` and ``*.txt`` names of the corpus folder, sorted (symbolic links included: see
+    :func:`refusal`)."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
         raise CorpusError(f"corpus folder not found: {corpus_dir}")
     paths = sorted(p for p in corpus_dir.iterdir()
-                   if p.is_file() and p.suffix.lower() in SUFFIXES and not p.name.startswith("."))
+                   if p.suffix.lower() in SUFFIXES and not p.name.startswith(".")
+                   and (p.is_symlink() or p.is_file()))
     stems = [p.stem for p in paths]
     dupes = sorted({s for s in stems if stems.count(s) > 1})
     if dupes:
         raise CorpusError(f"two files share the document id {dupes[0]!r} in {corpus_dir}; rename one")
     return paths
+
+
+def refusal(path: Path, corpus_dir: Path) -> str | None:
+    """Why ``path`` is not read (a symbolic link, outside the folder, not a regular file, too large), or None."""
+    try:
+        info = os.lstat(path)
+    except OSError as exc:
+        return f"unreadable ({exc.strerror})"
+    if stat.S_ISLNK(info.st_mode):
+        return "symbolic link (never followed: it may point outside the corpus folder)"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if not path.resolve().is_relative_to(corpus_dir.resolve()):
+        return "outside the corpus folder"
+    if info.st_size > MAX_FILE_BYTES:
+        return f"too large to index ({info.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,})"
+    return None
+
+
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, refusing to follow a link swapped in since it was checked."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    with os.fdopen(fd, "rb") as fh:
+        data = fh.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"too large to index (more than {MAX_FILE_BYTES:,} bytes)")
+    return data
 
 
 def _read_text(path: Path) -> str:
@@ -86,7 +129,7 @@ def _read_text(path: Path) -> str:
         ValueError: the file is empty, binary or not UTF-8 (the message says which).
         OSError: it cannot be read.
     """
-    data = path.read_bytes()
+    data = _read_bytes(path)
     if b"\x00" in data:
         raise ValueError("binary file (NUL bytes)")
     try:
@@ -109,6 +152,10 @@ def scan_corpus(corpus_dir: str | Path) -> tuple[list[Document], list[tuple[str,
     metadata = read_metadata(corpus_dir)
     docs, skipped = [], []
     for path in paths:
+        why = refusal(path, corpus_dir)
+        if why is not None:
+            skipped.append((path.name, why))
+            continue
         try:
             text = _read_text(path)
         except (OSError, ValueError) as exc:
@@ -148,7 +195,8 @@ def load_corpus(corpus_dir: str | Path) -> list[Document]:
 
 
 def corpus_fingerprint(corpus_dir: str | Path) -> dict[str, str]:
-    """SHA-256 of every document file and of the metadata file, by file name."""
+    """SHA-256 of every document file and of the metadata file, by file name (a file that is not read, such
+    as a symbolic link, is recorded with the reason instead)."""
     corpus_dir = Path(corpus_dir)
     files = document_paths(corpus_dir)
     meta = corpus_dir / METADATA_FILE
@@ -156,8 +204,33 @@ def corpus_fingerprint(corpus_dir: str | Path) -> dict[str, str]:
         files.append(meta)
     out = {}
     for p in files:
+        why = refusal(p, corpus_dir)
+        if why is not None:
+            out[p.name] = f"skipped: {why}"
+            continue
         try:
-            out[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
+            out[p.name] = hashlib.sha256(_read_bytes(p)).hexdigest()
         except OSError as exc:  # an unreadable file is skipped by the build; record that it is there
             out[p.name] = f"unreadable: {exc.strerror}"
+        except ValueError as exc:
+            out[p.name] = f"skipped: {exc}"
     return out
+
+
+def corpus_stat(corpus_dir: str | Path) -> tuple:
+    """A cheap signature of the corpus folder (names, sizes, modification times): when it is unchanged,
+    so is :func:`corpus_fingerprint` (short of a same-size edit within the same clock tick)."""
+    corpus_dir = Path(corpus_dir)
+    out = []
+    try:
+        entries = sorted(os.scandir(corpus_dir), key=lambda e: e.name)
+    except OSError:
+        return ()
+    for e in entries:
+        if e.name.lower().endswith(SUFFIXES + (METADATA_FILE,)) and not e.name.startswith("."):
+            try:
+                st = e.stat(follow_symlinks=False)
+                out.append((e.name, st.st_size, st.st_mtime_ns, st.st_ino))
+            except OSError:
+                out.append((e.name, -1, -1, -1))
+    return tuple(out)

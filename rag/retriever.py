@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,8 @@ import numpy as np
 
 from . import abstention
 from . import answer as answering
-from .cleaning import CleanDoc, clean_document
-from .corpus import load_corpus, scan_corpus
+from .cleaning import CleanDoc
+from .corpus import corpus_fingerprint, corpus_stat
 from .question import Query, analyze
 from .settings import MODES, Settings
 from .store import IndexData, open_index
@@ -31,13 +32,42 @@ from .types import Answer, DocumentInfo, Passage, Sentence
 log = logging.getLogger("rag")
 
 MAX_QUESTION_CHARS = 2000
+# What one question may cost: it is cut to this many of the embedder's own tokens (prefix and special tokens
+# included) before any model work, so a 2,000-character question of emoji or CJK characters (one token each)
+# costs about what a long question does. The test set's questions have 41 tokens at most (median 25); a cut
+# question of 64 tokens costs about 2.5× a median one (eval/bench_question_cost.py), one of 128 about 4×.
+QUESTION_TOKENS = 64
 MAX_K = 50
 ANSWER_FROM = 10  # answer sentences come from the top passages only (their rank is a signal)
 ANSWER_MARGIN = 0.25  # further quoted sentences have a probability within this of the first one
+CORPUS_CHECK_SECONDS = 2.0  # how often corpus_changed() looks at the corpus folder (a stat of each file)
 
 
 class QueryError(ValueError):
-    """A question or an option the engine cannot take; the message says what is allowed."""
+    """A question or an option the engine cannot take; the message says what is allowed.
+
+    ``code`` names the problem for callers that word it themselves (the app maps it to French):
+    ``not_text``, ``empty``, ``too_long``, ``bad_k``, ``bad_mode``, ``bad_docs``, ``no_docs``,
+    ``too_many_docs``, ``unknown_docs``. ``detail`` holds what the message quotes (a short prefix of
+    what was sent, never all of it).
+    """
+
+    CODES = ("not_text", "empty", "too_long", "bad_k", "bad_mode", "bad_docs", "no_docs", "too_many_docs",
+             "unknown_docs")
+
+    def __init__(self, message: str, code: str = "bad_request", detail: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.detail = detail
+
+
+ECHO_CHARS = 40  # an error message quotes at most this much of one value that was sent
+
+
+def shown(value) -> str:
+    """``repr(value)`` cut to ``ECHO_CHARS`` characters, for error messages."""
+    text = repr(value) if not isinstance(value, str) else repr(value[:ECHO_CHARS + 1])
+    return text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS - 1] + "…"
 
 
 def normalize_question(question) -> str:
@@ -47,14 +77,40 @@ def normalize_question(question) -> str:
         QueryError: not a string, empty, or longer than ``MAX_QUESTION_CHARS``.
     """
     if not isinstance(question, str):
-        raise QueryError(f"the question must be text, not {type(question).__name__}")
+        raise QueryError(f"the question must be text, not {type(question).__name__}", "not_text")
     kept = "".join(ch if unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn") else " " for ch in question)
     text = " ".join(kept.split())
     if not any(unicodedata.category(ch)[0] in "LNPS" for ch in text):  # only spaces or invisible marks
-        raise QueryError("the question is empty")
+        raise QueryError("the question is empty", "empty")
     if len(text) > MAX_QUESTION_CHARS:
-        raise QueryError(f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}")
+        raise QueryError(f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}",
+                         "too_long", str(len(text)))
     return text
+
+
+def fit_question(text: str, count_tokens, budget: int = QUESTION_TOKENS) -> str:
+    """The longest prefix of ``text`` that ``count_tokens`` puts within ``budget`` tokens, cut at a space when
+    one is near the end. ``text`` itself when it fits (one call to ``count_tokens``: the usual case).
+
+    The cut is found by bisection on the prefix length (about 11 calls of a fast tokenizer for 2,000
+    characters), so the cost of measuring is bounded too.
+    """
+    if count_tokens(text) <= budget:
+        return text
+    lo, hi = 0, len(text)  # count(text[:lo]) <= budget < count(text[:hi])
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if count_tokens(text[:mid]) <= budget:
+            lo = mid
+        else:
+            hi = mid
+    cut = text[:lo]
+    space = cut.rfind(" ")
+    if space > 0 and lo - space <= 40:
+        cut = cut[:space]
+    while cut and count_tokens(cut) > budget:  # a tokenizer whose counts are not monotone in the prefix
+        cut = cut[:-1]
+    return cut.rstrip() or text[:1]
 
 
 @dataclass(frozen=True)
@@ -77,8 +133,10 @@ class Retriever:
         self._docs = {d.doc_id: d for d in data.documents}
         doc_of_chunk = np.array([c.doc_id for c in data.chunks])
         self._doc_rows = {d: np.flatnonzero(doc_of_chunk == d).astype(np.int64) for d in self._docs}
-        self._clean_lock = threading.Lock()
-        self._clean: dict[str, CleanDoc] = {}
+        self._corpus_lock = threading.Lock()
+        self._corpus_checked = time.monotonic()
+        self._corpus_stat = corpus_stat(settings.corpus_dir)
+        self._corpus_changed = self._compare_corpus()
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, rebuild: bool = False, progress: bool = False,
@@ -118,43 +176,105 @@ class Retriever:
             "sentences": m.get("counts", {}).get("sentences"),
             "bytes": size,
             "settings": m.get("settings"),
-            "skipped": [{"file": name, "reason": why} for name, why in scan_corpus(self.settings.corpus_dir)[1]],
+            "skipped": list(m.get("skipped", [])),
         }
 
     def clean_document(self, doc_id: str) -> CleanDoc:
-        """The clean text of a document with its map to file offsets (cached)."""
+        """The clean text of a document with its map to file offsets, as the index was built from it.
+
+        Read from the index, never from the corpus folder: passages, highlights and the reader always agree,
+        whatever happened to the files since (see ``corpus_changed``).
+        """
         self._check_docs([doc_id])
-        with self._clean_lock:
-            if doc_id not in self._clean:
-                doc = next(d for d in load_corpus(self.settings.corpus_dir) if d.doc_id == doc_id)
-                self._clean[doc_id] = clean_document(doc.text)
-            return self._clean[doc_id]
+        return self._data.clean[doc_id]
+
+    def corpus_changed(self) -> list[str]:
+        """The corpus files that differ from those the index was built from (empty: the index is current).
+
+        Cheap: at most every ``CORPUS_CHECK_SECONDS``, one ``stat`` per file; the files are hashed again
+        only when a name, size or modification time moved. What is served stays the index's own text; the
+        app says « index plus ancien que le corpus » until it is restarted (and rebuilds).
+        """
+        now = time.monotonic()
+        if now - self._corpus_checked < CORPUS_CHECK_SECONDS:
+            return self._corpus_changed
+        with self._corpus_lock:
+            if now - self._corpus_checked >= CORPUS_CHECK_SECONDS:
+                stat = corpus_stat(self.settings.corpus_dir)
+                if stat != self._corpus_stat:
+                    self._corpus_stat = stat
+                    self._corpus_changed = self._compare_corpus()
+                self._corpus_checked = time.monotonic()
+        return self._corpus_changed
+
+    def _compare_corpus(self) -> list[str]:
+        try:
+            now = corpus_fingerprint(self.settings.corpus_dir)
+        except Exception:  # noqa: BLE001 (the folder itself is gone: everything changed)
+            now = {}
+        built = self._data.manifest.get("corpus", {})
+        changed = sorted(n for n in set(built) | set(now) if built.get(n) != now.get(n))
+        if changed:
+            log.warning("corpus: changed since the index was built (%s); serving the index as built",
+                        ", ".join(changed[:5]) + (" …" if len(changed) > 5 else ""))
+        return changed
+
+    def fit_question(self, text: str) -> str:
+        """``text`` cut to ``QUESTION_TOKENS`` of this index's embedder (see :func:`fit_question`).
+
+        Everything after (question analysis, keyword search, embedding) reads only the cut question, which is
+        also the ``question`` of the returned ``Answer``: a caller sees that it was cut by comparing it with
+        what it sent.
+        """
+        return fit_question(text, self.embedder.count_tokens)
 
     # ---------------------------------------------------------------- checks
     def _check_docs(self, docs: Iterable[str]) -> list[str]:
         if isinstance(docs, str):
             docs = [docs]
-        try:
-            docs = list(docs)
-        except TypeError:
-            raise QueryError(f"docs must be a list of document ids, not {type(docs).__name__}") from None
-        unknown = [d for d in docs if not isinstance(d, str) or d not in self._docs]
+        if isinstance(docs, (dict, bytes)) or not hasattr(docs, "__iter__"):
+            raise QueryError(f"docs must be a list of document ids, not {type(docs).__name__}", "bad_docs")
+        ids: list = []
+        for d in docs:  # never more than one past the number of documents is read
+            ids.append(d)
+            if len(ids) > len(self._docs):
+                raise QueryError(f"docs names more than the {len(self._docs)} documents of the index",
+                                 "too_many_docs", str(len(self._docs)))
+        if not all(isinstance(d, str) for d in ids):
+            raise QueryError("docs must be a list of document ids (strings)", "bad_docs")
+        unknown = [d for d in ids if d not in self._docs]
         if unknown:
-            raise QueryError(f"unknown document id(s): {', '.join(map(repr, unknown))}; "
-                             f"known: {', '.join(sorted(self._docs))}")
-        return docs
+            quoted = ", ".join(shown(d) for d in unknown[:3]) + (f" and {len(unknown) - 3} more" if len(unknown) > 3
+                                                                 else "")
+            raise QueryError(f"unknown document id(s): {quoted}; known: {', '.join(sorted(self._docs))}",
+                             "unknown_docs", quoted)
+        return ids
 
     def _check(self, k, mode, docs) -> np.ndarray | None:
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= MAX_K:
-            raise QueryError(f"k must be a whole number from 1 to {MAX_K}, got {k!r}")
-        if mode not in MODES:
-            raise QueryError(f"mode must be one of {', '.join(repr(m) for m in MODES)}, got {mode!r}")
+            raise QueryError(f"k must be a whole number from 1 to {MAX_K}, got {shown(k)}", "bad_k", shown(k))
+        if not isinstance(mode, str) or mode not in MODES:
+            raise QueryError(f"mode must be one of {', '.join(repr(m) for m in MODES)}, got {shown(mode)}",
+                             "bad_mode", shown(mode))
         if docs is None:
             return None
         docs = self._check_docs(docs)
         if not docs:
-            raise QueryError("docs, when given, must name at least one document")
-        return np.sort(np.concatenate([self._doc_rows[d] for d in docs]))
+            raise QueryError("docs, when given, must name at least one document (None means all)", "no_docs")
+        return np.sort(np.concatenate([self._doc_rows[d] for d in dict.fromkeys(docs)]))
+
+    def check(self, question, k: int = 5, mode: str = "hybrid", docs: Iterable[str] | None = None) -> str:
+        """Validate a request without running it (the app refuses bad input before it is queued).
+
+        Returns:
+            The normalised question (before the token budget).
+
+        Raises:
+            QueryError: with its ``code``, as ``search`` and ``answer`` would.
+        """
+        text = normalize_question(question)
+        self._check(k, mode, docs)
+        return text
 
     # --------------------------------------------------------------- ranking
     def _rank(self, query: Query, qv: np.ndarray | None, mode: str, allowed: np.ndarray | None,
@@ -225,7 +345,7 @@ class Retriever:
         Raises:
             QueryError: bad question or option; the message says what is allowed.
         """
-        query = analyze(normalize_question(question))
+        query = analyze(self.fit_question(normalize_question(question)))
         allowed = self._check(k, mode, docs)
         qv = self.embedder.encode_queries([query.text])[0] if mode != "keyword" else None
         return [self._passage(c) for c in self._rank(query, qv, mode, allowed, k)]
@@ -279,8 +399,8 @@ class Retriever:
                       topic=round(topic, 4), message=message, answer_type=query.answer_type, lang=query.lang)
 
     def _prepare(self, question, k: int, mode: str, docs) -> tuple[Query, np.ndarray, list[_Candidate]]:
-        """Validate, analyse, embed and rank: what every question goes through first."""
-        query = analyze(normalize_question(question))
+        """Validate, cut to the token budget, analyse, embed and rank: what every question goes through first."""
+        query = analyze(self.fit_question(normalize_question(question)))
         allowed = self._check(k, mode, docs)
         qv = self.embedder.encode_queries([query.text])[0]
         return query, qv, self._rank(query, qv, mode, allowed, k)

@@ -7,6 +7,9 @@ Layout of ``index_dir``::
         manifest.json       format, settings, embedder, corpus fingerprint,
                             library versions, sha256 of every other file
         documents.jsonl     one record per document (metadata, sizes)
+        clean.jsonl         per document, its clean text and blocks (what passages, highlights
+                            and the reader show: the index, never the files, is read at query time)
+        offsets.npy         int32 (2, n): every clean character's file span, all documents end to end
         chunks.jsonl        one record per chunk (offsets, section, text, sentences)
         vectors.faiss       chunk vectors (FAISS)
         sentences.npy       sentence vectors (float32)
@@ -35,8 +38,8 @@ from pathlib import Path
 import numpy as np
 
 from .chunking import Chunk, chunk_document
-from .cleaning import clean_document
-from .corpus import Document, corpus_fingerprint, load_corpus
+from .cleaning import Block, CleanDoc, clean_document
+from .corpus import Document, corpus_fingerprint, scan_corpus
 from .embedding import BUNDLED, Embedder, load_embedder
 from .keyword import KeywordIndex
 from .settings import Settings
@@ -76,6 +79,7 @@ class IndexData:
     sentence_vectors: np.ndarray
     keyword: KeywordIndex
     background: np.ndarray  # chunk vectors sampled for the query's background similarity
+    clean: dict[str, CleanDoc]  # per document, the clean text and its map to file offsets, as built
 
 
 def dense_text(doc: Document, section: tuple[str, ...], text: str) -> str:
@@ -162,14 +166,17 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
             except IndexProblem:
                 pass
         started = time.perf_counter()
-        docs = load_corpus(settings.corpus_dir)
+        docs, skipped = scan_corpus(settings.corpus_dir)
+        for name, why in skipped:
+            log.warning("corpus: skipped %s: %s", name, why)
         fingerprint = corpus_fingerprint(settings.corpus_dir)
         embedder = embedder or load_embedder(settings.embedder, settings.model)
 
         chunks: list[Chunk] = []
         doc_records = []
+        cleans: dict[str, CleanDoc] = {}
         for doc in docs:
-            clean = clean_document(doc.text)
+            clean = cleans[doc.doc_id] = clean_document(doc.text)
             doc_chunks = chunk_document(doc.doc_id, clean, embedder.count_tokens,
                                         settings.chunk_tokens, settings.chunk_overlap)
             chunks.extend(doc_chunks)
@@ -209,6 +216,7 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
         tmp.mkdir()
         _write_jsonl(tmp / "documents.jsonl", doc_records)
         _write_jsonl(tmp / "chunks.jsonl", (_chunk_record(c, r) for c, r in zip(chunks, sentence_rows)))
+        _write_clean(tmp, cleans)
         vindex.save(tmp / "vectors.faiss")
         np.save(tmp / "sentences.npy", sentence_vectors)
         kindex.save(tmp / "keyword")
@@ -222,6 +230,7 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
             "vector_index": kind,
             "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sentence_texts)},
             "corpus": fingerprint,
+            "skipped": [{"file": name, "reason": why} for name, why in skipped],
             "libraries": _versions(),
             "build_seconds": round(time.perf_counter() - started, 2),
             "files": {str(p.relative_to(tmp)): _sha256(p) for p in _files(tmp)},
@@ -245,6 +254,33 @@ def _chunk_record(c: Chunk, rows: list[int]) -> dict:
     rec = asdict(c)
     rec["sentences"] = [[a, b, r] for (a, b), r in zip(c.sentences, rows)]
     return rec
+
+
+def _write_clean(folder: Path, cleans: dict[str, CleanDoc]) -> None:
+    records, starts, ends, at = [], [], [], 0
+    for doc_id, c in cleans.items():
+        records.append({"doc_id": doc_id, "at": at, "text": c.text,
+                        "blocks": [[b.kind, b.start, b.end, b.level, list(b.section)] for b in c.blocks]})
+        starts.append(c.src_start)
+        ends.append(c.src_end)
+        at += len(c.text)
+    _write_jsonl(folder / "clean.jsonl", records)
+    offsets = (np.stack([np.concatenate(starts), np.concatenate(ends)]).astype(np.int32) if records
+               else np.zeros((2, 0), np.int32))
+    np.save(folder / "offsets.npy", offsets)
+
+
+def _read_clean(folder: Path) -> dict[str, CleanDoc]:
+    offsets = np.load(folder / "offsets.npy", allow_pickle=False)
+    out = {}
+    for rec in _read_jsonl(folder / "clean.jsonl"):
+        a, n = int(rec["at"]), len(rec["text"])
+        if offsets.shape[0] != 2 or a + n > offsets.shape[1]:
+            raise IndexProblem(str(folder / "offsets.npy"), f"too short for document {rec['doc_id']!r}")
+        blocks = tuple(Block(kind, start, end, level, tuple(section)) for kind, start, end, level, section
+                       in rec["blocks"])
+        out[rec["doc_id"]] = CleanDoc(rec["text"], offsets[0, a:a + n].copy(), offsets[1, a:a + n].copy(), blocks)
+    return out
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -357,8 +393,12 @@ def _read(folder: Path, manifest: dict) -> IndexData:
         raise IndexProblem(str(folder / "vectors.faiss"), f"{len(vectors)} vectors for {len(chunks)} chunks")
     rng = np.random.default_rng(0)
     rows = np.sort(rng.choice(len(chunks), size=min(BACKGROUND, len(chunks)), replace=False))
+    clean = _read_clean(folder)
+    missing = sorted({d.doc_id for d in documents} - set(clean))
+    if missing:
+        raise IndexProblem(str(folder / "clean.jsonl"), f"no clean text for {', '.join(missing)}")
     return IndexData(folder, manifest, documents, chunks, sentence_rows, vectors, sentence_vectors, keyword,
-                     vectors.reconstruct(rows))
+                     vectors.reconstruct(rows), clean)
 
 
 def open_index(settings: Settings, rebuild: bool = False, progress: bool = False) -> tuple[IndexData, Embedder]:

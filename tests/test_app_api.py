@@ -86,10 +86,11 @@ def test_search_says_related_when_the_corpus_talks_about_it_but_does_not_answer(
     (dict(question=""), "vide"),
     (dict(question="   \n\t "), "vide"),
     (dict(question="x" * 2001), "2000"),
-    (dict(question=QUESTION, mode="magic"), "mode must be one of"),
-    (dict(question=QUESTION, docs=["no-such-doc"]), "unknown document id"),
-    (dict(question=QUESTION, k=0), "k must be a whole number from 1 to 50"),
-    (dict(question=QUESTION, k=51), "k must be a whole number from 1 to 50"),
+    (dict(question=QUESTION, mode="magic"), "Mode de recherche inconnu ('magic')"),
+    (dict(question=QUESTION, docs=["no-such-doc"]), "Document(s) inconnu(s) : 'no-such-doc'"),
+    (dict(question=QUESTION, docs=[]), "docs ne nomme aucun document"),
+    (dict(question=QUESTION, k=0), "k doit être un nombre entier de 1 à 50"),
+    (dict(question=QUESTION, k=51), "k doit être un nombre entier de 1 à 50"),
 ])
 def test_bad_input_gets_a_clear_error(client, kwargs, message):
     with pytest.raises(Exception) as info:

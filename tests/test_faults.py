@@ -34,7 +34,7 @@ QUESTIONS = ["Que suppose un contrôle humain significatif des drones ?",
              "budget de l'intelligence artificielle de défense en 2030"]
 
 # Every file of a build (checked against a real build by test_index_layout_is_the_one_tested).
-FILES = ["manifest.json", "documents.jsonl", "chunks.jsonl", "vectors.faiss", "sentences.npy",
+FILES = ["manifest.json", "documents.jsonl", "clean.jsonl", "offsets.npy", "chunks.jsonl", "vectors.faiss", "sentences.npy",
          "keyword/params.index.json", "keyword/vocab.index.json", "keyword/data.csc.index.npy",
          "keyword/indices.csc.index.npy", "keyword/indptr.csc.index.npy"]
 
