@@ -110,23 +110,27 @@ def _progress(total: int, enabled: bool, desc: str):
 
 
 class _Request:
-    __slots__ = ("texts", "vectors", "error", "done")
+    __slots__ = ("texts", "vectors", "error", "done", "wake", "lead")
 
     def __init__(self, texts: list[str]) -> None:
         self.texts = texts
         self.vectors: list[np.ndarray] = []
         self.error: BaseException | None = None
-        self.done = threading.Event()
+        self.done = False
+        self.lead = False
+        self.wake = threading.Event()  # set when done, or when it is this request's turn to run a batch
 
 
 class QueryPath:
     """Query vectors: an LRU cache, and one forward pass for concurrent callers.
 
-    A caller whose queries are not cached queues them; if no forward pass is
-    running it becomes the one that runs them, together with everything queued
-    meanwhile, until the queue is empty. So requests that arrive while the
-    model is busy are embedded in one batch, and at most one forward pass runs
-    at a time (the runtime's threads are chosen for the cores).
+    A caller whose queries are not cached queues them. If no forward pass is
+    running it runs one, for everything queued by then (its own queries
+    included); when that pass ends, the oldest caller still queued runs the
+    next one. So requests that arrive while the model is busy are embedded
+    together in the next batch, at most one forward pass runs at a time (the
+    runtime's threads are chosen for the cores), and no caller waits for more
+    than the pass under way and its own.
 
     Args:
         encode: embeds a list of query texts (one forward pass).
@@ -157,48 +161,53 @@ class QueryPath:
             if missing:
                 request = _Request([texts[i] for i in missing])
                 self._queue.append(request)
-                lead = not self._running
-                self._running = True
+                if not self._running:
+                    self._running = request.lead = True
         if missing:
-            if lead:
-                self._run()
-            request.done.wait()
+            while not request.done:
+                if request.lead:
+                    self._run_batch()
+                else:
+                    request.wake.wait()
+                    request.wake.clear()
             if request.error is not None:
                 raise request.error
             for i, vec in zip(missing, request.vectors):
                 out[i] = vec
         return np.stack(out) if out else np.zeros((0, self._dim), np.float32)
 
-    def _run(self) -> None:
-        while True:
-            with self._lock:
-                batch, self._queue = self._queue, []
-                if not batch:
-                    self._running = False
-                    return
-            unique = list(dict.fromkeys(t for r in batch for t in r.texts))
-            error = None
-            try:
-                vectors = np.asarray(self._encode(unique), dtype=np.float32).reshape(len(unique), self._dim)
-            except BaseException as exc:  # handed to every caller of this batch, raised in their threads
-                error = exc
-            with self._lock:
-                self.forward_passes += 1
-                found = {}
-                if error is None:
-                    for text, vec in zip(unique, vectors):
-                        vec = vec.copy()
-                        vec.setflags(write=False)
-                        found[text] = vec
-                        if self._size:
-                            self._cache[text] = vec
-                            self._cache.move_to_end(text)
-                    while len(self._cache) > self._size:
-                        self._cache.popitem(last=False)
+    def _run_batch(self) -> None:
+        with self._lock:
+            batch, self._queue = self._queue, []
+        unique = list(dict.fromkeys(t for r in batch for t in r.texts))
+        error = None
+        try:
+            vectors = np.asarray(self._encode(unique), dtype=np.float32).reshape(len(unique), self._dim)
+        except BaseException as exc:  # handed to every caller of this batch, raised in their threads
+            error = exc
+        with self._lock:
+            self.forward_passes += 1
+            found = {}
+            if error is None:
+                for text, vec in zip(unique, vectors):
+                    vec = vec.copy()
+                    vec.setflags(write=False)
+                    found[text] = vec
+                    if self._size:
+                        self._cache[text] = vec
+                        self._cache.move_to_end(text)
+                while len(self._cache) > self._size:
+                    self._cache.popitem(last=False)
             for request in batch:
                 request.error = error
                 request.vectors = [found[t] for t in request.texts] if error is None else []
-                request.done.set()
+                request.done, request.lead = True, False
+                request.wake.set()
+            if self._queue:  # the oldest waiting caller runs the next batch
+                self._queue[0].lead = True
+                self._queue[0].wake.set()
+            else:
+                self._running = False
 
     def clear(self) -> None:
         with self._lock:
