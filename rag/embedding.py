@@ -385,7 +385,9 @@ class ConvertedE5Embedder(SentenceTransformerEmbedder):
         stamp = read_stamp(folder)
         import torch
 
-        runtime = f"sentence-transformers-{importlib_metadata.version('sentence-transformers')}+torch-{torch.__version__}-fp32"
+        # The build of torch (+cpu, +cu…) is left out: on a CPU they compute the same vectors.
+        torch_version = str(torch.__version__).split("+")[0]
+        runtime = f"sentence-transformers-{importlib_metadata.version('sentence-transformers')}+torch-{torch_version}-fp32"
         super().__init__(str(folder), local_files_only=True, normalise=normaliser(folder), threads=threads,
                          query_cache=query_cache, name=bundled_name(version, stamp["source_sha256"], runtime))
         self.folder = folder

