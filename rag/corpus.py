@@ -19,6 +19,9 @@ log = logging.getLogger("rag")
 
 METADATA_FILE = "metadata.toml"
 SUFFIXES = (".md", ".txt")
+# Larger files are skipped with their reason: indexing cost grows with the characters (about a minute
+# per 100,000 with the default embedder on two cores), so one huge file would hold the build for hours.
+MAX_DOCUMENT_CHARS = 2_000_000
 
 
 class CorpusError(ValueError):
@@ -95,6 +98,9 @@ def _read_text(path: Path) -> str:
         raise ValueError(f"not UTF-8 text (byte {exc.start})") from None
     if not text.strip():
         raise ValueError("empty file")
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise ValueError(f"too large to index: {len(text):,} characters, the limit is {MAX_DOCUMENT_CHARS:,} "
+                         "(split the file)")
     return text
 
 
