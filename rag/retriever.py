@@ -2,7 +2,8 @@
 
 Hybrid ranking fuses three rankings of the candidates with weighted reciprocal
 rank fusion: dense similarity of the chunk, BM25 of the chunk, and dense
-similarity of the chunk's best sentence. An answer quotes verbatim 1 to 3
+similarity of the chunk's best sentence; the keyword side's weight follows its
+evidence for the question (``Retriever._keyword_evidence``). An answer quotes verbatim 1 to 3
 sentences of the returned passages that ``rag.answer`` judges to answer the
 question, or says that the corpus is about the question but does not answer it
 (``related``), or that it is not about it (``off_topic``, ``rag.abstention``).
@@ -19,7 +20,7 @@ from typing import Iterable
 
 import numpy as np
 
-from . import abstention
+from . import abstention, glossary
 from . import answer as answering
 from .cleaning import CleanDoc, clean_document
 from .corpus import load_corpus, scan_corpus
@@ -189,13 +190,28 @@ class Retriever:
         elif mode == "keyword":
             score = kws
         else:
-            w = s.dense_weight_en if english else s.dense_weight
+            w = 1.0 - (1.0 - (s.dense_weight_en if english else s.dense_weight)) * self._keyword_evidence(query)
             sw, k = s.sentence_weight, s.rrf_k
             score = (w * (1 - sw) / (k + _ranks(dense)) + w * sw / (k + _ranks(sent))
                      + (1 - w) * np.where(kws > 0, 1.0 / (k + _ranks(kws)), 0.0))
         order = np.lexsort((rows, -score))[:n]
         return [_Candidate(int(rows[i]), float(score[i]), float(dense[i]), float(kws[i]), float(sent[i]))
                 for i in order]
+
+    def _keyword_evidence(self, query: Query) -> float:
+        """How far the keyword side of hybrid fusion can be trusted for this question, 0 to 1.
+
+        French: the share of the question's terms that the keyword index knows, full from
+        ``settings.keyword_full_share``. English: the share of its content words that reach
+        French text (glossary phrases, acronyms, numbers; ``glossary.coverage``): without them
+        BM25 only matches leftover English words, and would pull the fusion down.
+        """
+        if query.english:
+            return glossary.coverage(query.text)
+        terms, known = self._data.keyword.known_terms(query.keyword_text)
+        if not terms:
+            return 0.0
+        return min(1.0, len(known) / len(terms) / self.settings.keyword_full_share)
 
     def _best_sentence(self, row: int, qv: np.ndarray) -> tuple[int, float]:
         srows = self._data.sentence_rows[row]
