@@ -9,7 +9,8 @@ Synthetic corpora of 10,000 and 100,000 chunks: random normalised vectors of
 the real dimension in ``rag.vectors.VectorIndex`` (the kind ``choose_kind("auto")``
 picks, and flat vs HNSW with HNSW's recall@10 against exact search), and a
 bm25s keyword index over texts drawn from the corpus vocabulary.
-Peak memory is the process's maximum resident set size after each stage.
+Peak memory is the process's maximum resident set size after each stage. One-line
+files of 200 KB, 1 MB and 5 MB: cleaning and sentence splitting time.
 
 ``python -m eval.bench --corpus DIR --queries FILE`` instead checks the engine on any
 folder of documents: it builds an index of it (timed; passages, sentences per 1,000
@@ -118,6 +119,26 @@ def bench_real(args, rows: list[dict]) -> None:
     rows.append({"what": "baseline: flat FAISS", "n": len(base.chunks), "seconds": round(base_s, 2),
                  "p50_ms": round(b[0], 3), "p95_ms": round(b[1], 3)})
     print(f"peak RSS {peak_mb():.0f} MB")
+
+
+def bench_long_lines(rows: list[dict], sizes=(200_000, 1_000_000, 5_000_000)) -> None:
+    """Cleaning and sentence splitting of one single-line file of each size (the corpus's text repeated):
+    the cost must grow with the characters (the former splitter took 21 s for 200 KB)."""
+    from rag.cleaning import clean_document
+    from rag.corpus import load_corpus
+    from rag.settings import Settings
+    from rag.sentences import sentence_spans
+
+    text = "Texte. " + " ".join(" ".join(d.text.split()) for d in load_corpus(Settings.from_env().corpus_dir))
+    print("\n== one-line files")
+    for n in sizes:
+        line = (text * (n // len(text) + 1))[:n]
+        t = time.perf_counter()
+        doc = clean_document(line)
+        found = sum(len(sentence_spans(doc.text, b.start, b.end)) for b in doc.blocks if b.kind == "text")
+        seconds = time.perf_counter() - t
+        print(f"  {n:>9,} characters on one line: cleaned and split into {found:,} sentences in {seconds:.2f} s")
+        rows.append({"what": "one-line file: clean + sentences", "n": n, "seconds": round(seconds, 2)})
 
 
 def bench_synthetic(args, rows: list[dict]) -> None:
@@ -363,6 +384,7 @@ def main(argv=None) -> int:
     rows: list[dict] = []
     if not args.skip_real:
         bench_real(args, rows)
+    bench_long_lines(rows)
     bench_synthetic(args, rows)
     print(f"\npeak RSS {peak_mb():.0f} MB; bench took {time.perf_counter() - started:.0f} s")
     if args.json:
