@@ -237,3 +237,11 @@ def test_a_file_above_the_size_limit_is_skipped_with_its_reason(tmp_path):
     assert [d.doc_id for d in docs] == ["petit"]
     assert skipped == [("enorme.txt", f"too large to index: {5_000_000 // 19 * 19:,} characters, the limit is "
                                       f"{MAX_DOCUMENT_CHARS:,} (split the file)")]
+
+
+def test_a_plain_text_file_takes_its_title_line_as_title(tmp_path):
+    (tmp_path / "rapport.txt").write_text(PLAIN, encoding="utf-8")
+    (tmp_path / "sans-titre.txt").write_text("Un paragraphe sans titre, qui commence d'emblée\npar le texte.\n",
+                                             encoding="utf-8")
+    titles = {d.doc_id: d.title for d in load_corpus(tmp_path)}
+    assert titles == {"rapport": "RAPPORT SUR LA DÉFENSE AÉRIENNE", "sans-titre": "sans-titre"}
