@@ -200,7 +200,7 @@ class Retriever:
         order = np.lexsort((rows, -score))
         if allowed is None:  # a search restricted to chosen documents is theirs to fill
             doc_of = [self._data.chunks[int(rows[i])].doc_id for i in order]
-            order = order[_diversify(doc_of, self._document_caps(query, set(doc_of[:HEAD])))]
+            order = order[_diversify(doc_of, self._document_caps(query, set(doc_of)))]
         order = order[:n]
         return [_Candidate(int(rows[i]), float(score[i]), float(dense[i]), float(kws[i]), float(sent[i]))
                 for i in order]
