@@ -238,17 +238,17 @@ def _classify(lines: list[_Line], text: str) -> None:
         seen_text = seen_text or line.kind == "text"
 
 
-def _following(lines: list[_Line]) -> list[tuple[str, int]]:
-    """For each line: the next non-blank line after it (stripped, "" at the end) and the
-    length of the run of non-blank lines that one opens (one pass, from the end)."""
-    out: list[tuple[str, int]] = [("", 0)] * len(lines)
-    nxt, run_len, run = "", 0, 0
+def _following(lines: list[_Line]) -> list[tuple[str, int, int]]:
+    """For each line: the next non-blank line after it (stripped, "" at the end), the length
+    of the run of non-blank lines that one opens, and its index (one pass, from the end)."""
+    out: list[tuple[str, int, int]] = [("", 0, -1)] * len(lines)
+    nxt, run_len, at, run = "", 0, -1, 0
     for i in range(len(lines) - 1, -1, -1):
-        out[i] = (nxt, run_len)
+        out[i] = (nxt, run_len, at)
         s = lines[i].text.strip()
         run = run + len(s) + 1 if s else 0
         if s:
-            nxt, run_len = s, run
+            nxt, run_len, at = s, run, i
     return out
 
 
@@ -278,7 +278,7 @@ def _plain_heading(lines: list[_Line], i: int, following: list[tuple[str, int]])
     prev = lines[i - 1].text.strip() if i else ""
     if prev and not (prev.endswith(CLAUSE_END) or lines[i - 1].kind in ("heading", "rule", "junk", "toc", "note")):
         return ""
-    nxt, para_len = following[i]
+    nxt, para_len, at = following[i]
     after_blank = i + 1 < len(lines) and not lines[i + 1].text.strip()
     if not nxt or (not after_blank and nxt[:1].islower()):
         return ""  # nothing follows, or the line runs on into the next one
@@ -297,10 +297,25 @@ def _plain_heading(lines: list[_Line], i: int, following: list[tuple[str, int]])
         return "roman" if m.group("roman") else "letter"
     if caps and not next_caps and len(words) <= 15 and not s.endswith("."):
         return "caps"
-    if (before := not prev) and after_blank and len(words) <= 15 and s[0].isupper() \
-            and not s.endswith(tuple(".!?:;…")) and para_len > 2 * len(s) + 40:
+    if not prev and after_blank and _title_like(s) and (
+            para_len > 2 * len(s) + 40 or _title_above_text(lines, at, following)):
         return "title"
     return ""
+
+
+def _title_like(s: str) -> bool:
+    """A short line that does not end a sentence (a short question may be a title)."""
+    return len(s.split()) <= 15 and s[0].isupper() and not s.endswith(tuple(".!:;…")) and (
+        not s.endswith("?") or len(s) <= 50)
+
+
+def _title_above_text(lines: list[_Line], at: int, following: list[tuple[str, int, int]]) -> bool:
+    """Whether line ``at`` is a title line between blank lines with a longer paragraph below it
+    (so that the line above it is a title too: « Partie 1 » over « Le contexte » over text)."""
+    if at < 0 or at + 1 >= len(lines) or lines[at + 1].text.strip():
+        return False
+    s = lines[at].text.strip()
+    return _title_like(s) and following[at][1] > 2 * len(s) + 40
 
 
 def _indent(line: str) -> int:

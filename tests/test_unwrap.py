@@ -245,3 +245,12 @@ def test_a_plain_text_file_takes_its_title_line_as_title(tmp_path):
                                              encoding="utf-8")
     titles = {d.doc_id: d.title for d in load_corpus(tmp_path)}
     assert titles == {"rapport": "RAPPORT SUR LA DÉFENSE AÉRIENNE", "sans-titre": "sans-titre"}
+
+
+def test_short_question_titles_and_stacked_titles_are_headings():
+    text = ("Le contexte\n\nQuel organe de régulation ?\n\nLa question d'un organe international de régulation de "
+            "l'IA, sur le modèle de l'Agence internationale de l'énergie atomique, revient à chaque sommet.\n\n"
+            "Le reste du texte ?\n")
+    doc = clean_document(text)
+    assert [doc.text[b.start:b.end] for b in doc.blocks if b.kind == "heading"] == [
+        "Le contexte", "Quel organe de régulation ?"]
