@@ -9,14 +9,20 @@ Synthetic corpora of 10,000 and 100,000 chunks: random normalised vectors of
 the real dimension in ``rag.vectors.VectorIndex`` (the kind ``choose_kind("auto")``
 picks, and flat vs HNSW with HNSW's recall@10 against exact search), and a
 bm25s keyword index over texts drawn from the corpus vocabulary.
-Peak memory is the process's maximum resident set size after each stage.
-
 Runtimes of the bundled model (``--runtimes``, first): each is measured in its own child process, one after
 the other, in the same run: load time, passages/s on the first ``--passages`` chunks of the real corpus (as
 indexed), query-embedding latency (one question at a time, no cache), a build of the real corpus into a
 temporary index, answer latency end to end (question embedded, no query cache) for one caller and for
 ``--callers`` concurrent ones, and the child's peak resident memory; the runtimes' vectors of the same
-passages are compared (cosine).
+passages are compared (cosine). One-line files of 200 KB, 1 MB and 5 MB: cleaning and
+sentence splitting time. Peak memory is the process's maximum resident set size after each stage.
+
+``python -m eval.bench --corpus DIR --queries FILE`` instead checks the engine on any
+folder of documents: it builds an index of it (timed; passages, sentences per 1,000
+characters, index size and the sentence vectors' share of it) and runs known-item
+retrieval (does a passage of the right document come first, in the top 5, in the
+top 10?) in each mode, by language when the queries say it. ``FILE`` is JSON Lines
+of ``{"question": "...", "doc": "<doc id>"}``, or the evaluation's test set.
 """
 
 from __future__ import annotations
@@ -118,6 +124,26 @@ def bench_real(args, rows: list[dict]) -> None:
     rows.append({"what": "baseline: flat FAISS", "n": len(base.chunks), "seconds": round(base_s, 2),
                  "p50_ms": round(b[0], 3), "p95_ms": round(b[1], 3)})
     print(f"peak RSS {peak_mb():.0f} MB")
+
+
+def bench_long_lines(rows: list[dict], sizes=(200_000, 1_000_000, 5_000_000)) -> None:
+    """Cleaning and sentence splitting of one single-line file of each size (the corpus's text repeated):
+    the cost must grow with the characters (the former splitter took 21 s for 200 KB)."""
+    from rag.cleaning import clean_document
+    from rag.corpus import load_corpus
+    from rag.settings import Settings
+    from rag.sentences import sentence_spans
+
+    text = "Texte. " + " ".join(" ".join(d.text.split()) for d in load_corpus(Settings.from_env().corpus_dir))
+    print("\n== one-line files")
+    for n in sizes:
+        line = (text * (n // len(text) + 1))[:n]
+        t = time.perf_counter()
+        doc = clean_document(line)
+        found = sum(len(sentence_spans(doc.text, b.start, b.end)) for b in doc.blocks if b.kind == "text")
+        seconds = time.perf_counter() - t
+        print(f"  {n:>9,} characters on one line: cleaned and split into {found:,} sentences in {seconds:.2f} s")
+        rows.append({"what": "one-line file: clean + sentences", "n": n, "seconds": round(seconds, 2)})
 
 
 def bench_synthetic(args, rows: list[dict]) -> None:
@@ -346,6 +372,142 @@ def runtimes_markdown(figs: list[dict]) -> str:
               "Regenerate with `python -m eval.bench --readme`."]
     return "\n".join(lines) + "\n"
 
+class QueriesError(ValueError):
+    """A queries file that cannot be used; the message names the line."""
+
+
+def load_queries(path: str | Path, doc_ids: set[str]) -> list[dict]:
+    """Known-item queries from a JSON Lines file: ``{"question": ..., "doc": "<doc id>"}`` per line
+    (``"docs": [...]`` for several acceptable documents, optional ``"lang"``), or lines of the
+    evaluation's test-set format, whose ``answers`` give the documents (unanswerable ones are skipped).
+
+    Raises:
+        QueriesError: a line that is not such an object, or names an unknown document.
+    """
+    out = []
+    for n, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise QueriesError(f"{path}, line {n}: not JSON ({exc})") from None
+        if not isinstance(item, dict) or not isinstance(item.get("question"), str) or not item["question"].strip():
+            raise QueriesError(f"{path}, line {n}: needs a \"question\" string")
+        docs = item.get("docs") or ([item["doc"]] if "doc" in item else [a.get("doc") for a in item.get("answers", [])
+                                                                         if isinstance(a, dict)])
+        if not docs:
+            if item.get("answerable") is False:
+                continue
+            raise QueriesError(f"{path}, line {n}: needs \"doc\" (the document that answers)")
+        unknown = [d for d in docs if d not in doc_ids]
+        if unknown:
+            raise QueriesError(f"{path}, line {n}: unknown document {unknown[0]!r}")
+        out.append({"question": item["question"], "docs": set(docs), "lang": str(item.get("lang", ""))})
+    if not out:
+        raise QueriesError(f"{path}: no query")
+    return out
+
+
+def known_item(retriever, queries: list[dict], modes=("keyword", "dense", "hybrid"), k: int = 10) -> dict:
+    """Document-level known-item retrieval: for each mode (and language), the share of queries with a
+    passage of a right document at rank 1, in the top 5 and in the top 10, MRR@10, and latency."""
+    out = {}
+    for mode in modes:
+        firsts, times = [], []
+        for q in queries:
+            t = time.perf_counter()
+            passages = retriever.search(q["question"], k=k, mode=mode)
+            times.append(time.perf_counter() - t)
+            firsts.append(next((i + 1 for i, p in enumerate(passages) if p.doc_id in q["docs"]), None))
+
+        def block(idx):
+            fs = [firsts[i] for i in idx]
+            n = max(1, len(fs))
+            return {"queries": len(fs), "recall@1": round(sum(f == 1 for f in fs if f) / n, 4),
+                    "recall@5": round(sum(f <= 5 for f in fs if f) / n, 4),
+                    "recall@10": round(sum(f is not None for f in fs) / n, 4),
+                    "mrr@10": round(sum(1 / f for f in fs if f) / n, 4)}
+
+        res = block(range(len(queries)))
+        res["p50_ms"], res["p95_ms"] = (round(v, 2) for v in pct(times))
+        res["by_lang"] = {lang: block([i for i, q in enumerate(queries) if q["lang"] == lang])
+                          for lang in sorted({q["lang"] for q in queries if q["lang"]})}
+        out[mode] = res
+    return out
+
+
+def build_cost(retriever, corpus_dir: str | Path, seconds: float) -> dict:
+    """What the index of a corpus cost: time, passages, sentences per 1,000 characters, bytes and the
+    share of them taken by sentence vectors."""
+    from rag.cleaning import clean_document
+    from rag.corpus import load_corpus
+
+    docs = load_corpus(corpus_dir)
+    chars = sum(len(d.text) for d in docs)
+    clean = sum(len(clean_document(d.text).text) for d in docs)
+    lines = sum(d.text.count("\n") + 1 for d in docs)
+    folder = retriever.index_folder
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    sent_bytes = (folder / "sentences.npy").stat().st_size if (folder / "sentences.npy").exists() else 0
+    n_sent = retriever.manifest.get("counts", {}).get("sentences") or 0
+    return {"documents": len(docs), "characters": chars, "clean_characters": clean, "lines": lines,
+            "chunks": len(retriever._data.chunks), "sentences": n_sent,
+            "sentences_per_1000_chars": round(1000 * n_sent / max(1, clean), 3),
+            "build_seconds": round(seconds, 1), "index_bytes": size,
+            "sentence_vector_share": round(sent_bytes / max(1, size), 3)}
+
+
+def bench_corpus(args) -> dict:
+    """``--corpus DIR --queries FILE``: build an index of any folder of documents (in ``--index-dir``,
+    by default a temporary folder), report its build cost and known-item retrieval."""
+    import shutil
+    import tempfile
+
+    from rag import Retriever, Settings
+    from rag.corpus import load_corpus
+
+    index_dir = Path(args.index_dir) if args.index_dir else Path(tempfile.mkdtemp(prefix="rag-bench-"))
+    settings = Settings.from_env(corpus_dir=str(args.corpus), index_dir=str(index_dir))
+    queries = load_queries(args.queries, {d.doc_id for d in load_corpus(settings.corpus_dir)})
+    try:
+        t = time.perf_counter()
+        r = Retriever.from_settings(settings, rebuild=True)
+        cost = build_cost(r, settings.corpus_dir, time.perf_counter() - t)
+        result = {"corpus": Path(args.corpus).name, "embedder": r.embedder.name, "build": cost,
+                  "known_item": known_item(r, queries)}
+        if args.baseline:
+            from .evaluate import NaiveBaseline
+
+            t = time.perf_counter()
+            base = NaiveBaseline(settings.corpus_dir, r.embedder, None)
+            result["baseline"] = {"chunks": len(base.chunks), "build_seconds": round(time.perf_counter() - t, 1),
+                                  "bytes": int(base.vectors.nbytes)}
+    finally:
+        if not args.index_dir:
+            shutil.rmtree(index_dir, ignore_errors=True)
+    print_corpus(result)
+    return result
+
+
+def print_corpus(res: dict) -> None:
+    b = res["build"]
+    print(f"\n== corpus {res['corpus']}: {b['documents']} documents, {b['characters']:,} characters in "
+          f"{b['lines']:,} lines, embedder {res['embedder']}")
+    print(f"build {b['build_seconds']} s: {b['chunks']:,} passages, {b['sentences']:,} sentences "
+          f"({b['sentences_per_1000_chars']} per 1,000 clean characters); index {b['index_bytes'] / 2**20:.1f} MB, "
+          f"sentence vectors {100 * b['sentence_vector_share']:.0f} %")
+    if "baseline" in res:
+        base = res["baseline"]
+        print(f"naive 1000/200 baseline: {base['chunks']:,} chunks, built in {base['build_seconds']} s")
+    print("known-item retrieval (a passage of the right document):")
+    print("    mode     R@1    R@5    R@10   MRR@10  p50 ms  " + "  ".join(
+        f"R@10 {lang}" for lang in next(iter(res["known_item"].values()))["by_lang"]))
+    for mode, m in res["known_item"].items():
+        langs = "  ".join(f"{v['recall@10']:.3f}  " for v in m["by_lang"].values())
+        print(f"  {mode:>8}  {m['recall@1']:.3f}  {m['recall@5']:.3f}  {m['recall@10']:.3f}  {m['mrr@10']:.3f}"
+              f"  {m['p50_ms']:>6.1f}  {langs}")
+
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__,
@@ -353,7 +515,9 @@ def main(argv=None) -> int:
     p.add_argument("--rebuild", action="store_true", help="rebuild the real index and time it (about 4.5 minutes)")
     p.add_argument("--sizes", default="10000,100000", help="synthetic corpus sizes (default: %(default)s)")
     p.add_argument("--dim", type=int, default=384)
-    p.add_argument("--queries", type=int, default=100, help="queries per measurement (default: %(default)s)")
+    p.add_argument("--queries", default="100",
+                   help="queries per measurement (default: %(default)s); with --corpus, the queries file: JSON Lines "
+                        "of {\"question\", \"doc\"} (or the test-set format)")
     p.add_argument("--e2e-queries", type=int, default=15,
                    help="queries for end-to-end latency, which embeds each one (default: %(default)s)")
     p.add_argument("--words", type=int, default=60, help="words per synthetic chunk (default: %(default)s)")
@@ -368,6 +532,10 @@ def main(argv=None) -> int:
     p.add_argument("--callers", type=int, default=4, help="concurrent callers per runtime (default: %(default)s)")
     p.add_argument("--runtime-child", help=argparse.SUPPRESS)
     p.add_argument("--child-out", help=argparse.SUPPRESS)
+    p.add_argument("--corpus", help="instead: build an index of this folder of documents and measure it "
+                                    "(with --queries); nothing else is run")
+    p.add_argument("--index-dir", help="with --corpus: where to build (default: a temporary folder, removed)")
+    p.add_argument("--baseline", action="store_true", help="with --corpus: also build the naive baseline")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.add_argument("--markdown", help="also write the figures as a markdown table to this file")
     p.add_argument("--readme", action="store_true",
@@ -378,11 +546,26 @@ def main(argv=None) -> int:
     if args.runtime_child:
         return runtime_child(args)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    if args.corpus:
+        if args.queries.isdigit():
+            p.error("--corpus needs --queries FILE")
+        try:
+            res = bench_corpus(args)
+        except (ValueError, OSError) as exc:  # a bad queries file, corpus folder or setting
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        if args.json:
+            Path(args.json).write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+        return 0
+    if not args.queries.isdigit():
+        p.error("--queries must be a number (a queries file goes with --corpus)")
+    args.queries = int(args.queries)
     started = time.perf_counter()
     rows: list[dict] = []
     figs = bench_runtimes(args, []) if args.runtimes else []
     if not args.skip_real:
         bench_real(args, rows)
+    bench_long_lines(rows)
     if not args.skip_synthetic:
         bench_synthetic(args, rows)
     print(f"\npeak RSS {peak_mb():.0f} MB; bench took {time.perf_counter() - started:.0f} s")

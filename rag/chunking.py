@@ -9,6 +9,7 @@ of an unchanged corpus.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 from typing import Callable
 
@@ -58,24 +59,34 @@ def _sections(doc: CleanDoc) -> list[tuple[tuple[str, ...], int, int]]:
     return runs
 
 
-def _text_sentences(doc: CleanDoc, start: int, end: int) -> list[tuple[int, int]]:
+def _overlapping(doc: CleanDoc, ends: list[int], start: int, end: int):
+    """The blocks of ``doc`` that overlap the clean range ``start:end`` (``ends``: each block's end,
+    ascending), found by bisection so that a document of many blocks costs no more per chunk."""
+    for i in range(bisect.bisect_right(ends, start), len(doc.blocks)):
+        block = doc.blocks[i]
+        if block.start >= end:
+            break
+        if block.end > start:
+            yield block
+
+
+def _text_sentences(doc: CleanDoc, start: int, end: int, ends: list[int]) -> list[tuple[int, int]]:
     """Sentences of ``start:end``: each heading is one (« Résolution adoptée … le 24 décembre 2024 » can
     answer a date question; the answer step decides when a short line may be quoted), then the
     sentences of the paragraphs."""
     spans = []
-    for block in doc.blocks:
-        if block.end > start and block.start < end:
-            a, b = max(start, block.start), min(end, block.end)
-            if block.kind == "heading":
-                a, b = strip_span(doc.text, a, b)
-                spans.extend([(a, b)] if b > a else [])
-            elif block.kind == "text":
-                spans.extend(sentence_spans(doc.text, a, b))
+    for block in _overlapping(doc, ends, start, end):
+        a, b = max(start, block.start), min(end, block.end)
+        if block.kind == "heading":
+            a, b = strip_span(doc.text, a, b)
+            spans.extend([(a, b)] if b > a else [])
+        elif block.kind == "text":
+            spans.extend(sentence_spans(doc.text, a, b))
     return spans
 
 
-def _attach_headings(doc: CleanDoc, pieces: list[tuple[int, int]], count_tokens: Callable[[str], int],
-                     limit: int = MAX_CHUNK_TOKENS) -> list[tuple[int, int]]:
+def _attach_headings(doc: CleanDoc, pieces: list[tuple[int, int]], ends: list[int],
+                     count_tokens: Callable[[str], int], limit: int = MAX_CHUNK_TOKENS) -> list[tuple[int, int]]:
     """Fold a piece that holds only headings into the piece after it (a title alone is no passage), as long
     as the result stays within ``limit`` tokens; headings that would not fit stay a chunk of their own (a
     document of 3,000 headings gives many short chunks, not one of 35,000 characters)."""
@@ -88,7 +99,7 @@ def _attach_headings(doc: CleanDoc, pieces: list[tuple[int, int]], count_tokens:
             else:
                 out.append(pending)
             pending = None
-        has_text = any(b.kind == "text" and b.end > cs and b.start < ce for b in doc.blocks)
+        has_text = any(b.kind == "text" for b in _overlapping(doc, ends, cs, ce))
         if not has_text:
             pending = (cs, ce)
             continue
@@ -111,6 +122,7 @@ def chunk_document(doc_id: str, doc: CleanDoc, count_tokens: Callable[[str], int
         strip_whitespace=True,
     )
     chunks: list[Chunk] = []
+    ends = [b.end for b in doc.blocks]
     for section, a, b in _sections(doc):
         body = doc.text[a:b]
         pieces: list[tuple[int, int]] = []
@@ -121,7 +133,7 @@ def chunk_document(doc_id: str, doc: CleanDoc, count_tokens: Callable[[str], int
                 at = body.find(piece)
             cursor = at + 1
             pieces.append((a + at, a + at + len(piece)))
-        for cs, ce in _attach_headings(doc, pieces, count_tokens):
+        for cs, ce in _attach_headings(doc, pieces, ends, count_tokens):
             start, end = doc.to_file(cs, ce)
             chunks.append(Chunk(
                 chunk_id=f"{doc_id}@{start}-{end}",
@@ -132,6 +144,6 @@ def chunk_document(doc_id: str, doc: CleanDoc, count_tokens: Callable[[str], int
                 start=start,
                 end=end,
                 text=doc.text[cs:ce],
-                sentences=tuple(_text_sentences(doc, cs, ce)),
+                sentences=tuple(_text_sentences(doc, cs, ce, ends)),
             ))
     return chunks

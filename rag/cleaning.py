@@ -35,6 +35,12 @@ NOTE_NUM = re.compile(r"^(\d{1,3})\.\s+\S")
 IMAGE = re.compile(r"^\s*!\[[^\]]*\]\([^)]*\)\s*$")
 TOC_TITLES = {"sommaire", "table des matières", "table des matieres", "contents", "table of contents"}
 SENTENCE_END = tuple(".!?:;…»\"”)")
+CLAUSE_END = tuple(".!?:;…»)")
+# A line that opens a list item: a bullet or dash, « 1. », « 2) », « (a) », « b) », « iv) ».
+LIST_ITEM = re.compile(r"^\s*(?:[*+•▪◦■●▀✓✗➢→]|(?P<loose>[-–—]|\(?\d{1,3}[.)]|\(?[a-z][.)]|\([a-zA-Z]\)"
+                       r"|\(?(?:i{1,3}|iv|v|vi{1,3}|ix|x)[.)]))\s+(?=\S)")
+ITEM_OPENS = (":", ";")  # a line ending so may be followed by a list item marked with a dash or a number
+TABLE_ROW = re.compile(r"^\s*\||.*\S\t")
 
 # Inline markup, rewritten with the file offsets kept (see _inline).
 INLINE = re.compile(
@@ -179,6 +185,7 @@ class _Line:
     start: int
     text: str  # without the newline
     kind: str = "text"  # text, blank, heading, rule, note, toc, junk
+    level: int = 0  # for a heading found in plain text: its level
 
 
 def _lines(text: str) -> list[_Line]:
@@ -197,6 +204,8 @@ def _classify(lines: list[_Line], text: str) -> None:
     has_headings = any(HEADING.match(l.text) for l in lines)
     in_toc = False
     last = "blank"  # kind of the last non-blank line
+    following = _following(lines) if not has_headings else []
+    seen_text = False  # a heading above all text is the document's title
     for i, line in enumerate(lines):
         if i and lines[i - 1].kind != "blank":
             last = lines[i - 1].kind
@@ -218,22 +227,148 @@ def _classify(lines: list[_Line], text: str) -> None:
             line.kind = "junk"
         elif NOTE_SUP.match(s) and sup_notes:
             line.kind = "note"
+        elif i and lines[i - 1].kind == "note" and not NOTE_NUM.match(s):
+            line.kind = "note"  # a footnote wrapped over several lines
         elif not sup_notes and markers and (m := NOTE_NUM.match(s)) and (
                 int(m.group(1)) in markers or last in ("rule", "note")):
             line.kind = "note"
-        elif not has_headings and _pseudo_heading(lines, i):
+        elif not has_headings and (style := _plain_heading(lines, i, following)):
             line.kind = "heading"
+            line.level = 1 if not seen_text else STYLE_LEVELS.get(style) or STYLE_LEVELS[style[:3]] + int(style[3:])
+        seen_text = seen_text or line.kind == "text"
 
 
-def _pseudo_heading(lines: list[_Line], i: int) -> bool:
-    """A short title-like line between blank lines, in a file without markdown headings."""
+def _following(lines: list[_Line]) -> list[tuple[str, int, int]]:
+    """For each line: the next non-blank line after it (stripped, "" at the end), the length
+    of the run of non-blank lines that one opens, and its index (one pass, from the end)."""
+    out: list[tuple[str, int, int]] = [("", 0, -1)] * len(lines)
+    nxt, run_len, at, run = "", 0, -1, 0
+    for i in range(len(lines) - 1, -1, -1):
+        out[i] = (nxt, run_len, at)
+        s = lines[i].text.strip()
+        run = run + len(s) + 1 if s else 0
+        if s:
+            nxt, run_len, at = s, run, i
+    return out
+
+
+# Levels of the heading styles of plain text (a heading above all text is the title, level 1).
+STYLE_LEVELS = {"title": 2, "partie": 2, "part": 2, "livre": 2, "titre": 2, "chapitre": 3, "chapter": 3,
+                "annexe": 3, "annex": 3, "appendix": 3, "roman": 4, "caps": 4, "section": 5, "letter": 5,
+                "num": 5, "article": 9}  # "num" + depth: « 1. » is 6, « 1.2 » is 7
+NUMBERED = re.compile(r"^(?:(?P<num>\d{1,2}(?:\.\d{1,2}){0,3})\.?|(?P<roman>[IVXLC]{1,6})\.|(?P<letter>[A-H])[.)])"
+                      r"\s+(?P<rest>\S.*)$")
+KEYWORD = re.compile(r"^(?P<kw>article|chapitre|section|titre|partie|annexe|livre|chapter|part|annex|appendix)"
+                     r"\s+(?:\d{1,3}|[IVXLC]{1,6}|premier|première|unique|[A-Z])\b\s*(?:[.:–—-]\s*\S.*)?$",
+                     re.IGNORECASE)
+
+
+def _plain_heading(lines: list[_Line], i: int, following: list[tuple[str, int]]) -> str:
+    """The style of the heading line ``i`` of a file without markdown headings, or "".
+
+    A heading stands alone (first line, after a blank line or after a line that ends a
+    sentence) and is followed by text. Styles: ``caps`` (« RÉSUMÉ EXÉCUTIF »), numbered
+    (« 1. Introduction », « 2.3 Les enjeux », « IV. Conclusion », « B) Méthode »),
+    a keyword (« Article 3 », « CHAPITRE II – Définitions ») and ``title``: a short
+    title-like line between blank lines above a longer paragraph.
+    """
     s = lines[i].text.strip()
-    if len(s) > 100 or s.endswith(tuple(".!?:;…")) or s.startswith(("-", "*", "|")) or not s[0].isupper():
+    if len(s) > 120 or TABLE_ROW.match(lines[i].text) or s.endswith((",", ";")) or not s[0].isalnum():
+        return ""
+    prev = lines[i - 1].text.strip() if i else ""
+    if prev and not (prev.endswith(CLAUSE_END) or lines[i - 1].kind in ("heading", "rule", "junk", "toc", "note")):
+        return ""
+    nxt, para_len, at = following[i]
+    after_blank = i + 1 < len(lines) and not lines[i + 1].text.strip()
+    if not nxt or (not after_blank and nxt[:1].islower()):
+        return ""  # nothing follows, or the line runs on into the next one
+    words = s.split()
+    m = KEYWORD.match(s)
+    if m and len(words) <= 15:
+        return m.group("kw").lower()
+    letters = [c for c in s if c.isalpha()]
+    caps = len(letters) >= 4 and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
+    next_caps = sum(c.isupper() for c in nxt if c.isalpha()) >= 0.8 * max(1, sum(c.isalpha() for c in nxt))
+    m = NUMBERED.match(s)
+    if m and len(words) <= 15 and not s.endswith((".", ":")) and m.group("rest")[:1].isupper() and (
+            after_blank or len(s) <= 0.75 * len(nxt)):
+        if m.group("num"):
+            return f"num{m.group('num').count('.') + 1}"
+        return "roman" if m.group("roman") else "letter"
+    if caps and not next_caps and len(words) <= 15 and not s.endswith("."):
+        return "caps"
+    if not prev and after_blank and _title_like(s) and (
+            para_len > 2 * len(s) + 40 or _title_above_text(lines, at, following)):
+        return "title"
+    return ""
+
+
+def _title_like(s: str) -> bool:
+    """A short line that does not end a sentence (a short question may be a title)."""
+    return len(s.split()) <= 15 and s[0].isupper() and not s.endswith(tuple(".!:;…")) and (
+        not s.endswith("?") or len(s) <= 50)
+
+
+def _title_above_text(lines: list[_Line], at: int, following: list[tuple[str, int, int]]) -> bool:
+    """Whether line ``at`` is a title line between blank lines with a longer paragraph below it
+    (so that the line above it is a title too: « Partie 1 » over « Le contexte » over text)."""
+    if at < 0 or at + 1 >= len(lines) or lines[at + 1].text.strip():
         return False
-    before = i == 0 or not lines[i - 1].text.strip()
-    after = i + 1 < len(lines) and not lines[i + 1].text.strip()
-    following = next((l.text.strip() for l in lines[i + 1:] if l.text.strip()), "")
-    return before and after and len(s.split()) <= 15 and len(following) > 2 * len(s) + 40
+    s = lines[at].text.strip()
+    return _title_like(s) and following[at][1] > 2 * len(s) + 40
+
+
+def _indent(line: str) -> int:
+    """Columns of leading white space (a tab counts four)."""
+    body = line.lstrip()
+    return len(line[:len(line) - len(body)].expandtabs(4))
+
+
+def _tabular(line: str) -> bool:
+    """A table row: markdown pipes at the start, or a tab between cells."""
+    return bool(TABLE_ROW.match(line))
+
+
+def _item(line: str, prev: str, in_list: bool) -> re.Match | None:
+    """The list marker opening ``line``, if it opens a list item.
+
+    A bullet always does. A dash, a number or a letter (« – », « 3. », « b) ») opens
+    one only inside a list or after a line ending in « : » or « ; »: a hard-wrapped
+    line of prose may well start with « – » or « 3. ».
+    """
+    m = LIST_ITEM.match(line)
+    if m and m.group("loose") and not in_list and not prev.rstrip().endswith(ITEM_OPENS):
+        return None
+    return m
+
+
+def _separators(para: list[_Line]) -> list[str]:
+    """What each line break of a paragraph becomes: ``"\n"`` where the next line starts a
+    list item, a table row or an indented block, or after a markdown hard break (two
+    trailing spaces); nothing inside a word hyphenated at the line end; a space otherwise
+    (a hard-wrapped line). The first entry, for the first line, is unused."""
+    seps = [""]
+    first = para[0].text
+    m = LIST_ITEM.match(first)
+    col = len(m.group().expandtabs(4)) if m else _indent(first)
+    in_list = bool(m)
+    indented = False  # the current line opened an indented block (or continues one)
+    for prev, line in zip(para, para[1:]):
+        p, s = prev.text, line.text
+        ind = _indent(s)
+        item = _item(s, p, in_list)
+        dedent = indented and ind < col  # the end of an indented block
+        if p.endswith("  ") or item or _tabular(p) or _tabular(s) or ind > col or dedent:
+            indented = not item and (ind > col or (indented and not dedent))
+            seps.append("\n")
+            col = len(item.group().expandtabs(4)) if item else ind
+            in_list = bool(item) or (in_list and ind > 0)  # an indented block inside an item stays in the list
+            continue
+        tail = p.rstrip()
+        hyphenated = tail.endswith("-") and tail[-2:-1].isalpha() and s.lstrip()[:1].islower()
+        seps.append("" if hyphenated else " ")
+        col = ind
+    return seps
 
 
 def clean_document(text: str) -> CleanDoc:
@@ -269,9 +404,9 @@ def clean_document(text: str) -> CleanDoc:
             if out.length:
                 out.put("\n\n", last_end_file, first.start)
             start = out.length
-        for j, line in enumerate(para):
+        for j, (line, sep) in enumerate(zip(para, _separators(para))):
             if j:
-                out.put("\n", para[j - 1].start + len(para[j - 1].text), line.start)
+                out.put(sep, para[j - 1].start + len(para[j - 1].text), line.start)
             lead = len(line.text) - len(line.text.lstrip())
             _inline(out, line.text.strip(), line.start + lead)
             out.trim_end()
@@ -294,7 +429,8 @@ def clean_document(text: str) -> CleanDoc:
                 level, raw_title = len(h.group(1)), h.group(2)
                 title_base = line.start + h.start(2)
             else:
-                level, raw_title, title_base = 1 if not blocks else 2, line.text.strip(), line.start + (len(line.text) - len(line.text.lstrip()))
+                level, raw_title = line.level or (1 if not blocks else 2), line.text.strip()
+                title_base = line.start + (len(line.text) - len(line.text.lstrip()))
             heading = _Builder()
             _inline(heading, raw_title, title_base)
             title, hs, he = heading.arrays()

@@ -10,6 +10,7 @@ any question.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 GLOSSARY: dict[str, str] = {
     "lethal autonomous weapons systems": "systèmes d'armes létaux autonomes SALA",
@@ -99,3 +100,33 @@ def french_groups(question: str) -> list[str]:
 def french_terms(question: str) -> str:
     """French terms for the domain vocabulary an English question contains (may be empty)."""
     return " ".join(french_groups(question))
+
+
+_WORD = re.compile(r"[^\W_]+(?:[/.\-'’][^\W_]+)*")
+_NAME = re.compile(r"^(?:[A-Z][A-Za-z\-]*[A-Z][A-Za-z\-]*|\d[\d/.,\-]*|[A-Z]/[\w/.\-]+)$")  # REAIM, NATO, 2026, A/79/408
+_ASKING = frozenset("what which who whom whose when where why how does do did is are was were mean means meant "
+                    "define according text texts document documents say says said tell the a an of and or to in on "
+                    "at for by from with about as into than then this that these those it its their there they "
+                    "them he she his her be been being has have had can could would will should shall may might "
+                    "must not no any some all each other such many much".split())
+
+
+def coverage(question: str) -> float:
+    """Share of an English question's content words that keyword search can match in French text:
+    words inside a glossary phrase, and acronyms, numbers and symbols (0 when it has none).
+
+    It tells how far the keyword side of hybrid search can be trusted for that question: the
+    other English words only meet French text by accident.
+    """
+    spans = [m.span() for m in _PATTERN.finditer(question)]
+    n = covered = 0
+    for m in _WORD.finditer(question):
+        word = m.group(0)
+        folded = "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+        if folded in _ASKING:
+            continue
+        n += 1
+        inside = any(a <= m.start() < b for a, b in spans)
+        if inside or _NAME.match(word):
+            covered += 1
+    return covered / n if n else 0.0

@@ -2,7 +2,8 @@
 
 Hybrid ranking fuses three rankings of the candidates with weighted reciprocal
 rank fusion: dense similarity of the chunk, BM25 of the chunk, and dense
-similarity of the chunk's best sentence. An answer quotes verbatim 1 to 3
+similarity of the chunk's best sentence; the keyword side's weight follows its
+evidence for the question (``Retriever._keyword_evidence``). An answer quotes verbatim 1 to 3
 sentences of the returned passages that ``rag.answer`` judges to answer the
 question, or says that the corpus is about the question but does not answer it
 (``related``), or that it is not about it (``off_topic``, ``rag.abstention``).
@@ -11,16 +12,19 @@ question, or says that the corpus is about the question but does not answer it
 from __future__ import annotations
 
 import logging
+import math
+import re
 import threading
 import time
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
-from . import abstention
+from . import abstention, glossary
 from . import answer as answering
 from .cleaning import CleanDoc
 from .corpus import corpus_fingerprint, corpus_stat
@@ -309,13 +313,48 @@ class Retriever:
         elif mode == "keyword":
             score = kws
         else:
-            w = s.dense_weight_en if english else s.dense_weight
+            w = 1.0 - (1.0 - (s.dense_weight_en if english else s.dense_weight)) * self._keyword_evidence(query)
             sw, k = s.sentence_weight, s.rrf_k
             score = (w * (1 - sw) / (k + _ranks(dense)) + w * sw / (k + _ranks(sent))
                      + (1 - w) * np.where(kws > 0, 1.0 / (k + _ranks(kws)), 0.0))
-        order = np.lexsort((rows, -score))[:n]
+        order = np.lexsort((rows, -score))
+        if allowed is None:  # a search restricted to chosen documents is theirs to fill
+            doc_of = [self._data.chunks[int(rows[i])].doc_id for i in order]
+            order = order[_diversify(doc_of, self._document_caps(query, set(doc_of)))]
+        order = order[:n]
         return [_Candidate(int(rows[i]), float(score[i]), float(dense[i]), float(kws[i]), float(sent[i]))
                 for i in order]
+
+    def _document_caps(self, query: Query, docs: set[str]) -> dict[str, int]:
+        """How many of the first ``HEAD`` places each of ``docs`` may hold: ``PER_DOCUMENT``, or
+        its share of the index's passages if larger (a document that is most of the corpus is most
+        of the answers), and no limit for a document the question names."""
+        named = self._named_documents(query)
+        total = max(1, len(self._data.chunks))
+        return {d: HEAD if d in named else max(PER_DOCUMENT, math.ceil(HEAD * len(self._doc_rows[d]) / total))
+                for d in docs}
+
+    def _named_documents(self, query: Query) -> set[str]:
+        """The documents a question names: by id, by a name of its metadata ``keywords`` that is a
+        proper name or an acronym (« Ifri », « REAIM 2026 », « A/RES/79/239 »), or by its whole title."""
+        folded = f" {_fold_words(query.text)} "
+        return {d.doc_id for d in self.documents
+                if any(f" {name} " in folded for name in _document_names(d.doc_id, d.title, d.keywords))}
+
+    def _keyword_evidence(self, query: Query) -> float:
+        """How far the keyword side of hybrid fusion can be trusted for this question, 0 to 1.
+
+        French: the share of the question's terms that the keyword index knows, full from
+        ``settings.keyword_full_share``. English: the share of its content words that reach
+        French text (glossary phrases, acronyms, numbers; ``glossary.coverage``): without them
+        BM25 only matches leftover English words, and would pull the fusion down.
+        """
+        if query.english:
+            return glossary.coverage(query.text)
+        terms, known = self._data.keyword.known_terms(query.keyword_text)
+        if not terms:
+            return 0.0
+        return min(1.0, len(known) / len(terms) / self.settings.keyword_full_share)
 
     def _best_sentence(self, row: int, qv: np.ndarray) -> tuple[int, float]:
         srows = self._data.sentence_rows[row]
@@ -515,6 +554,38 @@ class Retriever:
             "passage_coverage": sum(t in near for t in terms) / len(terms) if terms else 0.0,
             "english": float(query.english),
         }
+
+
+PER_DOCUMENT = 3  # at most this many passages of one document in the first HEAD, unless the question names it
+HEAD = 5
+
+
+def _diversify(doc_of: list[str], caps: dict[str, int], head: int = HEAD) -> np.ndarray:
+    """A reordering of a ranking (``doc_of``: the document of each entry, best first) in which no
+    document holds more of the first ``head`` places than ``caps`` allows it (default
+    ``PER_DOCUMENT``); the entries that made way follow, and everything after keeps its order."""
+    first, rest, count = [], [], {}
+    for i, doc in enumerate(doc_of):
+        if len(first) < head and count.get(doc, 0) < caps.get(doc, PER_DOCUMENT):
+            first.append(i)
+            count[doc] = count.get(doc, 0) + 1
+        else:
+            rest.append(i)
+    return np.array(first + rest, dtype=np.int64)
+
+
+def _fold_words(text: str) -> str:
+    """Lower case, no accents, words separated by single spaces (for matching names in a question)."""
+    text = unicodedata.normalize("NFKD", text.replace("’", "'").lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(re.findall(r"[\w/.\-]+", text)).replace(". ", " ").strip(".")
+
+
+@lru_cache(maxsize=4096)
+def _document_names(doc_id: str, title: str, keywords: str) -> tuple[str, ...]:
+    names = [doc_id, title] + [k for k in keywords.split(",")
+                               if len(k.strip()) >= 3 and any(c.isupper() or c.isdigit() for c in k)]
+    return tuple(n for n in (_fold_words(x) for x in names) if n)
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

@@ -1,9 +1,16 @@
-"""Split clean text into sentences, as character spans.
+"""Split clean text into sentences, as character spans, in time linear in the text.
 
-A plain rule-based splitter for French and English prose: it cuts after
-``. ! ? …`` followed by a capital, a digit or an opening quote, never after a
-known abbreviation or an initial, and at every line break. Overlong sentences
+A rule-based splitter for French and English prose: it cuts after ``. ! ? …``
+(and any closing quote or bracket) followed by white space and a capital, a
+digit or an opening quote, never after a known abbreviation (« art. », « p. »,
+« M. », « cf. », « n° »…) or an initial (« J. Dupont »), and at every line
+break left in the clean text (the cleaning module has already joined
+hard-wrapped lines, so a line break there ends a list item, a table row or a
+heading). « etc. » ends a sentence only before a capital. Overlong sentences
 (enumerations of a UN resolution, sub-clauses) are cut again at ``;``.
+
+Each candidate cut looks back at most ``LOOKBACK`` characters for the word
+before it, so the cost grows with the text, not with the square of its lines.
 """
 
 from __future__ import annotations
@@ -13,19 +20,31 @@ import re
 ABBREVIATIONS = {
     "m", "mm", "mme", "mmes", "mlle", "dr", "pr", "me", "st", "ste", "p", "pp", "vol", "al", "cf",
     "n", "no", "nº", "n°", "art", "chap", "éd", "ed", "eds", "dir", "coll", "op", "cit", "ibid",
-    "etc", "env", "fig", "tél", "par", "mr", "mrs", "ms", "vs", "e.g", "i.e", "j.-c", "distr",
+    "env", "fig", "tél", "par", "mr", "mrs", "ms", "vs", "e.g", "i.e", "j.-c", "distr", "sq", "sqq",
+    "al", "éds", "trad", "t", "ch", "chap", "paragr", "sect", "réf", "ann", "av", "apr",
 }
-END = re.compile(r"[.!?…]+[»\"”’)\]]*\s+(?=[«\"“(\[A-ZÀ-ÖØ-Þ0-9])|\n+")
+END_BEFORE_CAPITAL = {"etc"}  # « etc. » ends the sentence when a capital follows, not a number
+END = re.compile(r"[.!?…]+[»\"”’)\]]*\s+(?=[«\"“(\[0-9]|[^\W\d_])|\n+")
 SOFT = re.compile(r"\s;\s|;\s+(?=\S)")
 LONG = 320
 MIN = 12
+LOOKBACK = 24  # characters read back from a full stop to find the word it ends
+_WORD_CHARS = frozenset(".°º-_")
 
 
-def _is_abbreviation(text: str, dot: int) -> bool:
-    m = re.search(r"([\w.°º-]+)$", text[:dot])
-    if not m:
-        return False
-    word = m.group(1).lower().rstrip(".")
+def _word_before(text: str, dot: int) -> str:
+    """The word (letters, digits, inner dots and hyphens) right before ``text[dot]``."""
+    i, stop = dot, max(0, dot - LOOKBACK)
+    while i > stop and (text[i - 1].isalnum() or text[i - 1] in _WORD_CHARS):
+        i -= 1
+    return text[i:dot]
+
+
+def _is_abbreviation(text: str, dot: int, following: str) -> bool:
+    """Whether the full stop at ``dot`` ends an abbreviation or an initial rather than a sentence."""
+    word = _word_before(text, dot).lower().rstrip(".")
+    if word in END_BEFORE_CAPITAL:
+        return not following.isupper()
     return word in ABBREVIATIONS or (len(word) == 1 and word.isalpha())
 
 
@@ -34,7 +53,10 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     end = len(text) if end is None else end
     spans, cur = [], start
     for m in END.finditer(text, start, end):
-        if m.group().startswith((".",)) and _is_abbreviation(text, m.start()):
+        following = text[m.end()] if m.end() < len(text) else ""
+        if m.group()[0] != "\n" and not (following in "«\"“([" or following.isdigit() or following.isupper()):
+            continue  # a lower-case word goes on the sentence (« … ? demanda-t-il »)
+        if m.group().startswith(".") and _is_abbreviation(text, m.start(), following):
             continue
         cut = m.start() + len(m.group().rstrip())
         spans.append((cur, cut))

@@ -68,10 +68,14 @@ class Settings:
             ``flat_max_vectors`` vectors, HNSW above).
         flat_max_vectors: corpus size past which ``auto`` picks HNSW.
         rrf_k: rank constant of reciprocal-rank fusion.
-        dense_weight: weight of the dense ranking in hybrid fusion (keyword
-            gets ``1 - dense_weight``).
-        dense_weight_en: the same for questions in English, where French
-            keyword search has less to hold on to.
+        dense_weight: weight of the dense ranking in hybrid fusion when the
+            keyword side has full evidence for the question (keyword gets
+            ``1 - dense_weight`` times its evidence, dense the rest; see
+            ``Retriever._keyword_evidence``).
+        dense_weight_en: the same for questions in English, whose evidence is
+            the share of their words the glossary carries into French.
+        keyword_full_share: share of a French question's terms known to the
+            keyword index from which the keyword side has full evidence.
         sentence_weight: weight of the best-sentence similarity when passages
             are reranked.
         candidates: how many candidates each retriever contributes to fusion.
@@ -103,7 +107,8 @@ class Settings:
     flat_max_vectors: int = 200_000
     rrf_k: int = 20
     dense_weight: float = 0.5
-    dense_weight_en: float = 0.65
+    dense_weight_en: float = 0.4
+    keyword_full_share: float = 0.6
     sentence_weight: float = 0.5
     candidates: int = 50
     topic_model: tuple = tuple(map(tuple, _calibrated("topic_model", [
@@ -134,9 +139,11 @@ class Settings:
             raise ValueError(f"chunk_tokens must be between 16 and 512, got {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ValueError("chunk_overlap must be >= 0 and smaller than chunk_tokens")
-        for name in ("dense_weight", "dense_weight_en"):
+        for name in ("dense_weight", "dense_weight_en", "keyword_full_share"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
+        if self.keyword_full_share <= 0.0:
+            raise ValueError(f"keyword_full_share must be above 0, got {self.keyword_full_share}")
         if not 0.0 <= self.sentence_weight <= 1.0:
             raise ValueError(f"sentence_weight must be between 0 and 1, got {self.sentence_weight}")
         if not 1 <= self.answer_sentences <= 3:

@@ -17,7 +17,7 @@ def test_metadata_and_titles(tmp_path):
     docs = {d.doc_id: d for d in load_corpus(corpus)}
     assert docs["rapport-drones"].body == "Commission d'essai"
     assert docs["resolution-test"].title == "Résolution 12/345"  # first heading
-    assert docs["note-budget"].title == "note-budget"  # no heading: the file name
+    assert docs["note-budget"].title == "Note sur le budget de la défense"  # plain text: its title line
     assert docs["note-budget"].text == TINY["note-budget.txt"]
 
 

@@ -105,6 +105,6 @@ def test_documents_and_info(tiny_retriever):
     assert drones.title == "Rapport sur les drones autonomes" and drones.chunks >= 1
     assert ids == {"rapport-drones", "resolution-test", "note-budget"}
     note = next(d for d in tiny_retriever.documents if d.doc_id == "note-budget")
-    assert note.title == "note-budget"  # no metadata and no markdown heading: the file name
+    assert note.title == "Note sur le budget de la défense"  # no metadata, plain text: its title line
     info = tiny_retriever.info()
     assert info["documents"] == 3 and info["chunks"] >= 3 and info["embedder"].startswith("bundled:")
