@@ -68,3 +68,18 @@ markdownish = st.lists(
 @given(markdownish)
 def test_every_block_renders_back_from_its_file_offsets(text):
     check_invariants(text)
+
+
+def test_a_megabyte_on_one_line_is_cleaned_and_split_whole():
+    """The former splitter was quadratic (21 s for 200 KB on one line, 1 MB never done): this one file,
+    at the corpus's size limit, must be split into its sentences with exact spans."""
+    from rag.corpus import MAX_FILE_BYTES
+    from rag.sentences import sentence_spans
+
+    unit = "Le Conseil décide d'agir sur l'art. 3 de la Charte. "
+    line = unit * (MAX_FILE_BYTES // len(unit.encode("utf-8")))
+    doc = clean_document(line)
+    spans = [s for b in doc.blocks if b.kind == "text" for s in sentence_spans(doc.text, b.start, b.end)]
+    assert len(spans) == line.count("Charte.")  # « art. » never ends a sentence
+    a, b = spans[-1]
+    assert doc.text[a:b] == unit.strip()
