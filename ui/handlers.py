@@ -11,9 +11,9 @@ import gradio as gr
 
 from rag import MAX_K, MAX_QUESTION_CHARS, MODES, Answer, QueryError, Retriever
 from rag.retriever import QUESTION_TOKENS, normalize_question
-from ui.messages import (MSG_CUT, MSG_EMPTY, MSG_EMPTY_API, MSG_INTERNAL, MSG_NO_DOCS, MSG_STALE, PARAMETER, french,
-                         msg_too_long)
-from ui.render import Excerpt, doc_letters, render_answer, render_notice, render_reader
+from rag.citation import passage_excerpts, references
+from ui.messages import MSG_CUT, MSG_EMPTY, MSG_INTERNAL, MSG_NO_DOCS, MSG_STALE, PARAMETER, french, msg_too_long
+from ui.render import doc_letters, render_answer, render_notice, render_reader
 
 log = logging.getLogger("app")
 
@@ -21,39 +21,12 @@ DEFAULT_K = 5
 
 
 def check_question(question) -> str:
-    """The question, spaces folded; raises QueryError with a French message when empty or too long."""
-    if question is None:
-        question = ""
-    if not isinstance(question, str):
-        raise QueryError(f"la question doit être du texte, pas {type(question).__name__}", "not_text")
-    text = " ".join(question.split())
-    if not text:
-        raise QueryError(MSG_EMPTY_API, "empty")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise QueryError(msg_too_long(len(text)), "too_long", str(len(text)))
-    return text
+    """The engine's ``normalize_question``; ``None`` (a cleared text box) counts as an empty question.
 
-
-
-def passage_excerpts(retriever: Retriever, answer: Answer) -> list[Excerpt]:
-    """For each passage, the sentence to quote in its reference (the best highlight), with file offsets.
-
-    Falls back to the whole passage when it has no highlight.
+    Raises:
+        QueryError: with the engine's code (``french`` gives the page's message).
     """
-    out = []
-    for p in answer.passages:
-        if not p.highlights:
-            out.append(Excerpt(p.text, p.start, p.end))
-            continue
-        own = [s for s in answer.sentences if answer.passages[s.passage] is p]
-        if own:
-            s = own[0]
-            out.append(Excerpt(s.text, s.start, s.end))
-            continue
-        a, b = p.highlights[0]
-        out.append(Excerpt(p.text[a:b], *retriever.file_offsets(p, a, b)))
-    return out
-
+    return normalize_question("" if question is None else question)
 
 
 class App:
@@ -69,15 +42,12 @@ class App:
 
     # ------------------------------------------------------------- checks
     def _docs(self, docs) -> list[str] | None:
-        """``None`` (all documents) or the ids asked for; ``[]`` stays ``[]`` and is refused by the engine."""
-        if docs is None:
-            return None
-        if isinstance(docs, str):
-            docs = [docs] if docs.strip() else []
-        if not isinstance(docs, (list, tuple)):
-            raise QueryError("docs must be a list of document ids", "bad_docs")
-        docs = list(docs)
-        if len(docs) == len(self.doc_ids) and all(isinstance(d, str) for d in docs) and set(docs) == set(self.doc_ids):
+        """``None`` when every document is ticked, else ``docs`` as given: the engine checks them (``[]`` and a
+        blank string are refused there as naming no document)."""
+        if isinstance(docs, str) and not docs.strip():
+            return []
+        if (isinstance(docs, (list, tuple)) and len(docs) == len(self.doc_ids) and all(isinstance(d, str) for d in docs)
+                and set(docs) == set(self.doc_ids)):
             return None
         return docs
 
@@ -138,7 +108,7 @@ class App:
     def notes(self, question: str, answer: Answer) -> list[str]:
         """French notes on an answer: the question was cut to its token budget; the index is older than the corpus."""
         out = []
-        if answer.question != normalize_question(check_question(question)):
+        if answer.question != check_question(question):
             out.append(MSG_CUT.format(start=answer.question[:60] + ("…" if len(answer.question) > 60 else ""),
                                       tokens=QUESTION_TOKENS))
         if self.r.corpus_changed():
@@ -148,8 +118,12 @@ class App:
     def ask(self, question, k, mode, docs) -> str:
         """UI handler: HTML of the result panel (never raises)."""
         try:
-            if question is None or isinstance(question, str) and not " ".join(question.split()):
-                return render_notice(MSG_EMPTY, "info")
+            try:
+                check_question(question)
+            except QueryError as exc:
+                if exc.code == "empty":  # a blank box (spaces or invisible marks only) gets the invitation
+                    return render_notice(MSG_EMPTY, "info")
+                raise
             if isinstance(docs, (list, tuple)) and not docs:
                 return render_notice(MSG_NO_DOCS, "info")
             answer = self.run(question, k, mode, docs)
@@ -173,6 +147,7 @@ class App:
             log.exception("search failed")
             raise gr.Error(MSG_INTERNAL, print_exception=False) from None
         out = answer.to_dict()
+        out["references"] = references(self.r, answer)
         out["notes"] = notes
         out["index_older_than_corpus"] = MSG_STALE in notes
         return out

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import base64
 import html
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from rag import Answer, DocumentInfo, Passage
+from rag.citation import Excerpt, reference_text, section_path
 
 
 def dec(x: float, digits: int = 2) -> str:
@@ -23,29 +23,6 @@ def dec(x: float, digits: int = 2) -> str:
 def esc(value) -> str:
     """Escape anything for HTML text and attribute values."""
     return html.escape(str(value), quote=True)
-
-
-@dataclass(frozen=True)
-class Excerpt:
-    """The quoted excerpt of a passage card: its text and exact file offsets."""
-
-    text: str
-    start: int
-    end: int
-
-
-
-def reference_text(p: Passage, excerpt: Excerpt) -> str:
-    """A ready-to-paste citation (plain text)."""
-    parts = [f"« {excerpt.text.strip()} »", f"{p.title}."]
-    meta = ", ".join(x for x in (p.body, p.date) if x)
-    if meta:
-        parts.append(meta + ".")
-    if section_path(p):
-        parts.append(f"Section : {section_path(p)}.")
-    parts.append(f"Source : {p.doc_id}, caractères {excerpt.start}–{excerpt.end}.")
-    return "\n".join([parts[0], " ".join(parts[1:])])
-
 
 
 def render_marked(text: str, spans: Iterable[tuple[int, int]], mark_id: str | None = None) -> str:
@@ -81,14 +58,6 @@ def confidence_label(answer: Answer) -> tuple[str, str]:
 
 def doc_letters(documents: Sequence[DocumentInfo]) -> dict[str, str]:
     return {d.doc_id: chr(ord("A") + i) if i < 26 else str(i + 1) for i, d in enumerate(documents)}
-
-
-def section_path(p: Passage) -> str:
-    """The passage's section path without the document title when it only repeats it."""
-    parts = [x.strip() for x in p.section.split(" > ")] if p.section else []
-    if len(parts) > 1 and parts[0].casefold() == p.title.strip().casefold():
-        parts = parts[1:]
-    return " › ".join(parts)
 
 
 def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: str, same_doc: list[int],
