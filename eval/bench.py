@@ -213,7 +213,7 @@ def corpus_passages(settings, count_tokens, n: int) -> list[str]:
     from rag.chunking import chunk_document
     from rag.cleaning import clean_document
     from rag.corpus import load_corpus
-    from rag.store import dense_text
+    from rag.pipeline import dense_text
 
     out = []
     for doc in load_corpus(settings.corpus_dir):
@@ -233,7 +233,7 @@ def runtime_child(args) -> int:
     from rag import Retriever, Settings
     from rag.corpus import load_corpus
     from rag.embedding import load_bundled
-    from rag.store import build_index
+    from rag.pipeline import build_index
 
     from .testset import load_testset
 

@@ -30,7 +30,8 @@ from .cleaning import CleanDoc
 from .corpus import corpus_fingerprint, corpus_stat
 from .question import Query, analyze
 from .settings import MODES, Settings
-from .store import IndexData, open_index
+from .pipeline import open_index
+from .store import IndexData
 from .types import Answer, DocumentInfo, Passage, Sentence
 
 log = logging.getLogger("rag")

