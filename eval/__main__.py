@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from .common import update_readme
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_TESTSET = HERE / "testset.jsonl"
@@ -115,7 +117,7 @@ def main(argv=None) -> int:
         "modes": modes,
         "k": result["k"],
         "embedder": retriever.embedder.name,
-        "chunks": len(retriever._data.chunks),
+        "chunks": len(retriever.chunks),
         "baseline_chunks": result["runs"][BASELINE].extra["chunks"] if BASELINE in result["runs"] else None,
         "settings": {**json.loads(retriever.settings.to_json()),  # folders relative: no machine paths in results
                      **{k: _relative(Path(getattr(retriever.settings, k))).as_posix()
@@ -135,20 +137,8 @@ def main(argv=None) -> int:
         print(f"\nnote: quotes of {', '.join(result['unreachable']['engine'])} are in no indexed chunk")
     print("\nwrote " + ", ".join(str(p) for p in paths.values()))
     if args.readme:
-        _update_readme(paths["summary"].read_text(encoding="utf-8"))
+        update_readme(paths["summary"].read_text(encoding="utf-8"))
     return 0
-
-
-def _update_readme(summary: str, start: str = "<!-- eval:start -->", end: str = "<!-- eval:end -->") -> None:
-    readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    if start not in text or end not in text:
-        print(f"note: {readme} has no {start} ... {end} block; not updated", file=sys.stderr)
-        return
-    head, rest = text.split(start, 1)
-    tail = rest.split(end, 1)[1]
-    readme.write_text(f"{head}{start}\n{summary.strip()}\n{end}{tail}", encoding="utf-8")
-    print(f"updated {readme}")
 
 
 def _relative(path: Path) -> Path:

@@ -84,7 +84,7 @@ def bench_real(args, rows: list[dict]) -> None:
         r = Retriever.from_settings(settings)
         load_s = time.perf_counter() - t
     m = r.manifest
-    n_chunks = len(r._data.chunks)
+    n_chunks = len(r.chunks)
     print(f"\n== real corpus: {m['counts']['documents']} documents, {n_chunks} chunks, "
           f"{m['counts'].get('sentences')} sentences, {m['vector_index']} index, embedder {m['embedder']}")
     print(f"build {m.get('build_seconds')} s ({'rebuilt now' if args.rebuild else 'from the manifest'}); "
@@ -96,7 +96,7 @@ def bench_real(args, rows: list[dict]) -> None:
     questions = [c.question for c in load_testset(args.testset, docs)][: args.queries]
     cached = CachedEmbedder(r.embedder, args.cache)
     cached.prime(questions)
-    rc = Retriever(r._data, cached, r.settings)
+    rc = r.replace(embedder=cached)
     r.search(questions[0], k=10, mode="hybrid")  # warm up
     nq_e2e = min(len(questions), args.e2e_queries)
     for mode in ("keyword", "dense", "hybrid"):
@@ -452,7 +452,7 @@ def build_cost(retriever, corpus_dir: str | Path, seconds: float) -> dict:
     sent_bytes = (folder / "sentences.npy").stat().st_size if (folder / "sentences.npy").exists() else 0
     n_sent = retriever.manifest.get("counts", {}).get("sentences") or 0
     return {"documents": len(docs), "characters": chars, "clean_characters": clean, "lines": lines,
-            "chunks": len(retriever._data.chunks), "sentences": n_sent,
+            "chunks": len(retriever.chunks), "sentences": n_sent,
             "sentences_per_1000_chars": round(1000 * n_sent / max(1, clean), 3),
             "build_seconds": round(seconds, 1), "index_bytes": size,
             "sentence_vector_share": round(sent_bytes / max(1, size), 3)}
@@ -576,12 +576,12 @@ def main(argv=None) -> int:
     if args.markdown:
         Path(args.markdown).write_text(table, encoding="utf-8")
     if args.readme:
-        from .__main__ import _update_readme
+        from .common import update_readme
 
         if rows:
-            _update_readme(table, "<!-- bench:start -->", "<!-- bench:end -->")
+            update_readme(table, "<!-- bench:start -->", "<!-- bench:end -->")
         if figs:
-            _update_readme(runtimes_markdown(figs), "<!-- runtimes:start -->", "<!-- runtimes:end -->")
+            update_readme(runtimes_markdown(figs), "<!-- runtimes:start -->", "<!-- runtimes:end -->")
     return 0
 
 

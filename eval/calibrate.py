@@ -49,7 +49,7 @@ RRF_GRID = (10, 20, 60)
 def _with_cache(retriever: Retriever, cache_dir) -> Retriever:
     emb = retriever.embedder if isinstance(retriever.embedder, CachedEmbedder) else \
         CachedEmbedder(retriever.embedder, cache_dir)
-    return Retriever(retriever._data, emb, retriever.settings)
+    return retriever.replace(embedder=emb)
 
 
 def features(retriever: Retriever, cases: list[Case], k: int = 10, mode: str = "hybrid") -> list[dict]:
@@ -139,8 +139,8 @@ def calibrate(retriever: Retriever, cases: list[Case], cache_dir=None) -> dict:
     topic_threshold, off_caught, on_lost = choose_threshold(p_topic(tune), y_t, MAX_ON_TOPIC_LOST)
 
     # The answer model sees the new topic probability as a feature: recompute the candidates with it.
-    r = Retriever(r._data, r.embedder, r.settings.replace(topic_model=topic_model, topic_bias=topic_bias,
-                                                          topic_threshold=topic_threshold))
+    r = r.replace(settings=r.settings.replace(topic_model=topic_model, topic_bias=topic_bias,
+                                              topic_threshold=topic_threshold))
     rows = sentence_rows(r, cases)
     s_tune = [x for x in rows if x["split"] == "tune"] or rows
     y_s = [x["right"] for x in s_tune]
@@ -238,7 +238,7 @@ def tune_fusion(retriever: Retriever, cases: list[Case], cache_dir=None, k: int 
     metrics = {"recall@1": "hit_rate@1", "recall@5": "hit_rate@5", "mrr@10": "mrr@10"}
 
     def score(settings, cs):
-        rr = Retriever(r._data, r.embedder, settings)  # noqa: SLF001
+        rr = r.replace(settings=settings)
         run = {c.id: {p.chunk_id: float(k - i) for i, p in enumerate(rr.search(c.question, k=k, mode="hybrid"))}
                for c in cs}
         return ranx_metrics({c.id: qrels[c.id] for c in cs}, run, metrics)

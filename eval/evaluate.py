@@ -182,7 +182,7 @@ def relevant_chunks(cases: list[Case], chunks: list[tuple[str, str, str]]) -> di
 
 
 def engine_qrels(retriever: Retriever, cases: list[Case]) -> dict[str, dict[str, int]]:
-    chunks = [(ch.chunk_id, ch.doc_id, ch.text) for ch in retriever._data.chunks]
+    chunks = [(ch.chunk_id, ch.doc_id, ch.text) for ch in retriever.chunks]
     return relevant_chunks(cases, chunks)
 
 
@@ -349,7 +349,7 @@ def evaluate_all(retriever: Retriever, cases: list[Case], modes=ALL_MODES, k: in
     embedder = retriever.embedder if isinstance(retriever.embedder, CachedEmbedder) else \
         CachedEmbedder(retriever.embedder, cache_dir)
     embedder.prime([c.question for c in cases])
-    r = Retriever(retriever._data, embedder, retriever.settings)
+    r = retriever.replace(embedder=embedder)
     runs: dict[str, ModeRun] = {}
     qrels = engine_qrels(r, cases)
     for mode in modes:

@@ -57,7 +57,7 @@ def parse(texts: list[str], only_ner: bool = False) -> list:
         return list(pipeline.pipe(texts, disable=disable))
 
 
-def _fold(s: str) -> str:
+def fold(s: str) -> str:
     """Lower case without accents, apostrophes made straight."""
     s = unicodedata.normalize("NFKD", s.replace("’", "'").lower())
     return "".join(c for c in s if not unicodedata.combining(c))
@@ -104,7 +104,7 @@ _RULES_EN = (
 _COMPILED = {lang: tuple((t, re.compile(p)) for t, p in rules) for lang, rules in (("fr", _RULES_FR), ("en", _RULES_EN))}
 
 # Words that ask rather than say what is asked about: never focus terms.
-_QUESTION_WORDS = frozenset(_fold(w) for w in (
+_QUESTION_WORDS = frozenset(fold(w) for w in (
     "qui que quoi quel quelle quels quelles quand où combien comment pourquoi lequel laquelle lesquels lesquelles "
     "est-ce selon document documents texte textes corpus dire signifie signifier entendre désigner appeler "
     "what which who whom whose when where why how does do did is are was were mean means meant define according "
@@ -169,7 +169,7 @@ class Query:
 
 def answer_type(text: str, lang: str) -> str:
     """The expected answer type of a question, by rules on its question words."""
-    folded = _fold(re.sub(r"\b[oO]ù\b", "ouu", text)).strip()
+    folded = fold(re.sub(r"\b[oO]ù\b", "ouu", text)).strip()
     for name, pattern in _COMPILED["en" if lang == "en" else "fr"]:
         if pattern.search(folded):
             return name
@@ -192,9 +192,9 @@ MONEY = "<money>"
 def counted_noun(text: str) -> str:
     """The folded stem of what a « how many » question counts (« combien d'États » → « etat »),
     ``MONEY`` for a question on a budget or an amount, else empty."""
-    if _MONEY_ASKED.search(_fold(text)):
+    if _MONEY_ASKED.search(fold(text)):
         return MONEY
-    m = _COUNTED.search(_fold(text))
+    m = _COUNTED.search(fold(text))
     if not m:
         return ""
     word = m.group(1)
@@ -202,7 +202,7 @@ def counted_noun(text: str) -> str:
         french = GLOSSARY.get(word) or GLOSSARY.get(word.rstrip("s"))
         if not french:
             return ""
-        word = _fold(french.split()[0])
+        word = fold(french.split()[0])
     word = word[:-1] if word[-1:] in "sx" and len(word) > 3 else word
     return "" if word in _ANY_COUNT else word
 
@@ -228,7 +228,7 @@ def _french_focus(text: str) -> tuple[list[str], list[str], list[str], list[str]
     """Surface words, lemmas, anchors and relation terms of a French question."""
     surface, lemmas, anchors, relations = [], [], [], []
     for n, tok in enumerate(parse([text])[0]):
-        folded = _fold(tok.text)
+        folded = fold(tok.text)
         if (tok.is_punct or tok.is_space or folded in _QUESTION_WORDS or tok.pos_ not in _CONTENT_POS
                 or _INVERTED.search(folded)):
             continue
@@ -240,7 +240,7 @@ def _french_focus(text: str) -> tuple[list[str], list[str], list[str], list[str]
         lemmas.append(lemma)
         if anchor:
             anchors.append(tok.text)
-        elif _fold(lemma) not in _TYPE_NOUNS:
+        elif fold(lemma) not in _TYPE_NOUNS:
             relations.append(lemma)
     return surface, lemmas, anchors, relations
 
@@ -251,7 +251,7 @@ def _english_focus(text: str) -> tuple[list[str], list[str], list[str], list[str
     (the anchors); other English words cannot be matched."""
     surface, terms, anchors = [], [], []
     glossed = french_terms(text)
-    relations = [" ".join(w for w in group.split() if _fold(w) not in _TYPE_NOUNS and not _PROPER.match(w))
+    relations = [" ".join(w for w in group.split() if fold(w) not in _TYPE_NOUNS and not _PROPER.match(w))
                  for group in french_groups(text)]
     relations = [group for group in relations if group]
     if glossed:
@@ -259,7 +259,7 @@ def _english_focus(text: str) -> tuple[list[str], list[str], list[str], list[str
     covered = {w for phrase in GLOSSARY for w in phrase.split()}
     for m in _WORD.finditer(text):
         word = m.group(0)
-        folded = _fold(word)
+        folded = fold(word)
         if folded in _QUESTION_WORDS or folded in _EN_STOP:
             continue
         surface.append(word)
@@ -285,4 +285,4 @@ def analyze(text: str) -> Query:
     return Query(text=text, lang=lang, answer_type=answer_type(text, lang), focus=tuple(w for w in surface if w),
                  focus_terms=tuple(dict.fromkeys(terms)), keyword_text=keyword_text, counted=counted_noun(text),
                  anchors=tuple(dict.fromkeys(anchors)), relations=tuple(dict.fromkeys(relations)),
-                 future=bool(_FUTURE.search(_fold(text))))
+                 future=bool(_FUTURE.search(fold(text))))

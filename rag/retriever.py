@@ -119,7 +119,9 @@ def fit_question(text: str, count_tokens, budget: int = QUESTION_TOKENS) -> str:
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Ranked:
+    """A chunk in a ranking: its row, fused score and the scores it was fused from."""
+
     row: int
     score: float
     dense: float
@@ -158,6 +160,19 @@ class Retriever:
         data, embedder = open_index(settings, rebuild=rebuild, progress=progress)
         return cls(data, embedder, settings)
 
+    def replace(self, *, settings: Settings | None = None, embedder=None) -> "Retriever":
+        """A retriever over the same loaded index with other query-time settings or another embedder (for
+        instance one that caches vectors). The index is shared, not copied.
+
+        Raises:
+            ValueError: ``settings`` differ in a field the index depends on (build another index instead).
+        """
+        settings = settings or self.settings
+        changed = sorted(k for k, v in settings.index_settings().items() if self.settings.index_settings()[k] != v)
+        if changed:
+            raise ValueError(f"the index was built with other values of {', '.join(changed)}")
+        return type(self)(self._data, embedder or self.embedder, settings)
+
     # ----------------------------------------------------------------- info
     @property
     def manifest(self) -> dict:
@@ -166,6 +181,11 @@ class Retriever:
     @property
     def index_folder(self) -> Path:
         return self._data.folder
+
+    @property
+    def chunks(self) -> tuple:
+        """Every indexed chunk (``rag.chunking.Chunk``), in index order."""
+        return tuple(self._data.chunks)
 
     def info(self) -> dict:
         """Documents, chunks, embedder and index size, for ``python -m rag info`` and the app."""
@@ -283,7 +303,7 @@ class Retriever:
 
     # --------------------------------------------------------------- ranking
     def _rank(self, query: Query, qv: np.ndarray | None, mode: str, allowed: np.ndarray | None,
-              n: int) -> list[_Candidate]:
+              n: int) -> list[Ranked]:
         data, s = self._data, self.settings
         n_cand = max(s.candidates, n)
         cand: dict[int, None] = {}
@@ -321,9 +341,9 @@ class Retriever:
         order = np.lexsort((rows, -score))
         if allowed is None:  # a search restricted to chosen documents is theirs to fill
             doc_of = [self._data.chunks[int(rows[i])].doc_id for i in order]
-            order = order[_diversify(doc_of, self._document_caps(query, set(doc_of)))]
+            order = order[diversify(doc_of, self._document_caps(query, set(doc_of)))]
         order = order[:n]
-        return [_Candidate(int(rows[i]), float(score[i]), float(dense[i]), float(kws[i]), float(sent[i]))
+        return [Ranked(int(rows[i]), float(score[i]), float(dense[i]), float(kws[i]), float(sent[i]))
                 for i in order]
 
     def _document_caps(self, query: Query, docs: set[str]) -> dict[str, int]:
@@ -365,7 +385,7 @@ class Retriever:
         i = int(np.argmax(sims))
         return i, float(sims[i])
 
-    def _passage(self, cand: _Candidate, highlights=()) -> Passage:
+    def _passage(self, cand: Ranked, highlights=()) -> Passage:
         ch = self._data.chunks[cand.row]
         doc = self._docs[ch.doc_id]
         return Passage(doc_id=ch.doc_id, title=doc.title, section=" > ".join(ch.section), start=ch.start,
@@ -438,7 +458,7 @@ class Retriever:
                       mode, status=status, level=answering.level(probability, s.confidence_high, s.confidence_medium),
                       topic=round(topic, 4), message=message, answer_type=query.answer_type, lang=query.lang)
 
-    def _prepare(self, question, k: int, mode: str, docs) -> tuple[Query, np.ndarray, list[_Candidate]]:
+    def _prepare(self, question, k: int, mode: str, docs) -> tuple[Query, np.ndarray, list[Ranked]]:
         """Validate, cut to the token budget, analyse, embed and rank: what every question goes through first."""
         query = analyze(self.fit_question(normalize_question(question)))
         allowed = self._check(k, mode, docs)
@@ -446,14 +466,14 @@ class Retriever:
         return query, qv, self._rank(query, qv, mode, allowed, k)
 
     def _weigh(self, query: Query, qv: np.ndarray,
-               cands: list[_Candidate]) -> tuple[dict, float, list[answering.Candidate]]:
+               cands: list[Ranked]) -> tuple[dict, float, list[answering.Candidate]]:
         """The topic features and probability, and the candidate sentences, most likely first."""
         s = self.settings
         feats = self.topic_features(query, qv, cands)
         topic = abstention.confidence(feats, s.topic_model, s.topic_bias)
         return feats, topic, self.sentence_candidates(query, qv, cands, topic)
 
-    def sentence_candidates(self, query: Query, qv: np.ndarray, cands: list[_Candidate],
+    def sentence_candidates(self, query: Query, qv: np.ndarray, cands: list[Ranked],
                             topic: float) -> list[answering.Candidate]:
         """The sentences of the top passages that may answer, most likely first.
 
@@ -505,13 +525,13 @@ class Retriever:
         out.sort(key=lambda c: (-c.probability, c.passage, c.a))
         return out
 
-    def _context(self, cand: _Candidate) -> str:
+    def _context(self, cand: Ranked) -> str:
         """What situates a passage: its text, section path and document's names."""
         ch = self._data.chunks[cand.row]
         doc = self._docs[ch.doc_id]
         return " ".join((ch.text, " ".join(ch.section), doc.title, doc.keywords))
 
-    def _sentence(self, passages: list[Passage], cands: list[_Candidate], c: answering.Candidate) -> Sentence:
+    def _sentence(self, passages: list[Passage], cands: list[Ranked], c: answering.Candidate) -> Sentence:
         clean_start = self._data.chunks[cands[c.passage].row].clean_start
         pa, pb = c.a - clean_start, c.b - clean_start
         start, end = self.file_offsets(passages[c.passage], pa, pb)
@@ -541,7 +561,7 @@ class Retriever:
         answering.entities(["Le sommet s'est tenu à Genève."])
         self.embedder.encode_queries([analyze("Quand le sommet s'est-il tenu ?").text])
 
-    def topic_features(self, query: Query, qv: np.ndarray, cands: list[_Candidate]) -> dict[str, float]:
+    def topic_features(self, query: Query, qv: np.ndarray, cands: list[Ranked]) -> dict[str, float]:
         """The signals ``rag.abstention`` weighs, for a question and its ranked candidates."""
         keyword = self._data.keyword
         terms, known = keyword.known_terms(query.keyword_text)
@@ -561,7 +581,7 @@ PER_DOCUMENT = 3  # at most this many passages of one document in the first HEAD
 HEAD = 5
 
 
-def _diversify(doc_of: list[str], caps: dict[str, int], head: int = HEAD) -> np.ndarray:
+def diversify(doc_of: list[str], caps: dict[str, int], head: int = HEAD) -> np.ndarray:
     """A reordering of a ranking (``doc_of``: the document of each entry, best first) in which no
     document holds more of the first ``head`` places than ``caps`` allows it (default
     ``PER_DOCUMENT``); the entries that made way follow, and everything after keeps its order."""

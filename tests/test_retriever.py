@@ -108,3 +108,14 @@ def test_documents_and_info(tiny_retriever):
     assert note.title == "Note sur le budget de la défense"  # no metadata, plain text: its title line
     info = tiny_retriever.info()
     assert info["documents"] == 3 and info["chunks"] >= 3 and info["embedder"].startswith("bundled:")
+
+
+def test_replace_shares_the_index_and_refuses_index_settings(tiny_retriever):
+    """eval/ builds variants through Retriever.replace: same index, other query-time settings or embedder."""
+    other = tiny_retriever.replace(settings=tiny_retriever.settings.replace(candidates=7))
+    assert other.settings.candidates == 7 and other.embedder is tiny_retriever.embedder
+    assert other.chunks == tiny_retriever.chunks and other.index_folder == tiny_retriever.index_folder
+    assert [p.chunk_id for p in other.search("drones", k=3, mode="keyword")] == \
+        [p.chunk_id for p in tiny_retriever.search("drones", k=3, mode="keyword")]
+    with pytest.raises(ValueError, match="chunk_tokens"):
+        tiny_retriever.replace(settings=tiny_retriever.settings.replace(chunk_tokens=99))
