@@ -71,7 +71,9 @@ def timed(fn, n: int) -> list[float]:
 def bench_real(args, rows: list[dict]) -> None:
     from rag import Retriever, Settings
 
-    from .evaluate import CachedEmbedder, NaiveBaseline
+    from rag.caching import CachedEmbedder
+
+    from .evaluate import NaiveBaseline
     from .testset import load_testset
     from rag.corpus import load_corpus
 

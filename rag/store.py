@@ -42,6 +42,7 @@ import numpy as np
 from .chunking import Chunk
 from .cleaning import Block, CleanDoc
 from .corpus import Document, corpus_fingerprint
+from .e5convert import sha256_file
 from .embedding import expected_embedder
 from .keyword import KeywordIndex
 from .settings import Settings
@@ -98,14 +99,6 @@ def code_fingerprint() -> str:
     h = hashlib.sha256()
     for name in CODE:
         h.update((Path(__file__).parent / name).read_bytes())
-    return h.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
     return h.hexdigest()
 
 
@@ -225,7 +218,7 @@ def write_build(root: Path, records: dict, chunks: list[Chunk], sentence_rows: l
         **fields,
         "libraries": versions(),
         "build_seconds": round(time.perf_counter() - started, 2),
-        "files": {str(p.relative_to(tmp)): _sha256(p) for p in _files(tmp)},
+        "files": {str(p.relative_to(tmp)): sha256_file(p) for p in _files(tmp)},
     }
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     _fsync_tree(tmp)
@@ -282,7 +275,7 @@ def load_index(settings: Settings) -> IndexData:
             raise IndexProblem(str(path), "not listed in the manifest")
         if name not in present:
             raise IndexProblem(str(path), "missing")
-        if _sha256(path) != files[name]:
+        if sha256_file(path) != files[name]:
             raise IndexProblem(str(path), "checksum mismatch (truncated, corrupted or from another build)")
     fingerprint = corpus_fingerprint(settings.corpus_dir)
     if manifest.get("corpus") != fingerprint:

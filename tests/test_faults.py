@@ -42,40 +42,13 @@ FILES = ["manifest.json", "documents.jsonl", "clean.jsonl", "offsets.npy", "chun
 EXTRA = {"extra.md": "# Extra\n\nUn document de plus sur les essais de drones.\n"}
 
 
-class MemoEmbedder:
-    """The bundled embedder with a memo of its vectors: same name, same vectors, fast rebuilds and loads."""
-
-    def __init__(self, inner) -> None:
-        self.inner, self.name, self.dim = inner, inner.name, inner.dim
-        self.memo: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
-
-    def encode_queries(self, texts):
-        texts = list(texts)
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if ("query", t) not in self.memo]
-            if missing:
-                self.memo.update(zip((("query", t) for t in missing), self.inner.encode_queries(missing)))
-            return np.stack([self.memo["query", t] for t in texts])
-
-    def encode_passages(self, texts, progress=False):
-        texts = list(texts)
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
-            if missing:
-                self.memo.update(zip(missing, self.inner.encode_passages(missing)))
-            return (np.stack([self.memo[t] for t in texts]) if texts
-                    else np.zeros((0, self.dim), np.float32))
-
-    def count_tokens(self, text):
-        return self.inner.count_tokens(text)
-
-
 @pytest.fixture(scope="module")
 def embedder():
     from rag.embedding import BundledEmbedder
 
-    return MemoEmbedder(BundledEmbedder())
+    from rag.caching import CachedEmbedder
+
+    return CachedEmbedder(BundledEmbedder())
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -120,7 +93,7 @@ def base(tmp_path_factory, embedder):
     other = make_settings(other_corpus, root / "index-other", chunk_tokens=48)
     Retriever.from_settings(other)
     memo = root / "memo.pkl"
-    memo.write_bytes(pickle.dumps({t: v for t, v in embedder.memo.items() if isinstance(t, str)}))
+    memo.write_bytes(pickle.dumps(embedder.passages))
     return {"root": root, "settings": settings, "expected": snapshot(r), "folder": r.index_folder,
             "other": live_folder(other), "memo": memo}
 
