@@ -1,14 +1,12 @@
-"""Pure rendering functions of ui/ (render, about, handlers' question check): escaping, highlights, citations, the evaluation summary."""
+"""Pure functions of ui/ and rag.citation: escaping, highlights, citations, the evaluation summary, the question
+check (the engine's, with French messages)."""
 
 from __future__ import annotations
 
-from app_fixtures import ROOT  # noqa: F401 (puts the repository on sys.path)
-
-from rag import QueryError
+from rag import Answer, Passage, QueryError, Sentence
 from rag.citation import Excerpt, reference_text
 from ui import about, handlers, render
 from ui.messages import french
-from rag import Answer, Passage, Sentence
 
 XSS = "<img src=x onerror=alert(1)> <script>alert(2)</script>"
 
