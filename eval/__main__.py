@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", default=str(DEFAULT_CACHE),
                    help="cache of question and baseline vectors (default: %(default)s)")
     p.add_argument("--calibrate", action="store_true", help="fit the abstention model and threshold on tune")
-    p.add_argument("--write", action="store_true", help="with --calibrate: store the result in rag/abstention.json")
+    p.add_argument("--write", action="store_true", help="with --calibrate: store the result in corpus/calibration.json (Settings.calibration_file)")
     p.add_argument("--tune", action="store_true", help="grid of dense_weight, sentence_weight, rrf_k on tune")
     p.add_argument("--readme", action="store_true",
                    help="also put the summary into README.md, between <!-- eval:start --> and <!-- eval:end -->")
@@ -97,13 +97,12 @@ def main(argv=None) -> int:
             (out / "calibration.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
             print_calibration(res)
             if args.write:
-                from rag.settings import CALIBRATION
+                from rag.settings import CALIBRATED
 
-                keep = {k: res[k] for k in ("topic_model", "topic_bias", "topic_threshold", "answer_model",
-                                            "answer_bias", "answer_threshold", "confidence_high",
-                                            "confidence_medium")}
-                CALIBRATION.write_text(json.dumps(keep, indent=2) + "\n", encoding="utf-8")
-                print(f"wrote {CALIBRATION}")
+                keep = {k: res[k] for k in CALIBRATED}
+                target = Path(retriever.settings.calibration_file)
+                target.write_text(json.dumps(keep, indent=2) + "\n", encoding="utf-8")
+                print(f"wrote {target}")
         if args.tune:
             res = tune_fusion(retriever, cases, args.cache)
             (out / "tuning.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
@@ -121,7 +120,7 @@ def main(argv=None) -> int:
         "baseline_chunks": result["runs"][BASELINE].extra["chunks"] if BASELINE in result["runs"] else None,
         "settings": {**json.loads(retriever.settings.to_json()),  # folders relative: no machine paths in results
                      **{k: _relative(Path(getattr(retriever.settings, k))).as_posix()
-                        for k in ("corpus_dir", "index_dir")}},
+                        for k in ("corpus_dir", "index_dir", "calibration_file")}},
         "index_load_seconds": round(load_seconds, 2),
         "seconds": {m: round(run.seconds, 2) for m, run in result["runs"].items()},
     }

@@ -15,7 +15,7 @@
    sentence was right at least 95% of the time on tune.
 
 It reports how well each feature separates the classes (ROC AUC); with
-``--write`` it stores the models in rag/abstention.json, the engine's defaults. ``python -m eval --tune`` tries a grid of the query-time fusion
+``--write`` it stores the models in corpus/calibration.json, the engine's defaults. ``python -m eval --tune`` tries a grid of the query-time fusion
 settings and ranks them by MRR@10 + Recall@5 on tune. Both print held-out
 figures for the chosen values.
 """
@@ -127,7 +127,7 @@ def calibrate(retriever: Retriever, cases: list[Case], cache_dir=None) -> dict:
     """Fit the topic and answer models and their thresholds on the tune split; report both splits.
 
     Returns a dict with each feature's AUC on tune, the fitted models and thresholds
-    (the values ``--write`` stores in rag/abstention.json), and the rates on tune and held-out.
+    (the values ``--write`` stores in corpus/calibration.json), and the rates on tune and held-out.
     """
     r = _with_cache(retriever, cache_dir)
     feats = features(r, cases)
