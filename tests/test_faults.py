@@ -7,7 +7,6 @@ subprocesses that are killed mid-build get the same memo through a pickle file.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import math
@@ -22,7 +21,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from conftest import ROOT, TINY, TINY_METADATA, write_corpus
