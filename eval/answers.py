@@ -7,7 +7,8 @@ sentence is *right* when it holds a gold answer span of the case (the
 by :func:`eval.relevance.sentence_answers`. The figures:
 
 * answer accuracy: share of answerable questions whose first quoted sentence,
-  and separately any quoted sentence, is right (a decline counts as wrong);
+  and separately any quoted sentence, is right (a decline counts as wrong), beside
+  its ceiling, the share whose returned passages hold a gold span at all;
 * outcomes by kind (answerable, on-topic and off-topic unanswerable);
 * answerable questions wrongly declined;
 * reliability of the probability of the first quoted sentence (expected
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .relevance import normalize, sentence_answers
+from .relevance import is_relevant, normalize, sentence_answers
 from .testset import Case
 
 KINDS = ("answerable", "unanswerable_on_topic", "unanswerable_off_topic")
@@ -40,6 +41,7 @@ class Outcome:
     any_right: bool
     sentences: list[str]
     seconds: float
+    reachable: bool = False  # a returned passage holds a gold span: the answer step could quote it
 
 
 def group(case: Case) -> str:
@@ -69,7 +71,9 @@ def run(retriever, cases: list[Case], k: int = 5) -> list[Outcome]:
         a = retriever.answer(c.question, k=k, mode="hybrid")
         seconds = time.perf_counter() - started
         first, anyr = judge(c, a)
-        out.append(Outcome(c, a.status, a.confidence, a.level, first, anyr, [s.text for s in a.sentences], seconds))
+        reachable = c.answerable and any(is_relevant(p.doc_id, normalize(p.text), gold_spans(c)) for p in a.passages)
+        out.append(Outcome(c, a.status, a.confidence, a.level, first, anyr, [s.text for s in a.sentences], seconds,
+                           reachable))
     return out
 
 
@@ -125,6 +129,7 @@ def summarize(outcomes: list[Outcome]) -> dict:
     return {
         "cases": len(outcomes),
         "answerable": len(ans),
+        "answer_reachable": _share(sum(o.reachable for o in ans), len(ans)),
         "first_sentence_right": _share(sum(o.first_right for o in ans), len(ans)),
         "any_sentence_right": _share(sum(o.any_right for o in ans), len(ans)),
         "first_right_when_answered": _share(sum(o.first_right for o in ans if o.status == "answered"),

@@ -447,14 +447,17 @@ def build_cost(retriever, corpus_dir: str | Path, seconds: float) -> dict:
 
     docs = load_corpus(corpus_dir)
     chars = sum(len(d.text) for d in docs)
-    clean = sum(len(clean_document(d.text).text) for d in docs)
+    cleaned = [clean_document(d.text) for d in docs]
+    clean = sum(len(c.text) for c in cleaned)
+    headings = sum(b.kind == "heading" for c in cleaned for b in c.blocks)
     lines = sum(d.text.count("\n") + 1 for d in docs)
     folder = retriever.index_folder
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     sent_bytes = (folder / "sentences.npy").stat().st_size if (folder / "sentences.npy").exists() else 0
     n_sent = retriever.manifest.get("counts", {}).get("sentences") or 0
     return {"documents": len(docs), "characters": chars, "clean_characters": clean, "lines": lines,
-            "chunks": len(retriever.chunks), "sentences": n_sent,
+            "chunks": len(retriever.chunks), "sentences": n_sent, "headings": headings,
+            "chunks_with_section": sum(bool(c.section) for c in retriever.chunks),
             "sentences_per_1000_chars": round(1000 * n_sent / max(1, clean), 3),
             "build_seconds": round(seconds, 1), "index_bytes": size,
             "sentence_vector_share": round(sent_bytes / max(1, size), 3)}
@@ -498,7 +501,8 @@ def print_corpus(res: dict) -> None:
           f"{b['lines']:,} lines, embedder {res['embedder']}")
     print(f"build {b['build_seconds']} s: {b['chunks']:,} passages, {b['sentences']:,} sentences "
           f"({b['sentences_per_1000_chars']} per 1,000 clean characters); index {b['index_bytes'] / 2**20:.1f} MB, "
-          f"sentence vectors {100 * b['sentence_vector_share']:.0f} %")
+          f"sentence vectors {100 * b['sentence_vector_share']:.0f} %; {b['headings']:,} headings, "
+          f"{b['chunks_with_section']:,} passages with a section path")
     if "baseline" in res:
         base = res["baseline"]
         print(f"naive 1000/200 baseline: {base['chunks']:,} chunks, built in {base['build_seconds']} s")

@@ -169,6 +169,9 @@ def calibrate(retriever: Retriever, cases: list[Case], cache_dir=None) -> dict:
     una, ans = rates(question_scores(tune, "tune" if held else "all"), y_a, answer_threshold)
     high = _high_cutoff([v for v in tune_best.values() if v[0] >= answer_threshold], answer_threshold)
     aucs["topic:model"] = round(auc(p_topic(tune), y_t), 4)
+    on_topic = [(p, f["answerable"]) for p, f in zip(question_scores(tune, "tune" if held else "all"), tune)
+                if f["on_topic"]]  # how well the best sentence's probability tells answerable from the traps
+    aucs["answer:question"] = round(auc([p for p, _ in on_topic], [y for _, y in on_topic]), 4)
     out = {"auc": aucs,
            "topic_model": [list(row) for row in topic_model], "topic_bias": topic_bias,
            "topic_threshold": topic_threshold,

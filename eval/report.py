@@ -150,6 +150,7 @@ def write_all(result: dict, out: Path, split: str, meta: dict) -> dict[str, Path
 
 
 ANSWER_ROWS = (
+    ("answer_reachable", "a returned passage holds the answer (answerable; the ceiling of the two below)"),
     ("first_sentence_right", "first quoted sentence holds the answer (answerable)"),
     ("any_sentence_right", "some quoted sentence holds the answer (answerable)"),
     ("answerable_wrongly_declined", "answerable questions wrongly declined"),

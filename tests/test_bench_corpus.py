@@ -51,6 +51,8 @@ def test_bench_on_any_folder_reports_build_cost_and_known_item_retrieval(tmp_pat
     build = res["build"]
     assert build["documents"] == 4 and build["lines"] > 4 * 6  # hard-wrapped
     assert build["chunks"] >= 4 and 0 < build["sentence_vector_share"] < 1
+    # Each file opens on a plain-text heading (capitals, « 1. », « Article 3 », « II. »): every passage is under one.
+    assert build["headings"] == 4 and build["chunks_with_section"] == build["chunks"]
     # Hard-wrapped lines are joined: far fewer sentences than lines of text (one a line, before).
     text_lines = sum(1 for f in corpus.iterdir() for line in f.read_text().splitlines() if line.strip())
     logical = sum(len(t[1].split(". ")) * 4 + 3 + 1 for t in TOPICS.values())  # 4 repeats, 3 fillers, the heading
