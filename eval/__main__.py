@@ -120,7 +120,7 @@ def main(argv=None) -> int:
         "baseline_chunks": result["runs"][BASELINE].extra["chunks"] if BASELINE in result["runs"] else None,
         "settings": {**json.loads(retriever.settings.to_json()),  # folders relative: no machine paths in results
                      **{k: _relative(Path(getattr(retriever.settings, k))).as_posix()
-                        for k in ("corpus_dir", "index_dir", "calibration_file")}},
+                        for k in ("corpus_dir", "index_dir", "calibration_file", "glossary_file")}},
         "index_load_seconds": round(load_seconds, 2),
         "seconds": {m: round(run.seconds, 2) for m, run in result["runs"].items()},
     }

@@ -18,7 +18,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 
-from .glossary import GLOSSARY, french_groups, french_terms
+from .glossary import Glossary, load_glossary
 from .keyword import looks_english
 
 TYPES = ("person", "organisation", "place", "date", "number", "list", "definition", "yesno", "reason", "other")
@@ -189,7 +189,7 @@ _MONEY_ASKED = re.compile(r"\b(?:budget|montant|cout|financement|somme|how much 
 MONEY = "<money>"
 
 
-def counted_noun(text: str) -> str:
+def counted_noun(text: str, glossary: Glossary | None = None) -> str:
     """The folded stem of what a « how many » question counts (« combien d'États » → « etat »),
     ``MONEY`` for a question on a budget or an amount, else empty."""
     if _MONEY_ASKED.search(fold(text)):
@@ -199,7 +199,8 @@ def counted_noun(text: str) -> str:
         return ""
     word = m.group(1)
     if re.match(r"how many|number of", m.group(0)):
-        french = GLOSSARY.get(word) or GLOSSARY.get(word.rstrip("s"))
+        glossary = glossary or load_glossary()
+        french = glossary.get(word) or glossary.get(word.rstrip("s"))
         if not french:
             return ""
         word = fold(french.split()[0])
@@ -245,18 +246,19 @@ def _french_focus(text: str) -> tuple[list[str], list[str], list[str], list[str]
     return surface, lemmas, anchors, relations
 
 
-def _english_focus(text: str) -> tuple[list[str], list[str], list[str], list[str]]:
+def _english_focus(text: str, glossary: Glossary) -> tuple[list[str], list[str], list[str], list[str]]:
     """Surface words of an English question, and what can be matched in French text:
     glossary equivalents (the relation terms), names, acronyms, numbers and symbols
     (the anchors); other English words cannot be matched."""
     surface, terms, anchors = [], [], []
-    glossed = french_terms(text)
+    groups = glossary.groups(text)
+    glossed = " ".join(groups)
     relations = [" ".join(w for w in group.split() if fold(w) not in _TYPE_NOUNS and not _PROPER.match(w))
-                 for group in french_groups(text)]
+                 for group in groups]
     relations = [group for group in relations if group]
     if glossed:
         terms.extend(glossed.split())
-    covered = {w for phrase in GLOSSARY for w in phrase.split()}
+    covered = {w for phrase in glossary for w in phrase.split()}
     for m in _WORD.finditer(text):
         word = m.group(0)
         folded = fold(word)
@@ -269,20 +271,21 @@ def _english_focus(text: str) -> tuple[list[str], list[str], list[str], list[str
     return surface, terms, anchors, relations
 
 
-def analyze(text: str) -> Query:
+def analyze(text: str, glossary: Glossary | None = None) -> Query:
     """Analyse a normalised question (see ``rag.retriever.normalize_question``).
 
     Never raises on text: a question in a third language gets ``lang="other"``,
     type by the French rules, and focus terms from its words.
     """
+    glossary = glossary or load_glossary()
     lang = _language(text)
     if lang == "en":
-        surface, terms, anchors, relations = _english_focus(text)
-        keyword_text = f"{text} {french_terms(text)}".strip()
+        surface, terms, anchors, relations = _english_focus(text, glossary)
+        keyword_text = f"{text} {' '.join(glossary.groups(text))}".strip()
     else:
         surface, terms, anchors, relations = _french_focus(text)
         keyword_text = text
     return Query(text=text, lang=lang, answer_type=answer_type(text, lang), focus=tuple(w for w in surface if w),
-                 focus_terms=tuple(dict.fromkeys(terms)), keyword_text=keyword_text, counted=counted_noun(text),
+                 focus_terms=tuple(dict.fromkeys(terms)), keyword_text=keyword_text, counted=counted_noun(text, glossary),
                  anchors=tuple(dict.fromkeys(anchors)), relations=tuple(dict.fromkeys(relations)),
                  future=bool(_FUTURE.search(fold(text))))

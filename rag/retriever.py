@@ -135,6 +135,7 @@ class Retriever:
     def __init__(self, data: IndexData, embedder, settings: Settings) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.glossary = glossary.load_glossary(settings.glossary_file)
         self._data = data
         self.documents: list[DocumentInfo] = list(data.documents)
         self._docs = {d.doc_id: d for d in data.documents}
@@ -371,7 +372,7 @@ class Retriever:
         BM25 only matches leftover English words, and would pull the fusion down.
         """
         if query.english:
-            return glossary.coverage(query.text)
+            return glossary.coverage(query.text, self.glossary)
         terms, known = self._data.keyword.known_terms(query.keyword_text)
         if not terms:
             return 0.0
@@ -405,7 +406,7 @@ class Retriever:
         Raises:
             QueryError: bad question or option; the message says what is allowed.
         """
-        query = analyze(self.fit_question(normalize_question(question)))
+        query = analyze(self.fit_question(normalize_question(question)), self.glossary)
         allowed = self._check(k, mode, docs)
         qv = self.embedder.encode_queries([query.text])[0] if mode != "keyword" else None
         return [self._passage(c) for c in self._rank(query, qv, mode, allowed, k)]
@@ -460,7 +461,7 @@ class Retriever:
 
     def _prepare(self, question, k: int, mode: str, docs) -> tuple[Query, np.ndarray, list[Ranked]]:
         """Validate, cut to the token budget, analyse, embed and rank: what every question goes through first."""
-        query = analyze(self.fit_question(normalize_question(question)))
+        query = analyze(self.fit_question(normalize_question(question)), self.glossary)
         allowed = self._check(k, mode, docs)
         qv = self.embedder.encode_queries([query.text])[0]
         return query, qv, self._rank(query, qv, mode, allowed, k)

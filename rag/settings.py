@@ -118,6 +118,8 @@ class Settings:
         calibration_file: the JSON of the values ``python -m eval --calibrate --write`` fits (the models, bias,
             thresholds and confidence levels above when they are not given); the repository keeps it beside the
             corpus, as domain data. A missing file leaves the fallbacks of ``CALIBRATED``.
+        glossary_file: the English → French domain vocabulary for keyword search (TOML, its ``[terms]``
+            table; see ``rag.glossary``); an empty or missing file means no glossary.
     """
 
     corpus_dir: str = str(ROOT / "corpus")
@@ -148,6 +150,7 @@ class Settings:
     confidence_high: float | None = None
     confidence_medium: float | None = None
     calibration_file: str = str(CALIBRATION)
+    glossary_file: str = str(ROOT / "corpus" / "glossary.toml")
     answer_sentences: int = 3
 
     def __post_init__(self) -> None:
