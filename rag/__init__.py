@@ -6,7 +6,8 @@
 """
 
 from .corpus import CorpusError
-from .retriever import MAX_K, MAX_QUESTION_CHARS, QueryError, Retriever
+from .request import MAX_K, MAX_QUESTION_CHARS, QueryError
+from .retriever import Retriever
 from .settings import MODES, Settings
 from .pipeline import build_index
 from .store import IndexProblem

@@ -10,7 +10,8 @@ import textwrap
 
 from .citation import references
 from .corpus import CorpusError
-from .retriever import MAX_K, QueryError, Retriever
+from .request import MAX_K, QueryError
+from .retriever import Retriever
 from .settings import MODES, Settings
 
 

@@ -272,7 +272,7 @@ def _english_focus(text: str, glossary: Glossary) -> tuple[list[str], list[str],
 
 
 def analyze(text: str, glossary: Glossary | None = None) -> Query:
-    """Analyse a normalised question (see ``rag.retriever.normalize_question``).
+    """Analyse a normalised question (see ``rag.request.normalize_question``).
 
     Never raises on text: a question in a third language gets ``lang="other"``,
     type by the French rules, and focus terms from its words.

@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -29,93 +26,18 @@ from . import answer as answering
 from .cleaning import CleanDoc
 from .corpus import corpus_fingerprint, corpus_stat
 from .question import Query, analyze
-from .settings import MODES, Settings
+from .fusion import HEAD, PER_DOCUMENT, diversify, document_names, fold_words, ranks
 from .pipeline import open_index
+from .request import MAX_K, QueryError, fit_question, normalize_question, shown
+from .settings import MODES, Settings
 from .store import IndexData
 from .types import Answer, DocumentInfo, Passage, Sentence
 
 log = logging.getLogger("rag")
 
-MAX_QUESTION_CHARS = 2000
-# What one question may cost: it is cut to this many of the embedder's own tokens (prefix and special tokens
-# included) before any model work, so a 2,000-character question of emoji or CJK characters (one token each)
-# costs about what a long question does. The test set's questions have 41 tokens at most (median 25); a cut
-# question of 64 tokens costs about 2.5× a median one (eval/bench_question_cost.py), one of 128 about 4×.
-QUESTION_TOKENS = 64
-MAX_K = 50
 ANSWER_FROM = 10  # answer sentences come from the top passages only (their rank is a signal)
 ANSWER_MARGIN = 0.25  # further quoted sentences have a probability within this of the first one
 CORPUS_CHECK_SECONDS = 2.0  # how often corpus_changed() looks at the corpus folder (a stat of each file)
-
-
-class QueryError(ValueError):
-    """A question or an option the engine cannot take; the message says what is allowed.
-
-    ``code`` names the problem for callers that word it themselves (the app maps it to French):
-    ``not_text``, ``empty``, ``too_long``, ``bad_k``, ``bad_mode``, ``bad_docs``, ``no_docs``,
-    ``too_many_docs``, ``unknown_docs``. ``detail`` holds what the message quotes (a short prefix of
-    what was sent, never all of it).
-    """
-
-    CODES = ("not_text", "empty", "too_long", "bad_k", "bad_mode", "bad_docs", "no_docs", "too_many_docs",
-             "unknown_docs")
-
-    def __init__(self, message: str, code: str = "bad_request", detail: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.detail = detail
-
-
-ECHO_CHARS = 40  # an error message quotes at most this much of one value that was sent
-
-
-def shown(value) -> str:
-    """``repr(value)`` cut to ``ECHO_CHARS`` characters, for error messages."""
-    text = repr(value) if not isinstance(value, str) else repr(value[:ECHO_CHARS + 1])
-    return text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS - 1] + "…"
-
-
-def normalize_question(question) -> str:
-    """The question with control characters removed and spaces folded.
-
-    Raises:
-        QueryError: not a string, empty, or longer than ``MAX_QUESTION_CHARS``.
-    """
-    if not isinstance(question, str):
-        raise QueryError(f"the question must be text, not {type(question).__name__}", "not_text")
-    kept = "".join(ch if unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn") else " " for ch in question)
-    text = " ".join(kept.split())
-    if not any(unicodedata.category(ch)[0] in "LNPS" for ch in text):  # only spaces or invisible marks
-        raise QueryError("the question is empty", "empty")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise QueryError(f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}",
-                         "too_long", str(len(text)))
-    return text
-
-
-def fit_question(text: str, count_tokens, budget: int = QUESTION_TOKENS) -> str:
-    """The longest prefix of ``text`` that ``count_tokens`` puts within ``budget`` tokens, cut at a space when
-    one is near the end. ``text`` itself when it fits (one call to ``count_tokens``: the usual case).
-
-    The cut is found by bisection on the prefix length (about 11 calls of a fast tokenizer for 2,000
-    characters), so the cost of measuring is bounded too.
-    """
-    if count_tokens(text) <= budget:
-        return text
-    lo, hi = 0, len(text)  # count(text[:lo]) <= budget < count(text[:hi])
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if count_tokens(text[:mid]) <= budget:
-            lo = mid
-        else:
-            hi = mid
-    cut = text[:lo]
-    space = cut.rfind(" ")
-    if space > 0 and lo - space <= 40:
-        cut = cut[:space]
-    while cut and count_tokens(cut) > budget:  # a tokenizer whose counts are not monotone in the prefix
-        cut = cut[:-1]
-    return cut.rstrip() or text[:1]
 
 
 @dataclass(frozen=True)
@@ -337,8 +259,8 @@ class Retriever:
         else:
             w = 1.0 - (1.0 - (s.dense_weight_en if english else s.dense_weight)) * self._keyword_evidence(query)
             sw, k = s.sentence_weight, s.rrf_k
-            score = (w * (1 - sw) / (k + _ranks(dense)) + w * sw / (k + _ranks(sent))
-                     + (1 - w) * np.where(kws > 0, 1.0 / (k + _ranks(kws)), 0.0))
+            score = (w * (1 - sw) / (k + ranks(dense)) + w * sw / (k + ranks(sent))
+                     + (1 - w) * np.where(kws > 0, 1.0 / (k + ranks(kws)), 0.0))
         order = np.lexsort((rows, -score))
         if allowed is None:  # a search restricted to chosen documents is theirs to fill
             doc_of = [self._data.chunks[int(rows[i])].doc_id for i in order]
@@ -359,9 +281,9 @@ class Retriever:
     def _named_documents(self, query: Query) -> set[str]:
         """The documents a question names: by id, by a name of its metadata ``keywords`` that is a
         proper name or an acronym (« Ifri », « REAIM 2026 », « A/RES/79/239 »), or by its whole title."""
-        folded = f" {_fold_words(query.text)} "
+        folded = f" {fold_words(query.text)} "
         return {d.doc_id for d in self.documents
-                if any(f" {name} " in folded for name in _document_names(d.doc_id, d.title, d.keywords))}
+                if any(f" {name} " in folded for name in document_names(d.doc_id, d.title, d.keywords))}
 
     def _keyword_evidence(self, query: Query) -> float:
         """How far the keyword side of hybrid fusion can be trusted for this question, 0 to 1.
@@ -576,43 +498,3 @@ class Retriever:
             "passage_coverage": sum(t in near for t in terms) / len(terms) if terms else 0.0,
             "english": float(query.english),
         }
-
-
-PER_DOCUMENT = 3  # at most this many passages of one document in the first HEAD, unless the question names it
-HEAD = 5
-
-
-def diversify(doc_of: list[str], caps: dict[str, int], head: int = HEAD) -> np.ndarray:
-    """A reordering of a ranking (``doc_of``: the document of each entry, best first) in which no
-    document holds more of the first ``head`` places than ``caps`` allows it (default
-    ``PER_DOCUMENT``); the entries that made way follow, and everything after keeps its order."""
-    first, rest, count = [], [], {}
-    for i, doc in enumerate(doc_of):
-        if len(first) < head and count.get(doc, 0) < caps.get(doc, PER_DOCUMENT):
-            first.append(i)
-            count[doc] = count.get(doc, 0) + 1
-        else:
-            rest.append(i)
-    return np.array(first + rest, dtype=np.int64)
-
-
-def _fold_words(text: str) -> str:
-    """Lower case, no accents, words separated by single spaces (for matching names in a question)."""
-    text = unicodedata.normalize("NFKD", text.replace("’", "'").lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(re.findall(r"[\w/.\-]+", text)).replace(". ", " ").strip(".")
-
-
-@lru_cache(maxsize=4096)
-def _document_names(doc_id: str, title: str, keywords: str) -> tuple[str, ...]:
-    names = [doc_id, title] + [k for k in keywords.split(",")
-                               if len(k.strip()) >= 3 and any(c.isupper() or c.isdigit() for c in k)]
-    return tuple(n for n in (_fold_words(x) for x in names) if n)
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks, best (largest) first; ties share the better rank order by position."""
-    order = np.argsort(-values, kind="stable")
-    ranks = np.empty(len(values), dtype=np.float64)
-    ranks[order] = np.arange(1, len(values) + 1)
-    return ranks

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag import Retriever, Settings
-from rag.retriever import HEAD, PER_DOCUMENT, diversify
+from rag.fusion import HEAD, PER_DOCUMENT, diversify
 
 from conftest import write_corpus
 

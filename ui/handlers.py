@@ -10,7 +10,7 @@ import time
 import gradio as gr
 
 from rag import MAX_K, MAX_QUESTION_CHARS, MODES, Answer, QueryError, Retriever
-from rag.retriever import QUESTION_TOKENS, normalize_question
+from rag.request import QUESTION_TOKENS, normalize_question
 from rag.citation import passage_excerpts, references
 from ui.messages import MSG_CUT, MSG_EMPTY, MSG_INTERNAL, MSG_NO_DOCS, MSG_STALE, PARAMETER, french, msg_too_long
 from ui.render import doc_letters, render_answer, render_notice, render_reader
