@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from .common import update_readme
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DEFAULT_TESTSET = HERE / "testset.jsonl"
@@ -39,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", default=str(DEFAULT_CACHE),
                    help="cache of question and baseline vectors (default: %(default)s)")
     p.add_argument("--calibrate", action="store_true", help="fit the abstention model and threshold on tune")
-    p.add_argument("--write", action="store_true", help="with --calibrate: store the result in rag/abstention.json")
+    p.add_argument("--write", action="store_true", help="with --calibrate: store the result in corpus/calibration.json (Settings.calibration_file)")
     p.add_argument("--tune", action="store_true", help="grid of dense_weight, sentence_weight, rrf_k on tune")
     p.add_argument("--readme", action="store_true",
                    help="also put the summary into README.md, between <!-- eval:start --> and <!-- eval:end -->")
@@ -95,13 +97,12 @@ def main(argv=None) -> int:
             (out / "calibration.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
             print_calibration(res)
             if args.write:
-                from rag.settings import CALIBRATION
+                from rag.settings import CALIBRATED
 
-                keep = {k: res[k] for k in ("topic_model", "topic_bias", "topic_threshold", "answer_model",
-                                            "answer_bias", "answer_threshold", "confidence_high",
-                                            "confidence_medium")}
-                CALIBRATION.write_text(json.dumps(keep, indent=2) + "\n", encoding="utf-8")
-                print(f"wrote {CALIBRATION}")
+                keep = {k: res[k] for k in CALIBRATED}
+                target = Path(retriever.settings.calibration_file)
+                target.write_text(json.dumps(keep, indent=2) + "\n", encoding="utf-8")
+                print(f"wrote {target}")
         if args.tune:
             res = tune_fusion(retriever, cases, args.cache)
             (out / "tuning.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
@@ -115,11 +116,11 @@ def main(argv=None) -> int:
         "modes": modes,
         "k": result["k"],
         "embedder": retriever.embedder.name,
-        "chunks": len(retriever._data.chunks),
+        "chunks": len(retriever.chunks),
         "baseline_chunks": result["runs"][BASELINE].extra["chunks"] if BASELINE in result["runs"] else None,
         "settings": {**json.loads(retriever.settings.to_json()),  # folders relative: no machine paths in results
                      **{k: _relative(Path(getattr(retriever.settings, k))).as_posix()
-                        for k in ("corpus_dir", "index_dir")}},
+                        for k in ("corpus_dir", "index_dir", "calibration_file", "glossary_file")}},
         "index_load_seconds": round(load_seconds, 2),
         "seconds": {m: round(run.seconds, 2) for m, run in result["runs"].items()},
     }
@@ -135,20 +136,8 @@ def main(argv=None) -> int:
         print(f"\nnote: quotes of {', '.join(result['unreachable']['engine'])} are in no indexed chunk")
     print("\nwrote " + ", ".join(str(p) for p in paths.values()))
     if args.readme:
-        _update_readme(paths["summary"].read_text(encoding="utf-8"))
+        update_readme(paths["summary"].read_text(encoding="utf-8"))
     return 0
-
-
-def _update_readme(summary: str, start: str = "<!-- eval:start -->", end: str = "<!-- eval:end -->") -> None:
-    readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    if start not in text or end not in text:
-        print(f"note: {readme} has no {start} ... {end} block; not updated", file=sys.stderr)
-        return
-    head, rest = text.split(start, 1)
-    tail = rest.split(end, 1)[1]
-    readme.write_text(f"{head}{start}\n{summary.strip()}\n{end}{tail}", encoding="utf-8")
-    print(f"updated {readme}")
 
 
 def _relative(path: Path) -> Path:

@@ -72,7 +72,9 @@ def timed(fn, n: int) -> list[float]:
 def bench_real(args, rows: list[dict]) -> None:
     from rag import Retriever, Settings
 
-    from .evaluate import CachedEmbedder, NaiveBaseline
+    from rag.caching import CachedEmbedder
+
+    from .evaluate import NaiveBaseline
     from .testset import load_testset
     from rag.corpus import load_corpus
 
@@ -85,7 +87,7 @@ def bench_real(args, rows: list[dict]) -> None:
     r = Retriever.from_settings(settings)
     load_s = time.perf_counter() - t
     m = r.manifest
-    n_chunks = len(r._data.chunks)
+    n_chunks = len(r.chunks)
     print(f"\n== real corpus: {m['counts']['documents']} documents, {n_chunks} chunks, "
           f"{m['counts'].get('sentences')} sentences, {m['vector_index']} index, embedder {m['embedder']}")
     print(f"build {m.get('build_seconds')} s ({'rebuilt now' if args.rebuild else 'from the manifest'}); "
@@ -97,7 +99,7 @@ def bench_real(args, rows: list[dict]) -> None:
     questions = [c.question for c in load_testset(args.testset, docs)][: args.queries]
     cached = CachedEmbedder(r.embedder, args.cache)
     cached.prime(questions)
-    rc = Retriever(r._data, cached, r.settings)
+    rc = r.replace(embedder=cached)
     r.search(questions[0], k=10, mode="hybrid")  # warm up
     nq_e2e = min(len(questions), args.e2e_queries)
     forget = getattr(r.embedder, "clear_query_cache", lambda: None)  # "end to end" embeds every question
@@ -217,7 +219,7 @@ def corpus_passages(settings, count_tokens, n: int) -> list[str]:
     from rag.chunking import chunk_document
     from rag.cleaning import clean_document
     from rag.corpus import load_corpus
-    from rag.store import dense_text
+    from rag.pipeline import dense_text
 
     out = []
     for doc in load_corpus(settings.corpus_dir):
@@ -237,7 +239,7 @@ def runtime_child(args) -> int:
     from rag import Retriever, Settings
     from rag.corpus import load_corpus
     from rag.embedding import load_bundled
-    from rag.store import build_index
+    from rag.pipeline import build_index
 
     from .testset import load_testset
 
@@ -516,8 +518,8 @@ def build_cost(retriever, corpus_dir: str | Path, seconds: float) -> dict:
     sent_bytes = (folder / "sentences.npy").stat().st_size if (folder / "sentences.npy").exists() else 0
     n_sent = retriever.manifest.get("counts", {}).get("sentences") or 0
     return {"documents": len(docs), "characters": chars, "clean_characters": clean, "lines": lines,
-            "chunks": len(retriever._data.chunks), "sentences": n_sent, "headings": headings,
-            "chunks_with_section": sum(bool(c.section) for c in retriever._data.chunks),
+            "chunks": len(retriever.chunks), "sentences": n_sent, "headings": headings,
+            "chunks_with_section": sum(bool(c.section) for c in retriever.chunks),
             "sentences_per_1000_chars": round(1000 * n_sent / max(1, clean), 3),
             "build_seconds": round(seconds, 1), "index_bytes": size,
             "sentence_vector_share": round(sent_bytes / max(1, size), 3)}
@@ -642,12 +644,12 @@ def main(argv=None) -> int:
     if args.markdown:
         Path(args.markdown).write_text(table, encoding="utf-8")
     if args.readme:
-        from .__main__ import _update_readme
+        from .common import update_readme
 
         if rows:
-            _update_readme(table, "<!-- bench:start -->", "<!-- bench:end -->")
+            update_readme(table, "<!-- bench:start -->", "<!-- bench:end -->")
         if figs:
-            _update_readme(runtimes_markdown(figs), "<!-- runtimes:start -->", "<!-- runtimes:end -->")
+            update_readme(runtimes_markdown(figs), "<!-- runtimes:start -->", "<!-- runtimes:end -->")
     return 0
 
 

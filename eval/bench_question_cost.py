@@ -6,7 +6,7 @@
 Times ``Retriever.answer`` (hybrid, k=5, warm) for normal questions of the test set and for questions of
 2,000 characters built to cost the most (emoji, CJK characters, « é », « a. » repeated: every character is a
 token), and prints the median of each kind and its ratio to the normal median. Questions are cut to
-``rag.retriever.QUESTION_TOKENS`` tokens before any model work, so the ratio stays bounded (issue 9 asks for
+``rag.request.QUESTION_TOKENS`` tokens before any model work, so the ratio stays bounded (issue 9 asks for
 at most 3×).
 """
 
@@ -43,7 +43,7 @@ def timed(fn, *args, repeat: int) -> list[float]:
 def main(argv=None) -> int:
     from load_app import questions  # noqa: E402 (eval/ on sys.path)
     from rag import Retriever, Settings
-    from rag.retriever import QUESTION_TOKENS
+    from rag.request import QUESTION_TOKENS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", help="index folder (default: RAG_INDEX_DIR or ./.index)")

@@ -15,7 +15,7 @@
    sentence was right at least 95% of the time on tune.
 
 It reports how well each feature separates the classes (ROC AUC); with
-``--write`` it stores the models in rag/abstention.json, the engine's defaults. ``python -m eval --tune`` tries a grid of the query-time fusion
+``--write`` it stores the models in corpus/calibration.json, the engine's defaults. ``python -m eval --tune`` tries a grid of the query-time fusion
 settings and ranks them by MRR@10 + Recall@5 on tune. Both print held-out
 figures for the chosen values.
 """
@@ -29,9 +29,10 @@ import numpy as np
 
 from rag import Retriever, abstention
 from rag.answer import SENTENCE_FEATURES
+from rag.caching import CachedEmbedder
 
 from .answers import gold_spans, group
-from .evaluate import CachedEmbedder, engine_qrels, ranx_metrics
+from .evaluate import engine_qrels, ranx_metrics
 from .relevance import normalize, sentence_answers
 from .testset import Case
 
@@ -49,7 +50,7 @@ RRF_GRID = (10, 20, 60)
 def _with_cache(retriever: Retriever, cache_dir) -> Retriever:
     emb = retriever.embedder if isinstance(retriever.embedder, CachedEmbedder) else \
         CachedEmbedder(retriever.embedder, cache_dir)
-    return Retriever(retriever._data, emb, retriever.settings)
+    return retriever.replace(embedder=emb)
 
 
 def features(retriever: Retriever, cases: list[Case], k: int = 10, mode: str = "hybrid") -> list[dict]:
@@ -126,7 +127,7 @@ def calibrate(retriever: Retriever, cases: list[Case], cache_dir=None) -> dict:
     """Fit the topic and answer models and their thresholds on the tune split; report both splits.
 
     Returns a dict with each feature's AUC on tune, the fitted models and thresholds
-    (the values ``--write`` stores in rag/abstention.json), and the rates on tune and held-out.
+    (the values ``--write`` stores in corpus/calibration.json), and the rates on tune and held-out.
     """
     r = _with_cache(retriever, cache_dir)
     feats = features(r, cases)
@@ -139,8 +140,8 @@ def calibrate(retriever: Retriever, cases: list[Case], cache_dir=None) -> dict:
     topic_threshold, off_caught, on_lost = choose_threshold(p_topic(tune), y_t, MAX_ON_TOPIC_LOST)
 
     # The answer model sees the new topic probability as a feature: recompute the candidates with it.
-    r = Retriever(r._data, r.embedder, r.settings.replace(topic_model=topic_model, topic_bias=topic_bias,
-                                                          topic_threshold=topic_threshold))
+    r = r.replace(settings=r.settings.replace(topic_model=topic_model, topic_bias=topic_bias,
+                                              topic_threshold=topic_threshold))
     rows = sentence_rows(r, cases)
     s_tune = [x for x in rows if x["split"] == "tune"] or rows
     y_s = [x["right"] for x in s_tune]
@@ -241,7 +242,7 @@ def tune_fusion(retriever: Retriever, cases: list[Case], cache_dir=None, k: int 
     metrics = {"recall@1": "hit_rate@1", "recall@5": "hit_rate@5", "mrr@10": "mrr@10"}
 
     def score(settings, cs):
-        rr = Retriever(r._data, r.embedder, settings)  # noqa: SLF001
+        rr = r.replace(settings=settings)
         run = {c.id: {p.chunk_id: float(k - i) for i, p in enumerate(rr.search(c.question, k=k, mode="hybrid"))}
                for c in cs}
         return ranx_metrics({c.id: qrels[c.id] for c in cs}, run, metrics)

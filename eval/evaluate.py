@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from rag import Retriever
+from rag.caching import CachedEmbedder
 from rag.corpus import load_corpus
 
 from . import answers
@@ -31,59 +32,6 @@ ALL_MODES = (*ENGINE_MODES, BASELINE)
 CURVE_K = tuple(range(1, 11))
 BASELINE_CHUNK_SIZE = 1000
 BASELINE_CHUNK_OVERLAP = 200
-
-
-# ------------------------------------------------------------------ embedder cache
-class CachedEmbedder:
-    """Wraps an embedder so each distinct question is embedded once (and kept on disk).
-
-    The bundled embedder reads about three texts a second here; a run asks the
-    same questions in several modes and settings.
-    """
-
-    def __init__(self, inner, cache_dir: str | Path | None = None) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self._vectors: dict[str, np.ndarray] = {}
-        self._file = None
-        if cache_dir is not None:
-            key = hashlib.sha256(inner.name.encode()).hexdigest()[:16]
-            self._file = Path(cache_dir) / f"queries-{key}.npz"
-            if self._file.exists():
-                try:
-                    with np.load(self._file, allow_pickle=False) as z:
-                        self._vectors = dict(zip(z["texts"].tolist(), z["vectors"]))
-                except Exception as exc:  # a damaged cache is only a cache
-                    log.warning("query cache %s unreadable (%s); ignoring it", self._file, exc)
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
-
-    def prime(self, texts) -> None:
-        """Embed, in one batch, the texts not cached yet, and save the cache."""
-        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        if not missing:
-            return
-        log.info("embedding %d questions", len(missing))
-        vecs = np.asarray(self.inner.encode_queries(missing), dtype=np.float32)
-        self._vectors.update(zip(missing, vecs))
-        if self._file is not None:
-            self._file.parent.mkdir(parents=True, exist_ok=True)
-            texts = list(self._vectors)
-            tmp = self._file.with_name(self._file.name + ".tmp.npz")
-            np.savez(tmp, texts=np.array(texts), vectors=np.stack([self._vectors[t] for t in texts]))
-            tmp.replace(self._file)
-
-    def encode_queries(self, texts) -> np.ndarray:
-        texts = list(texts)
-        self.prime(texts)
-        return np.stack([self._vectors[t] for t in texts])
-
-    def encode_passages(self, texts, progress: bool = False) -> np.ndarray:
-        return self.inner.encode_passages(texts, progress=progress)
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
 
 
 # ------------------------------------------------------------------ naive baseline
@@ -182,7 +130,7 @@ def relevant_chunks(cases: list[Case], chunks: list[tuple[str, str, str]]) -> di
 
 
 def engine_qrels(retriever: Retriever, cases: list[Case]) -> dict[str, dict[str, int]]:
-    chunks = [(ch.chunk_id, ch.doc_id, ch.text) for ch in retriever._data.chunks]
+    chunks = [(ch.chunk_id, ch.doc_id, ch.text) for ch in retriever.chunks]
     return relevant_chunks(cases, chunks)
 
 
@@ -349,7 +297,7 @@ def evaluate_all(retriever: Retriever, cases: list[Case], modes=ALL_MODES, k: in
     embedder = retriever.embedder if isinstance(retriever.embedder, CachedEmbedder) else \
         CachedEmbedder(retriever.embedder, cache_dir)
     embedder.prime([c.question for c in cases])
-    r = Retriever(retriever._data, embedder, retriever.settings)
+    r = retriever.replace(embedder=embedder)
     runs: dict[str, ModeRun] = {}
     qrels = engine_qrels(r, cases)
     for mode in modes:

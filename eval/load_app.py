@@ -214,9 +214,9 @@ def main(argv=None) -> int:
         else:
             print("app memory: unknown (pass --pid)")
         if args.readme and latencies:
-            from eval.__main__ import _update_readme
+            from eval.common import update_readme
 
-            _update_readme("\n".join([
+            update_readme("\n".join([
                 "| clients × questions | answered | errors | p50 | p95 | max | throughput | app memory idle → peak |",
                 "|---|---:|---:|---:|---:|---:|---:|---:|",
                 f"| {args.clients} × {args.questions} | {len(latencies)} | {len(errors)} | {pct(latencies, 50):.2f} s"

@@ -199,7 +199,7 @@ SOAK_NOTE = ("Regenerate with `python eval/load_test.py --readme` (normal, 1,500
 
 def update_soak_table(row: str, hostile: bool) -> None:
     """Put ``row`` into the README's soak table, replacing the row of the same kind (hostile or not)."""
-    from eval.__main__ import _update_readme
+    from eval.common import update_readme
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     start, end = readme.find("<!-- soak:start -->"), readme.find("<!-- soak:end -->")
@@ -207,7 +207,7 @@ def update_soak_table(row: str, hostile: bool) -> None:
             and not line.startswith(SOAK_HEADER[0][:20])] if start >= 0 < end else []
     rows = [r for r in rows if ("hostile" in r.split("|")[1]) != hostile] + [row]
     rows.sort(key=lambda r: "hostile" in r.split("|")[1])
-    _update_readme("\n".join(SOAK_HEADER + rows + ["", SOAK_NOTE]), "<!-- soak:start -->", "<!-- soak:end -->")
+    update_readme("\n".join(SOAK_HEADER + rows + ["", SOAK_NOTE]), "<!-- soak:start -->", "<!-- soak:end -->")
 
 
 def main(argv=None) -> int:

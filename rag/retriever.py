@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import threading
 import time
-import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
@@ -29,96 +26,24 @@ from . import answer as answering
 from .cleaning import CleanDoc
 from .corpus import corpus_fingerprint, corpus_stat
 from .question import Query, analyze
+from .fusion import HEAD, PER_DOCUMENT, diversify, document_names, fold_words, ranks
+from .pipeline import open_index
+from .request import MAX_K, QueryError, fit_question, normalize_question, shown
 from .settings import MODES, Settings
-from .store import IndexData, open_index
+from .store import IndexData
 from .types import Answer, DocumentInfo, Passage, Sentence
 
 log = logging.getLogger("rag")
 
-MAX_QUESTION_CHARS = 2000
-# What one question may cost: it is cut to this many of the embedder's own tokens (prefix and special tokens
-# included) before any model work, so a 2,000-character question of emoji or CJK characters (one token each)
-# costs about what a long question does. The test set's questions have 41 tokens at most (median 25); a cut
-# question of 64 tokens costs about 2.5× a median one (eval/bench_question_cost.py), one of 128 about 4×.
-QUESTION_TOKENS = 64
-MAX_K = 50
 ANSWER_FROM = 10  # answer sentences come from the top passages only (their rank is a signal)
 ANSWER_MARGIN = 0.25  # further quoted sentences have a probability within this of the first one
 CORPUS_CHECK_SECONDS = 2.0  # how often corpus_changed() looks at the corpus folder (a stat of each file)
 
 
-class QueryError(ValueError):
-    """A question or an option the engine cannot take; the message says what is allowed.
-
-    ``code`` names the problem for callers that word it themselves (the app maps it to French):
-    ``not_text``, ``empty``, ``too_long``, ``bad_k``, ``bad_mode``, ``bad_docs``, ``no_docs``,
-    ``too_many_docs``, ``unknown_docs``. ``detail`` holds what the message quotes (a short prefix of
-    what was sent, never all of it).
-    """
-
-    CODES = ("not_text", "empty", "too_long", "bad_k", "bad_mode", "bad_docs", "no_docs", "too_many_docs",
-             "unknown_docs")
-
-    def __init__(self, message: str, code: str = "bad_request", detail: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.detail = detail
-
-
-ECHO_CHARS = 40  # an error message quotes at most this much of one value that was sent
-
-
-def shown(value) -> str:
-    """``repr(value)`` cut to ``ECHO_CHARS`` characters, for error messages."""
-    text = repr(value) if not isinstance(value, str) else repr(value[:ECHO_CHARS + 1])
-    return text if len(text) <= ECHO_CHARS else text[:ECHO_CHARS - 1] + "…"
-
-
-def normalize_question(question) -> str:
-    """The question with control characters removed and spaces folded.
-
-    Raises:
-        QueryError: not a string, empty, or longer than ``MAX_QUESTION_CHARS``.
-    """
-    if not isinstance(question, str):
-        raise QueryError(f"the question must be text, not {type(question).__name__}", "not_text")
-    kept = "".join(ch if unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn") else " " for ch in question)
-    text = " ".join(kept.split())
-    if not any(unicodedata.category(ch)[0] in "LNPS" for ch in text):  # only spaces or invisible marks
-        raise QueryError("the question is empty", "empty")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise QueryError(f"the question is {len(text):,} characters long; the limit is {MAX_QUESTION_CHARS:,}",
-                         "too_long", str(len(text)))
-    return text
-
-
-def fit_question(text: str, count_tokens, budget: int = QUESTION_TOKENS) -> str:
-    """The longest prefix of ``text`` that ``count_tokens`` puts within ``budget`` tokens, cut at a space when
-    one is near the end. ``text`` itself when it fits (one call to ``count_tokens``: the usual case).
-
-    The cut is found by bisection on the prefix length (about 11 calls of a fast tokenizer for 2,000
-    characters), so the cost of measuring is bounded too.
-    """
-    if count_tokens(text) <= budget:
-        return text
-    lo, hi = 0, len(text)  # count(text[:lo]) <= budget < count(text[:hi])
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        if count_tokens(text[:mid]) <= budget:
-            lo = mid
-        else:
-            hi = mid
-    cut = text[:lo]
-    space = cut.rfind(" ")
-    if space > 0 and lo - space <= 40:
-        cut = cut[:space]
-    while cut and count_tokens(cut) > budget:  # a tokenizer whose counts are not monotone in the prefix
-        cut = cut[:-1]
-    return cut.rstrip() or text[:1]
-
-
 @dataclass(frozen=True)
-class _Candidate:
+class Ranked:
+    """A chunk in a ranking: its row, fused score and the scores it was fused from."""
+
     row: int
     score: float
     dense: float
@@ -132,6 +57,7 @@ class Retriever:
     def __init__(self, data: IndexData, embedder, settings: Settings) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.glossary = glossary.load_glossary(settings.glossary_file)
         self._data = data
         self.documents: list[DocumentInfo] = list(data.documents)
         self._docs = {d.doc_id: d for d in data.documents}
@@ -157,6 +83,19 @@ class Retriever:
         data, embedder = open_index(settings, rebuild=rebuild, progress=progress)
         return cls(data, embedder, settings)
 
+    def replace(self, *, settings: Settings | None = None, embedder=None) -> "Retriever":
+        """A retriever over the same loaded index with other query-time settings or another embedder (for
+        instance one that caches vectors). The index is shared, not copied.
+
+        Raises:
+            ValueError: ``settings`` differ in a field the index depends on (build another index instead).
+        """
+        settings = settings or self.settings
+        changed = sorted(k for k, v in settings.index_settings().items() if self.settings.index_settings()[k] != v)
+        if changed:
+            raise ValueError(f"the index was built with other values of {', '.join(changed)}")
+        return type(self)(self._data, embedder or self.embedder, settings)
+
     # ----------------------------------------------------------------- info
     @property
     def manifest(self) -> dict:
@@ -165,6 +104,11 @@ class Retriever:
     @property
     def index_folder(self) -> Path:
         return self._data.folder
+
+    @property
+    def chunks(self) -> tuple:
+        """Every indexed chunk (``rag.chunking.Chunk``), in index order."""
+        return tuple(self._data.chunks)
 
     def info(self) -> dict:
         """Documents, chunks, embedder and index size, for ``python -m rag info`` and the app."""
@@ -282,7 +226,7 @@ class Retriever:
 
     # --------------------------------------------------------------- ranking
     def _rank(self, query: Query, qv: np.ndarray | None, mode: str, allowed: np.ndarray | None,
-              n: int) -> list[_Candidate]:
+              n: int) -> list[Ranked]:
         data, s = self._data, self.settings
         n_cand = max(s.candidates, n)
         cand: dict[int, None] = {}
@@ -315,14 +259,14 @@ class Retriever:
         else:
             w = 1.0 - (1.0 - (s.dense_weight_en if english else s.dense_weight)) * self._keyword_evidence(query)
             sw, k = s.sentence_weight, s.rrf_k
-            score = (w * (1 - sw) / (k + _ranks(dense)) + w * sw / (k + _ranks(sent))
-                     + (1 - w) * np.where(kws > 0, 1.0 / (k + _ranks(kws)), 0.0))
+            score = (w * (1 - sw) / (k + ranks(dense)) + w * sw / (k + ranks(sent))
+                     + (1 - w) * np.where(kws > 0, 1.0 / (k + ranks(kws)), 0.0))
         order = np.lexsort((rows, -score))
         if allowed is None:  # a search restricted to chosen documents is theirs to fill
             doc_of = [self._data.chunks[int(rows[i])].doc_id for i in order]
-            order = order[_diversify(doc_of, self._document_caps(query, set(doc_of)))]
+            order = order[diversify(doc_of, self._document_caps(query, set(doc_of)))]
         order = order[:n]
-        return [_Candidate(int(rows[i]), float(score[i]), float(dense[i]), float(kws[i]), float(sent[i]))
+        return [Ranked(int(rows[i]), float(score[i]), float(dense[i]), float(kws[i]), float(sent[i]))
                 for i in order]
 
     def _document_caps(self, query: Query, docs: set[str]) -> dict[str, int]:
@@ -337,9 +281,9 @@ class Retriever:
     def _named_documents(self, query: Query) -> set[str]:
         """The documents a question names: by id, by a name of its metadata ``keywords`` that is a
         proper name or an acronym (« Ifri », « REAIM 2026 », « A/RES/79/239 »), or by its whole title."""
-        folded = f" {_fold_words(query.text)} "
+        folded = f" {fold_words(query.text)} "
         return {d.doc_id for d in self.documents
-                if any(f" {name} " in folded for name in _document_names(d.doc_id, d.title, d.keywords))}
+                if any(f" {name} " in folded for name in document_names(d.doc_id, d.title, d.keywords))}
 
     def _keyword_evidence(self, query: Query) -> float:
         """How far the keyword side of hybrid fusion can be trusted for this question, 0 to 1.
@@ -350,7 +294,7 @@ class Retriever:
         BM25 only matches leftover English words, and would pull the fusion down.
         """
         if query.english:
-            return glossary.coverage(query.text)
+            return glossary.coverage(query.text, self.glossary)
         terms, known = self._data.keyword.known_terms(query.keyword_text)
         if not terms:
             return 0.0
@@ -364,7 +308,7 @@ class Retriever:
         i = int(np.argmax(sims))
         return i, float(sims[i])
 
-    def _passage(self, cand: _Candidate, highlights=()) -> Passage:
+    def _passage(self, cand: Ranked, highlights=()) -> Passage:
         ch = self._data.chunks[cand.row]
         doc = self._docs[ch.doc_id]
         return Passage(doc_id=ch.doc_id, title=doc.title, section=" > ".join(ch.section), start=ch.start,
@@ -384,7 +328,7 @@ class Retriever:
         Raises:
             QueryError: bad question or option; the message says what is allowed.
         """
-        query = analyze(self.fit_question(normalize_question(question)))
+        query = analyze(self.fit_question(normalize_question(question)), self.glossary)
         allowed = self._check(k, mode, docs)
         qv = self.embedder.encode_queries([query.text])[0] if mode != "keyword" else None
         return [self._passage(c) for c in self._rank(query, qv, mode, allowed, k)]
@@ -437,22 +381,22 @@ class Retriever:
                       mode, status=status, level=answering.level(probability, s.confidence_high, s.confidence_medium),
                       topic=round(topic, 4), message=message, answer_type=query.answer_type, lang=query.lang)
 
-    def _prepare(self, question, k: int, mode: str, docs) -> tuple[Query, np.ndarray, list[_Candidate]]:
+    def _prepare(self, question, k: int, mode: str, docs) -> tuple[Query, np.ndarray, list[Ranked]]:
         """Validate, cut to the token budget, analyse, embed and rank: what every question goes through first."""
-        query = analyze(self.fit_question(normalize_question(question)))
+        query = analyze(self.fit_question(normalize_question(question)), self.glossary)
         allowed = self._check(k, mode, docs)
         qv = self.embedder.encode_queries([query.text])[0]
         return query, qv, self._rank(query, qv, mode, allowed, k)
 
     def _weigh(self, query: Query, qv: np.ndarray,
-               cands: list[_Candidate]) -> tuple[dict, float, list[answering.Candidate]]:
+               cands: list[Ranked]) -> tuple[dict, float, list[answering.Candidate]]:
         """The topic features and probability, and the candidate sentences, most likely first."""
         s = self.settings
         feats = self.topic_features(query, qv, cands)
         topic = abstention.confidence(feats, s.topic_model, s.topic_bias)
         return feats, topic, self.sentence_candidates(query, qv, cands, topic)
 
-    def sentence_candidates(self, query: Query, qv: np.ndarray, cands: list[_Candidate],
+    def sentence_candidates(self, query: Query, qv: np.ndarray, cands: list[Ranked],
                             topic: float) -> list[answering.Candidate]:
         """The sentences of the top passages that may answer, most likely first.
 
@@ -504,13 +448,13 @@ class Retriever:
         out.sort(key=lambda c: (-c.probability, c.passage, c.a))
         return out
 
-    def _context(self, cand: _Candidate) -> str:
+    def _context(self, cand: Ranked) -> str:
         """What situates a passage: its text, section path and document's names."""
         ch = self._data.chunks[cand.row]
         doc = self._docs[ch.doc_id]
         return " ".join((ch.text, " ".join(ch.section), doc.title, doc.keywords))
 
-    def _sentence(self, passages: list[Passage], cands: list[_Candidate], c: answering.Candidate) -> Sentence:
+    def _sentence(self, passages: list[Passage], cands: list[Ranked], c: answering.Candidate) -> Sentence:
         clean_start = self._data.chunks[cands[c.passage].row].clean_start
         pa, pb = c.a - clean_start, c.b - clean_start
         start, end = self.file_offsets(passages[c.passage], pa, pb)
@@ -540,7 +484,7 @@ class Retriever:
         answering.entities(["Le sommet s'est tenu à Genève."])
         self.embedder.encode_queries([analyze("Quand le sommet s'est-il tenu ?").text])
 
-    def topic_features(self, query: Query, qv: np.ndarray, cands: list[_Candidate]) -> dict[str, float]:
+    def topic_features(self, query: Query, qv: np.ndarray, cands: list[Ranked]) -> dict[str, float]:
         """The signals ``rag.abstention`` weighs, for a question and its ranked candidates."""
         keyword = self._data.keyword
         terms, known = keyword.known_terms(query.keyword_text)
@@ -554,43 +498,3 @@ class Retriever:
             "passage_coverage": sum(t in near for t in terms) / len(terms) if terms else 0.0,
             "english": float(query.english),
         }
-
-
-PER_DOCUMENT = 3  # at most this many passages of one document in the first HEAD, unless the question names it
-HEAD = 5
-
-
-def _diversify(doc_of: list[str], caps: dict[str, int], head: int = HEAD) -> np.ndarray:
-    """A reordering of a ranking (``doc_of``: the document of each entry, best first) in which no
-    document holds more of the first ``head`` places than ``caps`` allows it (default
-    ``PER_DOCUMENT``); the entries that made way follow, and everything after keeps its order."""
-    first, rest, count = [], [], {}
-    for i, doc in enumerate(doc_of):
-        if len(first) < head and count.get(doc, 0) < caps.get(doc, PER_DOCUMENT):
-            first.append(i)
-            count[doc] = count.get(doc, 0) + 1
-        else:
-            rest.append(i)
-    return np.array(first + rest, dtype=np.int64)
-
-
-def _fold_words(text: str) -> str:
-    """Lower case, no accents, words separated by single spaces (for matching names in a question)."""
-    text = unicodedata.normalize("NFKD", text.replace("’", "'").lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(re.findall(r"[\w/.\-]+", text)).replace(". ", " ").strip(".")
-
-
-@lru_cache(maxsize=4096)
-def _document_names(doc_id: str, title: str, keywords: str) -> tuple[str, ...]:
-    names = [doc_id, title] + [k for k in keywords.split(",")
-                               if len(k.strip()) >= 3 and any(c.isupper() or c.isdigit() for c in k)]
-    return tuple(n for n in (_fold_words(x) for x in names) if n)
-
-
-def _ranks(values: np.ndarray) -> np.ndarray:
-    """1-based ranks, best (largest) first; ties share the better rank order by position."""
-    order = np.argsort(-values, kind="stable")
-    ranks = np.empty(len(values), dtype=np.float64)
-    ranks[order] = np.arange(1, len(values) + 1)
-    return ranks

@@ -9,6 +9,7 @@ recorded in the index manifest.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -16,23 +17,46 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CALIBRATION = Path(__file__).resolve().parent / "abstention.json"
+# Values fitted by ``python -m eval --calibrate --write``: domain data, kept beside the corpus (``calibration_file``).
+CALIBRATION = ROOT / "corpus" / "calibration.json"
+# What each fitted value is when the file is missing, unreadable, or from an older version of the features.
+CALIBRATED: dict = {
+    "topic_model": [(0.85, 0.02, 1.0), (0.86, 0.02, 1.0), (0.7, 0.3, 1.0), (0.5, 0.3, 1.0), (0.4, 0.5, 0.0)],
+    "topic_bias": 0.0,
+    "topic_threshold": 0.5,
+    "answer_model": [
+        (0.85, 0.02, 1.0), (-0.01, 0.01, 1.0), (0.4, 0.3, 1.0), (0.4, 0.3, 1.0), (0.6, 0.3, 0.5), (1.0, 0.8, -0.5),
+        (0.7, 0.45, 0.5), (0.4, 0.5, 0.0), (0.8, 0.2, 1.0), (0.4, 0.5, 0.0), (0.6, 0.4, 1.0), (0.8, 0.3, 1.0),
+        (0.8, 0.3, 1.0), (0.3, 0.45, 0.5)],
+    "answer_bias": -1.0,
+    "answer_threshold": 0.3,
+    "confidence_high": 0.8,
+    "confidence_medium": 0.5,
+}
 
 
-def _calibrated(name: str, fallback):
-    """A value fitted by ``python -m eval --calibrate --write`` (rag/abstention.json), if any.
-
-    A fitted model with another number of features than ``fallback`` (a file from an
-    older version of the features) is ignored for the fallback."""
+@functools.lru_cache(maxsize=8)
+def _read_calibration(path: str) -> dict:
     try:
-        value = json.loads(CALIBRATION.read_text(encoding="utf-8")).get(name, fallback)
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return fallback
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def calibrated(name: str, path: str | Path = CALIBRATION):
+    """The value of ``name`` fitted by ``python -m eval --calibrate --write`` (the file at ``path``), if any.
+
+    A fitted model with another number of features than the fallback (a file from an
+    older version of the features) is ignored for the fallback."""
+    fallback = CALIBRATED[name]
+    value = _read_calibration(str(path)).get(name, fallback)
     if isinstance(fallback, list) and (not isinstance(value, list) or len(value) != len(fallback)):
         logging.getLogger("rag").warning("%s in %s does not fit the current features; using the defaults "
-                                         "(refit with python -m eval --calibrate --write)", name, CALIBRATION.name)
+                                         "(refit with python -m eval --calibrate --write)", name, Path(path).name)
         return fallback
     return value
+
 
 MODES = ("hybrid", "dense", "keyword")
 FAISS_KINDS = ("auto", "flat", "hnsw")
@@ -91,6 +115,11 @@ class Settings:
         confidence_high, confidence_medium: probabilities from which an answer's
             confidence is labelled high (« élevée ») and medium (« moyenne »).
         answer_sentences: maximum number of sentences in the extracted answer.
+        calibration_file: the JSON of the values ``python -m eval --calibrate --write`` fits (the models, bias,
+            thresholds and confidence levels above when they are not given); the repository keeps it beside the
+            corpus, as domain data. A missing file leaves the fallbacks of ``CALIBRATED``.
+        glossary_file: the English → French domain vocabulary for keyword search (TOML, its ``[terms]``
+            table; see ``rag.glossary``); an empty or missing file means no glossary.
     """
 
     corpus_dir: str = str(ROOT / "corpus")
@@ -111,21 +140,24 @@ class Settings:
     keyword_full_share: float = 0.6
     sentence_weight: float = 0.5
     candidates: int = 50
-    topic_model: tuple = tuple(map(tuple, _calibrated("topic_model", [
-        (0.85, 0.02, 1.0), (0.86, 0.02, 1.0), (0.7, 0.3, 1.0), (0.5, 0.3, 1.0), (0.4, 0.5, 0.0)])))
-    topic_bias: float = float(_calibrated("topic_bias", 0.0))
-    topic_threshold: float = float(_calibrated("topic_threshold", 0.5))
-    answer_model: tuple = tuple(map(tuple, _calibrated("answer_model", [
-        (0.85, 0.02, 1.0), (-0.01, 0.01, 1.0), (0.4, 0.3, 1.0), (0.4, 0.3, 1.0), (0.6, 0.3, 0.5), (1.0, 0.8, -0.5),
-        (0.7, 0.45, 0.5), (0.4, 0.5, 0.0), (0.8, 0.2, 1.0), (0.4, 0.5, 0.0), (0.6, 0.4, 1.0), (0.8, 0.3, 1.0),
-        (0.8, 0.3, 1.0), (0.3, 0.45, 0.5)])))
-    answer_bias: float = float(_calibrated("answer_bias", -1.0))
-    answer_threshold: float = float(_calibrated("answer_threshold", 0.3))
-    confidence_high: float = float(_calibrated("confidence_high", 0.8))
-    confidence_medium: float = float(_calibrated("confidence_medium", 0.5))
+    # None: the value in ``calibration_file`` (see CALIBRATED for the fallbacks)
+    topic_model: tuple | None = None
+    topic_bias: float | None = None
+    topic_threshold: float | None = None
+    answer_model: tuple | None = None
+    answer_bias: float | None = None
+    answer_threshold: float | None = None
+    confidence_high: float | None = None
+    confidence_medium: float | None = None
+    calibration_file: str = str(CALIBRATION)
+    glossary_file: str = str(ROOT / "corpus" / "glossary.toml")
     answer_sentences: int = 3
 
     def __post_init__(self) -> None:
+        for name, fallback in CALIBRATED.items():
+            if getattr(self, name) is None:
+                value = calibrated(name, self.calibration_file)
+                object.__setattr__(self, name, value if isinstance(fallback, list) else float(value))
         # JSON gives lists; keep the frozen settings hashable and comparable.
         for name in ("topic_model", "answer_model"):
             object.__setattr__(self, name, tuple(tuple(float(v) for v in row) for row in getattr(self, name)))
@@ -185,9 +217,9 @@ class Settings:
             raw = environ.get(f"RAG_{f.name.upper()}")
             if raw is None:
                 continue
-            kind = type(f.default)
+            kind = type(CALIBRATED.get(f.name, f.default))
             try:
-                values[f.name] = json.loads(raw) if kind is tuple else kind(raw)
+                values[f.name] = json.loads(raw) if kind in (tuple, list) else kind(raw)
             except ValueError:
                 raise ValueError(f"RAG_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -127,3 +127,36 @@ def test_file_routes_refuse_files_outside_the_app(app_url, app_corpus, app_retri
 def test_home_page_serves(app_url):
     r = httpx.get(app_url, timeout=10)
     assert r.status_code == 200
+
+
+def test_one_citation_formatter_for_the_card_the_api_and_the_cli(client, app_retriever, capsys):
+    """The card's « Copier la référence », the API's references and the command line print the same text."""
+    import html as html_lib
+    import re
+
+    from rag.cli import main
+    from ui.handlers import App
+
+    result = search(client, QUESTION)
+    refs = result["references"]
+    assert len(refs) == len(result["passages"]) and refs[0].startswith("« ")
+    assert all(f"Source : {p['doc_id']}, caractères" in r for p, r in zip(result["passages"], refs))
+    page = App(app_retriever).ask(QUESTION, 5, "hybrid", None)
+    assert [html_lib.unescape(x) for x in re.findall(r'data-ref="([^"]*)"', page)] == refs
+    s = app_retriever.settings
+    assert main(["ask", "--corpus", s.corpus_dir, "--index", s.index_dir, "--embedder", "bundled", "-q", "--json",
+                 QUESTION]) == 0
+    import json
+
+    assert json.loads(capsys.readouterr().out)["references"] == refs
+
+
+@pytest.mark.parametrize("blank", ["\u200b", " \u2060\u200b "])
+def test_invisible_question_gets_the_french_empty_message(client, app_retriever, blank):
+    from ui.handlers import App
+    from ui.messages import MSG_EMPTY, MSG_EMPTY_API
+
+    assert MSG_EMPTY.replace("'", "&#x27;") in App(app_retriever).ask(blank, 5, "hybrid", None)
+    with pytest.raises(Exception) as info:
+        search(client, blank)
+    assert MSG_EMPTY_API in str(info.value)

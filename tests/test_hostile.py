@@ -242,9 +242,9 @@ def audit(page: str) -> None:
 
 @pytest.fixture(scope="module")
 def ui(app_retriever):
-    import app
+    from ui.handlers import App
 
-    return app.App(app_retriever)
+    return App(app_retriever)
 
 
 @hsettings(FEW, max_examples=6)
@@ -299,7 +299,8 @@ def secrets_of(app_corpus, app_retriever) -> dict[str, str]:
         "/etc/passwd": "root:",
         "/proc/self/environ": "PATH=",
         "/proc/self/cmdline": "python\x00",
-        str(ROOT / "app.py"): "import gradio",
+        str(ROOT / "app.py"): "from ui.layout import",
+        str(ROOT / "ui" / "layout.py"): "import gradio",
         str(ROOT / "rag" / "store.py"): "def load_index",
         str(ROOT / "tests" / "conftest.py"): "def write_corpus",
         str(ROOT / ".gitignore"): "__pycache__",

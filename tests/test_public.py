@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from conftest import tiny_corpus, tiny_retriever, tiny_settings  # noqa: F401 (fixtures)
 from rag import Retriever
-from rag.retriever import MAX_QUESTION_CHARS, QUESTION_TOKENS, fit_question
+from rag.request import MAX_QUESTION_CHARS, QUESTION_TOKENS, fit_question
 
 HOSTILE_QUESTIONS = {
     "emoji": "💥" * MAX_QUESTION_CHARS,

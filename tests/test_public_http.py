@@ -72,7 +72,7 @@ class Gate:
 @pytest.fixture(scope="module")
 def gated(app_retriever):
     import app
-    import guard
+    from ui import guard
     from rag import Retriever
 
     gate = Gate(app_retriever.embedder)
@@ -164,9 +164,9 @@ def test_row4_every_route_that_runs_the_engine_is_queued(gated):
 
 # --------------------------------------------------------------------------- row 2: uploads and temp files
 def test_row2_uploads_are_bounded(app_url, gated):
-    import app
+    import ui.layout
 
-    big = httpx.post(app_url + "gradio_api/upload", files={"files": ("big.bin", b"0" * (app.LIMITS.max_upload + 1))},
+    big = httpx.post(app_url + "gradio_api/upload", files={"files": ("big.bin", b"0" * (ui.layout.LIMITS.max_upload + 1))},
                      timeout=30)
     assert big.status_code == 413
     small = httpx.post(app_url + "gradio_api/upload", files={"files": ("small.txt", b"bonjour")}, timeout=30)
@@ -175,8 +175,8 @@ def test_row2_uploads_are_bounded(app_url, gated):
     full = httpx.post(gated["url"] + "gradio_api/upload", files={"files": ("small.txt", b"bonjour")}, timeout=30)
     assert full.status_code == 507 and "temporaire" in full.json()["detail"]
     config = httpx.get(app_url + "config", timeout=10).json()
-    assert config["max_file_size"] == app.LIMITS.max_upload
-    assert gated["demo"].delete_cache == app.DELETE_CACHE
+    assert config["max_file_size"] == ui.layout.LIMITS.max_upload
+    assert gated["demo"].delete_cache == ui.layout.DELETE_CACHE
 
 
 def test_row2_a_streamed_upload_without_length_is_refused(app_url):
@@ -278,7 +278,8 @@ def test_row9_the_reader_request_from_the_page_completes(gated, request_):
 
 # --------------------------------------------------------------------------- rows 11 and 1: contract
 def test_row11_empty_docs_is_refused_everywhere(app_url, app_retriever):
-    import app
+    import ui.handlers
+    import ui.messages
     from rag import QueryError
 
     client = Client(app_url, verbose=False)
@@ -288,16 +289,16 @@ def test_row11_empty_docs_is_refused_everywhere(app_url, app_retriever):
     with pytest.raises(QueryError) as engine:
         app_retriever.answer(QUESTION, docs=[])
     assert engine.value.code == "no_docs"
-    assert app.MSG_NO_DOCS in app.App(app_retriever).ask(QUESTION, 5, "hybrid", [])
+    assert ui.messages.MSG_NO_DOCS in ui.handlers.App(app_retriever).ask(QUESTION, 5, "hybrid", [])
     assert client.predict(QUESTION, 5, "hybrid", None, api_name="/search")["passages"]  # None: every document
 
 
 def test_row11_every_engine_error_code_has_a_french_message():
-    import app
+    import ui.messages
     from rag import QueryError
 
     for code in QueryError.CODES:
-        message = app.french(QueryError("english text", code, "'x'"), ["a", "b"])
+        message = ui.messages.french(QueryError("english text", code, "'x'"), ["a", "b"])
         assert message != "Requête invalide." and "english" not in message, code
 
 
@@ -333,6 +334,7 @@ def test_row12_config_shows_no_server_path_and_run_history_is_off(app_url, app_c
 def changing(tmp_path_factory, app_corpus):
     """The app over a copy of the fixture corpus, which the test then edits, truncates and deletes."""
     import app
+    import ui.handlers
     import rag.retriever
     from rag import Retriever, Settings
 
@@ -346,7 +348,7 @@ def changing(tmp_path_factory, app_corpus):
         port = free_port()
         app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
         try:
-            yield {"url": f"http://127.0.0.1:{port}/", "corpus": corpus, "retriever": r, "ui": app.App(r)}
+            yield {"url": f"http://127.0.0.1:{port}/", "corpus": corpus, "retriever": r, "ui": ui.handlers.App(r)}
         finally:
             demo.close()
 

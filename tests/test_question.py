@@ -200,3 +200,23 @@ def test_the_questions_own_year_in_a_name_does_not_date_the_sentence():
     q = "Dans quel lieu s'est réuni le sommet REAIM de 2026 ?"
     assert not other_year("La réunion a adopté la déclaration « REAIM 2026 Pathways to Action ».", q)
     assert other_year("Le REAIM 2026 a suivi des sommets tenus à La Haye en février 2023 et à Séoul en 2024.", q)
+
+
+def test_the_glossary_is_domain_data_read_through_settings(tmp_path, tiny_retriever):
+    """corpus/glossary.toml is the default vocabulary; an empty or missing glossary works (no French terms are
+    added to an English question), and a retriever uses the file its settings name."""
+    from rag.glossary import Glossary, load_glossary
+    from rag.settings import ROOT
+
+    assert tiny_retriever.settings.glossary_file == str(ROOT / "corpus" / "glossary.toml")
+    assert load_glossary().get("meaningful human control") == "contrôle humain significatif"
+    question = "What does meaningful human control mean?"
+    assert "contrôle humain significatif" in analyze(question).keyword_text
+    for empty in (load_glossary(tmp_path / "missing.toml"), Glossary.of({})):
+        assert analyze(question, empty).keyword_text == question and not analyze(question, empty).relations
+    (tmp_path / "mine.toml").write_text('[terms]\n"drones" = "drones armés"\n', encoding="utf-8")
+    mine = tiny_retriever.replace(settings=tiny_retriever.settings.replace(glossary_file=str(tmp_path / "mine.toml")))
+    assert mine.glossary.terms == {"drones": "drones armés"}
+    assert mine.search("What about drones?", k=2, mode="keyword")
+    bare = tiny_retriever.replace(settings=tiny_retriever.settings.replace(glossary_file=str(tmp_path / "none.toml")))
+    assert bare.answer("What does meaningful human control mean?").passages

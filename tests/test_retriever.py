@@ -108,3 +108,32 @@ def test_documents_and_info(tiny_retriever):
     assert note.title == "Note sur le budget de la défense"  # no metadata, plain text: its title line
     info = tiny_retriever.info()
     assert info["documents"] == 3 and info["chunks"] >= 3 and info["embedder"].startswith("bundled:")
+
+
+def test_replace_shares_the_index_and_refuses_index_settings(tiny_retriever):
+    """eval/ builds variants through Retriever.replace: same index, other query-time settings or embedder."""
+    other = tiny_retriever.replace(settings=tiny_retriever.settings.replace(candidates=7))
+    assert other.settings.candidates == 7 and other.embedder is tiny_retriever.embedder
+    assert other.chunks == tiny_retriever.chunks and other.index_folder == tiny_retriever.index_folder
+    assert [p.chunk_id for p in other.search("drones", k=3, mode="keyword")] == \
+        [p.chunk_id for p in tiny_retriever.search("drones", k=3, mode="keyword")]
+    with pytest.raises(ValueError, match="chunk_tokens"):
+        tiny_retriever.replace(settings=tiny_retriever.settings.replace(chunk_tokens=99))
+
+
+def test_calibration_is_domain_data_beside_the_corpus(tmp_path):
+    """The fitted values come from Settings.calibration_file (corpus/calibration.json by default, not a file of
+    the package); a missing file leaves the fallbacks, and a given value wins over the file."""
+    import json
+
+    from rag.settings import CALIBRATED, ROOT, Settings
+
+    fitted = json.loads((ROOT / "corpus" / "calibration.json").read_text(encoding="utf-8"))
+    assert Settings().answer_threshold == fitted["answer_threshold"]
+    assert not (ROOT / "rag" / "abstention.json").exists()
+    missing = Settings(calibration_file=str(tmp_path / "none.json"))
+    assert missing.answer_threshold == CALIBRATED["answer_threshold"]
+    assert missing.answer_model == tuple(tuple(row) for row in CALIBRATED["answer_model"])
+    (tmp_path / "mine.json").write_text(json.dumps({"answer_threshold": 0.42}), encoding="utf-8")
+    assert Settings(calibration_file=str(tmp_path / "mine.json")).answer_threshold == 0.42
+    assert Settings(calibration_file=str(tmp_path / "mine.json"), answer_threshold=0.2).answer_threshold == 0.2

@@ -1,0 +1,50 @@
+"""Rank fusion helpers of the retriever: ranks, the per-document cap, the names a question may use for a
+document."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import numpy as np
+
+PER_DOCUMENT = 3  # at most this many passages of one document in the first HEAD, unless the question names it
+HEAD = 5
+
+
+def diversify(doc_of: list[str], caps: dict[str, int], head: int = HEAD) -> np.ndarray:
+    """A reordering of a ranking (``doc_of``: the document of each entry, best first) in which no
+    document holds more of the first ``head`` places than ``caps`` allows it (default
+    ``PER_DOCUMENT``); the entries that made way follow, and everything after keeps its order."""
+    first, rest, count = [], [], {}
+    for i, doc in enumerate(doc_of):
+        if len(first) < head and count.get(doc, 0) < caps.get(doc, PER_DOCUMENT):
+            first.append(i)
+            count[doc] = count.get(doc, 0) + 1
+        else:
+            rest.append(i)
+    return np.array(first + rest, dtype=np.int64)
+
+
+def fold_words(text: str) -> str:
+    """Lower case, no accents, words separated by single spaces (for matching names in a question)."""
+    text = unicodedata.normalize("NFKD", text.replace("’", "'").lower())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(re.findall(r"[\w/.\-]+", text)).replace(". ", " ").strip(".")
+
+
+@lru_cache(maxsize=4096)
+def document_names(doc_id: str, title: str, keywords: str) -> tuple[str, ...]:
+    """The folded names a question may use for a document: its id, title, and keywords that look like names."""
+    names = [doc_id, title] + [k for k in keywords.split(",")
+                               if len(k.strip()) >= 3 and any(c.isupper() or c.isdigit() for c in k)]
+    return tuple(n for n in (fold_words(x) for x in names) if n)
+
+
+def ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, best (largest) first; ties share the better rank order by position."""
+    order = np.argsort(-values, kind="stable")
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.arange(1, len(values) + 1)
+    return ranks

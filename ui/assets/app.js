@@ -1,0 +1,28 @@
+() => {
+  if (window.__ragWired) return; window.__ragWired = true;
+  const copy = async (text, btn) => {
+    let ok = false;
+    try { await navigator.clipboard.writeText(text); ok = true; } catch (e) {
+      const ta = document.createElement('textarea'); ta.value = text; ta.setAttribute('readonly', '');
+      ta.style.position = 'fixed'; ta.style.opacity = '0'; document.body.appendChild(ta); ta.select();
+      try { ok = document.execCommand('copy'); } catch (e2) { ok = false; }
+      ta.remove();
+    }
+    const label = btn.dataset.label || btn.textContent; btn.dataset.label = label;
+    btn.textContent = ok ? '✓ Référence copiée' : 'Copie impossible : voir « Référence à copier »';
+    btn.classList.toggle('done', ok);
+    if (!ok) { const d = btn.closest('.card')?.querySelector('details.ref-box'); if (d) d.open = true; }
+    setTimeout(() => { btn.textContent = label; btn.classList.remove('done'); }, 2500);
+  };
+  document.addEventListener('click', (ev) => {
+    const c = ev.target.closest('button.copy-ref');
+    if (c) { ev.preventDefault(); copy(c.dataset.ref || '', c); return; }
+    const r = ev.target.closest('button.read-link');
+    if (r) {
+      ev.preventDefault();
+      window.__ragReaderRequest = JSON.stringify({doc: r.dataset.doc, start: Number(r.dataset.start), end: Number(r.dataset.end)});
+      const go = document.querySelector('#reader-go button, button#reader-go');
+      if (go) go.click();
+    }
+  });
+}

@@ -1,0 +1,194 @@
+"""The page: Gradio Blocks over one ``Retriever``, its queue, and ``launch`` behind ``ui.guard.Guard``.
+
+``build_app(retriever) -> gr.Blocks`` (tests launch it in-process with ``launch(demo, ...)``). On a public Space,
+``launch`` puts ``guard.Guard`` in front of Gradio (request sizes, a per-client cap, invalid input refused before it
+is queued, security headers) and ``build_app`` makes the queue the only way to the engine (``api_open=False``, one
+concurrency group, served lightest client first).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import gradio as gr
+from starlette.middleware import Middleware
+
+from rag import MAX_K, MAX_QUESTION_CHARS, MODES, Retriever
+from ui import guard
+from ui.about import EVAL_RESULTS, eval_plots, load_eval_summary, render_about
+from ui.handlers import DEFAULT_K, App
+from ui.messages import MSG_EMPTY
+from ui.render import render_documents, render_notice, render_plot
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+
+# 2 vCPU on a free Space: a few answers at a time, a bounded waiting line.
+CONCURRENCY = int(os.environ.get("RAG_APP_CONCURRENCY", "4"))
+QUEUE_SIZE = int(os.environ.get("RAG_APP_QUEUE_SIZE", "128"))
+# A public Space's limits (guard.py): runs queued or running per browser session and per address, request
+# bodies, uploads (the app has no upload feature; Gradio's route stays, bounded) and Gradio's temp folder.
+LIMITS = guard.Limits(
+    max_body=int(os.environ.get("RAG_APP_MAX_BODY", str(64 * 1024))),
+    max_upload=int(os.environ.get("RAG_APP_MAX_UPLOAD", str(1024 * 1024))),
+    temp_budget=int(os.environ.get("RAG_APP_TEMP_BUDGET", str(64 * 1024 * 1024))),
+    per_session=int(os.environ.get("RAG_APP_PER_SESSION", "2")),
+    per_ip=int(os.environ.get("RAG_APP_PER_IP", "8")),
+)
+DELETE_CACHE = (300, 900)  # every 5 minutes, Gradio deletes its temp files older than 15 minutes
+ENGINE = "engine"  # one concurrency group for every handler that runs the engine
+
+EXAMPLES = [
+    "Que signifie un contrôle humain significatif ?",
+    "What does meaningful human control mean?",
+    "Qu'est-ce que REAIM et quel type d'acteurs ce processus rassemble-t-il ?",
+    "Quelles phases du cycle de vie des outils d'IA militaire l'Assemblée générale énumère-t-elle ?",
+    "On what date did the General Assembly adopt resolution 79/239?",
+    "Que désigne le sigle SALA dans la note de l'UIP ?",
+    "What legal nature does the US draft give to the guidelines it proposes on autonomous weapons oversight?",
+    "Quel dirigeant a affirmé en 2017 que la maîtrise de l'IA conférerait la domination mondiale ?",
+    "Why does the Ifri author argue that AI governance must be able to adapt over time?",
+]
+
+MODE_LABELS = {
+    "hybrid": "Hybride : sens + mots-clés (recommandé)",
+    "dense": "Sémantique seule (plongements)",
+    "keyword": "Mots-clés seuls (BM25)",
+}
+# The page's style, and its script: delegated click handlers for the buttons inside the HTML panels (copy a
+# reference; open the reader); then the reader's scroll to the marked passage.
+CSS = (ASSETS / "app.css").read_text(encoding="utf-8")
+JS = (ASSETS / "app.js").read_text(encoding="utf-8")
+SCROLL_TO_HIT = (ASSETS / "scroll_to_hit.js").read_text(encoding="utf-8")
+
+
+def theme() -> gr.themes.Base:
+    # System fonts only: the page loads nothing from outside the app.
+    return gr.themes.Soft(primary_hue="indigo", secondary_hue="slate", neutral_hue="slate",
+                          font=["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans",
+                                "DejaVu Sans", "sans-serif"],
+                          font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "DejaVu Sans Mono", "monospace"])
+
+
+def launch_options() -> dict:
+    """What ``launch`` needs besides host and port (theme, CSS, page script)."""
+    return {"theme": theme(), "css": CSS, "js": JS}
+
+
+# --------------------------------------------------------------------------- layout
+HEADER = ('<div id="app-header"><h1>Gouvernance de l\'IA militaire — questions-réponses citées</h1>'
+          '<p>Réponses extraites mot pour mot des {n} documents du corpus, chaque phrase reliée à '
+          'sa source. Questions en français ou en anglais.</p></div>')
+API_DESCRIPTION = ("Answer a question from the corpus. Returns the Answer as JSON: status (answered, "
+                   "related or off_topic), abstained (status != answered), confidence and level, message, "
+                   "sentences (verbatim, with passage index and file offsets), passages, and notes (French: "
+                   "the question was cut to its token budget; the index is older than the corpus), references (one "
+                   "ready-to-paste citation per passage, as the page's « Copier la référence »). "
+                   "docs: null means every document; a list names some ([] is refused, as in the page). "
+                   "Bad input is refused before queueing (HTTP 422, French message).")
+
+
+def ask_tab(app: App, choices: list[tuple[str, str]]) -> dict:
+    """The « Question » tab's components: question, button, options, examples, result panel."""
+    with gr.Row(equal_height=True):
+        question = gr.Textbox(
+            label="Votre question", placeholder="Ex. : Que signifie un contrôle humain significatif ?",
+            lines=1, max_lines=4, scale=5, autofocus=True, elem_id="question",
+            max_length=MAX_QUESTION_CHARS * 2, submit_btn=False)
+        ask_btn = gr.Button("Rechercher", variant="primary", scale=1, min_width=140, elem_id="ask-btn")
+    with gr.Accordion("Options de recherche", open=False):
+        with gr.Row():
+            k = gr.Slider(1, min(20, MAX_K), value=DEFAULT_K, step=1, label="Nombre de passages")
+            mode = gr.Radio([(MODE_LABELS.get(m, m), m) for m in MODES], value="hybrid",
+                            label="Mode de recherche")
+        docs = gr.CheckboxGroup(choices, value=list(app.doc_ids), label="Documents interrogés")
+    examples = gr.Examples(EXAMPLES, inputs=[question], label="Exemples (cliquer pour poser la question)",
+                           examples_per_page=len(EXAMPLES))
+    result = gr.HTML(render_notice(MSG_EMPTY, "info"), elem_id="result", padding=False)
+    return dict(question=question, ask_btn=ask_btn, k=k, mode=mode, docs=docs, examples=examples, result=result)
+
+
+def corpus_tab(app: App, choices: list[tuple[str, str]]) -> dict:
+    """The « Corpus » tab's components: the documents' table and the reader."""
+    gr.HTML(render_documents(app.documents, app.letters), padding=False)
+    reader_doc = gr.Dropdown([(t, d) for t, d in choices], value=app.doc_ids[0] if app.doc_ids else None,
+                             label="Lire un document (texte nettoyé)", elem_id="reader-doc")
+    reader = gr.HTML(app.reader(app.doc_ids[0]) if app.doc_ids else "", elem_id="reader", padding=False)
+    return dict(reader_doc=reader_doc, reader=reader)
+
+
+def about_tab(info: dict, threshold: float) -> None:
+    """The « À propos » tab: how it works, the index, the evaluation results."""
+    gr.HTML(render_about(info, threshold), padding=False)
+    gr.HTML('<div class="rag-result"><h3 class="sec-title">Évaluation</h3></div>', padding=False)
+    kind, text = load_eval_summary()
+    if kind == "markdown":
+        gr.Markdown(text, elem_id="eval-summary")  # Markdown sanitises any HTML it contains
+        raw = (EVAL_RESULTS / "summary.md").read_text(encoding="utf-8")
+        for plot in eval_plots(raw):  # inline: no copy in Gradio's temp folder, no server path in /config
+            gr.HTML(render_plot(plot), padding=False)
+    elif kind == "metrics":
+        gr.HTML(f'<div class="rag-result">{text}</div>', padding=False)
+    else:
+        gr.HTML('<div class="rag-result"><p class="muted">Les résultats d\'évaluation ne sont pas encore '
+                'disponibles (eval/results/summary.md absent).</p></div>', padding=False)
+
+
+def wire(app: App, c: dict, tabs: gr.Tabs) -> None:
+    """The events: ask (submit, button, example), the reader (dropdown, a card's link), the API."""
+    # Hidden bridge used by the "Lire dans le document" buttons.
+    reader_req = gr.Textbox(elem_id="reader-request", elem_classes=["hidden-control"], show_label=False)
+    reader_go = gr.Button("open", elem_id="reader-go", elem_classes=["hidden-control"])
+
+    inputs = [c["question"], c["k"], c["mode"], c["docs"]]
+    ask_kw = dict(fn=app.ask, inputs=inputs, outputs=[c["result"]], api_visibility="private",
+                  show_progress="minimal", concurrency_id=ENGINE)
+    c["question"].submit(**ask_kw)
+    c["ask_btn"].click(**ask_kw)
+    c["examples"].load_input_event.then(**ask_kw)
+    c["reader_doc"].input(app.reader, inputs=[c["reader_doc"]], outputs=[c["reader"]], api_visibility="private")
+    reader_go.click(app.open_reader, inputs=[reader_req], outputs=[tabs, c["reader_doc"], c["reader"]],
+                    js="(x) => window.__ragReaderRequest || x", api_visibility="private",
+                    show_progress="hidden").then(None, js=SCROLL_TO_HIT)
+
+    gr.api(app.search, api_name="search", concurrency_id=ENGINE, api_description=API_DESCRIPTION)
+
+
+def build_app(retriever: Retriever, concurrency: int = CONCURRENCY, queue_size: int = QUEUE_SIZE) -> gr.Blocks:
+    """The Gradio app over ``retriever`` (queue configured; launch it with ``launch(demo, ...)``)."""
+    app = App(retriever)
+    info = retriever.info()
+    choices = [(f"{app.letters[d.doc_id]} · {d.title}", d.doc_id) for d in app.documents]
+
+    with gr.Blocks(title="IA militaire : corpus de gouvernance — questions-réponses citées",
+                   delete_cache=DELETE_CACHE) as demo:
+        gr.HTML(HEADER.format(n=len(app.documents)), padding=False)
+        with gr.Tabs(selected="ask") as tabs:
+            with gr.Tab("Question", id="ask"):
+                components = ask_tab(app, choices)
+            with gr.Tab("Corpus", id="corpus"):
+                components.update(corpus_tab(app, choices))
+            with gr.Tab("À propos", id="about"):
+                about_tab(info, app.threshold)
+        wire(app, components, tabs)
+    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size, api_open=False)
+    guard.fair_queue(demo)
+    demo.guard_routes = guard.Routes(
+        blocks=demo, group=ENGINE,
+        checks={app.search: app.check_search, app.ask: app.check_ask, app.reader: app.check_reader,
+                app.open_reader: app.check_open_reader},
+        names={app.search: ["question", "k", "mode", "docs"], app.ask: ["question", "k", "mode", "docs"],
+               app.reader: ["doc_id"], app.open_reader: ["request"]})
+    return demo
+
+
+def launch(demo: gr.Blocks, limits: guard.Limits = LIMITS, **kwargs):
+    """``demo.launch`` with the app's theme, CSS and script, behind ``guard.Guard`` (sizes, per-client caps,
+    pre-queue checks, headers), uploads bounded, run history off, and no extra allowed file paths."""
+    routes = getattr(demo, "guard_routes", None) or guard.Routes(blocks=demo)
+    middleware = Middleware(guard.Guard, routes=routes, limits=limits, temp_dir=gr.utils.get_upload_folder())
+    app_kwargs = dict(kwargs.pop("app_kwargs", None) or {})
+    app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), middleware]
+    kwargs.setdefault("max_file_size", limits.max_upload)
+    kwargs.setdefault("run_history", False)
+    return demo.launch(**launch_options(), app_kwargs=app_kwargs, **kwargs)

@@ -1,0 +1,207 @@
+"""Pure rendering functions: engine results in, escaped HTML out.
+
+Every string that comes from the corpus or from the user goes through ``html.escape`` (``esc``) before it
+reaches the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from rag import Answer, DocumentInfo, Passage
+from rag.citation import Excerpt, reference_text, section_path
+
+
+def dec(x: float, digits: int = 2) -> str:
+    """A number the French way (decimal comma)."""
+    return f"{x:.{digits}f}".replace(".", ",")
+
+
+def esc(value) -> str:
+    """Escape anything for HTML text and attribute values."""
+    return html.escape(str(value), quote=True)
+
+
+def render_marked(text: str, spans: Iterable[tuple[int, int]], mark_id: str | None = None) -> str:
+    """``text`` escaped, with ``spans`` (offsets into ``text``) wrapped in <mark>."""
+    spans = sorted((max(0, a), min(len(text), b)) for a, b in spans if b > a)
+    out, pos, first = [], 0, True
+    for a, b in spans:
+        if a < pos:
+            a = pos
+        if b <= a:
+            continue
+        out.append(esc(text[pos:a]))
+        ident = f' id="{esc(mark_id)}"' if (first and mark_id) else ""
+        out.append(f"<mark{ident}>{esc(text[a:b])}</mark>")
+        first, pos = False, b
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
+def render_notice(message: str, kind: str = "info") -> str:
+    icon = {"info": "i", "warning": "!", "error": "×"}.get(kind, "i")
+    return (f'<div class="rag-result"><div class="notice notice-{esc(kind)}" role="status">'
+            f'<span class="notice-icon" aria-hidden="true">{icon}</span><div>{esc(message)}</div></div></div>')
+
+
+LEVEL_LABELS = {"high": "élevée", "medium": "moyenne", "low": "faible"}
+
+
+def confidence_label(answer: Answer) -> tuple[str, str]:
+    """(css level, French label) of an answer's calibrated confidence."""
+    return answer.level, LEVEL_LABELS.get(answer.level, "faible")
+
+
+def doc_letters(documents: Sequence[DocumentInfo]) -> dict[str, str]:
+    return {d.doc_id: chr(ord("A") + i) if i < 26 else str(i + 1) for i, d in enumerate(documents)}
+
+
+def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: str, same_doc: list[int],
+                in_answer: bool, low: bool) -> str:
+    rel = max(0.0, min(1.0, p.score / top_score)) if top_score > 0 else 0.0
+    level = "low" if low else ("high" if rel >= 0.8 else "medium")
+    level_label = "faible confiance" if low else f"pertinence relative {round(rel * 100)} %"
+    ref = reference_text(p, excerpt)
+    meta = " · ".join(esc(x) for x in (p.body, p.date) if x)
+    tags = []
+    if in_answer:
+        tags.append('<span class="tag tag-answer">cité dans la réponse</span>')
+    if low:
+        tags.append('<span class="tag tag-low">faible confiance</span>')
+    if same_doc:
+        others = ", ".join(f'<a href="#passage-{m}">[{m}]</a>' for m in same_doc)
+        tags.append(f'<span class="tag tag-doc">même document que {others}</span>')
+    return f"""
+<article class="card" id="passage-{n}" data-doc="{esc(p.doc_id)}">
+  <header class="card-head">
+    <span class="card-num">[{n}]</span>
+    <span class="doc-badge doc-{esc(letter)}" title="{esc(p.doc_id)}">{esc(letter)}</span>
+    <div class="card-titles">
+      <div class="card-title">{esc(p.title)}</div>
+      <div class="card-meta">{meta}</div>
+      <div class="card-section">§ {esc(section_path(p)) or "—"}</div>
+    </div>
+    <div class="meter meter-{level}" title="score {p.score:.4f}">
+      <div class="meter-bar"><span style="width:{round(rel * 100)}%"></span></div>
+      <div class="meter-label">{esc(level_label)}</div>
+    </div>
+  </header>
+  <div class="card-tags">{"".join(tags)}</div>
+  <blockquote class="passage" lang="fr">{render_marked(p.text, p.highlights)}</blockquote>
+  <footer class="card-actions">
+    <button type="button" class="act copy-ref" data-ref="{esc(ref)}">Copier la référence</button>
+    <button type="button" class="act read-link" data-doc="{esc(p.doc_id)}" data-start="{p.start}" data-end="{p.end}">Lire dans le document ›</button>
+    <span class="offsets">{esc(p.doc_id)} · caractères {p.start}–{p.end}</span>
+  </footer>
+  <details class="ref-box"><summary>Référence à copier</summary><pre class="ref-text">{esc(ref)}</pre></details>
+</article>"""
+
+
+def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str, str]) -> str:
+    """The whole result panel: extracted answer (or abstention notice), sources, passage cards."""
+    if not answer.passages:
+        return render_notice("Aucun passage du corpus ne correspond à cette question (ni par le sens, ni par les mots).",
+                             "warning")
+    level, label = confidence_label(answer)
+    top = max((p.score for p in answer.passages), default=0.0)
+    cited = {s.passage for s in answer.sentences}
+    by_doc: dict[str, list[int]] = {}
+    for i, p in enumerate(answer.passages, 1):
+        by_doc.setdefault(p.doc_id, []).append(i)
+    cards = [render_card(i, p, excerpts[i - 1], top, letters.get(p.doc_id, "?"),
+                         [m for m in by_doc[p.doc_id] if m != i], i - 1 in cited, answer.abstained)
+             for i, p in enumerate(answer.passages, 1)]
+    first = answer.passages
+    sources = "".join(
+        f'<li><span class="doc-badge doc-{esc(letters.get(d, "?"))}">{esc(letters.get(d, "?"))}</span> '
+        f'<span class="src-title">{esc(next(p.title for p in first if p.doc_id == d))}</span> '
+        + " ".join(f'<a class="cite" href="#passage-{m}">[{m}]</a>' for m in ns) + "</li>"
+        for d, ns in by_doc.items())
+    question = f'<div class="asked">Question : <q>{esc(answer.question)}</q></div>'
+    if answer.status == "related":
+        return f"""<div class="rag-result">
+{question}
+<div class="notice notice-warning abstain outcome-related" role="status"><span class="notice-icon" aria-hidden="true">!</span><div>
+<strong>Le corpus en parle, mais ne répond pas à cette question.</strong> {esc(answer.message)}
+</div></div>
+<details class="nearest"><summary>Voir les {len(cards)} passages sur ce sujet (ils ne contiennent pas la réponse)</summary>
+{"".join(cards)}
+</details></div>"""
+    if answer.abstained:
+        return f"""<div class="rag-result">
+{question}
+<div class="notice notice-info abstain outcome-off-topic" role="status"><span class="notice-icon" aria-hidden="true">i</span><div>
+{esc(answer.message)} Reformulez la question ou élargissez les documents cherchés.
+</div></div>
+<details class="nearest"><summary>Voir les {len(cards)} passages les moins éloignés (hors sujet, ne constituent pas une réponse)</summary>
+{"".join(cards)}
+</details></div>"""
+    items = "".join(
+        f'<li><span class="quote">« {esc(s.text.strip())} »</span> '
+        f'<a class="cite" href="#passage-{s.passage + 1}" title="Aller au passage {s.passage + 1}">[{s.passage + 1}]</a></li>'
+        for s in answer.sentences)
+    return f"""<div class="rag-result">
+{question}
+<section class="answer" aria-label="Réponse extraite">
+  <div class="answer-head"><h2>Réponse extraite</h2>
+  <span class="conf conf-{level}" title="probabilité calibrée que la première phrase citée réponde : {dec(answer.confidence)}">confiance {esc(label)}</span></div>
+  <ol class="answer-list">{items}</ol>
+  <p class="answer-note">Phrases citées mot pour mot depuis le corpus ; aucun texte n'est généré. Chaque [n] renvoie au passage source.</p>
+</section>
+<section class="sources"><h3 class="sec-title">Sources</h3><ul>{sources}</ul></section>
+<section class="passages"><h3 class="sec-title">Passages ({len(cards)})</h3>{"".join(cards)}</section>
+</div>"""
+
+
+def fmt_int(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")
+
+
+def render_documents(documents: Sequence[DocumentInfo], letters: dict[str, str]) -> str:
+    rows = "".join(f"""<tr>
+<td><span class="doc-badge doc-{esc(letters[d.doc_id])}">{esc(letters[d.doc_id])}</span></td>
+<td><div class="card-title">{esc(d.title)}</div><div class="muted">{esc(d.notes)}</div><code>{esc(d.doc_id)}</code></td>
+<td>{esc(d.body)}</td><td>{esc(d.kind)}</td><td>{esc(d.date)}</td>
+<td class="num">{fmt_int(d.chars)}</td><td class="num">{d.chunks}</td></tr>""" for d in documents)
+    return f"""<div class="rag-result"><table class="docs">
+<thead><tr><th></th><th>Document</th><th>Émetteur</th><th>Nature</th><th>Date</th><th>Caractères</th><th>Passages indexés</th></tr></thead>
+<tbody>{rows}</tbody></table></div>"""
+
+
+def render_reader(doc, info: DocumentInfo, span: tuple[int, int] | None = None, letter: str = "?") -> str:
+    """A document's clean text, block by block, with the clean range ``span`` marked (first mark has id reader-hit)."""
+    parts, marked = [], False
+    blocks = doc.blocks or ()
+    if not blocks:
+        from types import SimpleNamespace
+        blocks = (SimpleNamespace(kind="text", start=0, end=len(doc.text), level=0),)
+    for b in blocks:
+        spans = []
+        if span and span[0] < b.end and span[1] > b.start:
+            spans = [(max(span[0], b.start) - b.start, min(span[1], b.end) - b.start)]
+        body = render_marked(doc.text[b.start:b.end], spans, None if marked else "reader-hit")
+        marked = marked or bool(spans)
+        if b.kind == "heading":
+            level = min(max(int(b.level or 1), 1) + 1, 6)
+            parts.append(f"<h{level}>{body}</h{level}>")
+        else:
+            parts.append(f"<p>{body}</p>")
+    where = (f'<div class="reader-where">Passage cité surligné (caractères {span[0]}–{span[1]} du texte nettoyé).</div>'
+             if span else "")
+    return f"""<div class="rag-result"><div class="reader-head">
+<span class="doc-badge doc-{esc(letter)}">{esc(letter)}</span>
+<div><div class="card-title">{esc(info.title)}</div>
+<div class="card-meta">{" · ".join(esc(x) for x in (info.body, info.kind, info.date) if x)}</div></div></div>
+{where}<div class="reader" id="reader-scroll" lang="fr">{"".join(parts)}</div></div>"""
+
+
+def render_plot(path: Path) -> str:
+    """An evaluation plot as an <img> with a data: URI (the page's CSP allows data: images)."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f'<div class="rag-result eval-plot"><img alt="{esc(path.stem)}" style="max-width:100%" '
+            f'src="data:image/png;base64,{data}"></div>')
+
