@@ -19,8 +19,11 @@ by :func:`eval.relevance.sentence_answers`. The figures:
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -75,6 +78,16 @@ def run(retriever, cases: list[Case], k: int = 5) -> list[Outcome]:
         out.append(Outcome(c, a.status, a.confidence, a.level, first, anyr, [s.text for s in a.sentences], seconds,
                            reachable))
     return out
+
+
+def analysis_load_seconds() -> float:
+    """Seconds a fresh process takes to import and load the question analyser (spaCy's French pipeline),
+    as the app does once at start."""
+    code = ("import time; t = time.perf_counter(); from rag.question import nlp; nlp(); "
+            "print(time.perf_counter() - t)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    return round(float(out.stdout.strip().splitlines()[-1]), 2)
 
 
 def _share(n: int, total: int) -> float | None:

@@ -311,8 +311,10 @@ def evaluate_all(retriever: Retriever, cases: list[Case], modes=ALL_MODES, k: in
     summary = {mode: {s: summarize(run, cs) for s, cs in splits.items() if cs} for mode, run in runs.items()}
     log.info("judging the answer step (hybrid, 5 passages)")
     outcomes = answers.run(r, cases)
+    load = answers.analysis_load_seconds()
     return {
-        "answers": {s: answers.summarize([o for o in outcomes if s == "all" or o.case.split == s])
+        "answers": {s: {**answers.summarize([o for o in outcomes if s == "all" or o.case.split == s]),
+                        "analysis_load_s": load}
                     for s, cs in splits.items() if cs},
         "answer_details": answers.details(outcomes),
         "runs": runs,

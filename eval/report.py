@@ -172,6 +172,7 @@ def answers_table(answers: dict, split: str) -> str:
         d = a["levels"][lv]
         rows.append(f"| answers labelled « {name} »: first sentence right (n) | {_fmt(d['precision'])} ({d['n']}) |")
     rows.append(f"| median answer time, ms (analysis, retrieval, extraction) | {_fmt(a.get('answer_ms_p50'))} |")
+    rows.append(f"| question analyser (spaCy) loaded in a fresh process, s | {_fmt(a.get('analysis_load_s'))} |")
     rows += ["", "| questions | cases | answered | related | off_topic |", "|---|---:|---:|---:|---:|"]
     rows += [f"| {kind} | {d['cases']} | {_fmt(d['answered'])} | {_fmt(d['related'])} | {_fmt(d['off_topic'])} |"
              for kind, d in a["outcomes"].items()]
