@@ -275,6 +275,9 @@ def admissible(text: str, query: Query, ents: tuple[tuple[str, str], ...], words
     return not relations or group_coverage(relations, words) > 0
 
 
+LEVEL_LABELS = {"high": "élevée", "medium": "moyenne", "low": "faible"}  # as the page and the CLI say them
+
+
 def level(probability: float, high: float, medium: float) -> str:
     """``high``, ``medium`` or ``low``: the label shown beside an answer."""
     return "high" if probability >= high else "medium" if probability >= medium else "low"

@@ -8,6 +8,7 @@ import logging
 import sys
 import textwrap
 
+from .answer import LEVEL_LABELS
 from .citation import references
 from .corpus import CorpusError
 from .request import MAX_K, QueryError
@@ -44,7 +45,8 @@ def _print_answer(answer, refs: list[str]) -> None:
         print(wrap(answer.message, ""))
         print("\nPassages les plus proches (ils ne répondent pas à la question) :\n")
     else:
-        print("Réponse extraite (confiance %s, %.2f) :" % (answer.level, answer.confidence))
+        print("Réponse extraite (confiance %s, %.2f) :" % (LEVEL_LABELS.get(answer.level, answer.level),
+                                                           answer.confidence))
         for s in answer.sentences:
             print(wrap(f"« {s.text} » [{s.passage + 1}]"))
         print()

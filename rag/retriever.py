@@ -423,6 +423,7 @@ class Retriever:
             "person", "organisation", "place") else {}
         top_sim = max(r[4] for r in raw)
         contexts = {i: set(keyword.analyze(self._context(cands[i]))) for i in {r[0] for r in raw}}
+        headings = {i: set(keyword.analyze(" ".join(self._data.chunks[cands[i].row].section))) for i in contexts}
         s = self.settings
         out, seen = [], set()
         for i, a, b, text, sim in raw:
@@ -432,8 +433,10 @@ class Retriever:
             seen.add(key)
             words = set(keyword.analyze(text))
             around = words | contexts[i]
-            if not answering.admissible(text, query, ents.get(text, ()),
-                                        words if answering.is_statement(text) else around, relations):
+            # A statement says the relation itself or under a heading that does (« Autrice » above « Laure
+            # de Roucy-Rochegonde est directrice… »); a fragment such as a date line, anywhere in its passage.
+            said = words | headings[i] if answering.is_statement(text) else around
+            if not answering.admissible(text, query, ents.get(text, ()), said, relations):
                 continue
             f = {"sim": sim, "sim_gap": sim - top_sim, "keyword": answering.coverage(terms, words),
                  "focus": answering.coverage(focus, words), "context": answering.coverage(focus, around),

@@ -78,3 +78,11 @@ def test_contact_lines_are_never_quoted(real_retriever):
     for question in ("When was the Ifri study published?", "Quelle est l'adresse électronique de l'Ifri ?"):
         for s in real_retriever.answer(question).sentences:
             assert "@" not in s.text and "ifri.org" not in s.text.lower()
+
+
+@pytest.mark.parametrize("question", ["Who is the author of the Ifri study?", "Qui est l'autrice de l'étude de l'Ifri ?"])
+def test_a_statement_under_its_heading_answers(real_retriever, question):
+    # « Laure de Roucy-Rochegonde est directrice… » stands under the heading « Autrice »: the heading says
+    # the relation the sentence does not repeat.
+    answer = real_retriever.answer(question)
+    assert answer.status == "answered" and "Roucy-Rochegonde" in answer.sentences[0].text

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from rag import Answer, DocumentInfo, Passage
+from rag.answer import LEVEL_LABELS
 from rag.citation import Excerpt, reference_text, section_path
 
 
@@ -48,7 +49,6 @@ def render_notice(message: str, kind: str = "info") -> str:
             f'<span class="notice-icon" aria-hidden="true">{icon}</span><div>{esc(message)}</div></div></div>')
 
 
-LEVEL_LABELS = {"high": "élevée", "medium": "moyenne", "low": "faible"}
 
 
 def confidence_label(answer: Answer) -> tuple[str, str]:
