@@ -103,11 +103,14 @@ def pid_listening_on(port: int) -> int | None:
 
 
 def start_app(log_name: str, index_dir: str | None = None) -> tuple[str, subprocess.Popen]:
-    """Start ``python app.py`` on a free localhost port; its log goes to eval/out/ (git-ignored)."""
+    """Start ``python app.py`` on a free localhost port; its log goes to eval/out/ (git-ignored).
+
+    The app gets no cap per address (its clients all share 127.0.0.1); the cap per session stays."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
                GRADIO_ANALYTICS_ENABLED="False", HF_HUB_OFFLINE="1")
+    env.setdefault("RAG_APP_PER_IP", "0")  # every client of these scripts is 127.0.0.1: no cap per address
     if index_dir:
         env["RAG_INDEX_DIR"] = index_dir
     log_path = ROOT / "eval" / "out" / log_name

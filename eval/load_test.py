@@ -29,7 +29,6 @@ process tree) at start and end, with the peak. Exits 1 if there was any error. L
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -230,8 +229,6 @@ def main(argv=None) -> int:
 
     think = args.think if args.think is not None else (8.0 if args.hostile else 0.0)
     n_hostile = round(args.clients * args.hostile)
-    if args.url is None:
-        os.environ["RAG_APP_PER_IP"] = "0"  # every client of this script is 127.0.0.1
     url, proc, pid = app_target(args.url, args.pid, "load_test.log", args.index)
     try:
         t0 = time.time()

