@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ log = logging.getLogger("eval")
 
 ENGINE_MODES = ("keyword", "dense", "hybrid")
 BASELINE = "baseline"
+NO_GLOSSARY = "hybrid, no glossary"
 ALL_MODES = (*ENGINE_MODES, BASELINE)
 CURVE_K = tuple(range(1, 11))
 BASELINE_CHUNK_SIZE = 1000
@@ -307,6 +309,13 @@ def evaluate_all(retriever: Retriever, cases: list[Case], modes=ALL_MODES, k: in
             runs[mode] = run_baseline(baseline, embedder, cases, k)
         else:
             runs[mode] = run_engine(r, cases, mode, k, qrels)
+    if "hybrid" in modes:  # the domain glossary's effect: the same hybrid search with an empty one
+        log.info("running hybrid without the glossary")
+        with tempfile.TemporaryDirectory() as tmp:
+            empty = Path(tmp) / "glossary.toml"
+            empty.write_text("", encoding="utf-8")
+            bare = r.replace(settings=r.settings.replace(glossary_file=str(empty)))
+            runs[NO_GLOSSARY] = run_engine(bare, cases, "hybrid", k, qrels)
     splits = {s: (cases if s == "all" else [c for c in cases if c.split == s]) for s in SPLIT_NAMES}
     summary = {mode: {s: summarize(run, cs) for s, cs in splits.items() if cs} for mode, run in runs.items()}
     log.info("judging the answer step (hybrid, 5 passages)")

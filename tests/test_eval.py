@@ -280,7 +280,7 @@ def test_cli_end_to_end_on_tiny_corpus(tmp_path):
     for name in ("metrics.json", "report.md", "retrieval.png", "summary.md", "failures.jsonl"):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
-    assert set(metrics) == {"keyword", "dense", "hybrid", "baseline"}
+    assert set(metrics) == {"keyword", "dense", "hybrid", "baseline", "hybrid, no glossary"}
     for mode in ("keyword", "dense", "hybrid"):
         assert 0 <= metrics[mode]["recall@5"] <= 1 and "unanswerable_abstained" in metrics[mode]
     assert metrics["hybrid"]["recall@10"] >= 0.75  # the tiny set is easy
