@@ -2,15 +2,19 @@
 
 A sentence of the top passages *answers* only if
 
-* it carries an expression of the expected type when the question is typed
-  (a date for « quand / when », a number for « combien / how many », a name of a
-  person or an organisation for « qui / who », a place for « où / where »),
-  found by regular expressions (dates, numbers) and spaCy's French NER (names),
-  and not merely repeated from the question; and
+* it is :func:`admissible`: never a contact line; for a typed question it
+  carries an expression of the expected type (a date for « quand / when », a
+  number counting what is asked for « combien / how many », a person, role or
+  body for « qui / who », a place for « où / where »; regular expressions for
+  dates and numbers, spaCy's French NER for names) that the question does not
+  already hold, is not dated to another year than the question's, speaks of the
+  future when the question does, and says one of the question's relation terms
+  (in the sentence or its heading); and
 * a calibrated logistic model over its signals (similarity, the question's
-  focus terms it and its passage cover, keyword overlap, passage rank, whether it
-  is a whole statement, how on-topic the question is) gives a probability of
-  answering over ``answer_threshold``.
+  focus, relation and anchor terms it and its passage cover, keyword overlap,
+  passage rank, whether it is a whole statement, the mark of a definition, a cause
+  or a list, how on-topic the question is) gives a probability of answering over
+  ``answer_threshold``.
 
 The outcome is ``answered`` (some sentence answers), ``related`` (the passages
 are about the question's topic but no sentence answers it) or ``off_topic``
