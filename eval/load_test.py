@@ -106,16 +106,23 @@ def record(tally: Tally, kind: str, q: str, elapsed: float, outcome: str, proble
                 tally.latencies[kind].append(elapsed)
 
 
-def hostile_worker(url: str, seed: int, deadline: float, tally: Tally, pool: list[str], k: int) -> None:
-    """Never pauses: 2,000-character emoji/CJK questions (even seeds) or floods of FLOOD at once (odd)."""
+def connect(url: str, seed: int, tally: Tally):
+    """A ``gradio_client.Client`` for client ``seed``, or ``None`` (the failure counted in ``tally``)."""
     from gradio_client import Client
 
-    rng = random.Random(seed)
     try:
-        client = Client(url, verbose=False)
+        return Client(url, verbose=False)
     except Exception as exc:  # noqa: BLE001
         with tally.lock:
             tally.errors.append(f"client {seed}: could not connect: {exc}")
+        return None
+
+
+def hostile_worker(url: str, seed: int, deadline: float, tally: Tally, pool: list[str], k: int) -> None:
+    """Never pauses: 2,000-character emoji/CJK questions (even seeds) or floods of FLOOD at once (odd)."""
+    rng = random.Random(seed)
+    client = connect(url, seed, tally)
+    if client is None:
         return
     while time.time() < deadline and tally.take():
         if seed % 2 == 0:
@@ -146,15 +153,10 @@ def hostile_worker(url: str, seed: int, deadline: float, tally: Tally, pool: lis
 
 
 def worker(url: str, seed: int, deadline: float, tally: Tally, pool: list[str], k: int, think: float = 0.0) -> None:
-    from gradio_client import Client
-
     rng = random.Random(seed)
     kinds, weights = zip(*MIX)
-    try:
-        client = Client(url, verbose=False)
-    except Exception as exc:  # noqa: BLE001
-        with tally.lock:
-            tally.errors.append(f"client {seed}: could not connect: {exc}")
+    client = connect(url, seed, tally)
+    if client is None:
         return
     if think:  # visitors arrive at random times, not all at the first second
         time.sleep(rng.uniform(0, think))

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from conftest import tiny_corpus, tiny_retriever, tiny_settings  # noqa: F401 (fixtures)
 from rag import Retriever
 from rag.request import MAX_QUESTION_CHARS, QUESTION_TOKENS, fit_question
+from wrapping import WrappedEmbedder
 
 HOSTILE_QUESTIONS = {
     "emoji": "💥" * MAX_QUESTION_CHARS,
@@ -24,28 +25,21 @@ HOSTILE_QUESTIONS = {
 }
 
 
-class Recording:
+class Recording(WrappedEmbedder):
     """The real embedder, recording the texts it is asked to embed as queries (it embeds them all)."""
 
     def __init__(self, inner) -> None:
-        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        super().__init__(inner)
         self.queries: list[str] = []
 
-    def encode_queries(self, texts):
+    def on_queries(self, texts) -> None:
         self.queries.extend(texts)
-        return self.inner.encode_queries(texts)
-
-    def encode_passages(self, texts, progress=False):
-        return self.inner.encode_passages(texts, progress)
-
-    def count_tokens(self, text):
-        return self.inner.count_tokens(text)
 
 
 @pytest.fixture(scope="module")
 def recorded(tiny_retriever):
     embedder = Recording(tiny_retriever.embedder)
-    return Retriever(tiny_retriever._data, embedder, tiny_retriever.settings), embedder
+    return tiny_retriever.replace(embedder=embedder), embedder
 
 
 # --------------------------------------------------------------------------- row 1: cost per question

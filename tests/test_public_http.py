@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -20,6 +21,7 @@ import pytest
 from gradio_client import Client
 
 from app_fixtures import APP_DOCS, ROOT, app_corpus, app_retriever, app_url, free_port  # noqa: F401 (fixtures)
+from wrapping import WrappedEmbedder
 
 QUESTION = "Que signifie un contrôle humain significatif ?"
 
@@ -46,37 +48,29 @@ def fn_index(demo, name: str) -> int:
 
 
 # --------------------------------------------------------------------------- a second app, with a gate
-class Gate:
+class Gate(WrappedEmbedder):
     """The real embedder; while the gate is closed, embedding a question waits (the engine is busy)."""
 
     def __init__(self, inner) -> None:
-        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        super().__init__(inner)
         self.open = threading.Event()
         self.open.set()
         self.seen: list[str] = []
         self._lock = threading.Lock()
 
-    def encode_queries(self, texts):
+    def on_queries(self, texts) -> None:
         with self._lock:
             self.seen.extend(texts)
         assert self.open.wait(120), "the gate was never opened"
-        return self.inner.encode_queries(texts)
-
-    def encode_passages(self, texts, progress=False):
-        return self.inner.encode_passages(texts, progress)
-
-    def count_tokens(self, text):
-        return self.inner.count_tokens(text)
 
 
 @pytest.fixture(scope="module")
 def gated(app_retriever):
     import app
     from ui import guard
-    from rag import Retriever
 
     gate = Gate(app_retriever.embedder)
-    r = Retriever(app_retriever._data, gate, app_retriever.settings)
+    r = app_retriever.replace(embedder=gate)
     demo = app.build_app(r, concurrency=1)
     port = free_port()
     app.launch(demo, limits=guard.Limits(temp_budget=1), prevent_thread_lock=True, server_name="127.0.0.1",
@@ -325,7 +319,8 @@ def test_row12_config_shows_no_server_path_and_run_history_is_off(app_url, app_c
     text = httpx.get(app_url + "config", timeout=10).text
     config = json.loads(text)
     assert config["run_history"] is False
-    for path in (str(ROOT), str(app_corpus), str(app_retriever.settings.index_dir), "/tmp/", "/work/"):
+    for path in (str(ROOT), str(ROOT.parent), str(app_corpus), str(app_retriever.settings.index_dir),
+                 tempfile.gettempdir()):
         assert path not in text, path
 
 
