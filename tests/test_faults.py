@@ -42,7 +42,7 @@ EXTRA = {"extra.md": "# Extra\n\nUn document de plus sur les essais de drones.\n
 
 @pytest.fixture(scope="module")
 def embedder():
-    from rag.embedding import BundledEmbedder
+    from rag.bundled import BundledEmbedder
 
     from rag.caching import CachedEmbedder
 
@@ -215,7 +215,7 @@ sys.path.insert(0, sys.argv[1])
 import numpy as np
 import rag.store as store
 from rag import Settings, build_index
-from rag.embedding import BundledEmbedder
+from rag.bundled import BundledEmbedder
 
 point, memo_path, corpus, index = sys.argv[2:6]
 memo = pickle.load(open(memo_path, "rb"))

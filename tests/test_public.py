@@ -163,7 +163,7 @@ def test_row6_a_file_too_large_is_skipped_and_the_rest_is_indexed(tmp_path, capl
 def test_row10_a_chunk_never_exceeds_the_token_budget_whatever_the_headings(tmp_path):
     from rag.chunking import MAX_CHUNK_TOKENS, chunk_document
     from rag.cleaning import clean_document
-    from rag.embedding import BundledEmbedder
+    from rag.bundled import BundledEmbedder
 
     count = BundledEmbedder().count_tokens
     text = "".join(f"## Titre numéro {i} de la longue table\n\n" for i in range(3000)) + "Enfin un paragraphe.\n"

