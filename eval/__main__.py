@@ -49,67 +49,94 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+class _BadInput(Exception):
+    """Bad options, corpus or test set: the message is printed and the exit status is 2."""
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(name)s: %(message)s")
     from rag import Retriever, Settings
+
+    from .evaluate import evaluate_all
+
+    settings = Settings.from_env()
+    try:
+        modes, cases = _inputs(args, settings)
+    except _BadInput as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    retriever = Retriever.from_settings(settings)
+    load_seconds = time.perf_counter() - started
+    if args.calibrate or args.tune:
+        _fit(args, retriever, cases)
+        return 0
+    result = evaluate_all(retriever, cases, modes, k=args.k, cache_dir=args.cache)
+    _report(args, retriever, cases, modes, result, load_seconds)
+    return 0
+
+
+def _inputs(args, settings) -> tuple[list[str], list]:
+    """The modes and the test-set cases, all checked before any computing (``args.split`` falls back to all).
+
+    Raises:
+        _BadInput: bad ``--modes`` or ``--k``, an unreadable corpus or a bad test set.
+    """
     from rag.corpus import CorpusError, load_corpus
 
-    from . import report
-    from .evaluate import ALL_MODES, BASELINE, evaluate_all
-    from .testset import TestSetError, describe, load_testset
+    from .evaluate import ALL_MODES
+    from .testset import TestSetError, load_testset
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     bad = [m for m in modes if m not in ALL_MODES]
     if bad or not modes:
-        print(f"error: --modes must name some of {', '.join(ALL_MODES)}; got {args.modes!r}", file=sys.stderr)
-        return 2
+        raise _BadInput(f"--modes must name some of {', '.join(ALL_MODES)}; got {args.modes!r}")
     if not 10 <= args.k <= 50:
-        print("error: --k must be between 10 and 50", file=sys.stderr)
-        return 2
-
-    settings = Settings.from_env()
+        raise _BadInput("--k must be between 10 and 50")
     try:
         documents = {d.doc_id: d.text for d in load_corpus(settings.corpus_dir)}
     except CorpusError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise _BadInput(str(exc)) from None
     try:
-        cases = load_testset(args.testset, documents)  # everything is checked before any computing
+        cases = load_testset(args.testset, documents)
     except TestSetError as exc:
-        print(f"error: bad test set: {exc}", file=sys.stderr)
-        return 2
+        raise _BadInput(f"bad test set: {exc}") from None
     if args.split != "all" and not any(c.split == args.split for c in cases):
         print(f"note: no case in split {args.split!r}; the headline uses all cases", file=sys.stderr)
         args.split = "all"
+    return modes, cases
 
-    started = time.perf_counter()
-    retriever = Retriever.from_settings(settings)
-    load_seconds = time.perf_counter() - started
 
-    if args.calibrate or args.tune:
-        from .calibrate import calibrate, tune_fusion
+def _fit(args, retriever, cases) -> None:
+    """``--calibrate`` (``--write``: into Settings.calibration_file) and ``--tune``."""
+    from .calibrate import calibrate, tune_fusion
 
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        if args.calibrate:
-            res = calibrate(retriever, cases, args.cache)
-            (out / "calibration.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
-            print_calibration(res)
-            if args.write:
-                from rag.settings import CALIBRATED
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.calibrate:
+        res = calibrate(retriever, cases, args.cache)
+        (out / "calibration.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+        print_calibration(res)
+        if args.write:
+            from rag.settings import CALIBRATED
 
-                keep = {k: res[k] for k in CALIBRATED}
-                target = Path(retriever.settings.calibration_file)
-                target.write_text(json.dumps(keep, indent=2) + "\n", encoding="utf-8")
-                print(f"wrote {target}")
-        if args.tune:
-            res = tune_fusion(retriever, cases, args.cache)
-            (out / "tuning.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
-            print_tuning(res)
-        return 0
+            keep = {k: res[k] for k in CALIBRATED}
+            target = Path(retriever.settings.calibration_file)
+            target.write_text(json.dumps(keep, indent=2) + "\n", encoding="utf-8")
+            print(f"wrote {target}")
+    if args.tune:
+        res = tune_fusion(retriever, cases, args.cache)
+        (out / "tuning.json").write_text(json.dumps(res, indent=2) + "\n", encoding="utf-8")
+        print_tuning(res)
 
-    result = evaluate_all(retriever, cases, modes, k=args.k, cache_dir=args.cache)
+
+def _report(args, retriever, cases, modes: list[str], result: dict, load_seconds: float) -> None:
+    """Write eval/results (or ``--out``), print the headline tables, and refresh the README (``--readme``)."""
+    from . import report
+    from .evaluate import BASELINE
+    from .testset import describe
+
     meta = {
         "testset_path": _relative(Path(args.testset)).as_posix(),
         "testset": describe(cases),
@@ -124,8 +151,7 @@ def main(argv=None) -> int:
         "index_load_seconds": round(load_seconds, 2),
         "seconds": {m: round(run.seconds, 2) for m, run in result["runs"].items()},
     }
-    out = Path(args.out)
-    paths = report.write_all(result, out, args.split, meta)
+    paths = report.write_all(result, Path(args.out), args.split, meta)
     plot_rel = _relative(paths["plot"])
     paths["summary"].write_text(report.summary_md(result["summary"], args.split, meta, plot_rel, result["answers"]),
                                 encoding="utf-8")
@@ -137,7 +163,6 @@ def main(argv=None) -> int:
     print("\nwrote " + ", ".join(str(p) for p in paths.values()))
     if args.readme:
         update_readme(paths["summary"].read_text(encoding="utf-8"))
-    return 0
 
 
 def _relative(path: Path) -> Path:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .common import percentile
 from .relevance import is_relevant, normalize, sentence_answers
 from .testset import Case
 
@@ -157,7 +158,7 @@ def summarize(outcomes: list[Outcome]) -> dict:
         "reliability": bins,
         "levels": levels,
         "risk_coverage": risk_coverage(outcomes),
-        "answer_ms_p50": round(1000 * float(np.percentile(seconds, 50)), 1) if seconds else None,
+        "answer_ms_p50": round(1000 * percentile(seconds, 50), 1) if seconds else None,
     }
 
 

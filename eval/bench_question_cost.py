@@ -1,7 +1,7 @@
 """Worst-case cost of one question (a benchmark: figures printed, nothing timed in the tests).
 
-    python eval/bench_question_cost.py            # real corpus, the app's index (RAG_* settings)
-    python eval/bench_question_cost.py --index DIR --repeat 5
+    python -m eval.bench_question_cost            # real corpus, the app's index (RAG_* settings)
+    python -m eval.bench_question_cost --index DIR --repeat 5
 
 Times ``Retriever.answer`` (hybrid, k=5, warm) for normal questions of the test set and for questions of
 2,000 characters built to cost the most (emoji, CJK characters, « é », « a. » repeated: every character is a
@@ -13,13 +13,9 @@ at most 3×).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from .common import percentile, questions, timed
 
 HOSTILE = {
     "emoji": "💥" * 2000,
@@ -31,20 +27,7 @@ HOSTILE = {
 }
 
 
-def timed(fn, *args, repeat: int, fresh=None) -> list[float]:
-    """Seconds of each of ``repeat`` calls; ``fresh`` (if given) runs before each, untimed."""
-    out = []
-    for _ in range(repeat):
-        if fresh is not None:
-            fresh()
-        t0 = time.perf_counter()
-        fn(*args)
-        out.append(time.perf_counter() - t0)
-    return out
-
-
 def main(argv=None) -> int:
-    from load_app import questions  # noqa: E402 (eval/ on sys.path)
     from rag import Retriever, Settings
     from rag.request import QUESTION_TOKENS
 
@@ -63,23 +46,24 @@ def main(argv=None) -> int:
     # Interleaved rounds: a load change on the shared machine hits every kind alike.
     for i in range(args.repeat * len(pool)):
         for kind, q in kinds.items():
-            times[kind].extend(timed(r.answer, q or pool[i % len(pool)], repeat=1, fresh=fresh))
-    base = statistics.median(times["normal"])
+            if fresh is not None:
+                fresh()
+            times[kind].extend(timed(lambda _: r.answer(q or pool[i % len(pool)]), 1))
+    base = percentile(times["normal"], 50)
     print(f"embedder {r.embedder.name}; question budget {QUESTION_TOKENS} tokens; {len(times['normal'])} rounds")
     print(f"{'kind':12} {'chars':>5} {'tokens sent':>11} {'tokens kept':>11} {'median':>9} {'p90':>8} {'ratio':>6}")
     worst = 0.0
     for kind, q in kinds.items():
-        values = sorted(times[kind])
-        med = statistics.median(values)
+        values = times[kind]
+        med = percentile(values, 50)
         worst = max(worst, med / base)
         sent = f"{len(q):5d} {r.embedder.count_tokens(q):11d} {r.embedder.count_tokens(r.fit_question(q)):11d}" if q \
             else f"{'':5} {'':11} {'':11}"
-        print(f"{kind:12} {sent} {med * 1000:7.0f} ms {values[int(0.9 * (len(values) - 1))] * 1000:6.0f} ms "
+        print(f"{kind:12} {sent} {med * 1000:7.0f} ms {percentile(values, 90) * 1000:6.0f} ms "
               f"{med / base:5.2f}×")
     print(f"worst ratio of a median to the normal median: {worst:.2f}× (target ≤ 3×)")
     return 0 if worst <= 3 else 1
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     sys.exit(main())

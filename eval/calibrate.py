@@ -149,20 +149,8 @@ def calibrate(retriever: Retriever, cases: list[Case], cache_dir=None) -> dict:
     answer_model, answer_bias = abstention.fit(s_tune, y_s, names=SENTENCE_FEATURES, balanced=False, l2=2.0)
     p_answer = lambda x: abstention.confidence(x, answer_model, answer_bias, SENTENCE_FEATURES)  # noqa: E731
 
-    def best(split: str) -> dict[str, tuple[float, bool]]:
-        """Per case of ``split``: (probability of its most likely sentence, that sentence right); 0 when off-topic."""
-        out: dict[str, tuple[float, bool]] = {}
-        for x in rows:
-            if x["split"] == split or split == "all":
-                p = p_answer(x) if x["topic_p"] >= topic_threshold else 0.0
-                if x["id"] not in out or p > out[x["id"]][0]:
-                    out[x["id"]] = (p, x["right"])
-        return out
-
-    def question_scores(fs: list[dict], split: str) -> list[float]:
-        b = best(split)
-        return [b.get(f["id"], (0.0, False))[0] for f in fs]
-
+    best = lambda split: best_sentences(rows, split, p_answer, topic_threshold)  # noqa: E731
+    question_scores = lambda fs, split: [best(split).get(f["id"], (0.0, False))[0] for f in fs]  # noqa: E731
     y_a = [f["answerable"] for f in tune]
     tune_best = best("tune" if held else "all")
     answer_threshold = choose_answer_threshold([tune_best.get(f["id"], (0.0, False)) for f in tune], y_a)
@@ -187,6 +175,17 @@ def calibrate(retriever: Retriever, cases: list[Case], cache_dir=None) -> dict:
         h_una, h_ans = rates(question_scores(held, "heldout"), y_h, answer_threshold)
         out["heldout"] = {"unanswerable_declined": round(h_una, 4), "answerable_wrongly_declined": round(h_ans, 4),
                           "topic_auc": round(auc(p_topic(held), [f["on_topic"] for f in held]), 4)}
+    return out
+
+
+def best_sentences(rows: list[dict], split: str, p_answer, topic_threshold: float) -> dict[str, tuple[float, bool]]:
+    """Per case of ``split``: (probability of its most likely sentence, that sentence right); 0 when off-topic."""
+    out: dict[str, tuple[float, bool]] = {}
+    for x in rows:
+        if x["split"] == split or split == "all":
+            p = p_answer(x) if x["topic_p"] >= topic_threshold else 0.0
+            if x["id"] not in out or p > out[x["id"]][0]:
+                out[x["id"]] = (p, x["right"])
     return out
 
 

@@ -1,10 +1,10 @@
 """Load test of the web app: concurrent clients for a fixed time, a mix of normal and odd questions.
 
-    python eval/load_test.py                          # starts `python app.py` on a free port (real corpus)
-    python eval/load_test.py --duration 60 --clients 50
-    python eval/load_test.py --url http://127.0.0.1:7860/ [--pid 1234]
-    python eval/load_test.py --index /tmp/some-index  # RAG_INDEX_DIR for the app it starts
-    python eval/load_test.py --hostile 0.5            # half the clients hostile (issue 9), the others think 8 s
+    python -m eval.load_test                          # starts `python app.py` on a free port (real corpus)
+    python -m eval.load_test --duration 60 --clients 50
+    python -m eval.load_test --url http://127.0.0.1:7860/ [--pid 1234]
+    python -m eval.load_test --index /tmp/some-index  # RAG_INDEX_DIR for the app it starts
+    python -m eval.load_test --hostile 0.5            # half the clients hostile (issue 9), the others think 8 s
 
 Each of --clients worker threads has its own gradio_client Client and calls the "/search" endpoint in a loop
 until --duration seconds have passed or --max-requests requests have been sent in all. The questions mix:
@@ -35,12 +35,10 @@ import sys
 import threading
 import time
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import httpx
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_app import MemoryWatch, app_target, pct, questions, stop_app, wait_ready  # noqa: E402
+from .common import ROOT, MemoryWatch, app_target, percentile, questions, stop_app, update_readme, wait_ready
 
 LONG_CHARS = 1500
 OVER_LONG_CHARS = 3000
@@ -185,24 +183,22 @@ def worker(url: str, seed: int, deadline: float, tally: Tally, pool: list[str], 
 def fmt_latency(values: list[float]) -> str:
     if not values:
         return "no requests"
-    return (f"n {len(values):5d}  p50 {pct(values, 50):6.2f} s  p95 {pct(values, 95):6.2f} s  "
-            f"p99 {pct(values, 99):6.2f} s  max {max(values):6.2f} s  mean {statistics.mean(values):6.2f} s")
+    return (f"n {len(values):5d}  p50 {percentile(values, 50):6.2f} s  p95 {percentile(values, 95):6.2f} s  "
+            f"p99 {percentile(values, 99):6.2f} s  max {max(values):6.2f} s  mean {statistics.mean(values):6.2f} s")
 
 
 SOAK_HEADER = ["| clients, duration | requests | answered | expected refusals | errors | throughput "
                "| p50 | p95 | p99 | app memory start → end | up after |",
                "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"]
-SOAK_NOTE = ("Regenerate with `python eval/load_test.py --readme` (normal, 1,500-character, empty and 3,000-character "
-             "questions mixed; the last two are refused by design) and `python eval/load_test.py --hostile 0.5 "
+SOAK_NOTE = ("Regenerate with `python -m eval.load_test --readme` (normal, 1,500-character, empty and 3,000-character "
+             "questions mixed; the last two are refused by design) and `python -m eval.load_test --hostile 0.5 "
              "--readme` (half the clients hostile: 2,000-character emoji/CJK questions and floods of 10 at once, "
              "refused past 2 per session; latencies are the normal questions'; errors are losses).")
 
 
 def update_soak_table(row: str, hostile: bool) -> None:
     """Put ``row`` into the README's soak table, replacing the row of the same kind (hostile or not)."""
-    from eval.common import update_readme
-
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     start, end = readme.find("<!-- soak:start -->"), readme.find("<!-- soak:end -->")
     rows = [line for line in readme[start:end].splitlines()[1:] if line.startswith("| ") and "---" not in line
             and not line.startswith(SOAK_HEADER[0][:20])] if start >= 0 < end else []
@@ -211,8 +207,8 @@ def update_soak_table(row: str, hostile: bool) -> None:
     update_readme("\n".join(SOAK_HEADER + rows + ["", SOAK_NOTE]), "<!-- soak:start -->", "<!-- soak:end -->")
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m eval.load_test", description=__doc__.splitlines()[0])
     ap.add_argument("--url", help="a running app on localhost; default: start `python app.py` on a free port")
     ap.add_argument("--pid", type=int, help="the running app's process id, for its memory (with --url)")
     ap.add_argument("--index", help="RAG_INDEX_DIR for the app this script starts (default: the app's own)")
@@ -227,74 +223,90 @@ def main(argv=None) -> int:
     ap.add_argument("--startup-timeout", type=float, default=900)
     ap.add_argument("--readme", action="store_true",
                     help="also put the figures into README.md, between <!-- soak:start --> and <!-- soak:end -->")
-    args = ap.parse_args(argv)
+    return ap
 
+
+def run_load(args, url: str, think: float, n_hostile: int) -> tuple[Tally, float]:
+    """Every client's thread, run until the deadline or the request budget; the tally and the wall time."""
+    pool = questions(200)
+    tally = Tally(args.max_requests)
+    print(f"{args.clients} clients for {args.duration:.0f} s (at most {args.max_requests} requests); "
+          f"{n_hostile} hostile; normal mix (thinking {think:g} s): "
+          + ", ".join(f"{kind} {w:.0%}" for kind, w in MIX), flush=True)
+    start = time.perf_counter()
+    deadline = time.time() + args.duration
+    threads = [threading.Thread(target=hostile_worker if i < n_hostile else worker,
+                                args=(url, args.seed * 1000 + i, deadline, tally, pool, args.k)
+                                + (() if i < n_hostile else (think,)), daemon=True)
+               for i in range(args.clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return tally, time.perf_counter() - start
+
+
+def print_tally(tally: Tally, wall: float, n_hostile: int) -> None:
+    done = tally.counts["answered"] + tally.counts["refused"]
+    print(f"\nrequests: {tally.sent} in {wall:.1f} s; answered {tally.counts['answered']}, "
+          f"expected refusals {tally.counts['refused']}, errors {tally.counts['error']}")
+    print(f"throughput: {done / wall:.2f} requests/s ({tally.counts['answered'] / wall:.2f} answers/s)")
+    everything = [x for v in tally.latencies.values() for x in v]
+    print(f"latency   all       {fmt_latency(everything)}")
+    for kind in [k for k, _ in MIX] + (["hostile", "flood"] if n_hostile else []):
+        print(f"          {kind:9} {fmt_latency(tally.latencies.get(kind, []))}")
+    for e in tally.errors[:10]:
+        print("  error:", e)
+
+
+def still_up(url: str, proc) -> bool:
+    """Whether the app (still running, if this script started it) answers at ``url``."""
+    if proc is not None and proc.poll() is not None:
+        return False
+    try:
+        return httpx.get(url, timeout=10).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def soak_row(args, tally: Tally, wall: float, think: float, n_hostile: int, memory: str, up: bool) -> str:
+    """The README soak table's row for this run (latencies of the normal questions when some clients are hostile)."""
+    done = tally.counts["answered"] + tally.counts["refused"]
+    everything = [x for v in tally.latencies.values() for x in v]
+    at = lambda p: percentile(tally.latencies.get("normal", []) if n_hostile else everything, p)  # noqa: E731
+    first = (f"{args.clients} ({n_hostile} hostile, others think {think:g} s), {wall:.0f} s" if n_hostile
+             else f"{args.clients}, {wall:.0f} s")
+    return (f"| {first} | {tally.sent} | {tally.counts['answered']} | {tally.counts['refused']}"
+            f" | {tally.counts['error']} | {done / wall:.2f} req/s | {at(50):.2f} s | {at(95):.2f} s | {at(99):.2f} s"
+            f" | {memory} | {'yes' if up else 'NO'} |")
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
     think = args.think if args.think is not None else (8.0 if args.hostile else 0.0)
     n_hostile = round(args.clients * args.hostile)
     url, proc, pid = app_target(args.url, args.pid, "load_test.log", args.index)
     try:
-        t0 = time.time()
         wait_ready(url, proc, args.startup_timeout)
-        print(f"app ready after {time.time() - t0:.1f} s", flush=True)
         watch = MemoryWatch(pid) if pid else None
-        rss_start = rss_end = None
         if watch:
             rss_start = watch.rss()
             watch.start()
-        pool = questions(200)
-        tally = Tally(args.max_requests)
-        print(f"{args.clients} clients for {args.duration:.0f} s (at most {args.max_requests} requests); "
-              f"{n_hostile} hostile; normal mix (thinking {think:g} s): "
-              + ", ".join(f"{kind} {w:.0%}" for kind, w in MIX), flush=True)
-        start = time.perf_counter()
-        deadline = time.time() + args.duration
-        threads = [threading.Thread(target=hostile_worker if i < n_hostile else worker,
-                                    args=(url, args.seed * 1000 + i, deadline, tally, pool, args.k)
-                                    + (() if i < n_hostile else (think,)), daemon=True)
-                   for i in range(args.clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        wall = time.perf_counter() - start
+        tally, wall = run_load(args, url, think, n_hostile)
+        memory = "unknown"
         if watch:
             rss_end = watch.rss()
             watch.stop.set()
             watch.join()
+            memory = f"{rss_start / 2**20:.0f} → {rss_end / 2**20:.0f} MiB (peak {watch.peak / 2**20:.0f})"
+        print_tally(tally, wall, n_hostile)
+        print(f"app memory (RSS, process tree): {memory}" if watch else "app memory: unknown (pass --pid)")
+        up = still_up(url, proc)
+        print(f"app still up after the load: {'yes' if up else 'NO'}")
         done = tally.counts["answered"] + tally.counts["refused"]
-        print(f"\nrequests: {tally.sent} in {wall:.1f} s; answered {tally.counts['answered']}, "
-              f"expected refusals {tally.counts['refused']}, errors {tally.counts['error']}")
-        print(f"throughput: {done / wall:.2f} requests/s ({tally.counts['answered'] / wall:.2f} answers/s)")
-        everything = [x for v in tally.latencies.values() for x in v]
-        print(f"latency   all       {fmt_latency(everything)}")
-        for kind in [k for k, _ in MIX] + (["hostile", "flood"] if n_hostile else []):
-            print(f"          {kind:9} {fmt_latency(tally.latencies.get(kind, []))}")
-        normal = tally.latencies.get("normal", [])
-        for e in tally.errors[:10]:
-            print("  error:", e)
-        if watch:
-            print(f"app memory (RSS, process tree): start {rss_start / 2**20:.0f} MiB, end {rss_end / 2**20:.0f} MiB, "
-                  f"peak {watch.peak / 2**20:.0f} MiB")
-        else:
-            print("app memory: unknown (pass --pid)")
-        alive = proc is None or proc.poll() is None
-        up = False
-        try:
-            up = httpx.get(url, timeout=10).status_code == 200
-        except httpx.HTTPError:
-            pass
-        print(f"app still up after the load: {'yes' if alive and up else 'NO'}")
-        if args.readme and everything:
-            at = lambda p: pct(normal if n_hostile else everything, p)  # noqa: E731
-            memory = (f"{rss_start / 2**20:.0f} → {rss_end / 2**20:.0f} MiB (peak {watch.peak / 2**20:.0f})"
-                      if watch else "unknown")
-            first = (f"{args.clients} ({n_hostile} hostile, others think {think:g} s), {wall:.0f} s" if n_hostile
-                     else f"{args.clients}, {wall:.0f} s")
-            row = (f"| {first} | {tally.sent} | {tally.counts['answered']} | {tally.counts['refused']}"
-                   f" | {tally.counts['error']} | {done / wall:.2f} req/s | {at(50):.2f} s | {at(95):.2f} s | {at(99):.2f} s"
-                   f" | {memory} | {'yes' if alive and up else 'NO'} |")
-            update_soak_table(row, hostile=bool(n_hostile))
-        return 1 if tally.counts["error"] or not (alive and up) or not done else 0
+        if args.readme and any(tally.latencies.values()):
+            update_soak_table(soak_row(args, tally, wall, think, n_hostile, memory, up), hostile=bool(n_hostile))
+        return 1 if tally.counts["error"] or not up or not done else 0
     finally:
         stop_app(proc)
 

@@ -19,10 +19,10 @@ import numpy as np
 
 def pooled_sentence_vectors(data, embedder, docs) -> np.ndarray:
     """One vector per sentence row: the normalised mean of its chunk's token states over its characters."""
-    from rag.store import dense_text
+    from rag.pipeline import dense_text
 
-    model, table = embedder._model, embedder._table
-    prefix = embedder._passage_prefix
+    model, table = embedder.model, embedder.normalisation
+    prefix = embedder.passage_prefix
     out = np.zeros_like(data.sentence_vectors)
     done = np.zeros(len(out), bool)
     texts, spans = [], []
@@ -53,20 +53,21 @@ def pooled_sentence_vectors(data, embedder, docs) -> np.ndarray:
 def main(argv=None) -> int:
     from rag import Retriever, Settings
     from rag.corpus import load_corpus
+    from rag.pipeline import open_index
 
     from . import __main__ as evaluation
 
     settings = Settings.from_env()
-    base = Retriever.from_settings(settings)
+    index, embedder = open_index(settings)
     docs = {d.doc_id: d for d in load_corpus(settings.corpus_dir)}
     t = time.perf_counter()
-    pooled = pooled_sentence_vectors(base._data, base.embedder, docs)
+    pooled = pooled_sentence_vectors(index, embedder, docs)
     pooled_s = time.perf_counter() - t
-    cos = np.sum(pooled * base._data.sentence_vectors, axis=1)
-    print(f"token states of {len(base._data.chunks)} chunks: {pooled_s:.1f} s, giving {len(pooled)} sentence vectors; "
+    cos = np.sum(pooled * index.sentence_vectors, axis=1)
+    print(f"token states of {len(index.chunks)} chunks: {pooled_s:.1f} s, giving {len(pooled)} sentence vectors; "
           f"cosine with the separate sentence embeddings mean {cos.mean():.3f} min {cos.min():.3f}")
-    data = dataclasses.replace(base._data, sentence_vectors=pooled)
-    retriever = Retriever(data, base.embedder, base.settings)
+    data = dataclasses.replace(index, sentence_vectors=pooled)
+    retriever = Retriever(data, embedder, settings)
     Retriever.from_settings = classmethod(lambda cls, *a, **k: retriever)
     return evaluation.main(argv)
 

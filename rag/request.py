@@ -12,7 +12,7 @@ MAX_QUESTION_CHARS = 2000
 # What one question may cost: it is cut to this many of the embedder's own tokens (prefix and special tokens
 # included) before any model work, so a 2,000-character question of emoji or CJK characters (one token each)
 # costs about what a long question does. The test set's questions have 41 tokens at most (median 25); a cut
-# question of 64 tokens costs about 2.5× a median one (eval/bench_question_cost.py), one of 128 about 4×.
+# question of 64 tokens costs about 2.5× a median one (python -m eval.bench_question_cost), one of 128 about 4×.
 QUESTION_TOKENS = 64
 MAX_K = 50
 

@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from eval.bench import QueriesError, load_queries, main
+from eval.bench import main
+from eval.bench_corpus import QueriesError, load_queries
 from eval.wrap import wrap_text
 
 TOPICS = {
