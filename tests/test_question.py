@@ -220,3 +220,27 @@ def test_the_glossary_is_domain_data_read_through_settings(tmp_path, tiny_retrie
     assert mine.search("What about drones?", k=2, mode="keyword")
     bare = tiny_retriever.replace(settings=tiny_retriever.settings.replace(glossary_file=str(tmp_path / "none.toml")))
     assert bare.answer("What does meaningful human control mean?").passages
+
+
+def test_the_language_is_found_once_per_question_and_carried_by_the_query(tiny_retriever, monkeypatch):
+    """Retrieval, the abstention features and the answer step read ``Query.lang``: the function-word count
+    of ``looks_english`` runs once per question, not once per stage."""
+    import sys
+
+    import rag.keyword
+
+    calls = []
+    real = rag.keyword.looks_english
+
+    def counted(text):
+        calls.append(text)
+        return real(text)
+
+    for name, module in list(sys.modules.items()):  # wherever a module of the library holds the function
+        if (name == "rag" or name.startswith("rag.")) and getattr(module, "looks_english", None) is real:
+            monkeypatch.setattr(module, "looks_english", counted)
+    answer = tiny_retriever.answer("What does meaningful human control mean?", k=3)
+    assert answer.lang == "en" and len(calls) == 1
+    calls.clear()
+    assert tiny_retriever.answer("Que signifie un contrôle humain significatif ?", k=3).lang == "fr"
+    assert len(calls) == 1
