@@ -140,8 +140,9 @@ def _plain_heading(lines: list[Line], i: int, following: list[tuple[str, int]]) 
     caps = len(letters) >= 4 and sum(c.isupper() for c in letters) >= 0.8 * len(letters)
     next_caps = sum(c.isupper() for c in nxt if c.isalpha()) >= 0.8 * max(1, sum(c.isalpha() for c in nxt))
     m = NUMBERED.match(s)
+    # A numbered line that ends like a sentence (« 3 États ? ») right under text is a wrapped sentence's end.
     if m and len(words) <= 15 and not s.endswith((".", ":")) and m.group("rest")[:1].isupper() and (
-            after_blank or len(s) <= 0.75 * len(nxt)):
+            after_blank or len(s) <= 0.75 * len(nxt)) and not (prev and s.endswith(("?", "!"))):
         if m.group("num"):
             return f"num{m.group('num').count('.') + 1}"
         return "roman" if m.group("roman") else "letter"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from rag.chunking import chunk_document
 from rag.cleaning import clean_document
@@ -203,6 +203,8 @@ def test_any_hard_wrapped_rendering_cites_exactly_the_files_characters(pair):
 
 @settings(max_examples=200, deadline=None)
 @given(column_wrapping())
+@example(("Le les les. Le les les les les les drones résolution M. 3 États ?\n\nLe les les.\n",
+          "Le les les. Le les les les les les drones résolution M.\n3 États ?\n\nLe les les.\n"))  # once a heading
 def test_wrapping_at_a_column_changes_no_sentence(pair):
     text, wrapped = pair
     assert sentences(wrapped) == sentences(text)
