@@ -94,8 +94,9 @@ def main(argv: list[str] | None = None) -> int:
                 print("documents")
                 for d in info["documents"]:
                     print(f"  {d['doc_id']:40} {d['chunks']:4} chunks  {d['title'][:70]}")
-                for s in info["skipped"]:
-                    print(f"skipped   {s['file']}: {s['reason']}")
+                for s in info["skipped"]:  # files not indexed, and pages left out of (or OCR'd in) a PDF
+                    label = "pages    " if s["reason"].startswith("p. ") else "skipped  "
+                    print(f"{label} {s['file']}: {s['reason']}")
     except (QueryError, CorpusError, ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
