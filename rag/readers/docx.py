@@ -50,12 +50,12 @@ def check_archive(data: bytes) -> None:
 
 def _level(p: Paragraph) -> int:
     """The heading level of a paragraph (0: body text)."""
-    name = (p.style.name if p.style is not None else "") or ""
-    if name.lower() == "title" or name.lower() == "titre":
+    name = ((p.style.name if p.style is not None else "") or "").strip()
+    if name.lower() in ("title", "titre"):
         return 1
-    m = HEADING_STYLE.match(name.strip())
-    if m:
-        return min(int(m.group(1)) + 1, 6) if name.lower() != "title" else 1
+    m = HEADING_STYLE.match(name)
+    if m:  # « Heading 1 » sits under the document's « Title »
+        return min(int(m.group(1)) + 1, 6)
     ppr = p._p.pPr
     lvl = ppr.find(qn("w:outlineLvl")) if ppr is not None else None
     if lvl is not None and (v := lvl.get(qn("w:val"), "")).isdigit() and int(v) < 9:

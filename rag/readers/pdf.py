@@ -14,6 +14,7 @@ data), and reported either way.
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 
 import pypdfium2 as pdfium
@@ -27,6 +28,8 @@ SENTENCE_END = tuple(".!?:;…»\"”)")
 PAGE_NUMBER = re.compile(r"^\s*(?:page\s+|p\.\s*)?[-–]?\s*\d{1,4}\s*(?:/\s*\d{1,4}|sur\s+\d{1,4}|of\s+\d{1,4})?\s*[-–]?\s*$",
                          re.IGNORECASE)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# PDFium is not thread-safe: one document is read at a time in a process (a build and an upload may overlap).
+PDFIUM = threading.Lock()
 
 
 def _open(data: bytes) -> pdfium.PdfDocument:
@@ -153,6 +156,11 @@ def read(data: bytes, pages_limit: int) -> ReadResult:
     Raises:
         ReadError: not a PDF, encrypted, corrupted, more than ``pages_limit`` pages, or no text at all.
     """
+    with PDFIUM:
+        return _read(data, pages_limit)
+
+
+def _read(data: bytes, pages_limit: int) -> ReadResult:
     doc = _open(data)
     try:
         n = len(doc)
