@@ -87,6 +87,19 @@ def test_pdf_text_matches_pdfium_page_by_page():
         assert words(ours) == words(raw)
 
 
+def test_running_headers_go_but_lines_that_open_pages_stay():
+    pages = [[f"Article {n}", f"Le texte de l'article {n} dispose que les États déclarent leurs essais au registre."]
+             for n in (3, 7, 8, 12)]
+    for header in ("Convention fictive sur les essais — 2024", ""):
+        r = readers.read("c.pdf", make_pdf(pages, header=header, numbers=True))
+        for n in (3, 7, 8, 12):
+            assert f"Article {n}\n" in r.text
+        assert "Convention fictive" not in r.text and "2024" not in r.text
+        assert not re.search(r"^\s*\d+\s*$", r.text, re.MULTILINE)
+    r = readers.read("c.pdf", make_pdf([[f"Page {n} du rapport", f"Texte {n}."] for n in range(1, 5)]))
+    assert "Page" not in r.text  # a page number moving with the page: a running header
+
+
 def test_page_span_and_labels():
     pages = (0, 100, 250)
     assert page_span(pages, 0, 10) == (1, 0)

@@ -73,29 +73,45 @@ def _fold(s: str) -> str:
     return " ".join(re.sub(r"\d+", "#", s).split()).casefold()
 
 
+def _edge(p: list[str], last: bool) -> int | None:
+    """The index of a page's first (or last) non-blank line."""
+    idx = [i for i, s in enumerate(p) if s.strip()]
+    return (idx[-1] if last else idx[0]) if idx else None
+
+
+def _running(pages: list[list[str]], last: bool, need: int, moving: bool = True) -> set[str]:
+    """The folded first (last) lines that are running headers (footers): found on ``need`` pages or more,
+    each number in them either the same on every page or (``moving``) moving with the page, as a page
+    number does; so « Article 12 », « Article 15 »… opening successive pages stay."""
+    seen: dict[str, list[tuple[int, list[int]]]] = {}
+    for n, p in enumerate(pages):
+        i = _edge(p, last)
+        if i is not None:
+            seen.setdefault(_fold(p[i]), []).append((n, [int(x) for x in re.findall(r"\d+", p[i])]))
+    keys = set()
+    for key, occ in seen.items():
+        if len(occ) < need:
+            continue
+        if all(len({nums[j] for _, nums in occ}) == 1 or (moving and len({nums[j] - n for n, nums in occ}) == 1)
+               for j in range(len(occ[0][1]))):
+            keys.add(key)
+    return keys
+
+
 def _drop_running(pages: list[list[str]]) -> list[list[str]]:
-    """Pages without their running header and footer lines: a first (or last) line that recurs, digits aside,
-    at the top (bottom) of at least three pages and half of them; and lone page numbers there."""
-    with_text = [p for p in pages if any(s.strip() for s in p)]
-    need = max(3, (len(with_text) + 1) // 2)
-
-    def edge(p: list[str], last: bool) -> int | None:
-        idx = [i for i, s in enumerate(p) if s.strip()]
-        return (idx[-1] if last else idx[0]) if idx else None
-
+    """Pages without their running header and footer lines (see :func:`_running`: on at least three pages and
+    half of them), nor lone page numbers there."""
+    with_text = sum(1 for p in pages if any(s.strip() for s in p))
+    need = max(3, (with_text + 1) // 2)
     out = [list(p) for p in pages]
     for last in (False, True):
-        counts = Counter(_fold(p[i]) for p in with_text if (i := edge(p, last)) is not None)
-        for p in out:
-            for _ in range(2):  # a header of two lines (title, then page number)
-                i = edge(p, last)
-                if i is None:
-                    break
-                s = p[i]
-                if (counts[_fold(s)] >= need and len(with_text) >= 3) or PAGE_NUMBER.match(s):
+        for second in (False, True):  # a header of two lines: under the first, only a fixed line or a number
+            keys = _running(out, last, need, moving=not second) if with_text >= 3 else set()
+            for p in out:
+                i = _edge(p, last)
+                alone = i is not None and _edge(p, not last) == i  # the page's last line of text stays
+                if i is not None and not alone and (_fold(p[i]) in keys or PAGE_NUMBER.match(p[i])):
                     p[i] = ""
-                else:
-                    break
     return out
 
 
