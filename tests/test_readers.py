@@ -264,3 +264,43 @@ def test_scanned_pages_are_read_by_ocr_when_tesseract_is_installed(monkeypatch):
     assert r.notes == ("p. 2 : pas de couche texte, lues par OCR",)
     page2 = r.text[r.pages[1]:].lower()
     assert "moratoire" in page2 and "autonomes" in page2
+
+
+# ----------------------------------------------------------------------------- property
+
+VOCAB = ("le contrôle humain des armes autonomes reste une question ouverte pour les États qui négocient un traité "
+         "sur la vérification des essais et le registre des déploiements de drones armés selon la commission").split()
+
+
+def test_every_sentence_cites_pages_that_hold_it():
+    """Random PDFs: every sentence of the clean text, cited through its file offsets, lies on pages whose text
+    (as pdfium reads it, independently of the reader) holds it."""
+    from hypothesis import given, settings, strategies as st
+
+    from rag.sentences import sentence_spans
+
+    sentence = st.lists(st.sampled_from(VOCAB), min_size=3, max_size=40).map(lambda ws: " ".join(ws).capitalize() + ".")
+    paragraph = st.lists(sentence, min_size=1, max_size=4).map(" ".join)
+    page = st.lists(paragraph, min_size=1, max_size=3)
+
+    @settings(max_examples=25, deadline=None)
+    @given(pages=st.lists(page, min_size=1, max_size=5),
+           outlined=st.sets(st.integers(0, 4)))
+    def check(pages, outlined):
+        outline = {i: [(0, f"Partie {i + 1}")] for i in outlined if i < len(pages)}
+        data = make_pdf(pages, outline)
+        r = readers.read("p.pdf", data)
+        doc = pdfium.PdfDocument(data)
+        raw = [words(doc[i].get_textpage().get_text_bounded()) for i in range(len(doc))]
+        clean = clean_document(r.text)
+        for b in clean.blocks:
+            if b.kind != "text":
+                continue
+            for a, z in sentence_spans(clean.text, b.start, b.end):
+                fs, fe = clean.to_file(a, z)
+                first, last = page_span(r.pages, fs, fe)
+                assert 1 <= first <= len(pages) and (last == 0 or first < last <= len(pages))
+                held = " ".join(raw[first - 1:last or first])
+                assert words(clean.text[a:z]) in held
+
+    check()
