@@ -161,6 +161,11 @@ def test_card_shows_the_page_and_links_the_original(pdf_retriever):
     assert 'href="/corpus-file/rapport-commission" download="rapport-commission.pdf"' in page
     assert "/corpus-file/note" not in page  # markdown: the reader shows all of it
 
+    from ui.render import render_documents
+
+    table = render_documents(pdf_retriever.documents, {d.doc_id: "A" for d in pdf_retriever.documents})
+    assert "· rapport-commission.pdf, 4 pages</span>" in table and "· guide-essais.docx</span>" in table
+
 
 def test_reader_opens_a_pdf_passage_at_its_page(pdf_retriever):
     from ui.render import render_reader

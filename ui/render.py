@@ -182,10 +182,19 @@ def fmt_int(n: int) -> str:
     return f"{n:,}".replace(",", "\u202f")
 
 
+def _source(d: DocumentInfo) -> str:
+    """« · rapport.pdf, 12 pages » for a document read from a PDF, Word or HTML file ("" for text)."""
+    file = getattr(d, "file", "")
+    if not file or file.lower().endswith((".md", ".txt")):
+        return ""
+    pages = len(getattr(d, "pages", ()) or ())
+    return f' <span class="muted">· {esc(file)}{f", {pages} pages" if pages else ""}</span>'
+
+
 def render_documents(documents: Sequence[DocumentInfo], letters: dict[str, str]) -> str:
     rows = "".join(f"""<tr>
 <td><span class="doc-badge doc-{esc(letters[d.doc_id])}">{esc(letters[d.doc_id])}</span></td>
-<td><div class="card-title">{esc(d.title)}</div><div class="muted">{esc(d.notes)}</div><code>{esc(d.doc_id)}</code></td>
+<td><div class="card-title">{esc(d.title)}</div><div class="muted">{esc(d.notes)}</div><code>{esc(d.doc_id)}</code>{_source(d)}</td>
 <td>{esc(d.body)}</td><td>{esc(d.kind)}</td><td>{esc(d.date)}</td>
 <td class="num">{fmt_int(d.chars)}</td><td class="num">{d.chunks}</td></tr>""" for d in documents)
     return f"""<div class="rag-result"><table class="docs">
