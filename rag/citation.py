@@ -2,23 +2,48 @@
 the command line (``python -m rag ask``) and the API (``references`` in the answer's JSON).
 
 An excerpt is the sentence a reference quotes: the passage's first quoted answer sentence, else its best
-highlight, else the whole passage, always with exact offsets into the source file.
+highlight, else the whole passage, always with exact offsets into the source file (for a PDF, into its
+extracted text) and, for a PDF, the page(s) it is printed on: « p. 12 », « p. 12–13 », « p. 3 (OCR) ».
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .readers import page_span
 from .types import Answer, Passage
 
 
 @dataclass(frozen=True)
 class Excerpt:
-    """The quoted excerpt of a passage: its text and exact file offsets."""
+    """The quoted excerpt of a passage: its text, exact file offsets and (PDF) pages, as in ``Passage``."""
 
     text: str
     start: int
     end: int
+    page: int = 0
+    page_end: int = 0
+    ocr: bool = False
+
+
+def page_label(page: int, page_end: int = 0, ocr: bool = False) -> str:
+    """« p. 12 », « p. 12–13 », « p. 3 (OCR) »; "" without a page."""
+    if not page:
+        return ""
+    label = f"p. {page}–{page_end}" if page_end and page_end != page else f"p. {page}"
+    return label + (" (OCR)" if ocr else "")
+
+
+def _paged(retriever, p: Passage, excerpt: Excerpt) -> Excerpt:
+    """``excerpt`` with the pages its own offsets are on (those of the passage when unknown)."""
+    if not p.page:
+        return excerpt
+    doc = next((d for d in getattr(retriever, "documents", ()) if d.doc_id == p.doc_id), None)
+    if doc is None or not doc.pages:
+        return Excerpt(excerpt.text, excerpt.start, excerpt.end, p.page, p.page_end, p.ocr)
+    page, page_end = page_span(doc.pages, excerpt.start, excerpt.end)
+    ocr = any(page <= n <= (page_end or page) for n in doc.ocr_pages)
+    return Excerpt(excerpt.text, excerpt.start, excerpt.end, page, page_end, ocr)
 
 
 def passage_excerpts(retriever, answer: Answer) -> list[Excerpt]:
@@ -33,15 +58,15 @@ def passage_excerpts(retriever, answer: Answer) -> list[Excerpt]:
     out = []
     for p in answer.passages:
         if not p.highlights:
-            out.append(Excerpt(p.text, p.start, p.end))
+            out.append(Excerpt(p.text, p.start, p.end, p.page, p.page_end, p.ocr))
             continue
         own = [s for s in answer.sentences if answer.passages[s.passage] is p]
         if own:
             s = own[0]
-            out.append(Excerpt(s.text, s.start, s.end))
+            out.append(_paged(retriever, p, Excerpt(s.text, s.start, s.end)))
             continue
         a, b = p.highlights[0]
-        out.append(Excerpt(p.text[a:b], *retriever.file_offsets(p, a, b)))
+        out.append(_paged(retriever, p, Excerpt(p.text[a:b], *retriever.file_offsets(p, a, b))))
     return out
 
 
@@ -54,13 +79,17 @@ def section_path(p: Passage) -> str:
 
 
 def reference_text(p: Passage, excerpt: Excerpt) -> str:
-    """A ready-to-paste citation (plain text, French labels): the quote, then title, body, date, section, source."""
+    """A ready-to-paste citation (plain text, French labels): the quote, then title, body, date, section, page
+    (PDF), source."""
     parts = [f"« {excerpt.text.strip()} »", f"{p.title}."]
     meta = ", ".join(x for x in (p.body, p.date) if x)
     if meta:
         parts.append(meta + ".")
     if section_path(p):
         parts.append(f"Section : {section_path(p)}.")
+    page = page_label(excerpt.page, excerpt.page_end, excerpt.ocr) or page_label(p.page, p.page_end, p.ocr)
+    if page:
+        parts.append(f"{page}.")
     parts.append(f"Source : {p.doc_id}, caractères {excerpt.start}–{excerpt.end}.")
     return "\n".join([parts[0], " ".join(parts[1:])])
 

@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 from .answer import LEVEL_LABELS
-from .citation import references
+from .citation import page_label, references
 from .corpus import CorpusError
 from .request import MAX_K, QueryError
 from .retriever import Retriever
@@ -51,7 +51,9 @@ def _print_answer(answer, refs: list[str]) -> None:
             print(wrap(f"« {s.text} » [{s.passage + 1}]"))
         print()
     for n, (p, ref) in enumerate(zip(answer.passages, refs), 1):
-        print(f"[{n}] {p.title} — {p.section or '(début du document)'} (score {p.score:.4f})")
+        page = page_label(p.page, p.page_end, p.ocr)
+        print(f"[{n}] {p.title} — {p.section or '(début du document)'}{' — ' + page if page else ''} "
+              f"(score {p.score:.4f})")
         print(wrap(p.text))
         print("    Référence :")
         for line in ref.split("\n"):
@@ -92,8 +94,9 @@ def main(argv: list[str] | None = None) -> int:
                 print("documents")
                 for d in info["documents"]:
                     print(f"  {d['doc_id']:40} {d['chunks']:4} chunks  {d['title'][:70]}")
-                for s in info["skipped"]:
-                    print(f"skipped   {s['file']}: {s['reason']}")
+                for s in info["skipped"]:  # files not indexed, and pages left out of (or OCR'd in) a PDF
+                    label = "pages    " if s["reason"].startswith("p. ") else "skipped  "
+                    print(f"{label} {s['file']}: {s['reason']}")
     except (QueryError, CorpusError, ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

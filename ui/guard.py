@@ -12,6 +12,9 @@ Gradio serves the app; :class:`Guard` wraps Gradio's own FastAPI application (in
   ``ValidationError`` with the French message) — before anything is queued;
 * refuses a run when the same browser session already has ``per_session`` runs queued or running, or the
   same address ``per_ip`` (**429**, « trop de requêtes en attente »);
+* serves ``GET /corpus-file/<document id>``: the original file of an indexed document, found by its id in
+  the index (never by a path the client sends), read from the corpus folder only, as an attachment
+  (``routes.files``; 404 for anything else);
 * adds security headers to every response (a Content-Security-Policy that Gradio's page and the app's own
   script and style satisfy, ``frame-ancestors`` allowing Hugging Face's embedding, ``nosniff``).
 
@@ -33,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+from urllib.parse import quote
 
 log = logging.getLogger("app")
 
@@ -55,6 +59,10 @@ HEADERS = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
 ]
 QUEUED = ("/gradio_api/queue/join", "/gradio_api/call/")
+FILES = "/corpus-file/"
+CONTENT_TYPES = {"pdf": "application/pdf",
+                 "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                 "txt": "text/plain; charset=utf-8", "md": "text/markdown; charset=utf-8"}
 JSON_DEPTH = 32
 
 Check = Callable[[list], "tuple[str, str] | None"]  # inputs -> (parameter name, French message) or None
@@ -85,6 +93,7 @@ class Routes:
     group: str | None = None  # the concurrency group whose runs are capped per client (None: every run)
     checks: dict = field(default_factory=dict)  # handler -> Check
     names: dict = field(default_factory=dict)  # handler -> parameter names (for /call/v2 bodies)
+    files: Callable | None = None  # document id -> (file name, bytes) or None: the originals served at FILES
 
     def fn(self, path: str, body: dict):
         fns = getattr(self.blocks, "fns", {})
@@ -157,6 +166,11 @@ class Guard:
     async def _handle(self, scope, receive, send):
         path = scope.get("path", "")
         method = scope.get("method", "GET")
+        if path.startswith(FILES) and self.routes.files is not None:
+            if method not in ("GET", "HEAD"):
+                raise Refusal(405, "Méthode non permise.")
+            found = await asyncio.to_thread(self.routes.files, path[len(FILES):])
+            return await _send_file(send, found, method == "HEAD")
         if method not in ("POST", "PUT", "PATCH"):
             return await self.app(scope, receive, send)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
@@ -268,6 +282,22 @@ def _replayer(body: bytes, receive):
         return await receive()
 
     return replay
+
+
+async def _send_file(send, found: tuple[str, bytes] | None, head: bool = False) -> None:
+    """An original file as a download (``attachment``: never rendered on the app's origin), or 404."""
+    if found is None:
+        return await _respond(send, 404, "Fichier introuvable.")
+    name, data = found
+    kind = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name)
+    disposition = f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", CONTENT_TYPES.get(kind, "application/octet-stream").encode()),
+                            (b"content-disposition", disposition.encode("latin-1")),
+                            (b"content-length", str(len(data)).encode()),
+                            (b"cache-control", b"no-store")]})
+    await send({"type": "http.response.body", "body": b"" if head else data})
 
 
 async def _respond(send, status: int, detail) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -12,6 +13,7 @@ import gradio as gr
 from rag import MAX_K, MAX_QUESTION_CHARS, MODES, Answer, QueryError, Retriever
 from rag.request import QUESTION_TOKENS, normalize_question
 from rag.citation import passage_excerpts, references
+from rag.corpus import CorpusError, original_file
 from ui.messages import MSG_CUT, MSG_EMPTY, MSG_INTERNAL, MSG_NO_DOCS, MSG_STALE, PARAMETER, french, msg_too_long
 from ui.render import doc_letters, render_answer, render_notice, render_reader
 
@@ -37,6 +39,7 @@ class App:
         self.documents = list(retriever.documents)
         self.doc_ids = [d.doc_id for d in self.documents]
         self.letters = doc_letters(self.documents)
+        self.files = {d.doc_id: d.file for d in self.documents if d.file}
         self.threshold = float(retriever.settings.answer_threshold)
         retriever.warm_up()  # spaCy and the embedder load now, not at the first visitor's question
 
@@ -128,7 +131,7 @@ class App:
                 return render_notice(MSG_NO_DOCS, "info")
             answer = self.run(question, k, mode, docs)
             notes = "".join(render_notice(n, "warning") for n in self.notes(question, answer))
-            return notes + render_answer(answer, passage_excerpts(self.r, answer), self.letters)
+            return notes + render_answer(answer, passage_excerpts(self.r, answer), self.letters, self.files)
         except QueryError as exc:
             return render_notice(french(exc, self.doc_ids), "error")
         except Exception:  # noqa: BLE001 (a visitor sees a sentence, the log has the trace)
@@ -158,6 +161,23 @@ class App:
         doc = self.r.clean_document(doc_id)
         info = next(d for d in self.documents if d.doc_id == doc_id)
         return render_reader(doc, info, span, self.letters.get(doc_id, "?"))
+
+    def original(self, doc_id: str) -> tuple[str, bytes] | None:
+        """The original file of an indexed document, as it was indexed: ``(file name, bytes)``, or None (an
+        unknown id; a file that is missing, refused, or changed since the index was built). Only files named
+        by the index are served, and only from the corpus folder (``rag.corpus.original_file``)."""
+        name = self.files.get(doc_id) if isinstance(doc_id, str) else None
+        if not name:
+            return None
+        try:
+            data = original_file(self.r.settings.corpus_dir, name)
+        except CorpusError as exc:
+            log.warning("original file refused: %s", exc)
+            return None
+        if self.r.manifest.get("corpus", {}).get(name) != hashlib.sha256(data).hexdigest():
+            log.warning("original file %s changed since the index was built: not served", name)
+            return None
+        return name, data
 
     def open_reader(self, request: str):
         """From a card's 'Lire dans le document': switch to the corpus tab, select the document, mark the passage."""

@@ -178,7 +178,8 @@ def build_app(retriever: Retriever, concurrency: int = CONCURRENCY, queue_size: 
         checks={app.search: app.check_search, app.ask: app.check_ask, app.reader: app.check_reader,
                 app.open_reader: app.check_open_reader},
         names={app.search: ["question", "k", "mode", "docs"], app.ask: ["question", "k", "mode", "docs"],
-               app.reader: ["doc_id"], app.open_reader: ["request"]})
+               app.reader: ["doc_id"], app.open_reader: ["request"]},
+        files=app.original)
     return demo
 
 

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import base64
 import html
+from urllib.parse import quote
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from rag import Answer, DocumentInfo, Passage
 from rag.answer import LEVEL_LABELS
-from rag.citation import Excerpt, reference_text, section_path
+from rag.citation import Excerpt, page_label, reference_text, section_path
+from rag.readers import page_span
+
+FILES_ROUTE = "/corpus-file/"  # + document id: the original file, served from the corpus folder (ui.guard)
 
 
 def dec(x: float, digits: int = 2) -> str:
@@ -60,13 +64,25 @@ def doc_letters(documents: Sequence[DocumentInfo]) -> dict[str, str]:
     return {d.doc_id: chr(ord("A") + i) if i < 26 else str(i + 1) for i, d in enumerate(documents)}
 
 
+def file_link(doc_id: str, file: str) -> str:
+    """The card's link to download a document's original file (none for a markdown or text file: the reader
+    shows all of it)."""
+    kind = file.rsplit(".", 1)[-1].upper() if "." in file else ""
+    if not file or kind in ("MD", "TXT"):
+        return ""
+    return (f'<a class="act file-link" href="{esc(FILES_ROUTE + quote(doc_id, safe=""))}" download="{esc(file)}" '
+            f'rel="noopener">Télécharger l\'original ({esc(kind)})</a>')
+
+
 def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: str, same_doc: list[int],
-                in_answer: bool, low: bool) -> str:
+                in_answer: bool, low: bool, file: str = "") -> str:
     rel = max(0.0, min(1.0, p.score / top_score)) if top_score > 0 else 0.0
     level = "low" if low else ("high" if rel >= 0.8 else "medium")
     level_label = "faible confiance" if low else f"pertinence relative {round(rel * 100)} %"
     ref = reference_text(p, excerpt)
     meta = " · ".join(esc(x) for x in (p.body, p.date) if x)
+    page = page_label(p.page, p.page_end, p.ocr)
+    page_tag = f'<span class="card-page">« {esc(page)} »</span> ' if page else ""
     tags = []
     if in_answer:
         tags.append('<span class="tag tag-answer">cité dans la réponse</span>')
@@ -83,7 +99,7 @@ def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: 
     <div class="card-titles">
       <div class="card-title">{esc(p.title)}</div>
       <div class="card-meta">{meta}</div>
-      <div class="card-section">§ {esc(section_path(p)) or "—"}</div>
+      <div class="card-section">{page_tag}§ {esc(section_path(p)) or "—"}</div>
     </div>
     <div class="meter meter-{level}" title="score {p.score:.4f}">
       <div class="meter-bar"><span style="width:{round(rel * 100)}%"></span></div>
@@ -94,15 +110,19 @@ def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: 
   <blockquote class="passage" lang="fr">{render_marked(p.text, p.highlights)}</blockquote>
   <footer class="card-actions">
     <button type="button" class="act copy-ref" data-ref="{esc(ref)}">Copier la référence</button>
-    <button type="button" class="act read-link" data-doc="{esc(p.doc_id)}" data-start="{p.start}" data-end="{p.end}">Lire dans le document ›</button>
-    <span class="offsets">{esc(p.doc_id)} · caractères {p.start}–{p.end}</span>
+    <button type="button" class="act read-link" data-doc="{esc(p.doc_id)}" data-start="{p.start}" data-end="{p.end}">Lire dans le document{" " + esc(page) if page else ""} ›</button>
+    {file_link(p.doc_id, file)}
+    <span class="offsets">{esc(p.doc_id)}{" · " + esc(page) if page else ""} · caractères {p.start}–{p.end}</span>
   </footer>
   <details class="ref-box"><summary>Référence à copier</summary><pre class="ref-text">{esc(ref)}</pre></details>
 </article>"""
 
 
-def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str, str]) -> str:
-    """The whole result panel: extracted answer (or abstention notice), sources, passage cards."""
+def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str, str],
+                  files: dict[str, str] | None = None) -> str:
+    """The whole result panel: extracted answer (or abstention notice), sources, passage cards (``files``: per
+    document id its file name, for the download link of a PDF, Word or HTML original)."""
+    files = files or {}
     if not answer.passages:
         return render_notice("Aucun passage du corpus ne correspond à cette question (ni par le sens, ni par les mots).",
                              "warning")
@@ -113,7 +133,8 @@ def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str
     for i, p in enumerate(answer.passages, 1):
         by_doc.setdefault(p.doc_id, []).append(i)
     cards = [render_card(i, p, excerpts[i - 1], top, letters.get(p.doc_id, "?"),
-                         [m for m in by_doc[p.doc_id] if m != i], i - 1 in cited, answer.abstained)
+                         [m for m in by_doc[p.doc_id] if m != i], i - 1 in cited, answer.abstained,
+                         files.get(p.doc_id, ""))
              for i, p in enumerate(answer.passages, 1)]
     first = answer.passages
     sources = "".join(
@@ -161,10 +182,19 @@ def fmt_int(n: int) -> str:
     return f"{n:,}".replace(",", "\u202f")
 
 
+def _source(d: DocumentInfo) -> str:
+    """« · rapport.pdf, 12 pages » for a document read from a PDF, Word or HTML file ("" for text)."""
+    file = getattr(d, "file", "")
+    if not file or file.lower().endswith((".md", ".txt")):
+        return ""
+    pages = len(getattr(d, "pages", ()) or ())
+    return f' <span class="muted">· {esc(file)}{f", {pages} pages" if pages else ""}</span>'
+
+
 def render_documents(documents: Sequence[DocumentInfo], letters: dict[str, str]) -> str:
     rows = "".join(f"""<tr>
 <td><span class="doc-badge doc-{esc(letters[d.doc_id])}">{esc(letters[d.doc_id])}</span></td>
-<td><div class="card-title">{esc(d.title)}</div><div class="muted">{esc(d.notes)}</div><code>{esc(d.doc_id)}</code></td>
+<td><div class="card-title">{esc(d.title)}</div><div class="muted">{esc(d.notes)}</div><code>{esc(d.doc_id)}</code>{_source(d)}</td>
 <td>{esc(d.body)}</td><td>{esc(d.kind)}</td><td>{esc(d.date)}</td>
 <td class="num">{fmt_int(d.chars)}</td><td class="num">{d.chunks}</td></tr>""" for d in documents)
     return f"""<div class="rag-result"><table class="docs">
@@ -173,8 +203,13 @@ def render_documents(documents: Sequence[DocumentInfo], letters: dict[str, str])
 
 
 def render_reader(doc, info: DocumentInfo, span: tuple[int, int] | None = None, letter: str = "?") -> str:
-    """A document's clean text, block by block, with the clean range ``span`` marked (first mark has id reader-hit)."""
+    """A document's clean text, block by block, with the clean range ``span`` marked (first mark has id reader-hit).
+
+    A PDF's text shows where each page starts (« p. 12 », anchor ``page-12``), so that a passage opens at its page.
+    """
     parts, marked = [], False
+    pages = tuple(getattr(info, "pages", ()) or ())
+    shown_page = 0
     blocks = doc.blocks or ()
     if not blocks:
         from types import SimpleNamespace
@@ -183,6 +218,11 @@ def render_reader(doc, info: DocumentInfo, span: tuple[int, int] | None = None, 
         spans = []
         if span and span[0] < b.end and span[1] > b.start:
             spans = [(max(span[0], b.start) - b.start, min(span[1], b.end) - b.start)]
+        if pages and b.end > b.start:
+            first, last = page_span(pages, *doc.to_file(b.start, b.end))
+            if first > shown_page:
+                parts.append(f'<div class="page-mark" id="page-{first}">p. {first}</div>')
+            shown_page = max(shown_page, last or first)
         body = render_marked(doc.text[b.start:b.end], spans, None if marked else "reader-hit")
         marked = marked or bool(spans)
         if b.kind == "heading":
@@ -190,8 +230,11 @@ def render_reader(doc, info: DocumentInfo, span: tuple[int, int] | None = None, 
             parts.append(f"<h{level}>{body}</h{level}>")
         else:
             parts.append(f"<p>{body}</p>")
-    where = (f'<div class="reader-where">Passage cité surligné (caractères {span[0]}–{span[1]} du texte nettoyé).</div>'
-             if span else "")
+    at_page = ""
+    if span and pages and span[1] > span[0]:
+        at_page = page_label(*page_span(pages, *doc.to_file(span[0], min(span[1], len(doc.text)))))
+    where = (f'<div class="reader-where">Passage cité surligné{", " + esc(at_page) if at_page else ""} '
+             f'(caractères {span[0]}–{span[1]} du texte nettoyé).</div>' if span else "")
     return f"""<div class="rag-result"><div class="reader-head">
 <span class="doc-badge doc-{esc(letter)}">{esc(letter)}</span>
 <div><div class="card-title">{esc(info.title)}</div>
