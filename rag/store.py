@@ -7,8 +7,9 @@ Layout of ``index_dir``::
 
     CURRENT                 name of the live build (replaced atomically)
     build-<stamp>/          one complete build
-        manifest.json       format, settings, embedder, corpus fingerprint,
-                            library versions, sha256 of every other file
+        manifest.json       format, settings, embedder, corpus fingerprint (per file),
+                            per-document fingerprints (what an incremental update
+                            compares), library versions, sha256 of every other file
         documents.jsonl     one record per document (metadata, sizes, file name; a PDF's page map)
         clean.jsonl         per document, its clean text and blocks (what passages, highlights
                             and the reader show: the index, never the files, is read at query time)
@@ -246,8 +247,13 @@ def live_folder(settings: Settings) -> Path:
     return folder
 
 
-def load_index(settings: Settings) -> IndexData:
+def load_index(settings: Settings, check_corpus: bool = True) -> IndexData:
     """Load and verify the live index for ``settings``.
+
+    Args:
+        settings: the settings the index must have been built with.
+        check_corpus: also refuse an index whose corpus fingerprint differs from the corpus folder's (an
+            incremental update reads the previous build without this check, to reuse what did not change).
 
     Raises:
         IndexProblem: naming the file and the reason, if anything does not match.
@@ -283,7 +289,7 @@ def load_index(settings: Settings) -> IndexData:
             raise IndexProblem(str(path), "missing")
         if sha256_file(path) != files[name]:
             raise IndexProblem(str(path), "checksum mismatch (truncated, corrupted or from another build)")
-    fingerprint = corpus_fingerprint(settings.corpus_dir)
+    fingerprint = corpus_fingerprint(settings.corpus_dir) if check_corpus else manifest.get("corpus")
     if manifest.get("corpus") != fingerprint:
         old = manifest.get("corpus", {})
         diff = sorted(set(old) ^ set(fingerprint) | {k for k in old if k in fingerprint and old[k] != fingerprint[k]})
