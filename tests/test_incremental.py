@@ -163,6 +163,24 @@ def test_adding_a_document_embeds_it_alone(indexed, tmp_path, embedder):
     assert r.search("satellites orbite basse", k=1, mode="keyword")[0].doc_id == "satellites"
 
 
+def test_adding_beside_a_pdf_keeps_its_page_map_and_does_not_reembed_it(indexed, tmp_path, embedder):
+    """A PDF's page map and OCR pages live in its document record: reused as they are, equal to a full build's."""
+    from documents import make_pdf
+
+    pdf = Path(indexed.corpus_dir) / "essais.pdf"
+    pdf.write_bytes(make_pdf([["Le registre des essais de drones armés recense chaque déploiement."],
+                              ["Le moratoire durerait jusqu'à l'adoption d'un traité sur les armes autonomes."]]))
+    update(indexed)
+    pages = {d.doc_id: d.pages for d in load_index(indexed).documents}["essais"]
+    assert len(pages) == 2
+    embedder.take()
+    (Path(indexed.corpus_dir) / "satellites.md").write_text(SATELLITES, encoding="utf-8")
+    done = update(indexed)
+    assert done["embedded"] == ["satellites"] and "essais" in done["reused"]
+    assert {d.doc_id: d.pages for d in load_index(indexed).documents}["essais"] == pages
+    assert_same_index(indexed, full_rebuild(indexed, tmp_path / "full", embedder), embedder)
+
+
 def test_changing_a_document_embeds_it_alone(indexed, tmp_path, embedder):
     before = load_index(indexed)
     path = Path(indexed.corpus_dir) / "note-budget.txt"
