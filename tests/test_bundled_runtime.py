@@ -101,6 +101,20 @@ def test_the_checkpoints_own_tokenizer_gives_the_same_ids(torch_e5, corpus_texts
         assert torch_e5.token_ids("passage: " + text) == fed, text[:60]
 
 
+def test_lean_runtime_gives_the_vectors_of_the_checkpoint_loaded_by_sentence_transformers(torch_e5, corpus_texts):
+    """SentencePiece ids, 4-bit word embeddings and hand-written pooling: the same vectors as the checkpoint
+    loaded as any sentence-transformers model (its tokenizer, float32 matrix, Pooling and Normalize)."""
+    import sys
+
+    model = torch_e5.standard_model()
+    texts = corpus_texts[::4] + EDGE + ["🚀" * 700, "a. " * 900]
+    for prefix in ("passage: ", "query: "):
+        want = model.encode([torch_e5._text(prefix, t) for t in texts], batch_size=16, normalize_embeddings=True)
+        got = torch_e5._encode(texts, prefix, 1)
+        np.testing.assert_allclose(got, want, atol=2e-6)
+    assert "sentence_transformers" in sys.modules  # loaded here by standard_model(), not by the runtime
+
+
 def test_token_counts_are_what_the_model_is_fed(torch_e5, corpus_texts):
     for text in corpus_texts[::5] + EDGE + ["🚀" * 700, "a. " * 900]:
         assert torch_e5.count_tokens(text) == len(torch_e5.token_ids("passage: " + text)), text[:60]
