@@ -60,14 +60,20 @@ def doc_letters(documents: Sequence[DocumentInfo]) -> dict[str, str]:
     return {d.doc_id: chr(ord("A") + i) if i < 26 else str(i + 1) for i, d in enumerate(documents)}
 
 
+MINE_LETTER = "M"
+MINE_TAG = '<span class="tag tag-mine">Mon document</span>'
+
+
 def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: str, same_doc: list[int],
-                in_answer: bool, low: bool) -> str:
+                in_answer: bool, low: bool, mine: bool = False) -> str:
+    """One passage's card; ``mine``: it comes from the visitor's own upload (badge « Mon document », no reader
+    link: the Corpus tab reads the shared corpus only)."""
     rel = max(0.0, min(1.0, p.score / top_score)) if top_score > 0 else 0.0
     level = "low" if low else ("high" if rel >= 0.8 else "medium")
     level_label = "faible confiance" if low else f"pertinence relative {round(rel * 100)} %"
     ref = reference_text(p, excerpt)
     meta = " · ".join(esc(x) for x in (p.body, p.date) if x)
-    tags = []
+    tags = [MINE_TAG] if mine else []
     if in_answer:
         tags.append('<span class="tag tag-answer">cité dans la réponse</span>')
     if low:
@@ -94,15 +100,18 @@ def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: 
   <blockquote class="passage" lang="fr">{render_marked(p.text, p.highlights)}</blockquote>
   <footer class="card-actions">
     <button type="button" class="act copy-ref" data-ref="{esc(ref)}">Copier la référence</button>
-    <button type="button" class="act read-link" data-doc="{esc(p.doc_id)}" data-start="{p.start}" data-end="{p.end}">Lire dans le document ›</button>
+    {"" if mine else f'<button type="button" class="act read-link" data-doc="{esc(p.doc_id)}" data-start="{p.start}" data-end="{p.end}">Lire dans le document ›</button>'}
     <span class="offsets">{esc(p.doc_id)} · caractères {p.start}–{p.end}</span>
   </footer>
   <details class="ref-box"><summary>Référence à copier</summary><pre class="ref-text">{esc(ref)}</pre></details>
 </article>"""
 
 
-def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str, str]) -> str:
-    """The whole result panel: extracted answer (or abstention notice), sources, passage cards."""
+def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str, str],
+                  mine: frozenset[str] | set[str] = frozenset()) -> str:
+    """The whole result panel: extracted answer (or abstention notice), sources, passage cards. ``mine``: the
+    ids of the visitor's own documents (badge « Mon document »)."""
+    letters = {**letters, **{d: MINE_LETTER for d in mine}}
     if not answer.passages:
         return render_notice("Aucun passage du corpus ne correspond à cette question (ni par le sens, ni par les mots).",
                              "warning")
@@ -113,12 +122,14 @@ def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str
     for i, p in enumerate(answer.passages, 1):
         by_doc.setdefault(p.doc_id, []).append(i)
     cards = [render_card(i, p, excerpts[i - 1], top, letters.get(p.doc_id, "?"),
-                         [m for m in by_doc[p.doc_id] if m != i], i - 1 in cited, answer.abstained)
+                         [m for m in by_doc[p.doc_id] if m != i], i - 1 in cited, answer.abstained,
+                         p.doc_id in mine)
              for i, p in enumerate(answer.passages, 1)]
     first = answer.passages
     sources = "".join(
         f'<li><span class="doc-badge doc-{esc(letters.get(d, "?"))}">{esc(letters.get(d, "?"))}</span> '
         f'<span class="src-title">{esc(next(p.title for p in first if p.doc_id == d))}</span> '
+        + (MINE_TAG + " " if d in mine else "")
         + " ".join(f'<a class="cite" href="#passage-{m}">[{m}]</a>' for m in ns) + "</li>"
         for d, ns in by_doc.items())
     question = f'<div class="asked">Question : <q>{esc(answer.question)}</q></div>'
@@ -197,6 +208,20 @@ def render_reader(doc, info: DocumentInfo, span: tuple[int, int] | None = None, 
 <div><div class="card-title">{esc(info.title)}</div>
 <div class="card-meta">{" · ".join(esc(x) for x in (info.body, info.kind, info.date) if x)}</div></div></div>
 {where}<div class="reader" id="reader-scroll" lang="fr">{"".join(parts)}</div></div>"""
+
+
+def render_my_documents(documents: Sequence[DocumentInfo], problems: Sequence[str] = (), limits: str = "") -> str:
+    """The « Mes documents » panel: this session's documents, the files just refused (one line each), the limits."""
+    items = "".join(
+        f'<li><span class="doc-badge doc-mine">{MINE_LETTER}</span> <span class="card-title">{esc(d.title)}</span> '
+        f'<span class="muted">{esc(d.notes)} · {fmt_int(d.chars)} caractères · {d.chunks} passages</span></li>'
+        for d in documents)
+    refused = "".join(f'<li class="upload-refused">{esc(m)}</li>' for m in problems)
+    body = (f'<ul class="my-docs">{items}</ul>' if items else
+            '<p class="muted">Aucun document envoyé dans cette session.</p>')
+    return (f'<div class="rag-result" id="my-docs">{body}'
+            + (f'<ul class="upload-problems" role="alert">{refused}</ul>' if refused else "")
+            + f'<p class="muted upload-note">{esc(limits)}</p></div>')
 
 
 def render_plot(path: Path) -> str:
