@@ -207,3 +207,16 @@ def test_the_stored_bytes_of_all_sessions_are_bounded(tiny_retriever, tmp_path, 
         s.add("session-b", upload("c.md"), "c.md")  # space freed when a session ends
     finally:
         s.close()
+
+
+def test_the_panel_shows_a_client_name_escaped_only(tiny_retriever, upload):
+    from ui.render import render_my_documents
+
+    name = "rapport <img src=x onerror=alert(1)>.md"
+    collection = Collection(tiny_retriever)
+    collection.add(upload("a.md"), name)
+    with pytest.raises(UploadError) as info:
+        collection.add(upload("b.exe", b"MZ"), "<script>alert(2)</script>.exe")
+    panel = render_my_documents(collection.documents, [french_upload(info.value)])
+    assert "<img" not in panel and "<script>" not in panel
+    assert "&lt;img src=x onerror=alert(1)&gt;.md" in panel and "&lt;script&gt;" in panel

@@ -120,8 +120,9 @@ def ask_tab(app: App, choices: list[tuple[str, str]]) -> dict:
 def my_documents_panel(app: App) -> dict:
     """The « Mes documents » panel: files of this browser session only, searched with the corpus."""
     with gr.Accordion("Mes documents (privés à cette session)", open=False, elem_id="my-docs-panel"):
-        files = gr.File(label="Ajouter des documents (PDF, DOCX, HTML, MD, TXT)", file_count="multiple",
-                        file_types=list(UPLOAD_SUFFIXES), type="filepath", elem_id="upload-files", height=120)
+        # No file_types: Gradio would refuse another type with an English error; rag.uploads refuses it in French.
+        files = gr.File(label="Ajouter des documents (" + ", ".join(s[1:].upper() for s in UPLOAD_SUFFIXES) + ")",
+                        file_count="multiple", type="filepath", elem_id="upload-files", height=120)
         panel = gr.HTML(app.my_documents(), elem_id="my-docs-list", padding=False)
         clear = gr.Button("Effacer mes documents", size="sm", variant="secondary", elem_id="clear-docs")
     return dict(upload_files=files, my_docs=panel, clear_docs=clear)
