@@ -216,7 +216,7 @@ def test_the_panel_shows_a_client_name_escaped_only(tiny_retriever, upload):
     collection = Collection(tiny_retriever)
     collection.add(upload("a.md"), name)
     with pytest.raises(UploadError) as info:
-        collection.add(upload("b.exe", b"MZ"), "<script>alert(2)</script>.exe")
+        collection.add(upload("b.exe", b"MZ"), "x<script>alert(2).exe")
     panel = render_my_documents(collection.documents, [french_upload(info.value)])
     assert "<img" not in panel and "<script>" not in panel
     assert "&lt;img src=x onerror=alert(1)&gt;.md" in panel and "&lt;script&gt;" in panel

@@ -126,7 +126,9 @@ class Sessions:
                 raise UploadError("unreadable", display_name(name), exc.strerror or type(exc).__name__) from None
             s.stored += size
             try:
-                return s.collection.add(stored, name, progress)
+                info = s.collection.add(stored, name, progress)
+                s.collection.retriever()  # merged now, not at the session's next question
+                return info
             except Exception:
                 stored.unlink(missing_ok=True)
                 s.stored -= size
