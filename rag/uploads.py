@@ -47,6 +47,10 @@ DOC_PREFIX = "mon-document-"
 NAME_CHARS = 120
 EMBED_BATCH = 32
 
+# The reader's reasons (``rag.corpus``) that have their own code, hence their own French message.
+READ_REASONS = (("empty file", "empty"), ("not UTF-8", "not_utf8"), ("binary file", "not_format"),
+                ("not a format this reads", "format_pending"))
+
 Progress = Callable[[float, str], None]  # (fraction done, what is being done) -> None
 
 
@@ -141,9 +145,9 @@ class Collection:
             progress: told what is done, as a fraction of this file.
 
         Raises:
-            UploadError: ``too_many`` (detail: the limit), the codes of :func:`check_file`, ``unreadable``
-                (detail: the reader's reason), ``too_many_pages`` and ``too_long`` (detail: the limit),
-                ``no_text``.
+            UploadError: ``too_many`` (detail: the limit), the codes of :func:`check_file`, ``not_utf8``,
+                ``format_pending`` (no reader for that format yet), ``unreadable`` (detail: the reader's
+                reason), ``too_many_pages`` and ``too_long`` (detail: the limit), ``no_text``.
         """
         s, shown = self.settings, display_name(name)
         tell = progress or (lambda fraction, what: None)
@@ -156,7 +160,8 @@ class Collection:
             doc = read_document(path, doc_id)
         except (OSError, ValueError) as exc:
             reason = str(exc) if isinstance(exc, ValueError) else (exc.strerror or type(exc).__name__)
-            raise UploadError("unreadable", shown, reason[:200]) from None
+            code = next((c for start, c in READ_REASONS if reason.startswith(start)), "unreadable")
+            raise UploadError(code, shown, suffix_of(name) if code != "unreadable" else reason[:200]) from None
         pages = page_count(doc)
         if pages is not None and pages > s.upload_max_pages:
             raise UploadError("too_many_pages", shown, str(s.upload_max_pages))

@@ -89,10 +89,11 @@ def test_another_collection_and_the_shared_retriever_never_see_it(tiny_retriever
     ("faux.pdf", b"<html><body>pas un PDF</body></html>", {}, "not_format", "ne correspond pas à un fichier .pdf"),
     ("faux.docx", b"%PDF-1.4 pas un docx", {}, "not_format", "ne correspond pas à un fichier .docx"),
     ("binaire.txt", b"abc\x00def", {}, "not_format", "ne correspond pas à un fichier .txt"),
-    ("latin1.txt", "Défense nationale".encode("latin-1"), {}, "unreadable", "fichier illisible (not UTF-8"),
+    ("latin1.txt", "Défense nationale".encode("latin-1"), {}, "not_utf8", "n'est pas encodé en UTF-8"),
     ("long.md", "# Long\n\n" + "Une phrase sur la défense. " * 100, {"upload_max_chars": 500}, "too_long",
      "texte trop long (500 caractères au plus)"),
-    ("blanc.md", "   \n\n  ", {}, "unreadable", "fichier illisible (empty file)"),
+    ("blanc.md", "   \n\n  ", {}, "empty", "fichier vide"),
+    ("nul-loin.txt", b"a" * 600 + b"\x00", {}, "not_format", "ne correspond pas à un fichier .txt"),
 ])
 def test_bad_files_are_refused_with_a_clear_french_message(tiny_retriever, upload, name, content, limits, code,
                                                            french):

@@ -147,3 +147,14 @@ def test_uploads_off_hides_the_panel(app_retriever):
     assert demo.upload_sessions is None
     assert not [f for f in demo.fns.values() if getattr(f.fn, "__name__", "") in ("upload", "end_session")]
     assert "upload-files" not in json.dumps(demo.config)
+
+
+def test_more_files_than_a_session_may_hold_are_refused_before_queueing(uploads_app):
+    url, demo = uploads_app["url"], uploads_app["demo"]
+    files = [{"path": f"/tmp/x{i}.md", "orig_name": f"x{i}.md", "meta": {"_type": "gradio.FileData"}}
+             for i in range(11)]
+    body = {"data": [files], "fn_index": fn_index(demo, "upload"), "session_hash": "session-e-11111",
+            "event_data": None, "trigger_id": None}
+    r = httpx.post(url + "gradio_api/queue/join", json=body, timeout=30)
+    assert r.status_code == 422 and "Au plus 10 fichiers par session." in r.text
+    assert uploads_app["sessions"].documents("session-e-11111") == []

@@ -71,6 +71,9 @@ def french_upload(exc) -> str:
         "not_format": f"{name} : le contenu ne correspond pas à un fichier {detail} (fichier endommagé ou "
                       "mal nommé).",
         "unreadable": f"{name} : fichier illisible ({detail}).",
+        "not_utf8": f"{name} : ce texte n'est pas encodé en UTF-8 ; enregistrez-le en UTF-8 et renvoyez-le.",
+        "format_pending": f"{name} : la lecture des fichiers {detail} n'est pas encore disponible ici ; envoyez "
+                          "un .md ou un .txt.",
         "too_many_pages": f"{name} : trop de pages ({limit} au plus).",
         "too_long": f"{name} : texte trop long ({thousands(limit)} caractères au plus).",
         "no_text": f"{name} : aucun texte à indexer dans ce fichier.",
