@@ -221,3 +221,18 @@ def test_the_panel_shows_a_client_name_escaped_only(tiny_retriever, upload):
     panel = render_my_documents(collection.documents, [french_upload(info.value)])
     assert "<img" not in panel and "<script>" not in panel
     assert "&lt;img src=x onerror=alert(1)&gt;.md" in panel and "&lt;script&gt;" in panel
+
+
+def test_the_page_searches_the_session_documents_with_the_ticked_ones_and_only_for_that_session(
+        tiny_retriever, sessions, upload):
+    import html
+    from types import SimpleNamespace
+
+    from ui.handlers import App
+
+    app = App(tiny_retriever, sessions)
+    sessions.add("session-a", upload("a.md"), "a.md")
+    page = app.ask(QUESTION, 5, "hybrid", ["note-budget"], SimpleNamespace(session_hash="session-a"))
+    assert "Mon document" in page and html.escape(ANSWER) in page
+    other = app.ask(QUESTION, 5, "hybrid", None, SimpleNamespace(session_hash="session-b"))
+    assert "Mon document" not in other and "42 millions" not in other

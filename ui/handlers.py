@@ -111,23 +111,27 @@ class App:
         """The shared retriever, or the one over the shared corpus and this session's own documents."""
         return self.sessions.retriever_for(session) if self.sessions is not None else self.r
 
-    def mine(self, session: str | None) -> frozenset[str]:
-        """The ids of this session's own documents."""
-        return frozenset(d.doc_id for d in self.sessions.documents(session)) if self.sessions is not None \
-            else frozenset()
+    def mine(self, retriever: Retriever) -> frozenset[str]:
+        """The ids of the session's own documents in ``retriever`` (one of ``retriever_for``)."""
+        return frozenset(d.doc_id for d in retriever.documents) - frozenset(self.doc_ids)
 
     def run(self, question, k, mode, docs, session: str | None = None) -> Answer:
-        """Check the inputs and ask the engine (with the session's own documents, always searched, when it has
-        some). Raises QueryError (with its code)."""
+        """Check the inputs and ask the engine. Raises QueryError (with its code)."""
+        return self.answer(question, k, mode, docs, session)[0]
+
+    def answer(self, question, k, mode, docs, session: str | None = None) -> tuple[Answer, Retriever]:
+        """``run``, and the retriever that answered (the session's own documents, when it has some, are always
+        searched with the ticked ones). Raises QueryError (with its code)."""
         text = check_question(question)
         t0 = time.perf_counter()
-        docs, mine = self._docs(docs), self.mine(session)
+        retriever = self.retriever_for(session)
+        docs, mine = self._docs(docs), self.mine(retriever)
         if docs is not None and mine and isinstance(docs, (list, tuple)) and docs:
             docs = [*docs, *sorted(mine)]
-        answer = self.retriever_for(session).answer(text, k=self._k(k), mode=mode, docs=docs)
+        answer = retriever.answer(text, k=self._k(k), mode=mode, docs=docs)
         log.info("answer in %.0f ms (k=%s, mode=%s, status=%s, confidence=%.2f)",
                  (time.perf_counter() - t0) * 1000, k, mode, answer.status, answer.confidence)
-        return answer
+        return answer, retriever
 
     def notes(self, question: str, answer: Answer) -> list[str]:
         """French notes on an answer: the question was cut to its token budget; the index is older than the corpus."""
@@ -151,10 +155,10 @@ class App:
                 raise
             if isinstance(docs, (list, tuple)) and not docs:
                 return render_notice(MSG_NO_DOCS, "info")
-            answer = self.run(question, k, mode, docs, session)
+            answer, retriever = self.answer(question, k, mode, docs, session)
             notes = "".join(render_notice(n, "warning") for n in self.notes(question, answer))
-            retriever = self.retriever_for(session)
-            return notes + render_answer(answer, passage_excerpts(retriever, answer), self.letters, self.mine(session))
+            return notes + render_answer(answer, passage_excerpts(retriever, answer), self.letters,
+                                         self.mine(retriever))
         except QueryError as exc:
             return render_notice(french(exc, self.doc_ids), "error")
         except Exception:  # noqa: BLE001 (a visitor sees a sentence, the log has the trace)
