@@ -38,6 +38,13 @@ OUTCOMES = {
 }
 
 
+def open_app(page, url: str, timeout: int = 60_000) -> None:
+    """Load the app's page until its question box is there. Not "networkidle": with the « Mes documents » panel,
+    the page keeps its heartbeat stream open (how Gradio learns that the tab closed)."""
+    page.goto(url, wait_until="load", timeout=timeout)
+    page.locator("#question textarea").wait_for(state="visible", timeout=timeout)
+
+
 def shoot(url: str, out: Path, question: str = QUESTION, ready: str = "#result .answer",
           height: int = 1600, full_page: bool = True) -> Path:
     from playwright.sync_api import sync_playwright
@@ -46,7 +53,7 @@ def shoot(url: str, out: Path, question: str = QUESTION, ready: str = "#result .
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": height}, locale="fr-FR")
-            page.goto(url, wait_until="networkidle")
+            open_app(page, url)
             box = page.locator("#question textarea")
             box.fill(question)
             box.press("Enter")

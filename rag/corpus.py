@@ -176,6 +176,34 @@ def _read_text(path: Path) -> str:
     return decode(_read_bytes(path))
 
 
+def read_document(path: str | Path, doc_id: str, meta: dict | None = None) -> Document:
+    """One file as a :class:`Document` (``.md`` or ``.txt``), its title from ``meta`` or its first heading.
+
+    The one function that turns a single file into a document, for a file outside the corpus folder too (an
+    upload the app stored under a generated name): ``doc_id`` is given, not taken from the file's name.
+
+    Raises:
+        ValueError: not a format this reads, empty, binary, not UTF-8 or too large (the message says which).
+        OSError: it cannot be read.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in SUFFIXES:
+        raise ValueError(f"not a format this reads ({path.suffix or 'no extension'}; reads {', '.join(SUFFIXES)})")
+    text = _read_text(path)
+    meta = meta or {}
+    return Document(
+        doc_id=doc_id,
+        path=str(path),
+        text=text,
+        title=str(meta.get("title") or _title_from_text(text, doc_id)),
+        body=str(meta.get("body", "")),
+        kind=str(meta.get("kind", "")),
+        date=str(meta.get("date", "")),
+        notes=str(meta.get("notes", "")),
+        keywords=str(meta.get("keywords", "")),
+    )
+
+
 def scan_corpus(corpus_dir: str | Path) -> tuple[list[Document], list[tuple[str, str]]]:
     """The readable documents of the corpus folder, sorted by id, and the files skipped with why.
 

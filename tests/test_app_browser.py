@@ -19,7 +19,7 @@ if not Path(CHROMIUM).exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
 
 sys.path.insert(0, str(ROOT / "docs"))
-from screenshot import CHROMIUM_ARGS  # noqa: E402
+from screenshot import CHROMIUM_ARGS, open_app  # noqa: E402
 
 TIMEOUT = 30_000
 
@@ -38,7 +38,7 @@ def page(browser, app_url):
     page = context.new_page()
     page.dialogs = []
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    page.goto(app_url, wait_until="networkidle")
+    open_app(page, app_url)
     yield page
     context.close()
 
@@ -84,7 +84,7 @@ def test_copy_reference(browser, app_url):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
     page = context.new_page()
-    page.goto(app_url, wait_until="networkidle")
+    open_app(page, app_url)
     ask(page, "Que signifie un contrôle humain significatif ?", ".answer")
     page.locator("#result article.card").first.locator("button.copy-ref").click()
     page.wait_for_function("document.querySelector('#result button.copy-ref').textContent.includes('copiée')",

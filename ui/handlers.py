@@ -14,8 +14,11 @@ from rag import MAX_K, MAX_QUESTION_CHARS, MODES, Answer, QueryError, Retriever
 from rag.request import QUESTION_TOKENS, normalize_question
 from rag.citation import passage_excerpts, references
 from rag.corpus import CorpusError, original_file
-from ui.messages import MSG_CUT, MSG_EMPTY, MSG_INTERNAL, MSG_NO_DOCS, MSG_STALE, PARAMETER, french, msg_too_long
-from ui.render import doc_letters, render_answer, render_notice, render_reader
+from rag.uploads import UploadError, display_name
+from ui.messages import (MSG_CUT, MSG_EMPTY, MSG_INTERNAL, MSG_NO_DOCS, MSG_STALE, PARAMETER, french, french_upload,
+                         msg_too_long, upload_limits)
+from ui.render import doc_letters, render_answer, render_my_documents, render_notice, render_reader
+from ui.sessions import Sessions
 
 log = logging.getLogger("app")
 
@@ -31,11 +34,19 @@ def check_question(question) -> str:
     return normalize_question("" if question is None else question)
 
 
-class App:
-    """Event handlers bound to one retriever."""
+def session_of(request) -> str | None:
+    """The browser session's id Gradio gives a handler (None outside a request)."""
+    value = getattr(request, "session_hash", None) if request is not None else None
+    return value if isinstance(value, str) and value else None
 
-    def __init__(self, retriever: Retriever) -> None:
+
+class App:
+    """Event handlers bound to one retriever, and to each session's own documents (``sessions``, None when
+    uploads are off)."""
+
+    def __init__(self, retriever: Retriever, sessions: Sessions | None = None) -> None:
         self.r = retriever
+        self.sessions = sessions
         self.documents = list(retriever.documents)
         self.doc_ids = [d.doc_id for d in self.documents]
         self.letters = doc_letters(self.documents)
@@ -99,14 +110,31 @@ class App:
         return None
 
     # ------------------------------------------------------------- handlers
-    def run(self, question, k, mode, docs) -> Answer:
+    def retriever_for(self, session: str | None) -> Retriever:
+        """The shared retriever, or the one over the shared corpus and this session's own documents."""
+        return self.sessions.retriever_for(session) if self.sessions is not None else self.r
+
+    def mine(self, retriever: Retriever) -> frozenset[str]:
+        """The ids of the session's own documents in ``retriever`` (one of ``retriever_for``)."""
+        return frozenset(d.doc_id for d in retriever.documents) - frozenset(self.doc_ids)
+
+    def run(self, question, k, mode, docs, session: str | None = None) -> Answer:
         """Check the inputs and ask the engine. Raises QueryError (with its code)."""
+        return self.answer(question, k, mode, docs, session)[0]
+
+    def answer(self, question, k, mode, docs, session: str | None = None) -> tuple[Answer, Retriever]:
+        """``run``, and the retriever that answered (the session's own documents, when it has some, are always
+        searched with the ticked ones). Raises QueryError (with its code)."""
         text = check_question(question)
         t0 = time.perf_counter()
-        answer = self.r.answer(text, k=self._k(k), mode=mode, docs=self._docs(docs))
+        retriever = self.retriever_for(session)
+        docs, mine = self._docs(docs), self.mine(retriever)
+        if docs is not None and mine and isinstance(docs, (list, tuple)) and docs:
+            docs = [*docs, *sorted(mine)]
+        answer = retriever.answer(text, k=self._k(k), mode=mode, docs=docs)
         log.info("answer in %.0f ms (k=%s, mode=%s, status=%s, confidence=%.2f)",
                  (time.perf_counter() - t0) * 1000, k, mode, answer.status, answer.confidence)
-        return answer
+        return answer, retriever
 
     def notes(self, question: str, answer: Answer) -> list[str]:
         """French notes on an answer: the question was cut to its token budget; the index is older than the corpus."""
@@ -118,8 +146,9 @@ class App:
             out.append(MSG_STALE)
         return out
 
-    def ask(self, question, k, mode, docs) -> str:
+    def ask(self, question, k, mode, docs, request: gr.Request = None) -> str:
         """UI handler: HTML of the result panel (never raises)."""
+        session = session_of(request)
         try:
             try:
                 check_question(question)
@@ -129,9 +158,10 @@ class App:
                 raise
             if isinstance(docs, (list, tuple)) and not docs:
                 return render_notice(MSG_NO_DOCS, "info")
-            answer = self.run(question, k, mode, docs)
+            answer, retriever = self.answer(question, k, mode, docs, session)
             notes = "".join(render_notice(n, "warning") for n in self.notes(question, answer))
-            return notes + render_answer(answer, passage_excerpts(self.r, answer), self.letters, self.files)
+            return notes + render_answer(answer, passage_excerpts(retriever, answer), self.letters, self.files,
+                                         self.mine(retriever))
         except QueryError as exc:
             return render_notice(french(exc, self.doc_ids), "error")
         except Exception:  # noqa: BLE001 (a visitor sees a sentence, the log has the trace)
@@ -190,3 +220,53 @@ class App:
             return gr.update(), gr.update(), gr.update()
         span = self.r.clean_document(doc_id).to_clean(start, end)
         return gr.Tabs(selected="corpus"), gr.update(value=doc_id), self.reader(doc_id, span)
+
+    # ------------------------------------------------------------- « Mes documents »
+    def check_upload(self, values: list) -> tuple[str, str] | None:
+        """Pre-queue check of an upload event: at most ``upload_max_files`` file references."""
+        files = (list(values) + [None])[0]
+        limit = self.r.settings.upload_max_files
+        if files is not None and not (isinstance(files, list) and len(files) <= limit
+                                      and all(isinstance(f, dict) for f in files)):
+            return "files", f"Au plus {limit} fichiers par session."
+        return None
+
+    def my_documents(self, request: gr.Request = None, problems=()) -> str:
+        """The « Mes documents » panel of this session."""
+        docs = self.sessions.documents(session_of(request)) if self.sessions is not None else []
+        return render_my_documents(docs, problems, upload_limits(self.r.settings))
+
+    def upload(self, files, request: gr.Request = None, progress=gr.Progress()):
+        """UI handler: store and index the files just uploaded, one line per refused file (never raises).
+
+        Returns the panel's HTML and an empty file box (ready for the next files)."""
+        session, problems = session_of(request), []
+        paths = [f for f in (files if isinstance(files, list) else [files] if files else []) if isinstance(f, str)]
+        for i, path in enumerate(paths):
+            name = display_name(path)
+
+            def tell(fraction: float, what: str, i=i) -> None:
+                progress((i + fraction) / len(paths), desc=what)
+
+            try:
+                t0 = time.perf_counter()
+                info = self.sessions.add(session, path, name, tell)
+                log.info("uploads: %s indexed in %.1f s (%d characters, %d passages)", info.doc_id,
+                         time.perf_counter() - t0, info.chars, info.chunks)
+            except UploadError as exc:
+                problems.append(french_upload(exc))
+            except Exception:  # noqa: BLE001 (a visitor sees a sentence, the log has the trace)
+                log.exception("upload failed")
+                problems.append(french_upload(UploadError("internal", name)))
+        return self.my_documents(request, problems), None
+
+    def clear_documents(self, request: gr.Request = None) -> str:
+        """UI handler: delete this session's documents now."""
+        if self.sessions is not None:
+            self.sessions.end(session_of(request))
+        return self.my_documents(request)
+
+    def end_session(self, request: gr.Request = None) -> None:
+        """The page's ``unload`` event (the tab closed): delete this session's documents and folder."""
+        if self.sessions is not None:
+            self.sessions.end(session_of(request))

@@ -8,18 +8,21 @@ concurrency group, served lightest client first).
 
 from __future__ import annotations
 
+import atexit
 import os
 from pathlib import Path
 
 import gradio as gr
 from starlette.middleware import Middleware
 
-from rag import MAX_K, MAX_QUESTION_CHARS, MODES, Retriever
+from rag import MAX_K, MAX_QUESTION_CHARS, MODES, Retriever, Settings
+from rag.uploads import UPLOAD_SUFFIXES
 from ui import guard
 from ui.about import EVAL_RESULTS, eval_plots, load_eval_summary, render_about
 from ui.handlers import DEFAULT_K, App
 from ui.messages import MSG_EMPTY
 from ui.render import render_documents, render_notice, render_plot
+from ui.sessions import Sessions
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
@@ -27,10 +30,14 @@ ASSETS = Path(__file__).resolve().parent / "assets"
 CONCURRENCY = int(os.environ.get("RAG_APP_CONCURRENCY", "4"))
 QUEUE_SIZE = int(os.environ.get("RAG_APP_QUEUE_SIZE", "128"))
 # A public Space's limits (guard.py): runs queued or running per browser session and per address, request
-# bodies, uploads (the app has no upload feature; Gradio's route stays, bounded) and Gradio's temp folder.
+# bodies, uploads and Gradio's temp folder. An upload request carries one file of the « Mes documents » panel at
+# its size limit (RAG_UPLOAD_MAX_BYTES) and the form's overhead; with RAG_UPLOADS=off, Gradio's route stays,
+# bounded to 1 MiB.
+_UPLOADS = Settings.from_env()
+UPLOAD_REQUEST = (_UPLOADS.upload_max_bytes + 1024 * 1024) if _UPLOADS.uploads == "on" else 1024 * 1024
 LIMITS = guard.Limits(
     max_body=int(os.environ.get("RAG_APP_MAX_BODY", str(64 * 1024))),
-    max_upload=int(os.environ.get("RAG_APP_MAX_UPLOAD", str(1024 * 1024))),
+    max_upload=int(os.environ.get("RAG_APP_MAX_UPLOAD", str(UPLOAD_REQUEST))),
     temp_budget=int(os.environ.get("RAG_APP_TEMP_BUDGET", str(64 * 1024 * 1024))),
     per_session=int(os.environ.get("RAG_APP_PER_SESSION", "2")),
     per_ip=int(os.environ.get("RAG_APP_PER_IP", "8")),
@@ -104,8 +111,21 @@ def ask_tab(app: App, choices: list[tuple[str, str]]) -> dict:
         docs = gr.CheckboxGroup(choices, value=list(app.doc_ids), label="Documents interrogés")
     examples = gr.Examples(EXAMPLES, inputs=[question], label="Exemples (cliquer pour poser la question)",
                            examples_per_page=len(EXAMPLES))
+    mine = my_documents_panel(app) if app.sessions is not None else {}
     result = gr.HTML(render_notice(MSG_EMPTY, "info"), elem_id="result", padding=False)
-    return dict(question=question, ask_btn=ask_btn, k=k, mode=mode, docs=docs, examples=examples, result=result)
+    return dict(question=question, ask_btn=ask_btn, k=k, mode=mode, docs=docs, examples=examples, result=result,
+                **mine)
+
+
+def my_documents_panel(app: App) -> dict:
+    """The « Mes documents » panel: files of this browser session only, searched with the corpus."""
+    with gr.Accordion("Mes documents (privés à cette session)", open=False, elem_id="my-docs-panel"):
+        # No file_types: Gradio would refuse another type with an English error; rag.uploads refuses it in French.
+        files = gr.File(label="Ajouter des documents (" + ", ".join(s[1:].upper() for s in UPLOAD_SUFFIXES) + ")",
+                        file_count="multiple", type="filepath", elem_id="upload-files", height=120)
+        panel = gr.HTML(app.my_documents(), elem_id="my-docs-list", padding=False)
+        clear = gr.Button("Effacer mes documents", size="sm", variant="secondary", elem_id="clear-docs")
+    return dict(upload_files=files, my_docs=panel, clear_docs=clear)
 
 
 def corpus_tab(app: App, choices: list[tuple[str, str]]) -> dict:
@@ -153,10 +173,21 @@ def wire(app: App, c: dict, tabs: gr.Tabs) -> None:
 
     gr.api(app.search, api_name="search", concurrency_id=ENGINE, api_description=API_DESCRIPTION)
 
+    if app.sessions is not None:  # « Mes documents »: read and embedded in the engine's group, with progress
+        c["upload_files"].upload(app.upload, inputs=[c["upload_files"]], outputs=[c["my_docs"], c["upload_files"]],
+                                 api_visibility="private", show_progress="full", concurrency_id=ENGINE)
+        c["clear_docs"].click(app.clear_documents, outputs=[c["my_docs"]], api_visibility="private")
+
 
 def build_app(retriever: Retriever, concurrency: int = CONCURRENCY, queue_size: int = QUEUE_SIZE) -> gr.Blocks:
-    """The Gradio app over ``retriever`` (queue configured; launch it with ``launch(demo, ...)``)."""
-    app = App(retriever)
+    """The Gradio app over ``retriever`` (queue configured; launch it with ``launch(demo, ...)``).
+
+    With ``retriever.settings.uploads == "on"`` (the default), the page has the « Mes documents » panel; each
+    session's files live in ``demo.upload_sessions`` (``ui.sessions.Sessions``) until the session ends."""
+    sessions = Sessions(retriever) if retriever.settings.uploads == "on" else None
+    if sessions is not None:
+        atexit.register(sessions.close)
+    app = App(retriever, sessions)
     info = retriever.info()
     choices = [(f"{app.letters[d.doc_id]} · {d.title}", d.doc_id) for d in app.documents]
 
@@ -171,14 +202,17 @@ def build_app(retriever: Retriever, concurrency: int = CONCURRENCY, queue_size: 
             with gr.Tab("À propos", id="about"):
                 about_tab(info, app.threshold)
         wire(app, components, tabs)
+        if sessions is not None:
+            demo.unload(app.end_session)
+    demo.upload_sessions = sessions
     demo.queue(default_concurrency_limit=concurrency, max_size=queue_size, api_open=False)
     guard.fair_queue(demo)
     demo.guard_routes = guard.Routes(
         blocks=demo, group=ENGINE,
         checks={app.search: app.check_search, app.ask: app.check_ask, app.reader: app.check_reader,
-                app.open_reader: app.check_open_reader},
+                app.open_reader: app.check_open_reader, app.upload: app.check_upload},
         names={app.search: ["question", "k", "mode", "docs"], app.ask: ["question", "k", "mode", "docs"],
-               app.reader: ["doc_id"], app.open_reader: ["request"]},
+               app.reader: ["doc_id"], app.open_reader: ["request"], app.upload: ["files"]},
         files=app.original)
     return demo
 

@@ -38,3 +38,47 @@ def french(exc: QueryError, documents: Sequence[str] = ()) -> str:
         "too_many_docs": f"docs nomme plus de documents que l'index n'en contient ({detail}).",
         "unknown_docs": f"Document(s) inconnu(s) : {detail}. Documents : {known}.",
     }.get(code, "Requête invalide.")
+
+
+def mb(n: int) -> str:
+    """Bytes in megabytes the French way (« 20 Mo », « 0,5 Mo »)."""
+    value = int(n) / (1024 * 1024)
+    return (f"{value:.0f}" if value >= 10 or value.is_integer() else f"{value:.1f}".replace(".", ",")) + " Mo"
+
+
+def thousands(n: int) -> str:
+    return f"{int(n):,}".replace(",", "\u202f")
+
+
+def upload_limits(settings) -> str:
+    """What the « Mes documents » panel says of its limits."""
+    return (f"PDF, Word (.docx), HTML, Markdown ou texte ; {mb(settings.upload_max_bytes)} et "
+            f"{settings.upload_max_pages} pages au plus par fichier, {thousands(settings.upload_max_chars)} "
+            f"caractères de texte, {settings.upload_max_files} fichiers par session. Vos documents ne sont visibles "
+            f"que dans cette session et sont effacés à sa fin (onglet fermé) ou après "
+            f"{max(1, round(settings.upload_ttl / 60))} minutes sans usage.")
+
+
+def french_upload(exc) -> str:
+    """The French one-line reason an upload was refused, naming the file (``rag.uploads.UploadError``)."""
+    name, detail = f"« {exc.name} »", exc.detail
+    limit = int(detail) if str(detail).isdigit() else 0
+    return {
+        "bad_type": f"{name} : type de fichier non pris en charge ({detail or 'sans extension'}) ; envoyez un "
+                    "PDF, un .docx, un .html, un .md ou un .txt.",
+        "empty": f"{name} : fichier vide.",
+        "too_large": f"{name} : fichier trop lourd ({mb(limit)} au plus).",
+        "not_format": f"{name} : le contenu ne correspond pas à un fichier {detail} (fichier endommagé ou "
+                      "mal nommé).",
+        "unreadable": f"{name} : fichier illisible ({detail}).",
+        "not_utf8": f"{name} : ce texte n'est pas encodé en UTF-8 ; enregistrez-le en UTF-8 et renvoyez-le.",
+        "format_pending": f"{name} : la lecture des fichiers {detail} n'est pas encore disponible ici ; envoyez "
+                          "un .md ou un .txt.",
+        "too_many_pages": f"{name} : trop de pages ({limit} au plus).",
+        "too_long": f"{name} : texte trop long ({thousands(limit)} caractères au plus).",
+        "no_text": f"{name} : aucun texte à indexer dans ce fichier.",
+        "too_many": f"{name} : refusé, cette session a déjà {limit} documents (le maximum).",
+        "budget": f"{name} : l'espace réservé aux documents envoyés est plein sur le serveur ; réessayez plus tard.",
+        "no_session": f"{name} : session inconnue ; rechargez la page.",
+        "internal": f"{name} : le fichier n'a pas pu être traité (erreur interne).",
+    }.get(exc.code, f"{name} : fichier refusé.")

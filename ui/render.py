@@ -74,8 +74,15 @@ def file_link(doc_id: str, file: str) -> str:
             f'rel="noopener">Télécharger l\'original ({esc(kind)})</a>')
 
 
+MINE_LETTER = "M"
+MINE_TAG = '<span class="tag tag-mine">Mon document</span>'
+
+
 def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: str, same_doc: list[int],
-                in_answer: bool, low: bool, file: str = "") -> str:
+                in_answer: bool, low: bool, file: str = "", mine: bool = False) -> str:
+    """One passage's card; ``file``: the document's file name (a download link for a PDF, Word or HTML
+    original); ``mine``: it comes from the visitor's own upload (badge « Mon document », no reader or download
+    link: the Corpus tab reads the shared corpus only)."""
     rel = max(0.0, min(1.0, p.score / top_score)) if top_score > 0 else 0.0
     level = "low" if low else ("high" if rel >= 0.8 else "medium")
     level_label = "faible confiance" if low else f"pertinence relative {round(rel * 100)} %"
@@ -83,7 +90,7 @@ def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: 
     meta = " · ".join(esc(x) for x in (p.body, p.date) if x)
     page = page_label(p.page, p.page_end, p.ocr)
     page_tag = f'<span class="card-page">« {esc(page)} »</span> ' if page else ""
-    tags = []
+    tags = [MINE_TAG] if mine else []
     if in_answer:
         tags.append('<span class="tag tag-answer">cité dans la réponse</span>')
     if low:
@@ -110,8 +117,8 @@ def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: 
   <blockquote class="passage" lang="fr">{render_marked(p.text, p.highlights)}</blockquote>
   <footer class="card-actions">
     <button type="button" class="act copy-ref" data-ref="{esc(ref)}">Copier la référence</button>
-    <button type="button" class="act read-link" data-doc="{esc(p.doc_id)}" data-start="{p.start}" data-end="{p.end}">Lire dans le document{" " + esc(page) if page else ""} ›</button>
-    {file_link(p.doc_id, file)}
+    {"" if mine else f'<button type="button" class="act read-link" data-doc="{esc(p.doc_id)}" data-start="{p.start}" data-end="{p.end}">Lire dans le document{" " + esc(page) if page else ""} ›</button>'}
+    {"" if mine else file_link(p.doc_id, file)}
     <span class="offsets">{esc(p.doc_id)}{" · " + esc(page) if page else ""} · caractères {p.start}–{p.end}</span>
   </footer>
   <details class="ref-box"><summary>Référence à copier</summary><pre class="ref-text">{esc(ref)}</pre></details>
@@ -119,10 +126,12 @@ def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: 
 
 
 def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str, str],
-                  files: dict[str, str] | None = None) -> str:
+                  files: dict[str, str] | None = None, mine: frozenset[str] | set[str] = frozenset()) -> str:
     """The whole result panel: extracted answer (or abstention notice), sources, passage cards (``files``: per
-    document id its file name, for the download link of a PDF, Word or HTML original)."""
+    document id its file name, for the download link of a PDF, Word or HTML original; ``mine``: the ids of the
+    visitor's own documents, badge « Mon document »)."""
     files = files or {}
+    letters = {**letters, **{d: MINE_LETTER for d in mine}}
     if not answer.passages:
         return render_notice("Aucun passage du corpus ne correspond à cette question (ni par le sens, ni par les mots).",
                              "warning")
@@ -134,12 +143,13 @@ def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str
         by_doc.setdefault(p.doc_id, []).append(i)
     cards = [render_card(i, p, excerpts[i - 1], top, letters.get(p.doc_id, "?"),
                          [m for m in by_doc[p.doc_id] if m != i], i - 1 in cited, answer.abstained,
-                         files.get(p.doc_id, ""))
+                         files.get(p.doc_id, ""), p.doc_id in mine)
              for i, p in enumerate(answer.passages, 1)]
     first = answer.passages
     sources = "".join(
         f'<li><span class="doc-badge doc-{esc(letters.get(d, "?"))}">{esc(letters.get(d, "?"))}</span> '
         f'<span class="src-title">{esc(next(p.title for p in first if p.doc_id == d))}</span> '
+        + (MINE_TAG + " " if d in mine else "")
         + " ".join(f'<a class="cite" href="#passage-{m}">[{m}]</a>' for m in ns) + "</li>"
         for d, ns in by_doc.items())
     question = f'<div class="asked">Question : <q>{esc(answer.question)}</q></div>'
@@ -240,6 +250,20 @@ def render_reader(doc, info: DocumentInfo, span: tuple[int, int] | None = None, 
 <div><div class="card-title">{esc(info.title)}</div>
 <div class="card-meta">{" · ".join(esc(x) for x in (info.body, info.kind, info.date) if x)}</div></div></div>
 {where}<div class="reader" id="reader-scroll" lang="fr">{"".join(parts)}</div></div>"""
+
+
+def render_my_documents(documents: Sequence[DocumentInfo], problems: Sequence[str] = (), limits: str = "") -> str:
+    """The « Mes documents » panel: this session's documents, the files just refused (one line each), the limits."""
+    items = "".join(
+        f'<li><span class="doc-badge doc-mine">{MINE_LETTER}</span> <span class="card-title">{esc(d.title)}</span> '
+        f'<span class="muted">{esc(d.notes)} · {fmt_int(d.chars)} caractères · {d.chunks} passages</span></li>'
+        for d in documents)
+    refused = "".join(f'<li class="upload-refused">{esc(m)}</li>' for m in problems)
+    body = (f'<ul class="my-docs">{items}</ul>' if items else
+            '<p class="muted">Aucun document envoyé dans cette session.</p>')
+    return (f'<div class="rag-result" id="my-docs">{body}'
+            + (f'<ul class="upload-problems" role="alert">{refused}</ul>' if refused else "")
+            + f'<p class="muted upload-note">{esc(limits)}</p></div>')
 
 
 def render_plot(path: Path) -> str:

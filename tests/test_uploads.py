@@ -1,0 +1,238 @@
+"""A session's own documents (``rag.uploads``, ``ui.sessions``): found, cited exactly, private, limited, deleted."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from rag.uploads import Collection, UploadError, display_name
+from ui.messages import french_upload
+from ui.sessions import Sessions
+
+QUESTION = "Combien coûte le projet Héliotrope ?"
+ANSWER = "Le projet Héliotrope de drones sous-marins est financé à hauteur de 42 millions d'euros par la marine."
+MINE = f"""# Le projet Héliotrope
+
+## Financement
+
+{ANSWER}
+
+## Calendrier
+
+Sa livraison à la marine est prévue en 2031, après deux années d'essais en mer.
+"""
+
+
+@pytest.fixture()
+def upload(tmp_path):
+    """Writes a file into a stand-in for Gradio's upload cache; returns its path."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+
+    def write(name: str, content: str | bytes = MINE):
+        folder = cache / str(len(list(cache.iterdir())))
+        folder.mkdir()
+        path = folder / name
+        path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        return path
+
+    write.cache = cache
+    return write
+
+
+@pytest.fixture()
+def sessions(tiny_retriever, tmp_path, upload):
+    s = Sessions(tiny_retriever, tiny_retriever.settings.replace(upload_dir=str(tmp_path / "uploads")),
+                 sweep_every=3600, upload_folder=upload.cache)
+    yield s
+    s.close()
+
+
+def test_an_uploaded_document_is_found_and_cited_exactly(tiny_retriever, upload):
+    collection = Collection(tiny_retriever)
+    path = upload("rapport.md")
+    info = collection.add(path, "rapport.md")
+    assert info.doc_id.startswith("mon-document-") and info.title == "Le projet Héliotrope"
+    answer = collection.retriever().answer(QUESTION)
+    assert answer.status == "answered"
+    assert answer.sentences[0].text == ANSWER
+    raw = path.read_text(encoding="utf-8")
+    for s in answer.sentences:
+        p = answer.passages[s.passage]
+        assert p.doc_id == info.doc_id and p.body == "Mon document"
+        assert raw[s.start:s.end] == s.text  # verbatim, at exact offsets into the stored file
+        assert p.text[s.passage_start:s.passage_end] == s.text
+        assert collection.retriever().clean_document(p.doc_id).render(p.start, p.end) == p.text
+    # the corpus is still searched beside it
+    corpus = collection.retriever().answer("Quel budget pour l'intelligence artificielle de défense en 2030 ?")
+    assert corpus.passages[0].doc_id == "note-budget"
+
+
+def test_another_collection_and_the_shared_retriever_never_see_it(tiny_retriever, upload):
+    a, b = Collection(tiny_retriever), Collection(tiny_retriever)
+    a.add(upload("a.md"), "a.md")
+    b.add(upload("b.md", "# Autre chose\n\nLa flotte compte douze frégates de défense aérienne.\n"), "b.md")
+    for other in (b.retriever(), tiny_retriever):
+        answer = other.answer(QUESTION)
+        assert all("Héliotrope" not in p.text for p in answer.passages)
+        assert all(p.title != "Le projet Héliotrope" for p in answer.passages)
+        assert all(d.title != "Le projet Héliotrope" for d in other.documents)
+    assert [d.doc_id for d in tiny_retriever.documents] == ["note-budget", "rapport-drones", "resolution-test"]
+
+
+@pytest.mark.parametrize("name, content, limits, code, french", [
+    ("virus.exe", b"MZ\x90\x00", {}, "bad_type", "type de fichier non pris en charge (.exe)"),
+    ("sans-extension", b"bonjour", {}, "bad_type", "sans extension"),
+    ("vide.md", b"", {}, "empty", "fichier vide"),
+    ("gros.txt", "mot " * 300, {"upload_max_bytes": 1000}, "too_large", "fichier trop lourd"),
+    ("faux.pdf", b"<html><body>pas un PDF</body></html>", {}, "not_format", "ne correspond pas à un fichier .pdf"),
+    ("faux.docx", b"%PDF-1.4 pas un docx", {}, "not_format", "ne correspond pas à un fichier .docx"),
+    ("binaire.txt", b"abc\x00def", {}, "not_format", "ne correspond pas à un fichier .txt"),
+    ("latin1.txt", "Défense nationale".encode("latin-1"), {}, "not_utf8", "n'est pas encodé en UTF-8"),
+    ("long.md", "# Long\n\n" + "Une phrase sur la défense. " * 100, {"upload_max_chars": 500}, "too_long",
+     "texte trop long (500 caractères au plus)"),
+    ("blanc.md", "   \n\n  ", {}, "empty", "fichier vide"),
+    ("nul-loin.txt", b"a" * 600 + b"\x00", {}, "not_format", "ne correspond pas à un fichier .txt"),
+])
+def test_bad_files_are_refused_with_a_clear_french_message(tiny_retriever, upload, name, content, limits, code,
+                                                           french):
+    r = tiny_retriever.replace(settings=tiny_retriever.settings.replace(**limits)) if limits else tiny_retriever
+    collection = Collection(r)
+    with pytest.raises(UploadError) as info:
+        collection.add(upload(name, content), name)
+    assert info.value.code == code
+    message = french_upload(info.value)
+    assert french in message and f"« {name} »" in message
+    assert len(collection) == 0 and collection.retriever() is r
+
+
+def test_a_session_holds_at_most_upload_max_files(tiny_retriever, upload):
+    r = tiny_retriever.replace(settings=tiny_retriever.settings.replace(upload_max_files=1))
+    collection = Collection(r)
+    collection.add(upload("un.md"), "un.md")
+    with pytest.raises(UploadError) as info:
+        collection.add(upload("deux.md"), "deux.md")
+    assert info.value.code == "too_many"
+    assert "cette session a déjà 1 documents (le maximum)" in french_upload(info.value)
+
+
+def test_too_large_is_decided_from_the_size_before_reading(tiny_retriever, upload, monkeypatch):
+    r = tiny_retriever.replace(settings=tiny_retriever.settings.replace(upload_max_bytes=100))
+    path = upload("gros.md", "x" * 101)
+    opened = []
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda p, *a, **k: opened.append(str(p)) or real_open(p, *a, **k))
+    with pytest.raises(UploadError, match="too_large"):
+        Collection(r).add(path, "gros.md")
+    assert str(path) not in opened
+
+
+@pytest.mark.parametrize("name, shown", [
+    ("../../etc/passwd.md", "passwd.md"),
+    ("C:\\Users\\x\\rapport.md", "rapport.md"),
+    ("a\x00b\x1b[31m\u202erapport.md", "ab[31mrapport.md"),
+    ("", "document"),
+    ("x" * 300 + ".md", "x" * 119 + "…"),
+])
+def test_a_client_name_is_shown_without_path_or_control_characters(name, shown):
+    assert display_name(name) == shown
+
+
+def test_files_are_stored_under_generated_names_in_a_private_folder(sessions, upload):
+    path = upload("Mon rapport <secret>.md")
+    info = sessions.add("session-a", path, "Mon rapport <secret>.md")
+    assert not path.exists(), "the upload cache's copy is deleted"
+    [folder] = sessions.folders()
+    [stored] = list(folder.iterdir())
+    assert stored.suffix == ".md" and len(stored.stem) == 16 and int(stored.stem, 16) >= 0
+    assert "rapport" not in str(stored) and "secret" not in str(stored)
+    assert stored.read_text(encoding="utf-8") == MINE
+    assert folder.stat().st_mode & 0o077 == 0 or sessions.root.stat().st_mode & 0o077 == 0
+    assert [d.doc_id for d in sessions.documents("session-a")] == [info.doc_id]
+    assert sessions.documents("session-b") == []
+    assert sessions.retriever_for("session-b") is sessions.retriever
+
+
+def test_a_file_from_outside_the_upload_folder_is_refused(sessions, tmp_path):
+    outside = tmp_path / "ailleurs.md"
+    outside.write_text(MINE, encoding="utf-8")
+    with pytest.raises(UploadError) as info:
+        sessions.add("session-a", outside, "ailleurs.md")
+    assert info.value.code == "unreadable" and outside.exists()
+    assert sessions.documents("session-a") == []
+
+
+def test_ending_a_session_deletes_its_folder_and_documents(sessions, upload):
+    sessions.add("session-a", upload("a.md"), "a.md")
+    sessions.add("session-b", upload("b.md"), "b.md")
+    assert len(sessions.folders()) == 2
+    assert sessions.end("session-a") is True
+    assert len(sessions.folders()) == 1 and sessions.documents("session-a") == []
+    assert sessions.documents("session-b"), "the other session keeps its documents"
+    assert sessions.end("session-a") is False
+
+
+def test_an_idle_session_is_swept_after_its_time_to_live(sessions, upload):
+    sessions.add("session-a", upload("a.md"), "a.md")
+    assert sessions.sweep() == 0
+    assert sessions.sweep(now=time.monotonic() + sessions.settings.upload_ttl + 1) == 1
+    assert sessions.folders() == [] and sessions.documents("session-a") == []
+
+
+def test_the_sweeper_thread_ends_idle_sessions(tiny_retriever, tmp_path, upload):
+    s = Sessions(tiny_retriever, tiny_retriever.settings.replace(upload_dir=str(tmp_path / "u"), upload_ttl=1),
+                 sweep_every=0.2, upload_folder=upload.cache)
+    try:
+        s.add("session-a", upload("a.md"), "a.md")
+        deadline = time.monotonic() + 30
+        while s.folders() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert s.folders() == []
+    finally:
+        s.close()
+    assert not s.root.exists()
+
+
+def test_the_stored_bytes_of_all_sessions_are_bounded(tiny_retriever, tmp_path, upload):
+    size = len(MINE.encode("utf-8"))
+    s = Sessions(tiny_retriever, tiny_retriever.settings.replace(upload_dir=str(tmp_path / "u"),
+                                                                 upload_budget=size + 10),
+                 sweep_every=3600, upload_folder=upload.cache)
+    try:
+        s.add("session-a", upload("a.md"), "a.md")
+        with pytest.raises(UploadError) as info:
+            s.add("session-b", upload("b.md"), "b.md")
+        assert info.value.code == "budget" and "espace réservé" in french_upload(info.value)
+        s.end("session-a")
+        s.add("session-b", upload("c.md"), "c.md")  # space freed when a session ends
+    finally:
+        s.close()
+
+
+def test_the_panel_shows_a_client_name_escaped_only(tiny_retriever, upload):
+    from ui.render import render_my_documents
+
+    name = "rapport <img src=x onerror=alert(1)>.md"
+    collection = Collection(tiny_retriever)
+    collection.add(upload("a.md"), name)
+    with pytest.raises(UploadError) as info:
+        collection.add(upload("b.exe", b"MZ"), "x<script>alert(2).exe")
+    panel = render_my_documents(collection.documents, [french_upload(info.value)])
+    assert "<img" not in panel and "<script>" not in panel
+    assert "&lt;img src=x onerror=alert(1)&gt;.md" in panel and "&lt;script&gt;" in panel
+
+
+def test_the_page_searches_the_session_documents_with_the_ticked_ones_and_only_for_that_session(
+        tiny_retriever, sessions, upload):
+    import html
+    from types import SimpleNamespace
+
+    from ui.handlers import App
+
+    app = App(tiny_retriever, sessions)
+    sessions.add("session-a", upload("a.md"), "a.md")
+    page = app.ask(QUESTION, 5, "hybrid", ["note-budget"], SimpleNamespace(session_hash="session-a"))
+    assert "Mon document" in page and html.escape(ANSWER) in page
+    other = app.ask(QUESTION, 5, "hybrid", None, SimpleNamespace(session_hash="session-b"))
+    assert "Mon document" not in other and "42 millions" not in other

@@ -1,0 +1,198 @@
+"""Each browser session's own documents: a private folder, a private collection, deleted when the session ends.
+
+:class:`Sessions` keeps, per Gradio ``session_hash``, a :class:`rag.uploads.Collection` and a folder of its
+own under one root folder (``Settings.upload_dir``, else the system's temp folder) that Gradio never serves.
+An uploaded file is copied there under a generated name (``<random hex><extension>``), never the name the
+client chose, and Gradio's own copy in its upload cache is deleted at once. A session's folder and collection
+are deleted when the session ends (``end``: the page's ``unload`` event, when the browser tab closes), or when
+they have not been used for ``upload_ttl`` seconds (``sweep``, run by a background thread), or when the app
+closes (``close``). The bytes stored by all sessions together are bounded by ``upload_budget``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.uploads import Collection, UploadError, check_file, display_name, suffix_of
+
+log = logging.getLogger("app")
+
+
+@dataclass
+class Session:
+    """One browser session's folder and collection."""
+
+    folder: Path
+    collection: Collection
+    used: float = field(default_factory=time.monotonic)
+    stored: int = 0  # bytes of this session's files on disk
+
+
+class Sessions:
+    """The registry of sessions that uploaded something. Thread-safe."""
+
+    def __init__(self, retriever, settings=None, sweep_every: float | None = None,
+                 upload_folder: str | Path | None = None) -> None:
+        """Args:
+            retriever: the shared corpus's retriever.
+            settings: the upload limits (default: the retriever's settings).
+            sweep_every: seconds between two sweeps of idle sessions (default: a quarter of ``upload_ttl``,
+                at most a minute).
+            upload_folder: where uploaded files arrive (default: Gradio's upload cache); a file from anywhere
+                else is refused.
+        """
+        self.retriever = retriever
+        self.upload_folder = Path(upload_folder) if upload_folder else None
+        self.settings = settings or retriever.settings
+        base = Path(self.settings.upload_dir) if self.settings.upload_dir else Path(tempfile.gettempdir())
+        base.mkdir(parents=True, exist_ok=True)
+        self.root = Path(tempfile.mkdtemp(prefix="rag-uploads-", dir=base))  # mode 0700
+        self._sessions: dict[str, Session] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        every = sweep_every if sweep_every is not None else max(1.0, min(60.0, self.settings.upload_ttl / 4))
+        self._sweeper = threading.Thread(target=self._sweep_loop, args=(every,), name="upload-sweep", daemon=True)
+        self._sweeper.start()
+
+    # ------------------------------------------------------------- lookups
+    def get(self, session: str | None) -> Session | None:
+        if not session:
+            return None
+        with self._lock:
+            s = self._sessions.get(session)
+            if s is not None:
+                s.used = time.monotonic()
+            return s
+
+    def retriever_for(self, session: str | None):
+        """The retriever that answers this session: the shared one, with its own documents when it has some."""
+        s = self.get(session)
+        return s.collection.retriever() if s is not None else self.retriever
+
+    def documents(self, session: str | None) -> list:
+        s = self.get(session)
+        return list(s.collection.documents) if s is not None else []
+
+    def folders(self) -> list[Path]:
+        """The sessions' private folders (for tests and for the operator)."""
+        return sorted(p for p in self.root.iterdir() if p.is_dir())
+
+    # ------------------------------------------------------------- adding
+    def _session(self, session: str) -> Session:
+        with self._lock:
+            s = self._sessions.get(session)
+            if s is None:
+                folder = Path(tempfile.mkdtemp(prefix="s-", dir=self.root))
+                s = self._sessions[session] = Session(folder, Collection(self.retriever))
+            s.used = time.monotonic()
+            return s
+
+    def _stored(self) -> int:
+        with self._lock:
+            return sum(s.stored for s in self._sessions.values())
+
+    def add(self, session: str, path: str | Path, name: str, progress=None):
+        """Store one uploaded file for ``session`` and index it. Returns its ``DocumentInfo``.
+
+        ``path`` is Gradio's copy in its upload cache; it is deleted whatever happens.
+
+        Raises:
+            UploadError: the file is refused (see ``rag.uploads``), or ``budget``: the server's upload space
+                is full.
+        """
+        try:
+            if not session:
+                raise UploadError("no_session", display_name(name))
+            s = self._session(session)
+            if len(s.collection) >= self.settings.upload_max_files:
+                raise UploadError("too_many", display_name(name), str(self.settings.upload_max_files))
+            if not _inside(path, self.upload_folder or _gradio_uploads()):
+                raise UploadError("unreadable", display_name(name), "not an upload")
+            try:
+                check_file(path, name, self.settings)  # type, size, leading bytes: before it is copied
+                size = os.lstat(path).st_size
+                if self._stored() + size > self.settings.upload_budget:
+                    raise UploadError("budget", display_name(name))
+                stored = s.folder / f"{os.urandom(8).hex()}{suffix_of(name)}"
+                shutil.copyfile(path, stored, follow_symlinks=False)
+            except OSError as exc:
+                raise UploadError("unreadable", display_name(name), exc.strerror or type(exc).__name__) from None
+            s.stored += size
+            try:
+                info = s.collection.add(stored, name, progress)
+                s.collection.retriever()  # merged now, not at the session's next question
+                return info
+            except Exception:
+                stored.unlink(missing_ok=True)
+                s.stored -= size
+                raise
+        finally:
+            _discard_upload(path, self.upload_folder or _gradio_uploads())
+
+    # ------------------------------------------------------------- ending
+    def end(self, session: str | None) -> bool:
+        """Forget a session: its collection and its folder. True when it had one."""
+        if not session:
+            return False
+        with self._lock:
+            s = self._sessions.pop(session, None)
+        if s is None:
+            return False
+        shutil.rmtree(s.folder, ignore_errors=True)
+        log.info("uploads: session ended, %d document(s) deleted", len(s.collection))
+        return True
+
+    def sweep(self, now: float | None = None) -> int:
+        """End the sessions unused for ``upload_ttl`` seconds. Returns how many."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            idle = [k for k, s in self._sessions.items() if now - s.used > self.settings.upload_ttl]
+        return sum(self.end(k) for k in idle)
+
+    def _sweep_loop(self, every: float) -> None:
+        while not self._stop.wait(every):
+            try:
+                self.sweep()
+            except Exception:  # noqa: BLE001 (the sweeper must outlive one failure; the log has it)
+                log.exception("uploads: sweep failed")
+
+    def close(self) -> None:
+        """End every session and remove the root folder (the app is closing)."""
+        self._stop.set()
+        for k in list(self._sessions):
+            self.end(k)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _gradio_uploads() -> Path:
+    import gradio as gr
+
+    return Path(gr.utils.get_upload_folder())
+
+
+def _inside(path, folder: Path) -> bool:
+    try:
+        p, root = Path(path).resolve(), folder.resolve()
+    except (OSError, RuntimeError, TypeError, ValueError):
+        return False
+    return p != root and p.is_relative_to(root)
+
+
+def _discard_upload(path, folder: Path) -> None:
+    """Delete the upload cache's copy of a file (and its folder, then empty): only the session's copy stays."""
+    if not _inside(path, folder):
+        return
+    p = Path(path).resolve()
+    try:
+        p.unlink(missing_ok=True)
+        if p.parent != folder.resolve():
+            p.parent.rmdir()
+    except OSError:  # a folder another upload still uses
+        pass
