@@ -164,44 +164,41 @@ def original_file(corpus_dir: str | Path, name: str) -> bytes:
         raise CorpusError(f"{readers.shown_name(name)}: unreadable ({exc})") from None
 
 
-def _read_text(path: Path) -> str:
-    """The file's text, exactly as stored (no newline translation: offsets are file offsets).
+def _document(doc_id: str, path: Path, found: readers.ReadResult, meta: dict) -> Document:
+    """A :class:`Document` from what its reader found; ``metadata.toml``'s fields override the file's own."""
+    return Document(
+        doc_id=doc_id,
+        path=str(path),
+        text=found.text,
+        title=str(meta.get("title") or found.title or _title_from_text(found.text, doc_id)),
+        body=str(meta.get("body") or found.author),
+        kind=str(meta.get("kind", "")),
+        date=str(meta.get("date") or found.date),
+        notes=str(meta.get("notes", "")),
+        keywords=str(meta.get("keywords", "")),
+        pages=found.pages,
+        ocr_pages=found.ocr_pages,
+    )
 
-    Raises:
-        ValueError: the file is empty, binary or not UTF-8 (the message says which).
-        OSError: it cannot be read.
-    """
-    from .readers.text import decode
 
-    return decode(_read_bytes(path))
-
-
-def read_document(path: str | Path, doc_id: str, meta: dict | None = None) -> Document:
-    """One file as a :class:`Document` (``.md`` or ``.txt``), its title from ``meta`` or its first heading.
+def read_document(path: str | Path, doc_id: str, meta: dict | None = None,
+                  pages_limit: int | None = None) -> tuple[Document, tuple[str, ...]]:
+    """One file of any format the readers take as a :class:`Document`, and the notes on what was left out
+    (« p. 3–7 : pas de couche texte »).
 
     The one function that turns a single file into a document, for a file outside the corpus folder too (an
     upload the app stored under a generated name): ``doc_id`` is given, not taken from the file's name.
 
     Raises:
-        ValueError: not a format this reads, empty, binary, not UTF-8 or too large (the message says which).
+        ValueError: not a format this reads, empty, binary, not UTF-8, too large, more than ``pages_limit``
+            pages, encrypted or damaged (the message says which).
         OSError: it cannot be read.
     """
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
         raise ValueError(f"not a format this reads ({path.suffix or 'no extension'}; reads {', '.join(SUFFIXES)})")
-    text = _read_text(path)
-    meta = meta or {}
-    return Document(
-        doc_id=doc_id,
-        path=str(path),
-        text=text,
-        title=str(meta.get("title") or _title_from_text(text, doc_id)),
-        body=str(meta.get("body", "")),
-        kind=str(meta.get("kind", "")),
-        date=str(meta.get("date", "")),
-        notes=str(meta.get("notes", "")),
-        keywords=str(meta.get("keywords", "")),
-    )
+    found = readers.read(path.name, _read_bytes(path), pages_limit=pages_limit)
+    return _document(doc_id, path, found, meta or {}), found.notes
 
 
 def scan_corpus(corpus_dir: str | Path) -> tuple[list[Document], list[tuple[str, str]]]:
@@ -227,20 +224,7 @@ def scan_corpus(corpus_dir: str | Path) -> tuple[list[Document], list[tuple[str,
             skipped.append((name, str(exc) if isinstance(exc, ValueError) else f"unreadable ({exc.strerror})"))
             continue
         skipped.extend((name, note) for note in found.notes)  # pages left out of a document that is indexed
-        meta = metadata.get(path.stem, {})
-        docs.append(Document(
-            doc_id=path.stem,
-            path=str(path),
-            text=found.text,
-            title=str(meta.get("title") or found.title or _title_from_text(found.text, path.stem)),
-            body=str(meta.get("body") or found.author),
-            kind=str(meta.get("kind", "")),
-            date=str(meta.get("date") or found.date),
-            notes=str(meta.get("notes", "")),
-            keywords=str(meta.get("keywords", "")),
-            pages=found.pages,
-            ocr_pages=found.ocr_pages,
-        ))
+        docs.append(_document(path.stem, path, found, metadata.get(path.stem, {})))
     if not docs:
         reasons = "; ".join(f"{name}: {why}" for name, why in skipped)
         raise CorpusError(f"no readable document ({', '.join(SUFFIXES)}) in {corpus_dir}"

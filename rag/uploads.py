@@ -18,6 +18,7 @@ refusal is an :class:`UploadError` with a ``code`` the app maps to a French mess
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import threading
@@ -30,7 +31,7 @@ import numpy as np
 
 from .chunking import Chunk
 from .cleaning import CleanDoc
-from .corpus import MAX_FILE_BYTES, Document, read_document
+from .corpus import MAX_FILE_BYTES, read_document
 from .keyword import KeywordIndex
 from .pipeline import chunk_corpus, dense_text, keyword_text, sentence_texts
 from .store import IndexData
@@ -49,7 +50,12 @@ EMBED_BATCH = 32
 
 # The reader's reasons (``rag.corpus``) that have their own code, hence their own French message.
 READ_REASONS = (("empty file", "empty"), ("not UTF-8", "not_utf8"), ("binary file", "not_format"),
-                ("not a format this reads", "format_pending"))
+                ("encrypted PDF", "encrypted"), ("zip bomb", "zip_bomb"), ("not a PDF", "not_format"),
+                ("not a Word document", "not_format"), ("corrupted", "damaged"), ("no text found", "no_text"),
+                ("PDF without text", "no_text"), ("no main text", "no_text"))
+
+TOO_MANY_PAGES = re.compile(r"pages; the limit is")
+NO_TEXT_LAYER = re.compile(r"pas de couche texte")
 
 Progress = Callable[[float, str], None]  # (fraction done, what is being done) -> None
 
@@ -104,12 +110,6 @@ def check_file(path: str | Path, name: str, settings) -> str:
     return suffix
 
 
-def page_count(doc: Document) -> int | None:
-    """How many pages a document read from a paginated format has (None: not paginated)."""
-    pages = getattr(doc, "page_count", None)
-    return int(pages) if isinstance(pages, int) else None
-
-
 @dataclass
 class Collection:
     """One session's own documents, indexed in memory. Thread-safe; never shared between sessions.
@@ -146,8 +146,8 @@ class Collection:
 
         Raises:
             UploadError: ``too_many`` (detail: the limit), the codes of :func:`check_file`, ``not_utf8``,
-                ``format_pending`` (no reader for that format yet), ``unreadable`` (detail: the reader's
-                reason), ``too_many_pages`` and ``too_long`` (detail: the limit), ``no_text``.
+                ``encrypted``, ``zip_bomb``, ``damaged``, ``unreadable`` (detail: the reader's reason),
+                ``too_many_pages`` and ``too_long`` (detail: the limit), ``no_text``.
         """
         s, shown = self.settings, display_name(name)
         tell = progress or (lambda fraction, what: None)
@@ -157,19 +157,20 @@ class Collection:
         tell(0.0, f"Lecture de {shown}")
         doc_id = self._new_id()
         try:
-            doc = read_document(path, doc_id)
+            doc, left_out = read_document(path, doc_id, pages_limit=s.upload_max_pages)
         except (OSError, ValueError) as exc:
             reason = str(exc) if isinstance(exc, ValueError) else (exc.strerror or type(exc).__name__)
-            code = next((c for start, c in READ_REASONS if reason.startswith(start)), "unreadable")
+            if TOO_MANY_PAGES.search(reason):
+                raise UploadError("too_many_pages", shown, str(s.upload_max_pages)) from None
+            if NO_TEXT_LAYER.search(reason):  # a scanned PDF and no OCR here: the reader's French line
+                raise UploadError("no_text_layer", shown, reason[:200]) from None
+            code = next((c for start, c in READ_REASONS if start in reason), "unreadable")
             raise UploadError(code, shown, suffix_of(name) if code != "unreadable" else reason[:200]) from None
-        pages = page_count(doc)
-        if pages is not None and pages > s.upload_max_pages:
-            raise UploadError("too_many_pages", shown, str(s.upload_max_pages))
         if len(doc.text) > s.upload_max_chars:
             raise UploadError("too_long", shown, str(s.upload_max_chars))
         title = doc.title if doc.title != doc_id else shown
-        doc = Document(doc_id=doc_id, path=doc.path, text=doc.text, title=title, body=BODY, kind=KIND,
-                       notes=f"Envoyé dans cette session : {shown}")
+        notes = f"Envoyé dans cette session : {shown}" + "".join(f" ; {n}" for n in left_out)
+        doc = dataclasses.replace(doc, title=title, body=BODY, kind=KIND, notes=notes)
         chunks, records, cleans = chunk_corpus([doc], self.shared.embedder, s)
         if not chunks:
             raise UploadError("no_text", shown)

@@ -107,6 +107,48 @@ def test_bad_files_are_refused_with_a_clear_french_message(tiny_retriever, uploa
     assert len(collection) == 0 and collection.retriever() is r
 
 
+PDF_PAGES = [["Le programme Argonaute prépare des essais de drones sous-marins dans la rade de Brest."],
+             ["Le projet Argonaute est financé à hauteur de 17 millions d'euros par la marine nationale."]]
+
+
+def test_an_uploaded_pdf_is_cited_with_its_page(tiny_retriever, upload):
+    from documents import make_pdf
+
+    collection = Collection(tiny_retriever)
+    info = collection.add(upload("rapport.pdf", make_pdf(PDF_PAGES, title="Rapport Argonaute")), "rapport.pdf")
+    assert info.title == "Rapport Argonaute" and len(info.pages) == 2
+    answer = collection.retriever().answer("Combien coûte le projet Argonaute ?")
+    assert answer.status == "answered" and "17 millions" in answer.sentences[0].text
+    from rag.readers import page_span
+
+    sentence = answer.sentences[0]
+    passage = answer.passages[sentence.passage]
+    assert passage.doc_id == info.doc_id and (passage.page, passage.page_end) == (1, 2)  # it spans both pages
+    assert page_span(info.pages, sentence.start, sentence.end) == (2, 0)  # the quoted sentence is on page 2
+
+
+@pytest.mark.parametrize("name, make, limits, french", [
+    ("chiffre.pdf", lambda: __import__("documents").make_pdf(PDF_PAGES, password="secret"), {},
+     "protégé par un mot de passe"),
+    ("long.pdf", lambda: __import__("documents").make_pdf(PDF_PAGES * 2), {"upload_max_pages": 3},
+     "trop de pages (3 au plus)"),
+    ("scan.pdf", lambda: __import__("documents").make_pdf(PDF_PAGES, images={0, 1}), {"ocr": False},
+     "pas de couche texte"),
+    ("tronque.pdf", lambda: __import__("documents").make_pdf(PDF_PAGES)[:400], {}, "endommagé ou tronqué"),
+])
+def test_bad_pdfs_are_refused_with_a_clear_french_message(tiny_retriever, upload, monkeypatch, name, make, limits,
+                                                         french):
+    if limits.pop("ocr", True) is False:
+        monkeypatch.setenv("RAG_OCR", "off")
+    r = tiny_retriever.replace(settings=tiny_retriever.settings.replace(**limits)) if limits else tiny_retriever
+    collection = Collection(r)
+    with pytest.raises(UploadError) as info:
+        collection.add(upload(name, make()), name)
+    message = french_upload(info.value)
+    assert french in message and f"« {name} »" in message, message
+    assert len(collection) == 0
+
+
 def test_a_session_holds_at_most_upload_max_files(tiny_retriever, upload):
     r = tiny_retriever.replace(settings=tiny_retriever.settings.replace(upload_max_files=1))
     collection = Collection(r)

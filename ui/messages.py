@@ -72,8 +72,10 @@ def french_upload(exc) -> str:
                       "mal nommé).",
         "unreadable": f"{name} : fichier illisible ({detail}).",
         "not_utf8": f"{name} : ce texte n'est pas encodé en UTF-8 ; enregistrez-le en UTF-8 et renvoyez-le.",
-        "format_pending": f"{name} : la lecture des fichiers {detail} n'est pas encore disponible ici ; envoyez "
-                          "un .md ou un .txt.",
+        "encrypted": f"{name} : PDF protégé par un mot de passe ; retirez la protection et renvoyez-le.",
+        "zip_bomb": f"{name} : fichier Word refusé (son contenu décompressé serait démesuré).",
+        "damaged": f"{name} : fichier endommagé ou tronqué.",
+        "no_text_layer": f"{name} : {detail}.",
         "too_many_pages": f"{name} : trop de pages ({limit} au plus).",
         "too_long": f"{name} : texte trop long ({thousands(limit)} caractères au plus).",
         "no_text": f"{name} : aucun texte à indexer dans ce fichier.",
