@@ -1,7 +1,7 @@
 """Take the README screenshots: the app over the REAL corpus index, answering, and declining in its two ways.
 
     RAG_SCREENSHOT=1 python -m pytest tests/test_app_browser.py -k screenshot   # or:
-    python docs/screenshot.py [--out docs/screenshot.png]   # and docs/outcome-*.png
+    python -m docs.screenshot [--out docs/screenshot.png]   # and docs/outcome-*.png
 
 Uses the default settings (RAG_* variables), i.e. the live index in .index/, and
 Debian's Chromium at /usr/bin/chromium through Playwright.
@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import argparse
 import socket
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -1,6 +1,6 @@
 """Take the README screenshot of a PDF citation: the app over a temporary corpus holding one generated PDF.
 
-    python docs/screenshot_pdf.py [--out docs/pdf-citation.png]     # also docs/pdf-reader.png
+    python -m docs.screenshot_pdf [--out docs/pdf-citation.png]     # also docs/pdf-reader.png
 
 The PDF (made here with fpdf2: known text on known pages, an outline) is a demonstration document, not a
 source; the app indexes it with the bundled embedder into a temporary folder and answers a question whose
@@ -10,14 +10,10 @@ answer is on page 3. Debian's Chromium at /usr/bin/chromium through Playwright.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-for extra in (ROOT, ROOT / "tests", ROOT / "docs"):
-    if str(extra) not in sys.path:
-        sys.path.insert(0, str(extra))
 
 QUESTION = "Quel délai le rapport propose-t-il pour déclarer un essai au registre ?"
 PAGES = [
@@ -48,12 +44,12 @@ def main(argv=None) -> Path:
     args = parser.parse_args(argv)
     out = Path(args.out)
 
-    from documents import make_pdf
+    from tests.documents import make_pdf
     from playwright.sync_api import sync_playwright
 
     import app
     from rag import Retriever, Settings
-    from screenshot import CHROMIUM, CHROMIUM_ARGS, free_port
+    from docs.screenshot import CHROMIUM, CHROMIUM_ARGS, free_port, open_app
 
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
@@ -70,7 +66,7 @@ def main(argv=None) -> Path:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
                 try:
                     page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="fr-FR")
-                    page.goto(f"http://127.0.0.1:{port}/", wait_until="networkidle")
+                    open_app(page, f"http://127.0.0.1:{port}/")
                     box = page.locator("#question textarea")
                     box.fill(QUESTION)
                     box.press("Enter")

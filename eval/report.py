@@ -179,10 +179,6 @@ def answers_table(answers: dict, split: str) -> str:
     return "\n".join(rows)
 
 
-def _fmt(v) -> str:
-    return "–" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))
-
-
 def answers_plot(answers: dict, split: str, path: Path) -> None:
     """Reliability diagram and risk-coverage curve of the answer step."""
     import matplotlib

@@ -18,8 +18,7 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
 
-sys.path.insert(0, str(ROOT / "docs"))
-from screenshot import CHROMIUM_ARGS, open_app  # noqa: E402
+from docs.screenshot import CHROMIUM_ARGS, open_app  # noqa: E402
 
 TIMEOUT = 30_000
 
@@ -168,7 +167,7 @@ def test_readme_screenshot():
     import subprocess
 
     out = ROOT / "docs" / "screenshot.png"
-    subprocess.run([sys.executable, str(ROOT / "docs" / "screenshot.py"), "--out", str(out)], cwd=ROOT, check=True,
+    subprocess.run([sys.executable, "-m", "docs.screenshot", "--out", str(out)], cwd=ROOT, check=True,
                    timeout=1800)
     assert out.stat().st_size > 20_000
 

@@ -210,8 +210,7 @@ def test_bad_current_pointer(base, tmp_path, caplog, content):
 
 # --------------------------------------------------------------------------- 1. crash during a build
 CRASH = r"""
-import io, os, pickle, signal, sys
-sys.path.insert(0, sys.argv[1])
+import io, os, pickle, signal, sys  # rag from PYTHONPATH
 import numpy as np
 import rag.store as store
 from rag import Settings, build_index

@@ -304,8 +304,7 @@ def test_opening_a_changed_corpus_updates_it(indexed, embedder, caplog):
 
 # --------------------------------------------------------------------------- a kill during an update
 KILL = r"""
-import os, signal, sys
-sys.path.insert(0, sys.argv[1])
+import os, signal, sys  # rag from PYTHONPATH
 import rag.store as store
 from rag import Settings, build_index
 from rag.embedding import BundledEmbedder

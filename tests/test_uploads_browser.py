@@ -6,7 +6,6 @@ Set RAG_SCREENSHOT=1 to also write docs/upload.png (the README's picture of an a
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,8 +17,7 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
 
-sys.path.insert(0, str(ROOT / "docs"))
-from screenshot import CHROMIUM_ARGS, open_app  # noqa: E402
+from docs.screenshot import CHROMIUM_ARGS, open_app  # noqa: E402
 
 TIMEOUT = 120_000
 ANSWER = "Le projet Héliotrope de drones sous-marins est financé à hauteur de 42 millions d'euros par la marine."

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import Counter
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
