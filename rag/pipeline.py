@@ -175,46 +175,33 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
         return _build(settings, root, embedder, progress, incremental)
 
 
-def _build(settings: Settings, root: Path, embedder: Embedder | None, progress: bool, incremental: bool) -> Path:
-    started = time.perf_counter()
-    docs, skipped = scan_corpus(settings.corpus_dir)
-    for name, why in skipped:
-        log.warning("corpus: skipped %s: %s", name, why)
-    fingerprint = corpus_fingerprint(settings.corpus_dir)
-    fingerprints = {d.doc_id: document_fingerprint(d, fingerprint.get(Path(d.path).name, "")) for d in docs}
+def _plan(settings: Settings, fingerprints: dict[str, str], embedder: Embedder | None, incremental: bool):
+    """What a build can take from the live one: ``(previous build or None, its fingerprints, the ids of the
+    documents it reuses, the embedder)``. The embedder is loaded only when something must be embedded."""
     previous = _previous(settings, embedder) if incremental else None
     old = previous.manifest["fingerprints"] if previous else {}
-    old_infos = {d.doc_id: d for d in previous.documents} if previous else {}
+    known = {d.doc_id for d in previous.documents} if previous else set()
     reused = {doc_id for doc_id, fp in fingerprints.items()
-              if old.get(doc_id) == fp and doc_id in old_infos and doc_id in previous.clean}
-    fresh = [d for d in docs if d.doc_id not in reused]
-    by_id = {d.doc_id: d for d in docs}
-    if embedder is None and previous is not None and fresh:
+              if old.get(doc_id) == fp and doc_id in known and doc_id in previous.clean}
+    if embedder is None and previous is not None and set(fingerprints) - reused:
         # The update embeds with the live build's own embedder (load_index checked it suits the settings).
         embedder = embedder_for(previous.manifest["embedder"], settings)
         if embedder is None:
             log.info("index: full build (the live build's embedder %s is not available here)",
                      previous.manifest["embedder"])
-            previous, old, old_infos, reused, fresh = None, {}, {}, set(), docs
+            previous, old, reused = None, {}, set()
     if embedder is None and previous is None:
         embedder = load_embedder(settings.embedder, settings.model, **embedder_options(settings))
-    # An update that embeds nothing (a removal) loads no embedder: it keeps the live build's.
-    embedder_name = embedder.name if embedder is not None else previous.manifest["embedder"]
+    return previous, old, reused, embedder
 
-    new_chunks, records, cleans = chunk_corpus(fresh, embedder, settings, progress)
-    texts, new_rows = sentence_texts(new_chunks, by_id)
-    dim = int(previous.manifest["dim"]) if previous else embedder.dim
-    new = _Part(new_chunks, [tuple(r) for r in new_rows],
-                embedder.encode_passages([dense_text(by_id[c.doc_id], c.section, c.text) for c in new_chunks],
-                                         progress=progress) if new_chunks else np.zeros((0, dim), np.float32),
-                embedder.encode_passages(texts, progress=progress) if texts else np.zeros((0, dim), np.float32))
-    old_part = None
-    if previous is not None:
-        old_part = _Part(previous.chunks, previous.sentence_rows,
-                         previous.vectors.reconstruct(np.arange(len(previous.chunks))), previous.sentence_vectors)
 
-    # Every document in corpus order, from whichever source holds it: the build a full rebuild would write.
+def _assemble(docs: list[Document], reused: set[str], new: _Part, old_part: _Part | None, records: dict,
+              cleans: dict, previous: IndexData | None):
+    """Every document in corpus order, from whichever part holds it (the live build's for a reused one, the
+    newly embedded one otherwise): the chunks, sentence rows, vectors, records and clean texts that a full
+    rebuild would write."""
     new_rows_of, old_rows_of = _rows_by_document(new.chunks), _rows_by_document(old_part.chunks if old_part else [])
+    old_infos = {d.doc_id: d for d in previous.documents} if previous else {}
     chunks: list[Chunk] = []
     sentence_rows: list[list[int]] = []
     vector_parts, sentence_parts, n_sentences = [], [], 0
@@ -235,10 +222,41 @@ def _build(settings: Settings, root: Path, embedder: Embedder | None, progress: 
         vector_parts.append(got_vectors)
         sentence_parts.append(got_sentences)
         n_sentences += len(got_sentences)
-    if not chunks:
-        raise ValueError(f"the corpus in {settings.corpus_dir} has no text to index")
     vectors = np.concatenate(vector_parts).astype(np.float32, copy=False)
     sentence_vectors = np.concatenate(sentence_parts).astype(np.float32, copy=False)
+    return chunks, sentence_rows, vectors, sentence_vectors, all_records, all_cleans
+
+
+def _build(settings: Settings, root: Path, embedder: Embedder | None, progress: bool, incremental: bool) -> Path:
+    started = time.perf_counter()
+    docs, skipped = scan_corpus(settings.corpus_dir)
+    for name, why in skipped:
+        log.warning("corpus: skipped %s: %s", name, why)
+    fingerprint = corpus_fingerprint(settings.corpus_dir)
+    fingerprints = {d.doc_id: document_fingerprint(d, fingerprint.get(Path(d.path).name, "")) for d in docs}
+    previous, old, reused, embedder = _plan(settings, fingerprints, embedder, incremental)
+    fresh = [d for d in docs if d.doc_id not in reused]
+    by_id = {d.doc_id: d for d in docs}
+    # An update that embeds nothing (a removal) loads no embedder: it keeps the live build's.
+    embedder_name = embedder.name if embedder is not None else previous.manifest["embedder"]
+
+    new_chunks, records, cleans = chunk_corpus(fresh, embedder, settings, progress)
+    texts, new_rows = sentence_texts(new_chunks, by_id)
+    dim = int(previous.manifest["dim"]) if previous else embedder.dim
+    new = _Part(new_chunks, [tuple(r) for r in new_rows],
+                embedder.encode_passages([dense_text(by_id[c.doc_id], c.section, c.text) for c in new_chunks],
+                                         progress=progress) if new_chunks else np.zeros((0, dim), np.float32),
+                embedder.encode_passages(texts, progress=progress) if texts else np.zeros((0, dim), np.float32))
+    old_part = None
+    if previous is not None:
+        old_part = _Part(previous.chunks, previous.sentence_rows,
+                         previous.vectors.reconstruct(np.arange(len(previous.chunks))), previous.sentence_vectors)
+
+    chunks, sentence_rows, vectors, sentence_vectors, all_records, all_cleans = _assemble(
+        docs, reused, new, old_part, records, cleans, previous)
+    if not chunks:
+        raise ValueError(f"the corpus in {settings.corpus_dir} has no text to index")
+    n_sentences = len(sentence_vectors)
 
     kind = choose_kind(settings.faiss_index, len(chunks), settings.flat_max_vectors)
     vindex = VectorIndex.build(vectors, kind)

@@ -1,9 +1,7 @@
 """The retriever: hybrid search over the index and extractive answers.
 
-Hybrid ranking fuses three rankings of the candidates with weighted reciprocal
-rank fusion: dense similarity of the chunk, BM25 of the chunk, and dense
-similarity of the chunk's best sentence; the keyword side's weight follows its
-evidence for the question (``Retriever._keyword_evidence``). An answer quotes verbatim 1 to 3
+Passages are ranked by ``rag.ranking`` (dense, keyword and best-sentence
+rankings fused). An answer quotes verbatim 1 to 3
 sentences of the returned passages that ``rag.answer`` judges to answer the
 question, or says that the corpus is about the question but does not answer it
 (``related``), or that it is not about it (``off_topic``, ``rag.abstention``).
@@ -12,10 +10,6 @@ question, or says that the corpus is about the question but does not answer it
 from __future__ import annotations
 
 import logging
-import math
-import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -24,9 +18,9 @@ import numpy as np
 from . import abstention, glossary
 from . import answer as answering
 from .cleaning import CleanDoc
-from .corpus import corpus_fingerprint, corpus_stat
+from .freshness import CorpusWatch
 from .question import Query, analyze
-from .fusion import HEAD, PER_DOCUMENT, diversify, document_names, fold_words, ranks
+from .ranking import Ranked, Ranking
 from .pipeline import open_index
 from .readers import page_span
 from .request import MAX_K, QueryError, fit_question, normalize_question, shown
@@ -39,21 +33,9 @@ log = logging.getLogger("rag")
 
 ANSWER_FROM = 10  # answer sentences come from the top passages only (their rank is a signal)
 ANSWER_MARGIN = 0.25  # further quoted sentences have a probability within this of the first one
-CORPUS_CHECK_SECONDS = 2.0  # how often corpus_changed() looks at the corpus folder (a stat of each file)
 
 
-@dataclass(frozen=True)
-class Ranked:
-    """A chunk in a ranking: its row, fused score and the scores it was fused from."""
-
-    row: int
-    score: float
-    dense: float
-    keyword: float
-    sentence: float
-
-
-class Retriever:
+class Retriever(Ranking):
     """Search and answer over one index. Safe to share between threads."""
 
     def __init__(self, data: IndexData, embedder, settings: Settings) -> None:
@@ -65,10 +47,7 @@ class Retriever:
         self._docs = {d.doc_id: d for d in data.documents}
         doc_of_chunk = np.array([c.doc_id for c in data.chunks])
         self._doc_rows = {d: np.flatnonzero(doc_of_chunk == d).astype(np.int64) for d in self._docs}
-        self._corpus_lock = threading.Lock()
-        self._corpus_checked = time.monotonic()
-        self._corpus_stat = corpus_stat(settings.corpus_dir)
-        self._corpus_changed = self._compare_corpus()
+        self._watch = CorpusWatch(settings.corpus_dir, data.manifest.get("corpus", {}))
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, rebuild: bool = False, progress: bool = False,
@@ -148,35 +127,10 @@ class Retriever:
         return self._data.clean[doc_id]
 
     def corpus_changed(self) -> list[str]:
-        """The corpus files that differ from those the index was built from (empty: the index is current).
-
-        Cheap: at most every ``CORPUS_CHECK_SECONDS``, one ``stat`` per file; the files are hashed again
-        only when a name, size or modification time moved. What is served stays the index's own text; the
-        app says « index plus ancien que le corpus » until it is restarted (and rebuilds).
-        """
-        now = time.monotonic()
-        if now - self._corpus_checked < CORPUS_CHECK_SECONDS:
-            return self._corpus_changed
-        with self._corpus_lock:
-            if now - self._corpus_checked >= CORPUS_CHECK_SECONDS:
-                stat = corpus_stat(self.settings.corpus_dir)
-                if stat != self._corpus_stat:
-                    self._corpus_stat = stat
-                    self._corpus_changed = self._compare_corpus()
-                self._corpus_checked = time.monotonic()
-        return self._corpus_changed
-
-    def _compare_corpus(self) -> list[str]:
-        try:
-            now = corpus_fingerprint(self.settings.corpus_dir)
-        except Exception:  # noqa: BLE001 (the folder itself is gone: everything changed)
-            now = {}
-        built = self._data.manifest.get("corpus", {})
-        changed = sorted(n for n in set(built) | set(now) if built.get(n) != now.get(n))
-        if changed:
-            log.warning("corpus: changed since the index was built (%s); serving the index as built",
-                        ", ".join(changed[:5]) + (" …" if len(changed) > 5 else ""))
-        return changed
+        """The corpus files that differ from those the index was built from (empty: the index is current);
+        see :class:`rag.freshness.CorpusWatch`. What is served stays the index's own text; the app says
+        « index plus ancien que le corpus » until it is restarted (and rebuilds)."""
+        return self._watch.changed()
 
     def fit_question(self, text: str) -> str:
         """``text`` cut to ``QUESTION_TOKENS`` of this index's embedder (see :func:`fit_question`).
@@ -234,90 +188,6 @@ class Retriever:
         text = normalize_question(question)
         self._check(k, mode, docs)
         return text
-
-    # --------------------------------------------------------------- ranking
-    def _rank(self, query: Query, qv: np.ndarray | None, mode: str, allowed: np.ndarray | None,
-              n: int) -> list[Ranked]:
-        data, s = self._data, self.settings
-        n_cand = max(s.candidates, n)
-        cand: dict[int, None] = {}
-        if mode in ("dense", "hybrid"):
-            rows, _ = data.vectors.search(qv, n_cand, allowed)
-            cand.update(dict.fromkeys(rows.tolist()))
-        kw = None
-        english = query.english
-        if mode in ("keyword", "hybrid"):
-            kw = data.keyword.scores(query.keyword_text)
-            if allowed is not None:
-                masked = np.zeros_like(kw)
-                masked[allowed] = kw[allowed]
-                kw = masked
-            top = np.argsort(-kw, kind="stable")[:n_cand]
-            cand.update(dict.fromkeys(int(r) for r in top if kw[r] > 0))
-        rows = np.fromiter(cand, dtype=np.int64, count=len(cand))
-        if not len(rows):
-            return []
-        kws = kw[rows] if kw is not None else np.zeros(len(rows), np.float32)
-        if qv is not None:
-            dense = data.vectors.reconstruct(rows) @ qv
-            sent = np.array([self._best_sentence(int(r), qv)[1] for r in rows], dtype=np.float32)
-        else:
-            dense = sent = np.zeros(len(rows), np.float32)
-        if mode == "dense":
-            score = dense
-        elif mode == "keyword":
-            score = kws
-        else:
-            w = 1.0 - (1.0 - (s.dense_weight_en if english else s.dense_weight)) * self._keyword_evidence(query)
-            sw, k = s.sentence_weight, s.rrf_k
-            score = (w * (1 - sw) / (k + ranks(dense)) + w * sw / (k + ranks(sent))
-                     + (1 - w) * np.where(kws > 0, 1.0 / (k + ranks(kws)), 0.0))
-        order = np.lexsort((rows, -score))
-        if allowed is None:  # a search restricted to chosen documents is theirs to fill
-            doc_of = [self._data.chunks[int(rows[i])].doc_id for i in order]
-            order = order[diversify(doc_of, self._document_caps(query, set(doc_of)))]
-        order = order[:n]
-        return [Ranked(int(rows[i]), float(score[i]), float(dense[i]), float(kws[i]), float(sent[i]))
-                for i in order]
-
-    def _document_caps(self, query: Query, docs: set[str]) -> dict[str, int]:
-        """How many of the first ``HEAD`` places each of ``docs`` may hold: ``PER_DOCUMENT``, or
-        its share of the index's passages if larger (a document that is most of the corpus is most
-        of the answers), and no limit for a document the question names."""
-        named = self._named_documents(query)
-        total = max(1, len(self._data.chunks))
-        return {d: HEAD if d in named else max(PER_DOCUMENT, math.ceil(HEAD * len(self._doc_rows[d]) / total))
-                for d in docs}
-
-    def _named_documents(self, query: Query) -> set[str]:
-        """The documents a question names: by id, by a name of its metadata ``keywords`` that is a
-        proper name or an acronym (« Ifri », « REAIM 2026 », « A/RES/79/239 »), or by its whole title."""
-        folded = f" {fold_words(query.text)} "
-        return {d.doc_id for d in self.documents
-                if any(f" {name} " in folded for name in document_names(d.doc_id, d.title, d.keywords))}
-
-    def _keyword_evidence(self, query: Query) -> float:
-        """How far the keyword side of hybrid fusion can be trusted for this question, 0 to 1.
-
-        French: the share of the question's terms that the keyword index knows, full from
-        ``settings.keyword_full_share``. English: the share of its content words that reach
-        French text (glossary phrases, acronyms, numbers; ``glossary.coverage``): without them
-        BM25 only matches leftover English words, and would pull the fusion down.
-        """
-        if query.english:
-            return glossary.coverage(query.text, self.glossary)
-        terms, known = self._data.keyword.known_terms(query.keyword_text)
-        if not terms:
-            return 0.0
-        return min(1.0, len(known) / len(terms) / self.settings.keyword_full_share)
-
-    def _best_sentence(self, row: int, qv: np.ndarray) -> tuple[int, float]:
-        srows = self._data.sentence_rows[row]
-        if not srows:
-            return -1, -1.0
-        sims = self._data.sentence_vectors[list(srows)] @ qv
-        i = int(np.argmax(sims))
-        return i, float(sims[i])
 
     def _passage(self, cand: Ranked, highlights=()) -> Passage:
         ch = self._data.chunks[cand.row]

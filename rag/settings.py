@@ -96,7 +96,7 @@ class Settings:
         dense_weight: weight of the dense ranking in hybrid fusion when the
             keyword side has full evidence for the question (keyword gets
             ``1 - dense_weight`` times its evidence, dense the rest; see
-            ``Retriever._keyword_evidence``).
+            ``rag.ranking.Ranking._keyword_evidence``).
         dense_weight_en: the same for questions in English, whose evidence is
             the share of their words the glossary carries into French.
         keyword_full_share: share of a French question's terms known to the

@@ -198,10 +198,10 @@ def test_row8_doc_lists_are_capped_and_echoed_short(tiny_retriever):
 
 def test_row5_the_index_alone_says_what_is_cited(tmp_path, monkeypatch):
     """Library side of row 5: truncated, deleted and edited files never reach a passage or the reader."""
-    import rag.retriever
+    import rag.freshness
     from conftest import TINY
 
-    monkeypatch.setattr(rag.retriever, "CORPUS_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(rag.freshness, "CHECK_SECONDS", 0.0)
     corpus, settings = build(tmp_path, TINY)
     r = Retriever.from_settings(settings)
     q = "Que suppose un contrôle humain significatif des drones ?"

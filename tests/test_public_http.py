@@ -330,7 +330,7 @@ def changing(tmp_path_factory, app_corpus):
     """The app over a copy of the fixture corpus, which the test then edits, truncates and deletes."""
     import app
     import ui.handlers
-    import rag.retriever
+    import rag.freshness
     from rag import Retriever, Settings
 
     root = tmp_path_factory.mktemp("changing")
@@ -338,7 +338,7 @@ def changing(tmp_path_factory, app_corpus):
     shutil.copytree(app_corpus, corpus)
     r = Retriever.from_settings(Settings(corpus_dir=str(corpus), index_dir=str(root / "index"), embedder="bundled"))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(rag.retriever, "CORPUS_CHECK_SECONDS", 0.0)  # look at the folder on every question
+        mp.setattr(rag.freshness, "CHECK_SECONDS", 0.0)  # look at the folder on every question
         demo = app.build_app(r)
         port = free_port()
         app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)

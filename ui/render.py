@@ -125,6 +125,17 @@ def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: 
 </article>"""
 
 
+def render_sources(passages: Sequence[Passage], by_doc: dict[str, list[int]], letters: dict[str, str],
+                   mine: frozenset[str] | set[str]) -> str:
+    """The « Sources » list: per document, its badge, title and links to its passages."""
+    return "".join(
+        f'<li><span class="doc-badge doc-{esc(letters.get(d, "?"))}">{esc(letters.get(d, "?"))}</span> '
+        f'<span class="src-title">{esc(next(p.title for p in passages if p.doc_id == d))}</span> '
+        + (MINE_TAG + " " if d in mine else "")
+        + " ".join(f'<a class="cite" href="#passage-{m}">[{m}]</a>' for m in ns) + "</li>"
+        for d, ns in by_doc.items())
+
+
 def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str, str],
                   files: dict[str, str] | None = None, mine: frozenset[str] | set[str] = frozenset()) -> str:
     """The whole result panel: extracted answer (or abstention notice), sources, passage cards (``files``: per
@@ -145,13 +156,7 @@ def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str
                          [m for m in by_doc[p.doc_id] if m != i], i - 1 in cited, answer.abstained,
                          files.get(p.doc_id, ""), p.doc_id in mine)
              for i, p in enumerate(answer.passages, 1)]
-    first = answer.passages
-    sources = "".join(
-        f'<li><span class="doc-badge doc-{esc(letters.get(d, "?"))}">{esc(letters.get(d, "?"))}</span> '
-        f'<span class="src-title">{esc(next(p.title for p in first if p.doc_id == d))}</span> '
-        + (MINE_TAG + " " if d in mine else "")
-        + " ".join(f'<a class="cite" href="#passage-{m}">[{m}]</a>' for m in ns) + "</li>"
-        for d, ns in by_doc.items())
+    sources = render_sources(answer.passages, by_doc, letters, mine)
     question = f'<div class="asked">Question : <q>{esc(answer.question)}</q></div>'
     if answer.status == "related":
         return f"""<div class="rag-result">
