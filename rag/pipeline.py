@@ -20,7 +20,8 @@ from .embedding import Embedder, embedder_for, embedder_options, load_embedder
 from .keyword import KeywordIndex
 from .settings import Settings
 from .store import IndexData, IndexProblem, code_fingerprint, document_record, load_index, write_build
-from .vectors import VectorIndex, choose_kind
+from .vectors import choose_kind
+from .vectorstore import build_vectors, store_kind
 
 log = logging.getLogger("rag")
 
@@ -120,14 +121,15 @@ def _build(settings: Settings, root: Path, embedder: Embedder | None, progress: 
                                        progress=progress)
     sentence_vectors = embedder.encode_passages(texts, progress=progress)
     kind = choose_kind(settings.faiss_index, len(chunks), settings.flat_max_vectors)
-    vindex = VectorIndex.build(vectors, kind)
+    vindex = build_vectors(settings, vectors, kind, [c.doc_id for c in chunks], embedder.name)
     kindex = KeywordIndex.build([keyword_text(by_id[c.doc_id], c.section, c.text) for c in chunks])
     fields = {
         "settings": settings.index_settings(),
         "embedder": embedder.name,
         "code": code_fingerprint(),
         "dim": int(vectors.shape[1]),
-        "vector_index": kind,
+        "vector_index": vindex.kind,
+        "vector_store": store_kind(settings.store),
         "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(texts)},
         "corpus": fingerprint,
         "skipped": [{"file": name, "reason": why} for name, why in skipped],

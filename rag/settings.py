@@ -13,8 +13,11 @@ import functools
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
+
+from .vectorstore import store_kind
 
 ROOT = Path(__file__).resolve().parent.parent
 # Values fitted by ``python -m eval --calibrate --write``: domain data, kept beside the corpus (``calibration_file``).
@@ -120,6 +123,11 @@ class Settings:
             corpus, as domain data. A missing file leaves the fallbacks of ``CALIBRATED``.
         glossary_file: the English → French domain vocabulary for keyword search (TOML, its ``[terms]``
             table; see ``rag.glossary``); an empty or missing file means no glossary.
+        store: where the chunk vectors live: ``faiss`` (files in the build folder), ``milvus://PATH.db`` (the
+            embedded Milvus Lite server on that file), ``milvus://host:19530`` or ``http(s)://…`` (a Milvus
+            standalone or cluster; token from ``RAG_MILVUS_TOKEN``). See ``rag.vectorstore``.
+        milvus_collection: the Milvus alias of the live build; each build's collection is named after it.
+        milvus_timeout: seconds a Milvus call may take before the store is reported unavailable.
     """
 
     corpus_dir: str = str(ROOT / "corpus")
@@ -152,6 +160,9 @@ class Settings:
     calibration_file: str = str(CALIBRATION)
     glossary_file: str = str(ROOT / "corpus" / "glossary.toml")
     answer_sentences: int = 3
+    store: str = "faiss"
+    milvus_collection: str = "rag"
+    milvus_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         for name, fallback in CALIBRATED.items():
@@ -182,6 +193,12 @@ class Settings:
             raise ValueError("answer_sentences must be 1, 2 or 3")
         if self.candidates < 1 or self.rrf_k < 1:
             raise ValueError("candidates and rrf_k must be positive")
+        store_kind(self.store)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,100}", self.milvus_collection):
+            raise ValueError("milvus_collection must be letters, digits and underscores (not first), "
+                             f"got {self.milvus_collection!r}")
+        if self.milvus_timeout <= 0:
+            raise ValueError("milvus_timeout must be positive")
 
     # Settings that change what is stored in the index. Others only steer queries.
     # (The corpus is checked by its fingerprint and the embedder by its name, in the manifest.)
