@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -45,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tune", action="store_true", help="grid of dense_weight, sentence_weight, rrf_k on tune")
     p.add_argument("--readme", action="store_true",
                    help="also put the summary into README.md, between <!-- eval:start --> and <!-- eval:end -->")
+    p.add_argument("--store", default=None,
+                   help="vector store (RAG_STORE): faiss, milvus://PATH.db, milvus://host:port, https://…; a Milvus "
+                        "store keeps its build folders in .index-milvus/ unless RAG_INDEX_DIR is set")
     p.add_argument("--quiet", action="store_true", help="log warnings only")
     return p
 
@@ -68,7 +72,13 @@ def main(argv=None) -> int:
         print("error: --k must be between 10 and 50", file=sys.stderr)
         return 2
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env(store=args.store)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if settings.store != "faiss" and "RAG_INDEX_DIR" not in os.environ:  # never replace the committed FAISS index
+        settings = settings.replace(index_dir=str(ROOT / ".index-milvus"))
     try:
         documents = {d.doc_id: d.text for d in load_corpus(settings.corpus_dir)}
     except CorpusError as exc:

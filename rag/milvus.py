@@ -241,10 +241,9 @@ class MilvusVectors:
     kind = "milvus"
     file_name = FILE
 
-    def __init__(self, conn: Connection, base: str, collection: str, build: str, dim: int,
-                 doc_ids: list[str]) -> None:
-        self._conn = conn
-        self.base = base
+    def __init__(self, settings, collection: str, build: str, dim: int, doc_ids: list[str]) -> None:
+        self._settings = settings
+        self.base = settings.milvus_collection
         self.collection = collection
         self.build = build
         self.dim = dim
@@ -253,6 +252,10 @@ class MilvusVectors:
 
     def __len__(self) -> int:
         return len(self._doc_of_row)
+
+    @property
+    def _conn(self) -> Connection:
+        return connect(self._settings)  # the process's one connection (a reconnect replaces its client)
 
     # ---------------------------------------------------------------- build
     @classmethod
@@ -290,7 +293,7 @@ class MilvusVectors:
         if count != n:
             raise StoreUnavailable(conn.target.shown, f"{name} holds {count} rows after inserting {n}")
         conn.call("load_collection", name, retry=False)
-        return cls(conn, base, name, build, dim, list(doc_ids))
+        return cls(settings, name, build, dim, list(doc_ids))
 
     def save(self, path: Path) -> None:
         """Write ``milvus.json``: which collection holds this build's vectors (checked when it is opened)."""
@@ -339,7 +342,7 @@ class MilvusVectors:
         if count != len(doc_ids):
             raise IndexProblem(name, f"{count} rows for {len(doc_ids)} chunks")
         conn.call("load_collection", name)
-        return cls(conn, settings.milvus_collection, name, str(info["build"]), dim, doc_ids)
+        return cls(settings, name, str(info["build"]), dim, doc_ids)
 
     # ---------------------------------------------------------------- query
     def _filter(self, allowed: np.ndarray) -> str:

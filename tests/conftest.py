@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Modules marked slow (``python -m pytest -m "not slow"`` leaves them out; ``python -m pytest`` runs everything):
 # they start the app or a browser, kill subprocesses mid-build, use the real corpus's index, or convert the model.
 SLOW_MODULES = {"test_app_api", "test_app_browser", "test_bundled_runtime", "test_eval", "test_faults", "test_hostile",
-                "test_public", "test_public_http", "test_real_corpus", "test_bench_corpus"}
+                "test_public", "test_public_http", "test_real_corpus", "test_bench_corpus", "test_milvus"}
 
 
 def pytest_collection_modifyitems(config, items):
