@@ -578,6 +578,11 @@ def print_corpus(res: dict) -> None:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--scale" in argv:  # the vector stores at scale: eval/bench_scale.py, with its own options
+        from .bench_scale import main as scale_main
+
+        return scale_main([a for a in argv if a != "--scale"])
     p = argparse.ArgumentParser(prog="python -m eval.bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rebuild", action="store_true", help="rebuild the real index and time it (about 4.5 minutes)")

@@ -379,3 +379,60 @@ class MilvusVectors:
         if missing:
             raise IndexProblem(self.collection, f"rows {missing[:5]} are missing")
         return np.array([by_row[r] for r in rows], dtype=np.float32)
+
+
+# ------------------------------------------------------------------ keywords
+def french_analyzer(stopwords) -> dict:
+    """Milvus analyser parameters for French: words, lowercase, accents folded, ``stopwords`` (accent-free) and
+    elided articles dropped, Snowball French stems (Milvus has no elision filter; its standard tokenizer splits
+    ``l'intelligence`` at the apostrophe, and the stop list drops the ``l``)."""
+    elided = ["l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu"]
+    return {"tokenizer": "standard",
+            "filter": ["lowercase", "asciifolding", {"type": "stop", "stop_words": sorted({*stopwords, *elided})},
+                       {"type": "stemmer", "language": "french"}]}
+
+
+class MilvusKeyword:
+    """BM25 over a sparse field that Milvus computes from the text with its own analyser (full-text search).
+
+    Measured beside bm25s by ``python -m eval.bench --scale``; the engine's keyword side stays bm25s (see the
+    README, « Scaling out »).
+    """
+
+    def __init__(self, settings, collection: str) -> None:
+        self._settings = settings
+        self.collection = collection
+
+    @classmethod
+    def create(cls, settings, texts: list[str], analyzer: dict, name: str, batch: int = INSERT_BATCH,
+               k1: float = 1.5, b: float = 0.75) -> "MilvusKeyword":
+        """A collection ``name`` (replaced if present) of ``texts``, row ``i`` = ``texts[i]``."""
+        from pymilvus import Function, FunctionType
+
+        conn = connect(settings)
+        if conn.call("has_collection", name, retry=False):
+            conn.call("drop_collection", name, retry=False)
+        schema = MilvusClient.create_schema(auto_id=False)
+        schema.add_field("row", DataType.INT64, is_primary=True)
+        schema.add_field("text", DataType.VARCHAR, max_length=65535, enable_analyzer=True, analyzer_params=analyzer)
+        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"],
+                                     output_field_names=["sparse"]))
+        params = MilvusClient.prepare_index_params()
+        params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
+                         params={"bm25_k1": k1, "bm25_b": b})
+        conn.call("create_collection", name, schema=schema, index_params=params, consistency_level="Strong",
+                  retry=False)
+        for start in range(0, len(texts), batch):
+            conn.call("insert", name, [{"row": i, "text": texts[i]}
+                                       for i in range(start, min(len(texts), start + batch))], retry=False)
+        conn.call("flush", name, retry=False)
+        conn.call("load_collection", name, retry=False)
+        return cls(settings, name)
+
+    def top(self, text: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best rows for ``text`` by BM25, with their scores (empty when no term matches)."""
+        hits = connect(self._settings).call("search", self.collection, [text], limit=k, anns_field="sparse",
+                                            search_params={"metric_type": "BM25"})[0]
+        return (np.array([h["id"] for h in hits], dtype=np.int64),
+                np.array([h["distance"] for h in hits], dtype=np.float32))
