@@ -33,6 +33,7 @@ from .store import IndexProblem
 from .vectorstore import TOKEN_ENV, StoreUnavailable, doc_filter, store_kind
 
 try:
+    from grpc import RpcError
     from pymilvus import DataType, MilvusClient, MilvusException
 except ImportError as exc:  # pragma: no cover (exercised only where pymilvus is missing)
     raise ImportError('the Milvus store needs pymilvus and Milvus Lite: pip install "pymilvus<2.6" '
@@ -40,7 +41,7 @@ except ImportError as exc:  # pragma: no cover (exercised only where pymilvus is
 
 log = logging.getLogger("rag")
 
-INSERT_BATCH = 2000
+INSERT_BATCH = 1000
 POINTER_SUFFIX = "_live"
 LIVE_KEY = "live"
 FILE = "milvus.json"
@@ -99,7 +100,7 @@ class Connection:
             else:
                 client = MilvusClient(self.target.uri, token=os.environ.get(TOKEN_ENV, ""), timeout=self.timeout)
             client.list_collections(timeout=self.timeout)  # it answers, and accepts the credentials
-        except MilvusException as exc:
+        except (MilvusException, RpcError) as exc:
             raise StoreUnavailable(self.target.shown, _reason(exc)) from None
         except Exception as exc:  # noqa: BLE001 (Milvus Lite: server binary failed to start, file locked, ...)
             hint = " (Milvus Lite serves one process at a time per .db file)" if self.target.lite else ""
@@ -111,14 +112,14 @@ class Connection:
         kwargs.setdefault("timeout", self.timeout)
         try:
             return getattr(self._client, name)(*args, **kwargs)
-        except MilvusException as exc:
+        except (MilvusException, RpcError) as exc:
             if not (retry and _lost(exc)):
                 raise StoreUnavailable(self.target.shown, f"{name}: {_reason(exc)}") from None
             log.warning("milvus: %s lost the server %s; reconnecting", name, self.target.shown)
         self.reconnect()
         try:
             return getattr(self._client, name)(*args, **kwargs)
-        except MilvusException as exc:
+        except (MilvusException, RpcError) as exc:
             raise StoreUnavailable(self.target.shown, f"{name} after reconnecting: {_reason(exc)}") from None
 
     def reconnect(self) -> None:
@@ -251,7 +252,7 @@ class MilvusVectors:
         self._rows_of = {d: int(n) for d, n in zip(*np.unique(np.array(doc_ids, dtype=str), return_counts=True))}
 
     def __len__(self) -> int:
-        return len(self._doc_of_row)
+        return sum(self._rows_of.values())
 
     @property
     def _conn(self) -> Connection:
@@ -344,10 +345,45 @@ class MilvusVectors:
         conn.call("load_collection", name)
         return cls(settings, name, str(info["build"]), dim, doc_ids)
 
+    # --------------------------------------------------------- incremental
+    def add(self, vectors: np.ndarray, doc_ids: list[str], batch: int = INSERT_BATCH) -> np.ndarray:
+        """Insert rows for new chunks after the last row (only those rows are written); returns their rows.
+
+        Raises:
+            ValueError: a dimension or count that does not fit; StoreUnavailable: the server failed mid-insert.
+        """
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(doc_ids), -1)
+        if vectors.shape[1] != self.dim:
+            raise ValueError(f"vectors of dimension {vectors.shape[1]}, collection {self.collection} holds "
+                             f"{self.dim}-d vectors")
+        start = int(max(self._rows_in_store(), default=-1)) + 1
+        rows = np.arange(start, start + len(doc_ids), dtype=np.int64)
+        for a in range(0, len(rows), batch):
+            self._conn.call("insert", self.collection,
+                            [{"row": int(rows[i]), "doc_id": doc_ids[i], "vector": vectors[i].tolist()}
+                             for i in range(a, min(len(rows), a + batch))], retry=False)
+        self._conn.call("flush", self.collection, retry=False)
+        self._doc_of_row = np.concatenate([self._doc_of_row, np.array(doc_ids, dtype=object)])
+        for d in doc_ids:
+            self._rows_of[d] = self._rows_of.get(d, 0) + 1
+        return rows
+
+    def delete(self, doc_id: str) -> int:
+        """Delete the rows of one known document (a filter on its validated id); returns how many there were."""
+        flt = doc_filter([doc_id], self._rows_of)
+        n = self._rows_of.pop(doc_id)
+        self._conn.call("delete", self.collection, filter=flt, retry=False)
+        self._conn.call("flush", self.collection, retry=False)
+        self._doc_of_row = np.where(self._doc_of_row == doc_id, None, self._doc_of_row)
+        return n
+
+    def _rows_in_store(self) -> list[int]:
+        return [i for i, d in enumerate(self._doc_of_row) if d is not None]
+
     # ---------------------------------------------------------------- query
     def _filter(self, allowed: np.ndarray) -> str:
         rows = np.unique(np.asarray(allowed, dtype=np.int64))
-        docs = sorted(set(self._doc_of_row[rows].tolist()))
+        docs = sorted(set(self._doc_of_row[rows].tolist()) - {None})
         if sum(self._rows_of[d] for d in docs) == len(rows):  # whole documents: a filter on doc_id
             return doc_filter(docs, self._rows_of)
         return "row in [" + ",".join(str(int(r)) for r in rows) + "]"

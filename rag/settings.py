@@ -162,7 +162,7 @@ class Settings:
     answer_sentences: int = 3
     store: str = "faiss"
     milvus_collection: str = "rag"
-    milvus_timeout: float = 10.0
+    milvus_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         for name, fallback in CALIBRATED.items():

@@ -272,3 +272,26 @@ def test_collection_of_another_build_embedder_or_dimension_is_refused(milvus_set
     finally:
         publish(conn, "rag", live)
     assert load_index(milvus_settings).folder == data.folder
+
+
+@needs_milvus
+def test_add_and_delete_touch_only_their_rows(milvus_settings):
+    from rag.milvus import MilvusVectors
+
+    settings = milvus_settings.replace(milvus_collection="incremental")
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((6, 8)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    store = MilvusVectors.create(settings, x[:4], ["a", "a", "b", "b"], "test")
+    assert store.add(x[4:], ["c", "c"]).tolist() == [4, 5]
+    assert len(store) == 6
+    rows, _ = store.search(x[5], 1)
+    assert rows.tolist() == [5]
+    with pytest.raises(ValueError, match="unknown document id"):
+        store.delete('a" or 1==1')
+    assert store.delete("b") == 2
+    rows, _ = store.search(x[2], 6)
+    assert sorted(rows.tolist()) == [0, 1, 4, 5]  # b's rows are gone, the others untouched
+    assert np.array_equal(store.reconstruct(np.array([0, 5])), x[[0, 5]])
+    with pytest.raises(ValueError, match="dimension 3"):
+        store.add(np.ones((1, 3)), ["d"])
