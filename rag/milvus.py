@@ -89,6 +89,8 @@ class Connection:
     def __init__(self, target: Target, timeout: float) -> None:
         self.target = target
         self.timeout = timeout
+        # pymilvus bounds its retries by ``timeout`` only when it is an int (a float means 75 retries, minutes)
+        self._seconds = max(1, int(round(timeout)))
         self._lock = threading.Lock()
         self._client = self._open()
 
@@ -98,8 +100,8 @@ class Connection:
                 Path(self.target.uri).parent.mkdir(parents=True, exist_ok=True)
                 client = MilvusClient(self.target.uri)
             else:
-                client = MilvusClient(self.target.uri, token=os.environ.get(TOKEN_ENV, ""), timeout=self.timeout)
-            client.list_collections(timeout=self.timeout)  # it answers, and accepts the credentials
+                client = MilvusClient(self.target.uri, token=os.environ.get(TOKEN_ENV, ""), timeout=self._seconds)
+            client.list_collections(timeout=self._seconds)  # it answers, and accepts the credentials
         except (MilvusException, RpcError) as exc:
             raise StoreUnavailable(self.target.shown, _reason(exc)) from None
         except Exception as exc:  # noqa: BLE001 (Milvus Lite: server binary failed to start, file locked, ...)
@@ -109,7 +111,7 @@ class Connection:
 
     def call(self, name: str, *args, retry: bool = True, **kwargs):
         """``client.<name>(*args, **kwargs)``; on a lost server, reconnect and try once more (``retry``)."""
-        kwargs.setdefault("timeout", self.timeout)
+        kwargs.setdefault("timeout", self._seconds)
         try:
             return getattr(self._client, name)(*args, **kwargs)
         except (MilvusException, RpcError) as exc:

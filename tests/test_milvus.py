@@ -73,7 +73,8 @@ def milvus_settings(tiny_settings, tmp_path_factory):
     from rag.milvus import disconnect
 
     folder = tmp_path_factory.mktemp("milvus")
-    settings = tiny_settings.replace(store=f"milvus://{folder}/m.db", index_dir=str(folder / "index"))
+    settings = tiny_settings.replace(store=f"milvus://{folder}/m.db", index_dir=str(folder / "index"),
+                                     milvus_timeout=5.0)  # a lost server is noticed within seconds
     yield settings
     disconnect(settings)
 
