@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -45,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tune", action="store_true", help="grid of dense_weight, sentence_weight, rrf_k on tune")
     p.add_argument("--readme", action="store_true",
                    help="also put the summary into README.md, between <!-- eval:start --> and <!-- eval:end -->")
+    p.add_argument("--store", default=None,
+                   help="vector store (RAG_STORE): faiss, milvus://PATH.db, milvus://host:port, https://…; a Milvus "
+                        "store keeps its build folders in .index-milvus/ unless RAG_INDEX_DIR is set")
     p.add_argument("--quiet", action="store_true", help="log warnings only")
     return p
 
@@ -60,8 +64,8 @@ def main(argv=None) -> int:
 
     from .evaluate import evaluate_all
 
-    settings = Settings.from_env()
     try:
+        settings = _settings(args, Settings)
         modes, cases = _inputs(args, settings)
     except _BadInput as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -75,6 +79,22 @@ def main(argv=None) -> int:
     result = evaluate_all(retriever, cases, modes, k=args.k, cache_dir=args.cache)
     _report(args, retriever, cases, modes, result, load_seconds)
     return 0
+
+
+def _settings(args, settings_class):
+    """The settings from the environment, with ``--store``; a Milvus store never replaces the committed FAISS
+    index (its build folders go to .index-milvus/ unless RAG_INDEX_DIR is set).
+
+    Raises:
+        _BadInput: a bad ``--store``.
+    """
+    try:
+        settings = settings_class.from_env(store=args.store)
+    except ValueError as exc:
+        raise _BadInput(str(exc)) from None
+    if settings.store != "faiss" and "RAG_INDEX_DIR" not in os.environ:
+        settings = settings.replace(index_dir=str(ROOT / ".index-milvus"))
+    return settings
 
 
 def _inputs(args, settings) -> tuple[list[str], list]:

@@ -238,6 +238,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "--scale" in argv:  # the vector stores at scale: eval/bench_scale.py, with its own options
+        from .bench_scale import main as scale_main
+
+        return scale_main([a for a in argv if a != "--scale"])
     p = parser()
     args = p.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]

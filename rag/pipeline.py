@@ -27,7 +27,8 @@ from .embedding import Embedder, embedder_for, embedder_options, load_embedder
 from .keyword import KeywordIndex
 from .settings import Settings
 from .store import IndexData, IndexProblem, code_fingerprint, document_record, load_index, write_build
-from .vectors import VectorIndex, choose_kind
+from .vectors import choose_kind
+from .vectorstore import build_vectors, store_kind
 
 log = logging.getLogger("rag")
 
@@ -259,7 +260,7 @@ def _build(settings: Settings, root: Path, embedder: Embedder | None, progress: 
     n_sentences = len(sentence_vectors)
 
     kind = choose_kind(settings.faiss_index, len(chunks), settings.flat_max_vectors)
-    vindex = VectorIndex.build(vectors, kind)
+    vindex = build_vectors(settings, vectors, kind, [c.doc_id for c in chunks], embedder_name)
     kindex = KeywordIndex.build([keyword_text(by_id[c.doc_id], c.section, c.text) for c in chunks])
     removed = sorted(set(old) - set(fingerprints))
     fields = {
@@ -267,7 +268,8 @@ def _build(settings: Settings, root: Path, embedder: Embedder | None, progress: 
         "embedder": embedder_name,
         "code": code_fingerprint(),
         "dim": int(vectors.shape[1]),
-        "vector_index": kind,
+        "vector_index": vindex.kind,
+        "vector_store": store_kind(settings.store),
         "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": n_sentences},
         "corpus": fingerprint,
         "fingerprints": fingerprints,

@@ -13,8 +13,11 @@ import functools
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
+
+from .vectorstore import store_kind
 
 ROOT = Path(__file__).resolve().parent.parent
 # Values fitted by ``python -m eval --calibrate --write``: domain data, kept beside the corpus (``calibration_file``).
@@ -130,6 +133,11 @@ class Settings:
             says it ended).
         upload_budget: bytes all sessions' stored uploads may take together on disk.
         upload_dir: folder under which each session's private folder is made (empty: the system's temp folder).
+        store: where the chunk vectors live: ``faiss`` (files in the build folder), ``milvus://PATH.db`` (the
+            embedded Milvus Lite server on that file), ``milvus://host:19530`` or ``http(s)://…`` (a Milvus
+            standalone or cluster; token from ``RAG_MILVUS_TOKEN``). See ``rag.vectorstore``.
+        milvus_collection: the Milvus alias of the live build; each build's collection is named after it.
+        milvus_timeout: seconds a Milvus call may take before the store is reported unavailable.
     """
 
     corpus_dir: str = str(ROOT / "corpus")
@@ -170,6 +178,9 @@ class Settings:
     upload_ttl: int = 3600
     upload_budget: int = 512 * 1024 * 1024
     upload_dir: str = ""
+    store: str = "faiss"
+    milvus_collection: str = "rag"
+    milvus_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         for name, fallback in CALIBRATED.items():
@@ -206,6 +217,12 @@ class Settings:
                      "upload_budget"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        store_kind(self.store)
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,100}", self.milvus_collection):
+            raise ValueError("milvus_collection must be letters, digits and underscores (not first), "
+                             f"got {self.milvus_collection!r}")
+        if self.milvus_timeout <= 0:
+            raise ValueError("milvus_timeout must be positive")
 
     # Settings that change what is stored in the index. Others only steer queries.
     # (The corpus is checked by its fingerprint and the embedder by its name, in the manifest.)

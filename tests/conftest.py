@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # they start the app or a browser, kill subprocesses mid-build, use the real corpus's index, or convert the model.
 SLOW_MODULES = {"test_app_api", "test_app_browser", "test_bundled_runtime", "test_eval", "test_faults", "test_hostile",
                 "test_public", "test_public_http", "test_real_corpus", "test_bench_corpus", "test_pdf_browser",
-                "test_uploads_http", "test_uploads_browser"}
+                "test_uploads_http", "test_uploads_browser", "test_milvus"}
 
 
 def pytest_collection_modifyitems(config, items):

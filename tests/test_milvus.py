@@ -1,0 +1,298 @@
+"""The Milvus vector store against the FAISS one, on a real embedded Milvus server (Milvus Lite) this test starts.
+
+Every test that needs Milvus is skipped, with the reason printed, where pymilvus or milvus-lite cannot be imported.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.request import QueryError
+from rag.vectorstore import StoreUnavailable, doc_filter, quote, store_kind
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = ["Qui contrôle les drones autonomes ?", "budget de la commission", "What does the resolution ask?"]
+
+
+def _milvus_missing() -> str | None:
+    try:
+        import milvus_lite  # noqa: F401
+        import pymilvus  # noqa: F401
+    except ImportError as exc:
+        return f"Milvus tests skipped: {exc} (pip install \"pymilvus<2.6\" \"milvus-lite==2.5.1\" \"setuptools<80\")"
+    return None
+
+
+MISSING = _milvus_missing()
+if MISSING:
+    print(MISSING)
+needs_milvus = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
+
+
+# ------------------------------------------------------------ no server needed
+def test_filter_refuses_an_injection_before_building_anything():
+    known = ["rapport-drones", "note-budget"]
+    for bad in ['x" or 1==1', 'rapport-drones" or doc_id != "', "", 3]:
+        with pytest.raises(ValueError, match="unknown document id"):
+            doc_filter(["note-budget", bad], known)
+    with pytest.raises(ValueError, match="at least one"):
+        doc_filter([], known)
+    assert doc_filter(["note-budget", "note-budget"], known) == 'doc_id in ["note-budget"]'
+    assert quote('a"b\\c') == '"a\\"b\\\\c"'
+
+
+def test_store_setting_is_validated():
+    from rag import Settings
+
+    assert store_kind("faiss") == "faiss" and store_kind("milvus://x.db") == "milvus"
+    assert store_kind("https://in03.example.com") == "milvus"
+    for bad in ("milvus", "milvus://", "qdrant://h", "FAISS"):
+        with pytest.raises(ValueError, match="store must be"):
+            Settings(store=bad)
+    with pytest.raises(ValueError, match="milvus_collection"):
+        Settings(milvus_collection="rag; drop")
+    assert Settings.from_env({"RAG_STORE": "milvus://a.db"}).store == "milvus://a.db"
+
+
+# ------------------------------------------------------------ on Milvus Lite
+@pytest.fixture(scope="module")
+def milvus_settings(tiny_settings, tmp_path_factory):
+    if MISSING:
+        pytest.skip(MISSING)
+    from rag.milvus import disconnect
+
+    folder = tmp_path_factory.mktemp("milvus")
+    settings = tiny_settings.replace(store=f"milvus://{folder}/m.db", index_dir=str(folder / "index"),
+                                     milvus_timeout=5.0)  # a lost server is noticed within seconds
+    yield settings
+    disconnect(settings)
+
+
+@pytest.fixture(scope="module")
+def milvus_retriever(milvus_settings):
+    from rag import Retriever
+
+    return Retriever.from_settings(milvus_settings)
+
+
+def _spans(passages):
+    return [(p.doc_id, p.start, p.end, p.text) for p in passages]
+
+
+def _server_pids(db: str) -> list[int]:
+    import psutil
+
+    return [p.pid for p in psutil.Process().children(recursive=True)
+            if p.name() == "milvus" and db in " ".join(p.cmdline())]
+
+
+def _db(settings) -> str:
+    from rag.milvus import parse_target
+
+    return parse_target(settings.store).uri
+
+
+@needs_milvus
+def test_same_passages_offsets_and_answers_as_faiss(tiny_retriever, milvus_retriever):
+    assert milvus_retriever.manifest["vector_store"] == "milvus"
+    assert (milvus_retriever.index_folder / "milvus.json").is_file()
+    assert not (milvus_retriever.index_folder / "vectors.faiss").exists()
+    one = tiny_retriever.documents[0].doc_id
+    for q in QUESTIONS:
+        for mode in ("dense", "hybrid", "keyword"):
+            for docs in (None, [one]):
+                a = tiny_retriever.search(q, k=5, mode=mode, docs=docs)
+                b = milvus_retriever.search(q, k=5, mode=mode, docs=docs)
+                assert _spans(a) == _spans(b), (q, mode, docs)
+                assert np.allclose([p.score for p in a], [p.score for p in b], atol=1e-5)
+        fa, fb = tiny_retriever.answer(q), milvus_retriever.answer(q)
+        assert (fa.status, fa.abstained, _spans(fa.passages)) == (fb.status, fb.abstained, _spans(fb.passages))
+        assert [(s.passage, s.start, s.end, s.text) for s in fa.sentences] == \
+            [(s.passage, s.start, s.end, s.text) for s in fb.sentences]
+
+
+@needs_milvus
+def test_injected_document_filter_is_refused(milvus_retriever):
+    with pytest.raises(QueryError) as err:
+        milvus_retriever.search("drones", docs=['x" or 1==1'])
+    assert err.value.code == "unknown_docs"
+
+
+@needs_milvus
+def test_a_known_id_with_quotes_matches_only_itself(milvus_settings):
+    from rag.milvus import MilvusVectors
+
+    settings = milvus_settings.replace(milvus_collection="quotes")
+    ids = ["a", 'x" or 1==1', "a", 'x" or 1==1']
+    vectors = np.eye(4, 8, dtype=np.float32)
+    store = MilvusVectors.create(settings, vectors, ids, "test")
+    rows, _ = store.search(np.ones(8, np.float32), 4, allowed=np.array([1, 3]))
+    assert sorted(rows.tolist()) == [1, 3]
+    assert 'doc_id in ["x\\" or 1==1"]' == store._filter(np.array([1, 3]))
+    assert np.array_equal(store.reconstruct(np.array([3, 0])), vectors[[3, 0]])
+
+
+@needs_milvus
+def test_build_killed_mid_insert_leaves_the_previous_collection_live(milvus_settings, milvus_retriever):
+    from rag import Retriever
+    from rag.milvus import connect, disconnect, live_collection
+
+    before = _spans(milvus_retriever.search(QUESTIONS[0], k=5))
+    live = live_collection(connect(milvus_settings), "rag")
+    disconnect(milvus_settings)  # Milvus Lite serves one process per file: the builder below takes it over
+    script = textwrap.dedent(f"""
+        import logging, sys, numpy as np
+        logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
+        from rag import Settings
+        from rag.milvus import MilvusVectors
+        settings = Settings.from_json({milvus_settings.to_json()!r})
+        rng = np.random.default_rng(0)
+        MilvusVectors.create(settings, rng.standard_normal((40_000, 384), dtype=np.float32),
+                             ["rapport-drones"] * 40_000, "killed", batch=500)
+        print("FINISHED", flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                            start_new_session=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if "inserted" in line:
+                break
+        assert any("inserted 500/40000" in x for x in lines), lines
+        os.killpg(proc.pid, signal.SIGKILL)  # the builder and its Milvus server, mid-insert
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    conn = connect(milvus_settings)
+    half = [n for n in conn.call("list_collections") if n.startswith("rag_b") and n != live]
+    assert half, "the killed build left no collection: it was not killed mid-insert"
+    assert live_collection(conn, "rag") == live
+    again = Retriever.from_settings(milvus_settings)
+    assert again.index_folder == milvus_retriever.index_folder
+    assert _spans(again.search(QUESTIONS[0], k=5)) == before
+    assert _spans(milvus_retriever.search(QUESTIONS[0], k=5)) == before  # the loaded one reconnects
+
+
+@needs_milvus
+def test_server_restarted_between_two_questions(milvus_retriever, caplog):
+    import psutil
+
+    before = _spans(milvus_retriever.search(QUESTIONS[1], k=5, mode="dense"))
+    pids = _server_pids(_db(milvus_retriever.settings))
+    assert pids, "no Milvus Lite server runs under this process"
+    for pid in pids:
+        psutil.Process(pid).kill()
+        psutil.Process(pid).wait(timeout=30)
+    with caplog.at_level(logging.INFO, logger="rag"):
+        after = _spans(milvus_retriever.search(QUESTIONS[1], k=5, mode="dense"))
+    assert after == before
+    assert "reconnecting" in caplog.text and "reconnected" in caplog.text
+    assert _server_pids(_db(milvus_retriever.settings)) != pids
+
+
+@needs_milvus
+def test_server_killed_mid_insert_fails_the_build_loudly(milvus_settings, milvus_retriever):
+    import psutil
+
+    from rag.milvus import MilvusVectors
+
+    class KillOnFirstBatch(logging.Handler):
+        def emit(self, record):
+            if "inserted" in record.getMessage():
+                for pid in _server_pids(_db(milvus_settings)):
+                    psutil.Process(pid).kill()
+                    psutil.Process(pid).wait(timeout=30)
+
+    handler = KillOnFirstBatch(logging.INFO)
+    logger = logging.getLogger("rag")
+    old = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        with pytest.raises(StoreUnavailable, match="insert"):
+            MilvusVectors.create(milvus_settings, np.eye(50, 384, dtype=np.float32), ["rapport-drones"] * 50,
+                                 "killed", batch=10)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old)
+    assert milvus_retriever.search(QUESTIONS[0], k=3)  # reconnects: the previous collection still answers
+
+
+@needs_milvus
+def test_unreachable_server_is_an_error_not_a_fallback(milvus_settings, milvus_retriever):
+    from rag import Retriever
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    bad = milvus_settings.replace(store=f"milvus://127.0.0.1:{port}", milvus_timeout=2.0)
+    with pytest.raises(StoreUnavailable, match=f"127.0.0.1:{port}.*does not answer"):
+        Retriever.from_settings(bad)
+    assert milvus_retriever.search(QUESTIONS[0], k=3)
+
+
+@needs_milvus
+def test_collection_of_another_build_embedder_or_dimension_is_refused(milvus_settings, milvus_retriever):
+    from rag.milvus import MilvusVectors, connect, live_collection, publish
+    from rag.store import IndexProblem, load_index
+
+    data = milvus_retriever._data
+    doc_ids = [c.doc_id for c in data.chunks]
+    with pytest.raises(IndexProblem, match="embedder 'bundled:"):
+        MilvusVectors.open(milvus_settings, data.folder, {**data.manifest, "embedder": "other"}, doc_ids)
+    with pytest.raises(IndexProblem, match="dimension mismatch: the collection holds 384-d"):
+        MilvusVectors.open(milvus_settings, data.folder, {**data.manifest, "dim": 768}, doc_ids)
+    with pytest.raises(ValueError, match="dimension 8"):
+        data.vectors.search(np.ones(8, np.float32), 3)
+    # another build's collection made live on the same store under the same name: refused by name
+    conn = connect(milvus_settings)
+    live = live_collection(conn, "rag")
+    other = MilvusVectors.create(milvus_settings, np.eye(len(doc_ids), 384, dtype=np.float32), doc_ids,
+                                 data.manifest["embedder"])
+    try:
+        conn.call("upsert", "rag_live", [{"key": "live", "target": other.collection, "v": [0.0, 0.0]}])
+        with pytest.raises(IndexProblem, match="belongs to no build"):
+            load_index(milvus_settings)
+        # a folder whose milvus.json names that collection but whose record is another build's
+        info = json.loads((data.folder / "milvus.json").read_text())
+        assert info["build"] != other.build
+        assert milvus_retriever.search(QUESTIONS[0], k=3)  # the loaded build still answers from its collection
+    finally:
+        publish(conn, "rag", live)
+    assert load_index(milvus_settings).folder == data.folder
+
+
+@needs_milvus
+def test_add_and_delete_touch_only_their_rows(milvus_settings):
+    from rag.milvus import MilvusVectors
+
+    settings = milvus_settings.replace(milvus_collection="incremental")
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((6, 8)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    store = MilvusVectors.create(settings, x[:4], ["a", "a", "b", "b"], "test")
+    assert store.add(x[4:], ["c", "c"]).tolist() == [4, 5]
+    assert len(store) == 6
+    rows, _ = store.search(x[5], 1)
+    assert rows.tolist() == [5]
+    with pytest.raises(ValueError, match="unknown document id"):
+        store.delete('a" or 1==1')
+    assert store.delete("b") == 2
+    rows, _ = store.search(x[2], 6)
+    assert sorted(rows.tolist()) == [0, 1, 4, 5]  # b's rows are gone, the others untouched
+    assert np.array_equal(store.reconstruct(np.array([0, 5])), x[[0, 5]])
+    with pytest.raises(ValueError, match="dimension 3"):
+        store.add(np.ones((1, 3)), ["d"])
