@@ -75,7 +75,8 @@ def _server_rss_mb(db: str) -> float:
 
 def bench_sizes(args, pool: np.ndarray, queries: np.ndarray, workdir: Path) -> list[dict]:
     from rag import Settings
-    from rag.milvus import MilvusVectors, connect, disconnect, parse_target
+    from rag.milvus import MilvusVectors
+    from rag.milvus_connection import connect, disconnect, parse_target
     from rag.vectors import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, VectorIndex
 
     rows = []
@@ -124,7 +125,8 @@ def bench_real(args, testset: Path, workdir: Path) -> dict:
     """Hybrid search through each store on the real corpus, and the keyword engines side by side."""
     from rag import Retriever, Settings
     from rag.keyword import STOPWORDS
-    from rag.milvus import MilvusKeyword, disconnect, french_analyzer
+    from rag.milvus import MilvusKeyword, french_analyzer
+    from rag.milvus_connection import disconnect
     from rag.pipeline import keyword_text
 
     from .evaluate import engine_qrels

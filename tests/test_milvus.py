@@ -70,7 +70,7 @@ def test_store_setting_is_validated():
 def milvus_settings(tiny_settings, tmp_path_factory):
     if MISSING:
         pytest.skip(MISSING)
-    from rag.milvus import disconnect
+    from rag.milvus_connection import disconnect
 
     folder = tmp_path_factory.mktemp("milvus")
     settings = tiny_settings.replace(store=f"milvus://{folder}/m.db", index_dir=str(folder / "index"),
@@ -98,7 +98,7 @@ def _server_pids(db: str) -> list[int]:
 
 
 def _db(settings) -> str:
-    from rag.milvus import parse_target
+    from rag.milvus_connection import parse_target
 
     return parse_target(settings.store).uri
 
@@ -146,7 +146,8 @@ def test_a_known_id_with_quotes_matches_only_itself(milvus_settings):
 @needs_milvus
 def test_build_killed_mid_insert_leaves_the_previous_collection_live(milvus_settings, milvus_retriever):
     from rag import Retriever
-    from rag.milvus import connect, disconnect, live_collection
+    from rag.milvus import live_collection
+    from rag.milvus_connection import connect, disconnect
 
     before = _spans(milvus_retriever.search(QUESTIONS[0], k=5))
     live = live_collection(connect(milvus_settings), "rag")
@@ -246,7 +247,8 @@ def test_unreachable_server_is_an_error_not_a_fallback(milvus_settings, milvus_r
 
 @needs_milvus
 def test_collection_of_another_build_embedder_or_dimension_is_refused(milvus_settings, milvus_retriever):
-    from rag.milvus import MilvusVectors, connect, live_collection, publish
+    from rag.milvus import MilvusVectors, live_collection, publish
+    from rag.milvus_connection import connect
     from rag.store import IndexProblem, load_index
 
     data = milvus_retriever._data
