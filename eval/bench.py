@@ -263,7 +263,7 @@ def main(argv=None) -> int:
     if not args.skip_real:
         bench_real(args, rows)
     bench_long_lines(rows)
-    if not args.skip_ingest:  # eval/bench_ingest.py: add one 30-page document vs a full rebuild
+    if not args.skip_ingest:  # eval/bench_ingest.py: add one 30-page PDF vs a full rebuild
         from .bench_ingest import bench_ingest
 
         rows += bench_ingest()

@@ -1,10 +1,10 @@
 """``python -m eval.bench_ingest``: the time to add one document to the indexed corpus vs a full rebuild.
 
 On a copy of the real corpus, in temporary folders, with the embedder loaded once (its load time is given
-apart): a full build of the corpus; then one generated long document (``--pages`` pages of about 3,000
-characters: sentences of the corpus under chapter and section headings, in an order of their own) is added
-and the index updated incrementally (only its chunks are embedded); then a full rebuild of the corpus with
-that document; then the document is removed (an update that embeds nothing). Printed, nothing asserted;
+apart): a full build of the corpus; then one generated PDF (``--pages`` pages, written with fpdf2: sentences
+of the corpus under chapter headings that are also its outline, in an order of their own) is added and the
+index updated incrementally (only its chunks are embedded); then a full rebuild of the corpus with that
+document; then the document is removed (an update that embeds nothing). Printed, nothing asserted;
 ``python -m eval.bench`` runs it too. ``--readme`` puts the table into README.md between
 ``<!-- ingest:start -->`` and ``<!-- ingest:end -->``.
 """
@@ -22,12 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-PAGE_CHARS = 3000
 DOC_ID = "document-genere-long"
 
 
-def long_document(corpus_dir: Path, pages: int, seed: int = 12) -> str:
-    """A markdown document of about ``pages`` × 3,000 characters made of the corpus's own sentences."""
+def corpus_sentences(corpus_dir: Path) -> list[str]:
+    """Plain sentences of the corpus's text blocks (60 to 400 characters, no markup)."""
     from rag.cleaning import clean_document
     from rag.corpus import load_corpus
     from rag.sentences import sentence_spans
@@ -39,17 +38,31 @@ def long_document(corpus_dir: Path, pages: int, seed: int = 12) -> str:
             if b.kind == "text":
                 sentences += [clean.text[a:e] for a, e in sentence_spans(clean.text, b.start, b.end)
                               if 60 <= e - a <= 400 and not re.search(r"[#|*_\[\]<>]", clean.text[a:e])]
+    return sentences
+
+
+def long_pdf(corpus_dir: Path, pages: int, seed: int = 12) -> bytes:
+    """A PDF of ``pages`` pages of the corpus's own sentences, a chapter (and outline entry) every 3 pages."""
+    from fpdf import FPDF
+
+    sentences = corpus_sentences(corpus_dir)
     rng = random.Random(seed)
-    out, size, chapter = ["# Document généré pour la mesure d'ajout (bench)\n"], 0, 0
-    while size < pages * PAGE_CHARS:
-        if size // (PAGE_CHARS * 3) >= chapter:  # a chapter every three pages, sections within
-            chapter += 1
-            out.append(f"\n## Chapitre {chapter}\n")
-        out.append(f"\n### Section {chapter}.{len(out) % 7 + 1}\n\n")
-        paragraph = " ".join(rng.choice(sentences) for _ in range(rng.randint(3, 7)))
-        out.append(paragraph + "\n")
-        size += len(paragraph)
-    return "".join(out)
+    pdf = FPDF()
+    pdf.core_fonts_encoding = "cp1252"  # « », — and ’ in the built-in fonts
+    pdf.set_title("Document généré pour la mesure d'ajout (bench)")
+    pdf.set_auto_page_break(False)
+    for page in range(pages):
+        pdf.add_page()
+        if page % 3 == 0:
+            pdf.set_font("Helvetica", style="B", size=13)
+            pdf.start_section(f"Chapitre {page // 3 + 1}")
+            pdf.cell(0, 9, f"Chapitre {page // 3 + 1}", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=10)
+        while pdf.get_y() < 200:  # about 4,000 characters a page, as in a UN document
+            text = " ".join(rng.choice(sentences) for _ in range(rng.randint(3, 6)))
+            pdf.multi_cell(0, 5, text.encode("cp1252", "replace").decode("cp1252"), new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
+    return bytes(pdf.output())
 
 
 def bench_ingest(pages: int = 30, settings=None, embedder=None) -> list[dict]:
@@ -74,18 +87,19 @@ def bench_ingest(pages: int = 30, settings=None, embedder=None) -> list[dict]:
             return time.perf_counter() - t, load_index(s).manifest
 
         base_s, base = timed_build(live, False)
-        text = long_document(corpus, pages)
-        (corpus / f"{DOC_ID}.md").write_text(text, encoding="utf-8")
+        data = long_pdf(corpus, pages)
+        (corpus / f"{DOC_ID}.pdf").write_bytes(data)
         add_s, added = timed_build(live, True)
+        chars = next(d.chars for d in load_index(live).documents if d.doc_id == DOC_ID)
         full_s, full = timed_build(live.replace(index_dir=str(work / "index-full")), False)
-        (corpus / f"{DOC_ID}.md").unlink()
+        (corpus / f"{DOC_ID}.pdf").unlink()
         remove_s, removed = timed_build(live, True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     up = added["update"]
     n_base, n_full = base["counts"]["chunks"], full["counts"]["chunks"]
-    print(f"\n== adding one document ({len(text):,} characters, about {len(text) / PAGE_CHARS:.0f} pages of "
-          f"{PAGE_CHARS:,}) to the real corpus ({base['counts']['documents']} documents, {n_base} chunks); "
+    print(f"\n== adding one {pages}-page PDF ({len(data) / 1024:.0f} KB, {chars:,} characters of text) to the "
+          f"real corpus ({base['counts']['documents']} documents, {n_base} chunks); "
           f"embedder {embedder.name} (loaded in {load_s:.1f} s, not counted)")
     print(f"full build of the corpus        {base_s:6.1f} s  ({n_base} chunks embedded)")
     print(f"add the document (incremental)  {add_s:6.1f} s  ({up['embedded_chunks']} chunks and "
@@ -94,7 +108,7 @@ def bench_ingest(pages: int = 30, settings=None, embedder=None) -> list[dict]:
           f"{add_s / full_s:.0%} of it")
     print(f"remove it again (incremental)   {remove_s:6.1f} s  ({removed['update']['embedded_chunks']} chunks "
           "embedded)")
-    what = f"add one {len(text) / PAGE_CHARS:.0f}-page document"
+    what = f"add one {pages}-page PDF"
     return [{"what": "ingest: full build of the real corpus", "n": n_base, "seconds": round(base_s, 2)},
             {"what": f"ingest: {what} (incremental)", "n": up["embedded_chunks"], "seconds": round(add_s, 2)},
             {"what": "ingest: full rebuild with that document", "n": n_full, "seconds": round(full_s, 2)},
