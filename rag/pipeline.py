@@ -25,6 +25,7 @@ from .cleaning import CleanDoc, clean_document
 from .corpus import Document, corpus_fingerprint, scan_corpus
 from .embedding import Embedder, embedder_for, embedder_options, load_embedder
 from .keyword import KeywordIndex
+from .readers.cache import ReadCache
 from .settings import Settings
 from .store import IndexData, IndexProblem, code_fingerprint, document_record, load_index, write_build
 from .vectors import choose_kind
@@ -230,7 +231,9 @@ def _assemble(docs: list[Document], reused: set[str], new: _Part, old_part: _Par
 
 def _build(settings: Settings, root: Path, embedder: Embedder | None, progress: bool, incremental: bool) -> Path:
     started = time.perf_counter()
-    docs, skipped = scan_corpus(settings.corpus_dir)
+    reads = ReadCache(Path(settings.index_dir) / "reads")  # a PDF is read again only when its bytes change
+    docs, skipped = scan_corpus(settings.corpus_dir, cache=reads)
+    reads.prune()
     for name, why in skipped:
         log.warning("corpus: skipped %s: %s", name, why)
     fingerprint = corpus_fingerprint(settings.corpus_dir)

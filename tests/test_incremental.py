@@ -181,6 +181,34 @@ def test_adding_beside_a_pdf_keeps_its_page_map_and_does_not_reembed_it(indexed,
     assert_same_index(indexed, full_rebuild(indexed, tmp_path / "full", embedder), embedder)
 
 
+def test_an_update_reads_again_only_the_pdfs_that_changed(indexed, embedder, monkeypatch):
+    """Reading a PDF costs far more than hashing it (OCR: a second a page): an update reads only new or changed
+    ones (``rag.readers.cache``); a damaged cache entry is read again from the file."""
+    import rag.readers.pdf
+    from documents import make_pdf
+
+    calls = []
+    real = rag.readers.pdf.read
+    monkeypatch.setattr(rag.readers.pdf, "read", lambda data, **kw: calls.append(len(data)) or real(data, **kw))
+    pdf = Path(indexed.corpus_dir) / "essais.pdf"
+    pdf.write_bytes(make_pdf([["Le registre des essais de drones armés recense chaque déploiement."]]))
+    update(indexed)
+    assert len(calls) == 1
+    (Path(indexed.corpus_dir) / "satellites.md").write_text(SATELLITES, encoding="utf-8")
+    done = update(indexed)
+    assert len(calls) == 1 and "essais" in done["reused"]  # not read again
+    pdf.write_bytes(make_pdf([["Le registre des essais de drones armés recense chaque essai en mer."]]))
+    done = update(indexed)
+    assert len(calls) == 2 and done["embedded"] == ["essais"]
+    entries = list((Path(indexed.index_dir) / "reads").glob("*.json"))
+    assert len(entries) == 1  # the old version's entry was pruned
+    entries[0].write_text("{ damaged", encoding="utf-8")
+    (Path(indexed.corpus_dir) / "satellites.md").unlink()
+    update(indexed)
+    assert len(calls) == 3
+    assert "chaque essai en mer" in load_index(indexed).clean["essais"].text
+
+
 def test_changing_a_document_embeds_it_alone(indexed, tmp_path, embedder):
     before = load_index(indexed)
     path = Path(indexed.corpus_dir) / "note-budget.txt"
