@@ -91,3 +91,13 @@ def test_check_question_is_the_engines_with_french_messages():
             assert exc.code == code and msg in french(exc), (bad, exc.code, french(exc))
         else:
             raise AssertionError(f"no error for {bad!r}")
+
+
+def test_a_passage_without_section_shows_no_empty_section_mark():
+    from rag.citation import Excerpt
+    from rag.types import Passage
+    from ui.render import render_card
+
+    p = Passage(doc_id="note", title="Note", section="", start=0, end=10, text="Une phrase.", score=1.0, page=2)
+    html = render_card(1, p, Excerpt(text="Une phrase.", start=0, end=10), 1.0, "A", [], False, False)
+    assert "§" not in html and "« p. 2 »" in html

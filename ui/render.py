@@ -106,7 +106,7 @@ def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: 
     <div class="card-titles">
       <div class="card-title">{esc(p.title)}</div>
       <div class="card-meta">{meta}</div>
-      <div class="card-section">{page_tag}§ {esc(section_path(p)) or "—"}</div>
+      <div class="card-section">{page_tag}{"§ " + esc(section_path(p)) if section_path(p) else ""}</div>
     </div>
     <div class="meter meter-{level}" title="score {p.score:.4f}">
       <div class="meter-bar"><span style="width:{round(rel * 100)}%"></span></div>
