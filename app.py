@@ -5,8 +5,8 @@
 Nothing on the page is generated: the answer is made of sentences quoted verbatim from the corpus, each pointing
 to the passage it comes from. The page itself lives in ``ui/``: ``ui.layout`` (Blocks, queue, ``launch`` behind
 ``ui.guard``), ``ui.handlers`` (events and API), ``ui.render`` (pure HTML), ``ui.about`` (evaluation results),
-``ui.messages`` (French messages) and ``ui/assets`` (CSS, JavaScript). This module loads or builds the index,
-then serves.
+``ui.messages`` (French messages), ``ui.sessions`` (each session's uploads) and ``ui/assets`` (CSS, JavaScript).
+This module sets the process's memory habits (``ui.memory``), loads or builds the index, then serves.
 """
 
 from __future__ import annotations
