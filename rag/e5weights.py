@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-QK = 32  # weights per Q4_0 block
+from .e5file import QK  # weights per Q4_0 block
+
 NAME = "embeddings.word_embeddings.weight"
 
 

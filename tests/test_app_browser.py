@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app_fixtures import ROOT, XSS_IMG, XSS_SCRIPT, app_corpus, app_retriever, app_url  # noqa: F401 (fixtures)
+from app_fixtures import ROOT, browser, XSS_IMG, XSS_SCRIPT, app_corpus, app_retriever, app_url  # noqa: F401 (fixtures)
 
 CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
@@ -21,14 +21,6 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need
 from docs.screenshot import CHROMIUM_ARGS, open_app  # noqa: E402
 
 TIMEOUT = 30_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -8,8 +8,10 @@ from __future__ import annotations
 import ctypes
 import json
 import logging
+import os
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -104,15 +106,21 @@ def test_the_checkpoints_own_tokenizer_gives_the_same_ids(torch_e5, corpus_texts
 def test_lean_runtime_gives_the_vectors_of_the_checkpoint_loaded_by_sentence_transformers(torch_e5, corpus_texts):
     """SentencePiece ids, 4-bit word embeddings and hand-written pooling: the same vectors as the checkpoint
     loaded as any sentence-transformers model (its tokenizer, float32 matrix, Pooling and Normalize)."""
-    import sys
-
     model = torch_e5.standard_model()
     texts = corpus_texts[::15] + EDGE + ["🚀" * 700, "a. " * 900]
     for prefix in ("passage: ", "query: "):
         want = model.encode([torch_e5._text(prefix, t) for t in texts], batch_size=16, normalize_embeddings=True)
         got = np.concatenate([torch_e5._encode(texts[i:i + 16], prefix, 2) for i in range(0, len(texts), 16)])
         np.testing.assert_allclose(got, want, atol=2e-6)
-    assert "sentence_transformers" in sys.modules  # loaded here by standard_model(), not by the runtime
+
+
+def test_the_torch_runtime_never_imports_sentence_transformers():
+    """The lean runtime pools by itself: a process that loads and uses it holds no sentence-transformers (80 MB)."""
+    code = ("import sys; from rag.embedding import load_bundled; e = load_bundled('torch'); "
+            "e.encode_queries(['contrôle humain']); print(type(e).__name__, 'sentence_transformers' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert out.stdout.split()[-2:] == ["ConvertedE5Embedder", "False"], out.stdout + out.stderr
 
 
 def test_token_counts_are_what_the_model_is_fed(torch_e5, corpus_texts):

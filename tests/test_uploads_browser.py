@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from app_fixtures import ROOT, app_corpus, app_retriever, app_url  # noqa: F401 (fixtures)
+from app_fixtures import ROOT, browser, app_corpus, app_retriever, app_url  # noqa: F401 (fixtures)
 
 CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
@@ -31,14 +31,6 @@ MINE = f"""# Note interne sur le projet Héliotrope
 
 Sa livraison à la marine est prévue en 2031, après deux années d'essais en mer.
 """
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def test_upload_a_markdown_file_and_get_an_answer_cited_from_it(browser, app_url, tmp_path):
