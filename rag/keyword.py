@@ -14,7 +14,7 @@ import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import bm25s
 import numpy as np
@@ -78,8 +78,32 @@ def looks_english(text: str) -> bool:
     return en > fr
 
 
+class KeywordHits:
+    """The best chunks for one query (``rows`` with their BM25 ``scores``, all positive, best first), and
+    :meth:`of`, the scores of any rows (0 where no query term occurs): what hybrid fusion reads of a keyword index."""
+
+    def __init__(self, rows: np.ndarray, scores: np.ndarray, score_rows: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.rows = rows
+        self.scores = scores
+        self._score_rows = score_rows
+
+    def of(self, rows: np.ndarray) -> np.ndarray:
+        return self._score_rows(np.asarray(rows, dtype=np.int64))
+
+    @classmethod
+    def from_scores(cls, scores: np.ndarray, k: int, allowed: np.ndarray | None = None) -> "KeywordHits":
+        """The hits of a score for every chunk: the ``k`` best positive ones, within ``allowed`` if given."""
+        if allowed is not None:
+            masked = np.zeros_like(scores)
+            masked[allowed] = scores[allowed]
+            scores = masked
+        top = np.argsort(-scores, kind="stable")[:k]
+        top = top[scores[top] > 0]
+        return cls(top.astype(np.int64), scores[top], lambda rows: scores[rows])
+
+
 class KeywordIndex:
-    """BM25 over analysed chunk texts; scores for all chunks, filtered by a mask."""
+    """BM25 (bm25s) over analysed chunk texts, in the build folder; scores for all chunks, filtered by a mask."""
 
     def __init__(self, retriever: bm25s.BM25, analyzer: Analyzer | None = None) -> None:
         self._bm25 = retriever
@@ -104,6 +128,10 @@ class KeywordIndex:
         if not terms:
             return np.zeros(n, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
+
+    def search(self, query: str, k: int, allowed: np.ndarray | None = None) -> KeywordHits:
+        """The ``k`` best chunks for ``query`` (within the rows ``allowed``, when given)."""
+        return KeywordHits.from_scores(self.scores(query), k, allowed)
 
     def known_terms(self, query: str) -> tuple[list[str], list[str]]:
         """The query's terms, and those of them that occur in the corpus."""

@@ -1,19 +1,26 @@
-"""Chunk vectors in Milvus: one collection per build, the live one named by an alias.
+"""Chunks in Milvus: vectors and BM25 terms in one collection per full build, updated in place by generations.
 
-With ``rag.milvus_connection``, the only modules that import ``pymilvus``. A build creates a fresh collection ``<base>_b<stamp>`` (``base`` is
-``Settings.milvus_collection``), inserts every chunk row (``row`` = chunk index, ``doc_id``, ``vector``), flushes,
-checks the row count, and only then, once its build folder is complete, points the live name at it:
+With ``rag.milvus_connection`` and ``rag.milvus_keyword``, the only modules that import ``pymilvus``. A row per
+chunk: ``pk``, ``doc_id``, ``born`` (the generation that inserted it), ``vector``, ``terms`` (the chunk's keyword
+text as ``rag.keyword``'s French analyser gives it, space-separated) and ``sparse``, which Milvus computes from
+``terms`` (a BM25 function), so dense and keyword search both run on the server.
 
-- on a Milvus server (standalone or cluster), the alias ``<base>`` (``alter_alias``, atomic on the server);
-- on Milvus Lite, which answers ``create_alias`` with UNIMPLEMENTED (checked with milvus-lite 2.5.1), one row of
-  the collection ``<base>_live``, replaced by a single ``upsert``.
+**Full build**: a fresh collection ``<base>_b<stamp>`` (``base`` is ``Settings.milvus_collection``), generation 1.
+**Incremental update** (``rag.pipeline``, ``incremental=True``): the live collection, generation G+1; only the rows
+of added and changed documents are inserted (``born = G+1``), and once the new generation is live, the rows of
+changed and removed documents are deleted. Readers see ``born <= G`` minus the rows their generation replaced
+(:attr:`MilvusVectors.visible`), so rows being written are never seen by the live build, and rows being deleted
+are not seen by the new one.
 
-A reader resolves the live name, then the build folder whose ``milvus.json`` names that collection, and checks the
-collection's own record (build id, embedder, dimension, row count): a crash at any point of a build leaves the
-previous collection live, and a collection from another build or embedder is refused by name.
+**Live pointer**: one row of the collection ``<base>_live`` (collection, generation, build folder), replaced by a
+single ``upsert``; a reader resolves it, then the build folder it names, and checks the collection's own record
+(build id, embedder, dimension) and its visible row count. A crash at any point of a build or update leaves the
+previous generation live, and the next build clears what the crash left (a half-written collection is dropped,
+rows of an unfinished generation deleted). On a Milvus server the alias ``<base>`` is also moved to the live
+collection, for other clients; the engine reads the pointer (Milvus Lite 2.5.1 has no aliases).
 
 Queries that lose the server reconnect once (Milvus Lite: its server process is started again) and say so in the
-log; a second failure raises :class:`StoreUnavailable`. Inserts never retry: a build that loses the server fails.
+log; a second failure raises :class:`StoreUnavailable`. Writes never retry: a build that loses the server fails.
 Milvus Lite serves one process at a time per ``.db`` file (it locks the file).
 """
 
@@ -23,6 +30,7 @@ import json
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,170 +40,265 @@ from .vectorstore import StoreUnavailable, doc_filter
 
 from .milvus_connection import Connection, connect
 
-from pymilvus import DataType, MilvusClient  # noqa: E402 (after milvus_connection's clear ImportError)
+from pymilvus import DataType, Function, FunctionType, MilvusClient  # noqa: E402 (after the clear ImportError)
 
 log = logging.getLogger("rag")
 
 INSERT_BATCH = 1000
+QUERY_BATCH = 5000  # rows per query by primary key (Milvus returns at most 16,384)
 POINTER_SUFFIX = "_live"
 LIVE_KEY = "live"
 FILE = "milvus.json"
+ROWS_FILE = "milvus-rows.npy"  # per chunk row, its primary key in the collection
+BM25 = {"bm25_k1": 1.2, "bm25_b": 0.75}  # bm25s's, so both stores rank keywords alike
 
 
-# ------------------------------------------------------------------ live name
-def live_collection(conn: Connection, base: str) -> str | None:
-    """The collection the live name points at, or None before the first build."""
-    if conn.target.lite:
-        pointer = base + POINTER_SUFFIX
-        if not conn.call("has_collection", pointer):
-            return None
-        rows = conn.call("query", pointer, filter=f'key == "{LIVE_KEY}"', output_fields=["target"],
-                         consistency_level="Strong")
-        return str(rows[0]["target"]) if rows else None
-    aliases = conn.call("list_aliases").get("aliases", [])
-    if base not in aliases:
+# ------------------------------------------------------------------ live pointer
+@dataclass(frozen=True)
+class Live:
+    """What the live pointer names: a collection, its live generation, and the build folder that reads it."""
+
+    collection: str
+    generation: int
+    build: str
+
+
+def live_pointer(conn: Connection, base: str) -> Live | None:
+    """The live build on this store, or None before the first build (or under a pointer of an older layout)."""
+    pointer = base + POINTER_SUFFIX
+    if not conn.call("has_collection", pointer):
         return None
-    return str(conn.call("describe_alias", base)["collection_name"])
+    rows = conn.call("query", pointer, filter=f'key == "{LIVE_KEY}"', output_fields=["*"],
+                     consistency_level="Strong")
+    if not rows or "generation" not in rows[0]:
+        return None
+    return Live(str(rows[0]["target"]), int(rows[0]["generation"]), str(rows[0]["build"]))
 
 
-def publish(conn: Connection, base: str, collection: str) -> None:
-    """Point the live name at ``collection`` in one atomic step, then drop the other builds' collections."""
-    if conn.target.lite:
-        pointer = base + POINTER_SUFFIX
-        if not conn.call("has_collection", pointer, retry=False):
-            schema = MilvusClient.create_schema(auto_id=False, description="the live collection of " + base)
-            schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=16)
-            schema.add_field("target", DataType.VARCHAR, max_length=255)
-            schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field in every collection
-            params = MilvusClient.prepare_index_params()
-            params.add_index("v", index_type="FLAT", metric_type="L2")
-            conn.call("create_collection", pointer, schema=schema, index_params=params, consistency_level="Strong",
-                      retry=False)
-        conn.call("upsert", pointer, [{"key": LIVE_KEY, "target": collection, "v": [0.0, 0.0]}], retry=False)
-        conn.call("flush", pointer, retry=False)
-    elif base in conn.call("list_aliases", retry=False).get("aliases", []):
-        conn.call("alter_alias", collection, base, retry=False)
-    else:
-        conn.call("create_alias", collection, base, retry=False)
-    log.info("milvus: %s now serves %s", base, collection)
+def publish(conn: Connection, base: str, live: Live) -> None:
+    """Point the live pointer at ``live`` in one ``upsert``, then drop the other builds' collections."""
+    pointer = base + POINTER_SUFFIX
+    if conn.call("has_collection", pointer, retry=False):
+        fields = {f["name"] for f in conn.call("describe_collection", pointer, retry=False)["fields"]}
+        if "generation" not in fields:  # a pointer of an older layout
+            conn.call("drop_collection", pointer, retry=False)
+    if not conn.call("has_collection", pointer, retry=False):
+        schema = MilvusClient.create_schema(auto_id=False, description="the live build of " + base)
+        schema.add_field("key", DataType.VARCHAR, is_primary=True, max_length=16)
+        schema.add_field("target", DataType.VARCHAR, max_length=255)
+        schema.add_field("generation", DataType.INT64)
+        schema.add_field("build", DataType.VARCHAR, max_length=255)
+        schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)  # Milvus wants a vector field in every collection
+        params = MilvusClient.prepare_index_params()
+        params.add_index("v", index_type="FLAT", metric_type="L2")
+        conn.call("create_collection", pointer, schema=schema, index_params=params, consistency_level="Strong",
+                  retry=False)
+    conn.call("upsert", pointer, [{"key": LIVE_KEY, "target": live.collection, "generation": live.generation,
+                                   "build": live.build, "v": [0.0, 0.0]}], retry=False)
+    conn.call("flush", pointer, retry=False)
+    if not conn.target.lite:  # for other clients of the server; the engine reads the pointer
+        verb = "alter_alias" if base in conn.call("list_aliases", retry=False).get("aliases", []) else "create_alias"
+        conn.call(verb, live.collection, base, retry=False)
+    log.info("milvus: %s now serves %s generation %d (%s)", base, live.collection, live.generation, live.build)
     for name in conn.call("list_collections", retry=False):
-        if name.startswith(base + "_b") and name != collection:
+        if name.startswith(base + "_b") and name != live.collection:
             conn.call("drop_collection", name, retry=False)
 
 
 def live_build(settings) -> Path:
-    """The build folder of the live collection.
+    """The build folder the live pointer names.
 
     Raises:
-        IndexProblem: nothing built on this store yet, or the live collection belongs to no build of
+        IndexProblem: nothing built on this store yet, or the live build is not a build of
             ``settings.index_dir`` (another deployment's build, or a removed folder).
         StoreUnavailable: the server does not answer.
     """
     conn = connect(settings)
     base = settings.milvus_collection
-    name = live_collection(conn, base)
+    live = live_pointer(conn, base)
     where = f"{conn.target.shown} ({base})"
-    if name is None:
+    if live is None:
         raise IndexProblem(where, "no index has been built on this store yet")
     root = Path(settings.index_dir)
-    for folder in sorted(root.glob("build-*"), reverse=True):
-        path = folder / FILE
-        if folder.name.endswith(".tmp") or not path.is_file():
-            continue
-        try:
-            if json.loads(path.read_text(encoding="utf-8")).get("collection") == name:
-                return folder
-        except (OSError, ValueError):
-            continue  # a damaged file: the manifest's checksum check names it if it is the live one
-    raise IndexProblem(where, f"the live collection {name!r} belongs to no build in {root} (a collection from "
-                              "another build or deployment: give each its own RAG_MILVUS_COLLECTION)")
+    folder = root / live.build
+    try:
+        info = json.loads((folder / FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        info = None
+    if (not live.build.startswith("build-") or "/" in live.build or not isinstance(info, dict)
+            or (info.get("collection"), info.get("generation")) != (live.collection, live.generation)):
+        raise IndexProblem(where, f"the live collection {live.collection!r} (generation {live.generation}, "
+                                  f"{live.build!r}) belongs to no build in {root} (a collection from another build "
+                                  "or deployment: give each its own RAG_MILVUS_COLLECTION)")
+    return folder
 
 
 # ------------------------------------------------------------------ vectors
+def _schema(dim: int, record: dict):
+    schema = MilvusClient.create_schema(auto_id=False, description=json.dumps(record))
+    schema.add_field("pk", DataType.INT64, is_primary=True)
+    schema.add_field("doc_id", DataType.VARCHAR, max_length=512)
+    schema.add_field("born", DataType.INT64)
+    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
+    schema.add_field("terms", DataType.VARCHAR, max_length=65535, enable_analyzer=True,
+                     analyzer_params={"tokenizer": "whitespace"})
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"],
+                                 output_field_names=["sparse"]))
+    params = MilvusClient.prepare_index_params()
+    params.add_index("vector", index_type="FLAT", metric_type="IP")
+    params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25)
+    return schema, params
+
+
+def _in(field: str, values, negate: bool = False) -> str:
+    """``field in [1,2]`` (or ``not in``: Milvus Lite refuses ``not (…)`` in a search filter)."""
+    return f"{field} {'not in' if negate else 'in'} [" + ",".join(str(int(v)) for v in values) + "]"
+
+
 class MilvusVectors:
-    """The chunk vectors of one build in one collection; the ``rag.vectorstore.VectorStore`` calls."""
+    """The chunk vectors of one build: a collection and a generation of it; the ``rag.vectorstore.VectorStore``
+    calls. Rows (chunk indexes of the build) map to the collection's primary keys through :attr:`pks`."""
 
     kind = "milvus"
     file_name = FILE
 
-    def __init__(self, settings, collection: str, build: str, dim: int, doc_ids: list[str]) -> None:
+    def __init__(self, settings, info: dict, pks: np.ndarray, doc_ids: list[str]) -> None:
         self._settings = settings
         self.base = settings.milvus_collection
-        self.collection = collection
-        self.build = build
-        self.dim = dim
+        self.collection = str(info["collection"])
+        self.build = str(info["build"])
+        self.generation = int(info["generation"])
+        self.dim = int(info["dim"])
+        self.next_pk = int(info["next_pk"])
+        self.dead = [int(p) for p in info.get("dead", [])]  # rows this generation replaced (deleted once live)
+        self.pks = np.asarray(pks, dtype=np.int64)
+        if len(self.pks) != len(doc_ids):
+            raise IndexProblem(ROWS_FILE, f"{len(self.pks)} primary keys for {len(doc_ids)} chunks")
+        self._order = np.argsort(self.pks, kind="stable")
+        self._sorted = self.pks[self._order]
         self._doc_of_row = np.array(doc_ids, dtype=object)
         self._rows_of = {d: int(n) for d, n in zip(*np.unique(np.array(doc_ids, dtype=str), return_counts=True))}
+        self.visible = f"born <= {self.generation}" + (f" and {_in('pk', self.dead, negate=True)}" if self.dead else "")
+        self.folder = ""  # the build folder's name, once saved
 
     def __len__(self) -> int:
-        return sum(self._rows_of.values())
+        return len(self.pks)
 
     @property
     def _conn(self) -> Connection:
         return connect(self._settings)  # the process's one connection (a reconnect replaces its client)
 
+    def info(self) -> dict:
+        return {"store": self._conn.target.shown, "collection": self.collection, "build": self.build,
+                "generation": self.generation, "dim": self.dim, "rows": len(self), "next_pk": self.next_pk,
+                "dead": self.dead}
+
+    def rows_of(self, pks: np.ndarray) -> np.ndarray:
+        """The rows of primary keys (-1 for a key that is not this generation's)."""
+        pks = np.asarray(pks, dtype=np.int64)
+        if not len(self._sorted):
+            return np.full(len(pks), -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self._sorted, pks), len(self._sorted) - 1)
+        return np.where(self._sorted[at] == pks, self._order[at], -1).astype(np.int64)
+
     # ---------------------------------------------------------------- build
     @classmethod
-    def create(cls, settings, vectors: np.ndarray, doc_ids: list[str], embedder_name: str,
+    def create(cls, settings, vectors: np.ndarray, doc_ids: list[str], terms: list[str], embedder_name: str,
                batch: int = INSERT_BATCH) -> "MilvusVectors":
-        """Insert a build's vectors into a new collection (not live until :meth:`publish`).
+        """Insert a build's rows into a new collection (not live until :meth:`publish`).
+
+        Args:
+            terms: per row, its analysed keyword terms joined by spaces (``rag.milvus_keyword``).
 
         Raises:
             StoreUnavailable: the server does not answer, or lost rows (the half-written collection is never live).
         """
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         n, dim = vectors.shape
-        if len(doc_ids) != n:
-            raise ValueError(f"{len(doc_ids)} document ids for {n} vectors")
+        if not len(doc_ids) == len(terms) == n:
+            raise ValueError(f"{len(doc_ids)} document ids and {len(terms)} term lists for {n} vectors")
         conn = connect(settings)
-        base = settings.milvus_collection
         build = f"{time.strftime('%Y%m%d%H%M%S')}_{os.getpid()}_{os.urandom(3).hex()}"
-        name = f"{base}_b{build}"
-        record = {"build": build, "embedder": embedder_name, "dim": dim, "rows": n}
-        schema = MilvusClient.create_schema(auto_id=False, description=json.dumps(record))
-        schema.add_field("row", DataType.INT64, is_primary=True)
-        schema.add_field("doc_id", DataType.VARCHAR, max_length=512)
-        schema.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
-        params = MilvusClient.prepare_index_params()
-        params.add_index("vector", index_type="FLAT", metric_type="IP")
+        name = f"{settings.milvus_collection}_b{build}"
+        schema, params = _schema(dim, {"build": build, "embedder": embedder_name, "dim": dim})
         conn.call("create_collection", name, schema=schema, index_params=params, consistency_level="Strong",
                   retry=False)
-        for start in range(0, n, batch):
-            stop = min(n, start + batch)
-            conn.call("insert", name, [{"row": i, "doc_id": doc_ids[i], "vector": vectors[i].tolist()}
-                                       for i in range(start, stop)], retry=False)
-            log.info("milvus: inserted %d/%d rows into %s", stop, n, name)
-        conn.call("flush", name, retry=False)
-        count = int(conn.call("get_collection_stats", name, retry=False).get("row_count", -1))
-        if count != n:
-            raise StoreUnavailable(conn.target.shown, f"{name} holds {count} rows after inserting {n}")
         conn.call("load_collection", name, retry=False)
-        return cls(settings, name, build, dim, list(doc_ids))
+        pks = np.arange(n, dtype=np.int64)
+        _insert(conn, name, pks, doc_ids, 1, vectors, terms, batch)
+        info = {"collection": name, "build": build, "generation": 1, "dim": dim, "next_pk": n}
+        return cls(settings, info, pks, list(doc_ids))
+
+    def update(self, origin: np.ndarray, vectors: np.ndarray, doc_ids: list[str], terms: list[str],
+               batch: int = INSERT_BATCH) -> "MilvusVectors":
+        """The next generation of this collection: rows whose ``origin`` is a row of this generation keep its
+        primary key; the others (``origin`` -1, in order: ``vectors[i]`` and ``terms[i]``) are inserted. Not
+        live until :meth:`publish`, which then deletes the rows no longer used.
+
+        Raises:
+            ValueError: counts or a dimension that do not fit; StoreUnavailable: the server failed mid-write.
+        """
+        origin = np.asarray(origin, dtype=np.int64)
+        fresh = np.flatnonzero(origin < 0)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(fresh), -1)
+        if vectors.shape[1] != self.dim:
+            raise ValueError(f"vectors of dimension {vectors.shape[1]}, collection {self.collection} holds "
+                             f"{self.dim}-d vectors")
+        if len(terms) != len(fresh) or len(doc_ids) != len(origin):
+            raise ValueError(f"{len(fresh)} new rows, {len(terms)} term lists, {len(doc_ids)} document ids "
+                             f"for {len(origin)} rows")
+        conn, name, generation = self._conn, self.collection, self.generation + 1
+        # What an unfinished update left (its rows are newer than the live generation), and the rows the live
+        # generation replaced, if its publication was cut before they were deleted.
+        conn.call("delete", name, filter=f"born > {self.generation}", retry=False)
+        self._delete(self.dead)
+        pks = np.empty(len(origin), dtype=np.int64)
+        pks[origin >= 0] = self.pks[origin[origin >= 0]]
+        pks[fresh] = self.next_pk + np.arange(len(fresh), dtype=np.int64)
+        _insert(conn, name, pks[fresh], [doc_ids[i] for i in fresh], generation, vectors, terms, batch)
+        dead = np.setdiff1d(self.pks, pks[origin >= 0]).tolist()
+        info = {"collection": name, "build": self.build, "generation": generation, "dim": self.dim,
+                "next_pk": self.next_pk + len(fresh), "dead": dead}
+        log.info("milvus: generation %d of %s: %d rows inserted, %d to delete once live", generation, name,
+                 len(fresh), len(dead))
+        return MilvusVectors(self._settings, info, pks, list(doc_ids))
 
     def save(self, path: Path) -> None:
-        """Write ``milvus.json``: which collection holds this build's vectors (checked when it is opened)."""
-        path.write_text(json.dumps({"store": self._conn.target.shown, "collection": self.collection,
-                                    "build": self.build, "dim": self.dim, "rows": len(self)}, indent=2),
-                        encoding="utf-8")
+        """Write ``milvus.json`` (which collection and generation hold this build's rows; checked when opened)
+        and ``milvus-rows.npy`` (the rows' primary keys)."""
+        self.folder = path.parent.name.removesuffix(".tmp")
+        path.write_text(json.dumps(self.info(), indent=2), encoding="utf-8")
+        np.save(path.parent / ROWS_FILE, self.pks)
 
     def publish(self) -> None:
-        """Make this build's collection the live one (atomic), dropping older builds' collections."""
-        publish(self._conn, self.base, self.collection)
+        """Make this build the live one (one atomic upsert), then delete the rows it replaced."""
+        if not self.folder:
+            raise RuntimeError("save the build before publishing it")
+        publish(self._conn, self.base, Live(self.collection, self.generation, self.folder))
+        self._delete(self.dead)
+
+    def _delete(self, pks: list[int]) -> None:
+        for a in range(0, len(pks), QUERY_BATCH):
+            self._conn.call("delete", self.collection, filter=_in("pk", pks[a:a + QUERY_BATCH]), retry=False)
+        if pks:
+            self._conn.call("flush", self.collection, retry=False)
 
     # ----------------------------------------------------------------- open
     @classmethod
     def open(cls, settings, folder: Path, manifest: dict, doc_ids: list[str]) -> "MilvusVectors":
-        """The collection of the build in ``folder``, after checking it is that build's.
+        """The collection and generation of the build in ``folder``, after checking they are that build's.
 
         Raises:
-            IndexProblem: the collection is missing, or from another build or embedder, or its dimension or row
-                count differ from the build's.
+            IndexProblem: the collection is missing, or from another build or embedder, or its dimension or
+                visible row count differ from the build's.
             StoreUnavailable: the server does not answer.
         """
         path = folder / FILE
         info = json.loads(path.read_text(encoding="utf-8"))
-        conn = connect(settings)
-        name = str(info.get("collection"))
+        store = cls(settings, info, np.load(folder / ROWS_FILE, allow_pickle=False), doc_ids)
+        store.folder = folder.name
+        conn, name = store._conn, store.collection
         if not conn.call("has_collection", name):
             raise IndexProblem(str(path), f"collection {name!r} is not on {conn.target.shown}")
         described = conn.call("describe_collection", name)
@@ -215,54 +318,36 @@ class MilvusVectors:
         if dim != manifest.get("dim") or dim != record.get("dim"):
             raise IndexProblem(name, f"dimension mismatch: the collection holds {dim}-d vectors, the build's "
                                      f"embedder gives {manifest.get('dim')}-d")
-        count = int(conn.call("get_collection_stats", name).get("row_count", -1))
-        if count != len(doc_ids):
-            raise IndexProblem(name, f"{count} rows for {len(doc_ids)} chunks")
         conn.call("load_collection", name)
-        return cls(settings, name, str(info["build"]), dim, doc_ids)
+        count = store.count()
+        if count != len(doc_ids):
+            raise IndexProblem(name, f"{count} rows of generation {store.generation} for {len(doc_ids)} chunks")
+        return store
 
-    # --------------------------------------------------------- incremental
-    def add(self, vectors: np.ndarray, doc_ids: list[str], batch: int = INSERT_BATCH) -> np.ndarray:
-        """Insert rows for new chunks after the last row (only those rows are written); returns their rows.
-
-        Raises:
-            ValueError: a dimension or count that does not fit; StoreUnavailable: the server failed mid-insert.
-        """
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(doc_ids), -1)
-        if vectors.shape[1] != self.dim:
-            raise ValueError(f"vectors of dimension {vectors.shape[1]}, collection {self.collection} holds "
-                             f"{self.dim}-d vectors")
-        start = int(max(self._rows_in_store(), default=-1)) + 1
-        rows = np.arange(start, start + len(doc_ids), dtype=np.int64)
-        for a in range(0, len(rows), batch):
-            self._conn.call("insert", self.collection,
-                            [{"row": int(rows[i]), "doc_id": doc_ids[i], "vector": vectors[i].tolist()}
-                             for i in range(a, min(len(rows), a + batch))], retry=False)
-        self._conn.call("flush", self.collection, retry=False)
-        self._doc_of_row = np.concatenate([self._doc_of_row, np.array(doc_ids, dtype=object)])
-        for d in doc_ids:
-            self._rows_of[d] = self._rows_of.get(d, 0) + 1
-        return rows
-
-    def delete(self, doc_id: str) -> int:
-        """Delete the rows of one known document (a filter on its validated id); returns how many there were."""
-        flt = doc_filter([doc_id], self._rows_of)
-        n = self._rows_of.pop(doc_id)
-        self._conn.call("delete", self.collection, filter=flt, retry=False)
-        self._conn.call("flush", self.collection, retry=False)
-        self._doc_of_row = np.where(self._doc_of_row == doc_id, None, self._doc_of_row)
-        return n
-
-    def _rows_in_store(self) -> list[int]:
-        return [i for i, d in enumerate(self._doc_of_row) if d is not None]
+    def count(self) -> int:
+        """How many rows this generation sees on the server."""
+        rows = self._conn.call("query", self.collection, filter=self.visible, output_fields=["count(*)"])
+        return int(rows[0]["count(*)"]) if rows else 0
 
     # ---------------------------------------------------------------- query
-    def _filter(self, allowed: np.ndarray) -> str:
+    def where(self, allowed: np.ndarray | None) -> str:
+        """The filter of this generation's rows, within ``allowed`` (rows) when given: whole documents become a
+        filter on their validated ids, other rows one on their primary keys."""
+        if allowed is None:
+            return self.visible
         rows = np.unique(np.asarray(allowed, dtype=np.int64))
-        docs = sorted(set(self._doc_of_row[rows].tolist()) - {None})
-        if sum(self._rows_of[d] for d in docs) == len(rows):  # whole documents: a filter on doc_id
-            return doc_filter(docs, self._rows_of)
-        return "row in [" + ",".join(str(int(r)) for r in rows) + "]"
+        docs = sorted(set(self._doc_of_row[rows].tolist()))
+        if sum(self._rows_of[d] for d in docs) == len(rows):
+            return f"{self.visible} and {doc_filter(docs, self._rows_of)}"
+        return f"{self.visible} and {_in('pk', self.pks[rows])}"
+
+    def hits(self, data, anns_field: str, metric: str, k: int, where: str) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and scores of one search (``data``: a vector, or the terms of a BM25 query), best first."""
+        found = self._conn.call("search", self.collection, [data], limit=k, filter=where, anns_field=anns_field,
+                                search_params={"metric_type": metric})[0]
+        rows = self.rows_of(np.array([h["id"] for h in found], dtype=np.int64))
+        scores = np.array([h["distance"] for h in found], dtype=np.float32)
+        return rows[rows >= 0], scores[rows >= 0]
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Best ``k`` rows for one query vector (exact inner product), as ``rag.vectors.VectorIndex.search``."""
@@ -273,78 +358,36 @@ class MilvusVectors:
         if q.shape[0] != self.dim:
             raise ValueError(f"query vector of dimension {q.shape[0]}, collection {self.collection} holds "
                              f"{self.dim}-d vectors")
-        flt = "" if allowed is None else self._filter(allowed)
-        hits = self._conn.call("search", self.collection, [q.tolist()], limit=k, filter=flt, anns_field="vector",
-                               search_params={"metric_type": "IP"})[0]
-        return (np.array([h["id"] for h in hits], dtype=np.int64),
-                np.array([h["distance"] for h in hits], dtype=np.float32))
+        return self.hits(q.tolist(), "vector", "IP", k, self.where(allowed))
 
     def reconstruct(self, rows: np.ndarray) -> np.ndarray:
-        """The stored vectors of ``rows`` (one query to the server)."""
-        rows = [int(r) for r in rows]
-        if not rows:
-            return np.zeros((0, self.dim), np.float32)
-        found = self._conn.call("query", self.collection, filter="row in [" + ",".join(map(str, rows)) + "]",
-                                output_fields=["vector"])
-        by_row = {int(r["row"]): r["vector"] for r in found}
-        missing = [r for r in rows if r not in by_row]
-        if missing:
-            raise IndexProblem(self.collection, f"rows {missing[:5]} are missing")
-        return np.array([by_row[r] for r in rows], dtype=np.float32)
+        """The stored vectors of ``rows`` (a query per 5,000 rows)."""
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        out = np.zeros((len(rows), self.dim), np.float32)
+        for a in range(0, len(rows), QUERY_BATCH):
+            part = self.pks[rows[a:a + QUERY_BATCH]]
+            found = self._conn.call("query", self.collection, filter=_in("pk", part), output_fields=["vector"])
+            by_pk = {int(r["pk"]): r["vector"] for r in found}
+            missing = [int(p) for p in part if int(p) not in by_pk]
+            if missing:
+                raise IndexProblem(self.collection, f"rows of primary keys {missing[:5]} are missing")
+            out[a:a + len(part)] = [by_pk[int(p)] for p in part]
+        return out
 
 
-# ------------------------------------------------------------------ keywords
-def french_analyzer(stopwords) -> dict:
-    """Milvus analyser parameters for French: words, lowercase, accents folded, ``stopwords`` (accent-free) and
-    elided articles dropped, Snowball French stems (Milvus has no elision filter; its standard tokenizer splits
-    ``l'intelligence`` at the apostrophe, and the stop list drops the ``l``)."""
-    elided = ["l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu"]
-    return {"tokenizer": "standard",
-            "filter": ["lowercase", "asciifolding", {"type": "stop", "stop_words": sorted({*stopwords, *elided})},
-                       {"type": "stemmer", "language": "french"}]}
-
-
-class MilvusKeyword:
-    """BM25 over a sparse field that Milvus computes from the text with its own analyser (full-text search).
-
-    Measured beside bm25s by ``python -m eval.bench --scale``; the engine's keyword side stays bm25s (see the
-    README, « Scaling out »).
-    """
-
-    def __init__(self, settings, collection: str) -> None:
-        self._settings = settings
-        self.collection = collection
-
-    @classmethod
-    def create(cls, settings, texts: list[str], analyzer: dict, name: str, batch: int = INSERT_BATCH,
-               k1: float = 1.5, b: float = 0.75) -> "MilvusKeyword":
-        """A collection ``name`` (replaced if present) of ``texts``, row ``i`` = ``texts[i]``."""
-        from pymilvus import Function, FunctionType
-
-        conn = connect(settings)
-        if conn.call("has_collection", name, retry=False):
-            conn.call("drop_collection", name, retry=False)
-        schema = MilvusClient.create_schema(auto_id=False)
-        schema.add_field("row", DataType.INT64, is_primary=True)
-        schema.add_field("text", DataType.VARCHAR, max_length=65535, enable_analyzer=True, analyzer_params=analyzer)
-        schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-        schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"],
-                                     output_field_names=["sparse"]))
-        params = MilvusClient.prepare_index_params()
-        params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                         params={"bm25_k1": k1, "bm25_b": b})
-        conn.call("create_collection", name, schema=schema, index_params=params, consistency_level="Strong",
-                  retry=False)
-        for start in range(0, len(texts), batch):
-            conn.call("insert", name, [{"row": i, "text": texts[i]}
-                                       for i in range(start, min(len(texts), start + batch))], retry=False)
-        conn.call("flush", name, retry=False)
-        conn.call("load_collection", name, retry=False)
-        return cls(settings, name)
-
-    def top(self, text: str, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` best rows for ``text`` by BM25, with their scores (empty when no term matches)."""
-        hits = connect(self._settings).call("search", self.collection, [text], limit=k, anns_field="sparse",
-                                            search_params={"metric_type": "BM25"})[0]
-        return (np.array([h["id"] for h in hits], dtype=np.int64),
-                np.array([h["distance"] for h in hits], dtype=np.float32))
+def _insert(conn: Connection, name: str, pks: np.ndarray, doc_ids: list[str], born: int, vectors: np.ndarray,
+            terms: list[str], batch: int) -> None:
+    """Insert rows, flush, and check the server holds all of them (inserts never retry)."""
+    n = len(pks)
+    for start in range(0, n, batch):
+        stop = min(n, start + batch)
+        conn.call("insert", name, [{"pk": int(pks[i]), "doc_id": doc_ids[i], "born": born,
+                                    "vector": vectors[i].tolist(), "terms": terms[i]}
+                                   for i in range(start, stop)], retry=False)
+        log.info("milvus: inserted %d/%d rows into %s", stop, n, name)
+    conn.call("flush", name, retry=False)
+    got = conn.call("query", name, filter=f"born == {born}", output_fields=["count(*)"], retry=False)
+    count = int(got[0]["count(*)"]) if got else 0
+    if count != n:
+        raise StoreUnavailable(conn.target.shown, f"{name} holds {count} rows of generation {born} after "
+                                                  f"inserting {n}")

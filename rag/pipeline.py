@@ -24,12 +24,11 @@ from .chunking import Chunk, chunk_document
 from .cleaning import CleanDoc, clean_document
 from .corpus import Document, corpus_fingerprint, scan_corpus
 from .embedding import Embedder, embedder_for, embedder_options, load_embedder
-from .keyword import KeywordIndex
 from .readers.cache import ReadCache
 from .settings import Settings
 from .store import IndexData, IndexProblem, code_fingerprint, document_record, load_index, write_build
 from .vectors import choose_kind
-from .vectorstore import build_vectors, store_kind
+from .vectorstore import build_indexes, store_kind
 
 log = logging.getLogger("rag")
 
@@ -97,24 +96,22 @@ def document_fingerprint(doc: Document, file_sha256: str) -> str:
 
 @dataclass(frozen=True)
 class _Part:
-    """Chunks with their vectors, taken from one source (the previous build, or what was just embedded)."""
+    """Chunks and their sentence vectors, taken from one source (the previous build, or what was just embedded)."""
 
     chunks: list[Chunk]
     rows: list[tuple[int, ...]]  # per chunk, its rows in ``sentence_vectors``
-    vectors: np.ndarray  # one per chunk
     sentence_vectors: np.ndarray
 
 
-def _take(part: _Part, picked: list[int], first_row: int) -> tuple[list[Chunk], list[list[int]], np.ndarray,
-                                                                   np.ndarray]:
+def _take(part: _Part, picked: list[int], first_row: int) -> tuple[list[Chunk], list[list[int]], np.ndarray]:
     """Chunks ``picked`` of ``part`` (one document's), their sentence rows renumbered from ``first_row`` in order
-    of first use (the numbering a full build gives them), their vectors and their sentence vectors."""
+    of first use (the numbering a full build gives them), and their sentence vectors."""
     renumber: dict[int, int] = {}
     for i in picked:
         for r in part.rows[i]:
             renumber.setdefault(r, first_row + len(renumber))
     rows = [[renumber[r] for r in part.rows[i]] for i in picked]
-    return ([part.chunks[i] for i in picked], rows, part.vectors[picked],
+    return ([part.chunks[i] for i in picked], rows,
             part.sentence_vectors[np.fromiter(renumber, np.int64, len(renumber))])
 
 
@@ -154,10 +151,11 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
             valid index is found (another process may just have built it).
         incremental: reuse, from the live build, the chunks and vectors of the documents whose fingerprint
             is unchanged; only added and changed documents are read into chunks and embedded. The live build
-            must have the same settings, indexing code and embedder, else this is a full build. The vector
-            and keyword indexes are rebuilt over all chunks (a flat FAISS index from the vectors at hand and
-            bm25s take well under a second at this corpus's size; at 100,000 chunks, bm25s and HNSW take
-            seconds). The new build is written and switched to
+            must have the same settings, indexing code and embedder, else this is a full build. With FAISS,
+            the vector and keyword indexes are rebuilt over all chunks (a flat FAISS index from the vectors at
+            hand and bm25s take well under a second at this corpus's size; at 100,000 chunks, bm25s and HNSW
+            take seconds); with Milvus, only the rows of added and changed documents are inserted and those of
+            changed and removed ones deleted (``rag.milvus``). The new build is written and switched to
             exactly as a full build is: a crash leaves the previous one live.
 
     Returns:
@@ -200,33 +198,45 @@ def _plan(settings: Settings, fingerprints: dict[str, str], embedder: Embedder |
 def _assemble(docs: list[Document], reused: set[str], new: _Part, old_part: _Part | None, records: dict,
               cleans: dict, previous: IndexData | None):
     """Every document in corpus order, from whichever part holds it (the live build's for a reused one, the
-    newly embedded one otherwise): the chunks, sentence rows, vectors, records and clean texts that a full
-    rebuild would write."""
+    newly embedded one otherwise): the chunks, sentence rows, sentence vectors, records and clean texts that a
+    full rebuild would write, and per chunk its ``origin``: its row in the live build when reused, else -1 (the
+    new chunks come in the order of ``new.chunks``)."""
     new_rows_of, old_rows_of = _rows_by_document(new.chunks), _rows_by_document(old_part.chunks if old_part else [])
     old_infos = {d.doc_id: d for d in previous.documents} if previous else {}
     chunks: list[Chunk] = []
     sentence_rows: list[list[int]] = []
-    vector_parts, sentence_parts, n_sentences = [], [], 0
+    origin: list[int] = []
+    sentence_parts, n_sentences = [], 0
     all_records: dict[str, dict] = {}
     all_cleans: dict[str, CleanDoc] = {}
     for doc in docs:
         if doc.doc_id in reused:
             part, picked = old_part, old_rows_of.get(doc.doc_id, [])
+            origin += picked
             all_records[doc.doc_id] = dataclasses.asdict(old_infos[doc.doc_id])
             all_cleans[doc.doc_id] = previous.clean[doc.doc_id]
         else:
             part, picked = new, new_rows_of.get(doc.doc_id, [])
+            origin += [-1] * len(picked)
             all_records[doc.doc_id] = records[doc.doc_id]
             all_cleans[doc.doc_id] = cleans[doc.doc_id]
-        got_chunks, got_rows, got_vectors, got_sentences = _take(part, picked, n_sentences)
+        got_chunks, got_rows, got_sentences = _take(part, picked, n_sentences)
         chunks += got_chunks
         sentence_rows += got_rows
-        vector_parts.append(got_vectors)
         sentence_parts.append(got_sentences)
         n_sentences += len(got_sentences)
-    vectors = np.concatenate(vector_parts).astype(np.float32, copy=False)
     sentence_vectors = np.concatenate(sentence_parts).astype(np.float32, copy=False)
-    return chunks, sentence_rows, vectors, sentence_vectors, all_records, all_cleans
+    return chunks, sentence_rows, np.array(origin, dtype=np.int64), sentence_vectors, all_records, all_cleans
+
+
+def _removed_keyword_texts(previous: IndexData | None, origin: np.ndarray) -> list[str]:
+    """The keyword texts of the live build's chunks that a build does not reuse."""
+    if previous is None:
+        return []
+    infos = {d.doc_id: d for d in previous.documents}
+    gone = np.setdiff1d(np.arange(len(previous.chunks)), origin[origin >= 0])
+    return [keyword_text(infos[previous.chunks[r].doc_id], previous.chunks[r].section, previous.chunks[r].text)
+            for r in gone.tolist()]
 
 
 def _build(settings: Settings, root: Path, embedder: Embedder | None, progress: bool, incremental: bool) -> Path:
@@ -247,30 +257,28 @@ def _build(settings: Settings, root: Path, embedder: Embedder | None, progress: 
     new_chunks, records, cleans = chunk_corpus(fresh, embedder, settings, progress)
     texts, new_rows = sentence_texts(new_chunks, by_id)
     dim = int(previous.manifest["dim"]) if previous else embedder.dim
+    new_vectors = embedder.encode_passages([dense_text(by_id[c.doc_id], c.section, c.text) for c in new_chunks],
+                                           progress=progress) if new_chunks else np.zeros((0, dim), np.float32)
     new = _Part(new_chunks, [tuple(r) for r in new_rows],
-                embedder.encode_passages([dense_text(by_id[c.doc_id], c.section, c.text) for c in new_chunks],
-                                         progress=progress) if new_chunks else np.zeros((0, dim), np.float32),
                 embedder.encode_passages(texts, progress=progress) if texts else np.zeros((0, dim), np.float32))
-    old_part = None
-    if previous is not None:
-        old_part = _Part(previous.chunks, previous.sentence_rows,
-                         previous.vectors.reconstruct(np.arange(len(previous.chunks))), previous.sentence_vectors)
+    old_part = _Part(previous.chunks, previous.sentence_rows, previous.sentence_vectors) if previous else None
 
-    chunks, sentence_rows, vectors, sentence_vectors, all_records, all_cleans = _assemble(
+    chunks, sentence_rows, origin, sentence_vectors, all_records, all_cleans = _assemble(
         docs, reused, new, old_part, records, cleans, previous)
     if not chunks:
         raise ValueError(f"the corpus in {settings.corpus_dir} has no text to index")
     n_sentences = len(sentence_vectors)
 
     kind = choose_kind(settings.faiss_index, len(chunks), settings.flat_max_vectors)
-    vindex = build_vectors(settings, vectors, kind, [c.doc_id for c in chunks], embedder_name)
-    kindex = KeywordIndex.build([keyword_text(by_id[c.doc_id], c.section, c.text) for c in chunks])
+    vindex, kindex = build_indexes(settings, chunks, [keyword_text(by_id[c.doc_id], c.section, c.text) for c in chunks],
+                                   origin, new_vectors, previous, _removed_keyword_texts(previous, origin), kind,
+                                   embedder_name)
     removed = sorted(set(old) - set(fingerprints))
     fields = {
         "settings": settings.index_settings(),
         "embedder": embedder_name,
         "code": code_fingerprint(),
-        "dim": int(vectors.shape[1]),
+        "dim": dim,
         "vector_index": vindex.kind,
         "vector_store": store_kind(settings.store),
         "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": n_sentences},

@@ -44,20 +44,15 @@ class Ranking:
         if mode in ("dense", "hybrid"):
             rows, _ = data.vectors.search(qv, n_cand, allowed)
             cand.update(dict.fromkeys(rows.tolist()))
-        kw = None
+        hits = None
         english = query.english
         if mode in ("keyword", "hybrid"):
-            kw = data.keyword.scores(query.keyword_text)
-            if allowed is not None:
-                masked = np.zeros_like(kw)
-                masked[allowed] = kw[allowed]
-                kw = masked
-            top = np.argsort(-kw, kind="stable")[:n_cand]
-            cand.update(dict.fromkeys(int(r) for r in top if kw[r] > 0))
+            hits = data.keyword.search(query.keyword_text, n_cand, allowed)
+            cand.update(dict.fromkeys(hits.rows.tolist()))
         rows = np.fromiter(cand, dtype=np.int64, count=len(cand))
         if not len(rows):
             return []
-        kws = kw[rows] if kw is not None else np.zeros(len(rows), np.float32)
+        kws = hits.of(rows) if hits is not None else np.zeros(len(rows), np.float32)
         if qv is not None:
             dense = data.vectors.reconstruct(rows) @ qv
             sent = np.array([self._best_sentence(int(r), qv)[1] for r in rows], dtype=np.float32)

@@ -15,9 +15,10 @@ Layout of ``index_dir``::
                             and the reader show: the index, never the files, is read at query time)
         offsets.npy         int32 (2, n): every clean character's file span, all documents end to end
         chunks.jsonl        one record per chunk (offsets, section, text, sentences)
-        vectors.faiss       chunk vectors (FAISS), or milvus.json: the Milvus collection holding them
+        vectors.faiss       chunk vectors (FAISS), or milvus.json and milvus-rows.npy: the Milvus
+                            collection and generation holding them, and each chunk's primary key there
         sentences.npy       sentence vectors (float32)
-        keyword/            BM25 index (bm25s)
+        keyword/            BM25 index (bm25s), or with Milvus vocabulary.tsv (the corpus's terms)
 
 A build is written to a fresh ``build-*`` folder and only then named in
 ``CURRENT``; a crash at any point leaves the previous build live. Loading
@@ -49,7 +50,7 @@ from .keyword import KeywordIndex
 from .settings import Settings
 from .types import DocumentInfo
 from .vectors import VectorIndex
-from .vectorstore import StoreUnavailable, open_vectors, store_kind
+from .vectorstore import StoreUnavailable, open_keyword, open_vectors, store_kind
 
 log = logging.getLogger("rag")
 
@@ -87,7 +88,7 @@ class IndexData:
     sentence_rows: list[tuple[int, ...]]  # per chunk, its rows in sentence_vectors
     vectors: VectorIndex
     sentence_vectors: np.ndarray
-    keyword: KeywordIndex
+    keyword: KeywordIndex  # or rag.milvus_keyword.MilvusKeyword (the same calls)
     clean: dict[str, CleanDoc]  # per document, the clean text and its map to file offsets, as built
 
 
@@ -325,7 +326,7 @@ def _read(folder: Path, manifest: dict, settings: Settings) -> IndexData:
         sentence_rows.append(tuple(r for _, _, r in sentences))
     vectors = open_vectors(settings, folder, manifest, [c.doc_id for c in chunks])
     sentence_vectors = np.load(folder / "sentences.npy", allow_pickle=False)
-    keyword = KeywordIndex.load(folder / "keyword")
+    keyword = open_keyword(folder, manifest, vectors)
     if len(vectors) != len(chunks):
         raise IndexProblem(str(folder / "vectors.faiss"), f"{len(vectors)} vectors for {len(chunks)} chunks")
     clean = _read_clean(folder)

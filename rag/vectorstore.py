@@ -62,23 +62,53 @@ def store_kind(store: str) -> str:
                      f"Milvus server, got {store!r}")
 
 
-def build_vectors(settings, vectors: np.ndarray, kind: str, doc_ids: list[str], embedder_name: str) -> VectorStore:
-    """The vector store of a new build (not live yet: ``store.write_build`` publishes it).
+def build_indexes(settings, chunks, keyword_texts: list[str], origin: np.ndarray, new_vectors: np.ndarray,
+                  previous, removed_texts: list[str], kind: str, embedder_name: str):
+    """The vector and keyword indexes of a new build (not live yet: ``store.write_build`` publishes them).
 
     Args:
         settings: ``settings.store`` chooses the backend.
-        vectors: chunk vectors, one row per chunk (row = chunk index).
+        chunks: every chunk of the build, in order (row = chunk index); ``keyword_texts`` their keyword texts.
+        origin: per chunk, its row in the ``previous`` build when it is reused from it, else -1;
+            ``new_vectors`` holds the vectors of the chunks at -1, in order.
+        previous: the live build this one updates (``rag.store.IndexData``), or None for a full build;
+            ``removed_texts`` the keyword texts of its chunks that this build does not reuse.
         kind: the FAISS index kind (``flat``/``hnsw``); Milvus Lite searches exactly.
-        doc_ids: the document of each row (Milvus stores it beside the vector, for filters).
         embedder_name: recorded with a Milvus collection, checked when it is opened.
+
+    FAISS: both indexes are built again over all chunks (the reused vectors read from the previous index).
+    Milvus: a full build fills a new collection; an update of a Milvus build inserts only the new chunks' rows
+    into its collection as the next generation (``rag.milvus``), and updates the term counts.
     """
+    origin = np.asarray(origin, dtype=np.int64)
     if store_kind(settings.store) == "faiss":
+        from .keyword import KeywordIndex
         from .vectors import VectorIndex
 
-        return VectorIndex.build(vectors, kind)
+        reused = origin >= 0
+        vectors = np.zeros((len(origin), new_vectors.shape[1]), np.float32)
+        vectors[~reused] = new_vectors
+        if reused.any():
+            vectors[reused] = previous.vectors.reconstruct(origin[reused])
+        return VectorIndex.build(vectors, kind), KeywordIndex.build(keyword_texts)
+    from .keyword import Analyzer
     from .milvus import MilvusVectors
+    from .milvus_keyword import MilvusKeyword, term_counts, terms_text
 
-    return MilvusVectors.create(settings, vectors, doc_ids, embedder_name)
+    analyzer = Analyzer()
+    doc_ids = [c.doc_id for c in chunks]
+    new_terms = [terms_text(analyzer, keyword_texts[i]) for i in np.flatnonzero(origin < 0)]
+    old = previous.vectors if previous is not None else None
+    if isinstance(old, MilvusVectors) and old.base == settings.milvus_collection:
+        vectors = old.update(origin, new_vectors, doc_ids, new_terms)
+        counts = term_counts(new_terms)
+        counts.update(previous.keyword.vocabulary)
+        counts.subtract(term_counts(terms_text(analyzer, t) for t in removed_texts))
+        return vectors, MilvusKeyword(vectors, dict(counts), analyzer)
+    if (origin >= 0).any():
+        raise ValueError("a Milvus build reuses rows only from a Milvus build of the same collection")
+    vectors = MilvusVectors.create(settings, new_vectors, doc_ids, new_terms, embedder_name)
+    return vectors, MilvusKeyword(vectors, dict(term_counts(new_terms)), analyzer)
 
 
 def open_vectors(settings, folder: Path, manifest: dict, doc_ids: list[str]) -> VectorStore:
@@ -90,6 +120,17 @@ def open_vectors(settings, folder: Path, manifest: dict, doc_ids: list[str]) -> 
     from .milvus import MilvusVectors
 
     return MilvusVectors.open(settings, folder, manifest, doc_ids)
+
+
+def open_keyword(folder: Path, manifest: dict, vectors):
+    """The keyword index of the build in ``folder``: bm25s's files, or the term counts of its Milvus rows."""
+    if manifest.get("vector_store", "faiss") == "faiss":
+        from .keyword import KeywordIndex
+
+        return KeywordIndex.load(folder / "keyword")
+    from .milvus_keyword import MilvusKeyword
+
+    return MilvusKeyword.load(folder / "keyword", vectors)
 
 
 def quote(value: str) -> str:

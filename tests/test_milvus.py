@@ -136,21 +136,22 @@ def test_a_known_id_with_quotes_matches_only_itself(milvus_settings):
     settings = milvus_settings.replace(milvus_collection="quotes")
     ids = ["a", 'x" or 1==1', "a", 'x" or 1==1']
     vectors = np.eye(4, 8, dtype=np.float32)
-    store = MilvusVectors.create(settings, vectors, ids, "test")
+    store = MilvusVectors.create(settings, vectors, ids, ["un", "deux", "trois", "quatre"], "test")
     rows, _ = store.search(np.ones(8, np.float32), 4, allowed=np.array([1, 3]))
     assert sorted(rows.tolist()) == [1, 3]
-    assert 'doc_id in ["x\\" or 1==1"]' == store._filter(np.array([1, 3]))
+    assert store.where(np.array([1, 3])) == 'born <= 1 and doc_id in ["x\\" or 1==1"]'
+    assert store.where(np.array([1])) == "born <= 1 and pk in [1]"
     assert np.array_equal(store.reconstruct(np.array([3, 0])), vectors[[3, 0]])
 
 
 @needs_milvus
 def test_build_killed_mid_insert_leaves_the_previous_collection_live(milvus_settings, milvus_retriever):
     from rag import Retriever
-    from rag.milvus import live_collection
+    from rag.milvus import live_pointer
     from rag.milvus_connection import connect, disconnect
 
     before = _spans(milvus_retriever.search(QUESTIONS[0], k=5))
-    live = live_collection(connect(milvus_settings), "rag")
+    live = live_pointer(connect(milvus_settings), "rag")
     disconnect(milvus_settings)  # Milvus Lite serves one process per file: the builder below takes it over
     script = textwrap.dedent(f"""
         import logging, sys, numpy as np
@@ -160,7 +161,7 @@ def test_build_killed_mid_insert_leaves_the_previous_collection_live(milvus_sett
         settings = Settings.from_json({milvus_settings.to_json()!r})
         rng = np.random.default_rng(0)
         MilvusVectors.create(settings, rng.standard_normal((40_000, 384), dtype=np.float32),
-                             ["rapport-drones"] * 40_000, "killed", batch=500)
+                             ["rapport-drones"] * 40_000, ["drone"] * 40_000, "killed", batch=500)
         print("FINISHED", flush=True)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True,
@@ -178,9 +179,9 @@ def test_build_killed_mid_insert_leaves_the_previous_collection_live(milvus_sett
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     conn = connect(milvus_settings)
-    half = [n for n in conn.call("list_collections") if n.startswith("rag_b") and n != live]
+    half = [n for n in conn.call("list_collections") if n.startswith("rag_b") and n != live.collection]
     assert half, "the killed build left no collection: it was not killed mid-insert"
-    assert live_collection(conn, "rag") == live
+    assert live_pointer(conn, "rag") == live
     again = Retriever.from_settings(milvus_settings)
     assert again.index_folder == milvus_retriever.index_folder
     assert _spans(again.search(QUESTIONS[0], k=5)) == before
@@ -225,7 +226,7 @@ def test_server_killed_mid_insert_fails_the_build_loudly(milvus_settings, milvus
     try:
         with pytest.raises(StoreUnavailable, match="insert"):
             MilvusVectors.create(milvus_settings, np.eye(50, 384, dtype=np.float32), ["rapport-drones"] * 50,
-                                 "killed", batch=10)
+                                 ["drone"] * 50, "killed", batch=10)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(old)
@@ -247,7 +248,7 @@ def test_unreachable_server_is_an_error_not_a_fallback(milvus_settings, milvus_r
 
 @needs_milvus
 def test_collection_of_another_build_embedder_or_dimension_is_refused(milvus_settings, milvus_retriever):
-    from rag.milvus import MilvusVectors, live_collection, publish
+    from rag.milvus import Live, MilvusVectors, live_pointer, publish
     from rag.milvus_connection import connect
     from rag.store import IndexProblem, load_index
 
@@ -261,40 +262,110 @@ def test_collection_of_another_build_embedder_or_dimension_is_refused(milvus_set
         data.vectors.search(np.ones(8, np.float32), 3)
     # another build's collection made live on the same store under the same name: refused by name
     conn = connect(milvus_settings)
-    live = live_collection(conn, "rag")
+    live = live_pointer(conn, "rag")
     other = MilvusVectors.create(milvus_settings, np.eye(len(doc_ids), 384, dtype=np.float32), doc_ids,
-                                 data.manifest["embedder"])
+                                 [""] * len(doc_ids), data.manifest["embedder"])
     try:
-        conn.call("upsert", "rag_live", [{"key": "live", "target": other.collection, "v": [0.0, 0.0]}])
+        conn.call("upsert", "rag_live", [{"key": "live", "target": other.collection, "generation": 1,
+                                          "build": data.folder.name, "v": [0.0, 0.0]}])
         with pytest.raises(IndexProblem, match="belongs to no build"):
             load_index(milvus_settings)
-        # a folder whose milvus.json names that collection but whose record is another build's
-        info = json.loads((data.folder / "milvus.json").read_text())
-        assert info["build"] != other.build
+        conn.call("upsert", "rag_live", [{"key": "live", "target": live.collection, "generation": 1,
+                                          "build": "../elsewhere", "v": [0.0, 0.0]}])
+        with pytest.raises(IndexProblem, match="belongs to no build"):
+            load_index(milvus_settings)
         assert milvus_retriever.search(QUESTIONS[0], k=3)  # the loaded build still answers from its collection
     finally:
-        publish(conn, "rag", live)
+        publish(conn, "rag", Live(live.collection, live.generation, live.build))
     assert load_index(milvus_settings).folder == data.folder
 
 
 @needs_milvus
-def test_add_and_delete_touch_only_their_rows(milvus_settings):
+def test_update_writes_only_new_rows_and_deletes_replaced_ones_once_live(milvus_settings):
     from rag.milvus import MilvusVectors
+    from rag.milvus_connection import connect
 
     settings = milvus_settings.replace(milvus_collection="incremental")
     rng = np.random.default_rng(1)
     x = rng.standard_normal((6, 8)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
-    store = MilvusVectors.create(settings, x[:4], ["a", "a", "b", "b"], "test")
-    assert store.add(x[4:], ["c", "c"]).tolist() == [4, 5]
-    assert len(store) == 6
-    rows, _ = store.search(x[5], 1)
-    assert rows.tolist() == [5]
-    with pytest.raises(ValueError, match="unknown document id"):
-        store.delete('a" or 1==1')
-    assert store.delete("b") == 2
-    rows, _ = store.search(x[2], 6)
-    assert sorted(rows.tolist()) == [0, 1, 4, 5]  # b's rows are gone, the others untouched
-    assert np.array_equal(store.reconstruct(np.array([0, 5])), x[[0, 5]])
+    first = MilvusVectors.create(settings, x[:4], ["a", "a", "b", "b"], ["t"] * 4, "test")
+    # b is removed, c added (two rows), a kept: a's rows keep their keys, only c's are written
+    second = first.update(np.array([0, 1, -1, -1]), x[4:], ["a", "a", "c", "c"], ["u", "v"])
+    assert second.collection == first.collection and second.generation == 2
+    assert second.pks.tolist() == [0, 1, 4, 5] and second.dead == [2, 3]
+    conn = connect(settings)
+    born = {r["pk"]: r["born"] for r in conn.call("query", first.collection, filter="pk >= 0",
+                                                 output_fields=["born"])}
+    assert born == {0: 1, 1: 1, 2: 1, 3: 1, 4: 2, 5: 2}
+    # before it is live, each generation sees its own rows only
+    assert sorted(first.search(x[4], 6)[0].tolist()) == [0, 1, 2, 3]
+    assert sorted(second.search(x[4], 6)[0].tolist()) == [0, 1, 2, 3]  # rows, not keys: a, a, c, c
+    assert second.search(x[5], 1)[0].tolist() == [3]
+    assert np.array_equal(second.reconstruct(np.array([3, 0])), x[[5, 0]])
+    second.folder = "build-test"
+    second.publish()
+    keys = sorted(r["pk"] for r in conn.call("query", first.collection, filter="pk >= 0", output_fields=["pk"]))
+    assert keys == [0, 1, 4, 5]  # b's rows deleted, nothing else touched
     with pytest.raises(ValueError, match="dimension 3"):
-        store.add(np.ones((1, 3)), ["d"])
+        second.update(np.array([0, -1]), np.ones((1, 3)), ["a", "d"], ["w"])
+
+
+def _pks_of(conn, collection: str, where: str) -> list[int]:
+    return sorted(int(r["pk"]) for r in conn.call("query", collection, filter=where, output_fields=["pk"]))
+
+
+@needs_milvus
+def test_incremental_build_on_milvus_touches_only_changed_documents(tmp_path, milvus_settings, monkeypatch):
+    from conftest import TINY, write_corpus
+    from rag import Retriever, build_index
+    from rag.milvus_connection import connect
+    from rag.store import load_index
+
+    corpus = write_corpus(tmp_path / "corpus")
+    settings = milvus_settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "index"),
+                                       milvus_collection="upd")
+    build_index(settings)
+    before = load_index(settings)
+    conn = connect(settings)
+    name = before.vectors.collection
+    drones = [i for i, c in enumerate(before.chunks) if c.doc_id == "rapport-drones"]
+    (corpus / "note-budget.txt").write_text(TINY["note-budget.txt"].replace("1,5 milliard", "2 milliards"),
+                                            encoding="utf-8")
+    (corpus / "resolution-test.md").unlink()
+    (corpus / "satellites.md").write_text("# Satellites\n\nLes satellites en orbite basse servent au "
+                                          "renseignement militaire.\n", encoding="utf-8")
+    # an update that fails after its rows are inserted (a crash before its build is written) changes nothing
+    import rag.store
+
+    def crash(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(rag.store, "_fsync_tree", crash)
+    with pytest.raises(OSError, match="disk full"):
+        build_index(settings, incremental=True)
+    monkeypatch.undo()
+    assert _pks_of(conn, name, "born == 2"), "the failed update inserted nothing: it did not fail after inserting"
+    kept = load_index(settings, check_corpus=False)
+    assert kept.folder == before.folder and len(kept.vectors) == len(before.chunks)
+
+    build_index(settings, incremental=True)
+    after = load_index(settings)
+    assert after.vectors.collection == name and after.vectors.generation == 2
+    new_rows = [i for i, c in enumerate(after.chunks) if c.doc_id in ("note-budget", "satellites")]
+    assert _pks_of(conn, name, "born == 2") == sorted(after.vectors.pks[new_rows].tolist())  # the failed try's
+    # rows are gone, and only the changed and added documents' rows were written
+    assert [after.vectors.pks[i] for i, c in enumerate(after.chunks) if c.doc_id == "rapport-drones"] == \
+        before.vectors.pks[drones].tolist()  # untouched rows keep their keys
+    assert _pks_of(conn, name, 'doc_id in ["resolution-test"]') == []
+    assert _pks_of(conn, name, "pk >= 0") == sorted(after.vectors.pks.tolist())  # replaced rows deleted
+    # the same ranking, scores and vocabulary as a full build of the new corpus
+    full = settings.replace(index_dir=str(tmp_path / "full"), milvus_collection="full")
+    build_index(full)
+    updated, fresh = Retriever.from_settings(settings), Retriever.from_settings(full)
+    assert updated._data.keyword.vocabulary == fresh._data.keyword.vocabulary
+    for q in QUESTIONS + ["satellites en orbite basse", "2 milliards d'euros"]:
+        for mode in ("hybrid", "keyword"):
+            a, b = updated.search(q, k=5, mode=mode), fresh.search(q, k=5, mode=mode)
+            assert _spans(a) == _spans(b), (q, mode)
+            assert np.allclose([p.score for p in a], [p.score for p in b], atol=1e-5), (q, mode)
