@@ -1,4 +1,4 @@
-"""Command line: ``python -m rag build | ask | info | add | remove``."""
+"""Command line: ``python -m rag build | ask | info | add | remove | embed``."""
 
 from __future__ import annotations
 
@@ -43,7 +43,17 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--replace", action="store_true", help="replace a document of the same id")
     r = sub.add_parser("remove", parents=[common], help="delete a document from the corpus and the index")
     r.add_argument("doc_id", metavar="DOC_ID")
+    e = sub.add_parser("embed", parents=[common], help="embed one shard of the corpus for a later build (no build)")
+    e.add_argument("--shard", required=True, metavar="I/N", help="the shard to embed, e.g. 2/4 (1 to N)")
     return p
+
+
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        shard, of = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard takes I/N (such as 2/4), got {text!r}") from None
+    return shard, of
 
 
 def _print_answer(answer, refs: list[str]) -> None:
@@ -88,6 +98,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps({**answer.to_dict(), "references": refs}, ensure_ascii=False, indent=2))
             else:
                 _print_answer(answer, refs)
+        elif args.command == "embed":
+            from .pipeline import embed_shard
+
+            shard, of = _shard(args.shard)
+            started = time.perf_counter()
+            total, now = embed_shard(settings, shard, of, progress=not args.quiet)
+            print(f"shard {shard}/{of}: {total} documents, {now} embedded now, {total - now} already, in "
+                  f"{time.perf_counter() - started:.1f} s; their vectors are in {settings.index_dir}/embedded/ "
+                  "(copy that folder into the index folder that builds)")
         elif args.command in ("add", "remove"):
             started = time.perf_counter()
             if args.command == "add":
@@ -112,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(info, ensure_ascii=False, indent=2))
             else:
                 print(f"index     {info['index']} ({info['bytes'] / 1e6:.1f} MB, built {info['created']})")
-                print(f"embedder  {info['embedder']} ({info['vector_index']} FAISS index)")
+                where = "in Milvus" if info["vector_index"] == "milvus" else f"{info['vector_index']} FAISS index"
+                print(f"embedder  {info['embedder']} ({where})")
                 print(f"chunks    {info['chunks']} ({info['sentences']} sentences)")
                 print("documents")
                 for d in info["documents"]:

@@ -23,6 +23,7 @@ import numpy as np
 from .chunking import Chunk, chunk_document
 from .cleaning import CleanDoc, clean_document
 from .corpus import Document, corpus_fingerprint, scan_corpus
+from .embedded import EmbeddedDocuments, cache_key, embed_documents
 from .embedding import Embedder, embedder_for, embedder_options, load_embedder
 from .readers.cache import ReadCache
 from .settings import Settings
@@ -229,6 +230,47 @@ def _assemble(docs: list[Document], reused: set[str], new: _Part, old_part: _Par
     return chunks, sentence_rows, np.array(origin, dtype=np.int64), sentence_vectors, all_records, all_cleans
 
 
+def _embed(embedder: Embedder | None, fresh: list[Document], fingerprints: dict[str, str], chunks: list[Chunk],
+           texts: list[str], rows: list[list[int]], dim: int, saved: EmbeddedDocuments, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The vectors of the new chunks and of their sentences (``texts``; ``rows`` per chunk), document by document:
+    from ``saved`` for the documents an interrupted build embedded, the others embedded now and saved there."""
+    chunk_rows = _rows_by_document(chunks)
+    groups, spans = [], []
+    for doc in fresh:
+        mine = chunk_rows.get(doc.doc_id, [])
+        used = sorted({r for i in mine for r in rows[i]})
+        lo, hi = (used[0], used[-1] + 1) if used else (0, 0)  # a document's sentence rows follow each other
+        groups.append((fingerprints[doc.doc_id], [dense_text(doc, chunks[i].section, chunks[i].text) for i in mine],
+                       texts[lo:hi]))
+        spans.append((len(mine), hi - lo))
+    if not any(n for n, _ in spans):
+        return np.zeros((0, dim), np.float32), np.zeros((0, dim), np.float32)
+    got = embed_documents(embedder, groups, saved, progress=progress)
+    return (np.concatenate([g[0] for g in got]).astype(np.float32, copy=False),
+            np.concatenate([g[1] for g in got]).astype(np.float32, copy=False))
+
+
+def embed_shard(settings: Settings, shard: int, of: int, embedder: Embedder | None = None,
+                progress: bool = False) -> tuple[int, int]:
+    """Embed shard ``shard`` of ``of`` of the corpus (documents picked by a hash of their id) into
+    ``index_dir/embedded``, without building; a build of an index folder holding every shard's files embeds
+    nothing more. Returns (documents of the shard, documents embedded now)."""
+    if not 1 <= shard <= of:
+        raise ValueError(f"shard {shard} of {of}: shards are numbered 1 to {of}")
+    docs, _ = scan_corpus(settings.corpus_dir, cache=ReadCache(Path(settings.index_dir) / "reads"))
+    fingerprint = corpus_fingerprint(settings.corpus_dir)
+    mine = [d for d in docs if int(hashlib.sha256(d.doc_id.encode()).hexdigest()[:12], 16) % of == shard - 1]
+    fingerprints = {d.doc_id: document_fingerprint(d, fingerprint.get(Path(d.path).name, "")) for d in mine}
+    embedder = embedder or load_embedder(settings.embedder, settings.model, **embedder_options(settings))
+    saved = EmbeddedDocuments(settings.index_dir, cache_key(embedder.name, code_fingerprint(),
+                                                            settings.index_settings()))
+    before = saved.count()
+    chunks, _, _ = chunk_corpus(mine, embedder, settings, progress)
+    texts, rows = sentence_texts(chunks, {d.doc_id: d for d in mine})
+    _embed(embedder, mine, fingerprints, chunks, texts, rows, embedder.dim, saved, progress)
+    return len(mine), saved.count() - before
+
+
 def _removed_keyword_texts(previous: IndexData | None, origin: np.ndarray) -> list[str]:
     """The keyword texts of the live build's chunks that a build does not reuse."""
     if previous is None:
@@ -257,10 +299,10 @@ def _build(settings: Settings, root: Path, embedder: Embedder | None, progress: 
     new_chunks, records, cleans = chunk_corpus(fresh, embedder, settings, progress)
     texts, new_rows = sentence_texts(new_chunks, by_id)
     dim = int(previous.manifest["dim"]) if previous else embedder.dim
-    new_vectors = embedder.encode_passages([dense_text(by_id[c.doc_id], c.section, c.text) for c in new_chunks],
-                                           progress=progress) if new_chunks else np.zeros((0, dim), np.float32)
-    new = _Part(new_chunks, [tuple(r) for r in new_rows],
-                embedder.encode_passages(texts, progress=progress) if texts else np.zeros((0, dim), np.float32))
+    saved = EmbeddedDocuments(root, cache_key(embedder_name, code_fingerprint(), settings.index_settings()))
+    new_vectors, new_sentences = _embed(embedder, fresh, fingerprints, new_chunks, texts, new_rows, dim, saved,
+                                        progress)
+    new = _Part(new_chunks, [tuple(r) for r in new_rows], new_sentences)
     old_part = _Part(previous.chunks, previous.sentence_rows, previous.sentence_vectors) if previous else None
 
     chunks, sentence_rows, origin, sentence_vectors, all_records, all_cleans = _assemble(
@@ -270,9 +312,9 @@ def _build(settings: Settings, root: Path, embedder: Embedder | None, progress: 
     n_sentences = len(sentence_vectors)
 
     kind = choose_kind(settings.faiss_index, len(chunks), settings.flat_max_vectors)
-    vindex, kindex = build_indexes(settings, chunks, [keyword_text(by_id[c.doc_id], c.section, c.text) for c in chunks],
-                                   origin, new_vectors, previous, _removed_keyword_texts(previous, origin), kind,
-                                   embedder_name)
+    keyword_texts = [keyword_text(by_id[c.doc_id], c.section, c.text) for c in chunks]
+    vindex, kindex = build_indexes(settings, chunks, keyword_texts, origin, new_vectors, previous,
+                                   _removed_keyword_texts(previous, origin), kind, embedder_name)
     removed = sorted(set(old) - set(fingerprints))
     fields = {
         "settings": settings.index_settings(),
@@ -291,6 +333,7 @@ def _build(settings: Settings, root: Path, embedder: Embedder | None, progress: 
     }
     folder = write_build(root, all_records, chunks, sentence_rows, all_cleans, vindex, sentence_vectors, kindex,
                          fields, started)
+    saved.clear()  # the live build holds them now
     if previous is not None:
         log.info("index: updated %s: %d documents embedded (%d chunks), %d reused, %d removed, in %.1fs -> %s",
                  previous.folder.name, len(fresh), len(new_chunks), len(reused), len(removed),
