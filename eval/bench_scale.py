@@ -101,6 +101,7 @@ def bench_sizes(args, pool: np.ndarray, queries: np.ndarray, workdir: Path) -> l
                              "memory_mb": path.stat().st_size / 2**20})
                 print(f"  {rows[-1]}", flush=True)
             path.unlink()
+        rows += bench_ivf(args, x, queries, truth, n, workdir)
         settings = Settings(store=f"milvus://{workdir}/scale-{n}.db", milvus_collection="scale",
                             milvus_timeout=300.0)  # Milvus Lite takes seconds per batch of inserts
         db = parse_target(settings.store).uri
@@ -109,7 +110,7 @@ def bench_sizes(args, pool: np.ndarray, queries: np.ndarray, workdir: Path) -> l
         start = time.perf_counter() - t
         idle = _server_rss_mb(db)
         t = time.perf_counter()
-        store = MilvusVectors.create(settings, x, ["synthetic"] * n, "synthetic", batch=args.batch)
+        store = MilvusVectors.create(settings, x, ["synthetic"] * n, [""] * n, "synthetic", batch=args.batch)
         build = time.perf_counter() - t
         found, times = _time_search(store, queries, 10)
         p50, p95 = _ms(times)
@@ -121,12 +122,72 @@ def bench_sizes(args, pool: np.ndarray, queries: np.ndarray, workdir: Path) -> l
     return rows
 
 
+def bench_ivf(args, x: np.ndarray, queries: np.ndarray, truth: np.ndarray, n: int, workdir: Path) -> list[dict]:
+    """FAISS IVF-Flat: ``nlist`` = 4·√n lists trained on a sample of 64 per list, ``nprobe`` swept."""
+    import faiss
+
+    nlist = max(16, int(4 * np.sqrt(n)))
+    t = time.perf_counter()
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(x.shape[1]), x.shape[1], nlist, faiss.METRIC_INNER_PRODUCT)
+    sample = x[np.random.default_rng(0).choice(n, min(n, 64 * nlist), replace=False)]
+    index.train(sample)
+    index.add(x)
+    build = time.perf_counter() - t
+    path = workdir / f"ivf-{n}.faiss"
+    faiss.write_index(index, str(path))
+    rows = []
+    for nprobe in args.nprobe:
+        index.nprobe = nprobe
+        found, times = [], []
+        index.search(queries[:1], 10)  # warm
+        for q in queries:
+            t = time.perf_counter()
+            _, ids = index.search(q.reshape(1, -1), 10)
+            times.append(time.perf_counter() - t)
+            found.append(ids[0])
+        p50, p95 = _ms(times)
+        rows.append({"store": "FAISS ivf", "params": f"IVF-Flat, nlist={nlist}, nprobe={nprobe}", "n": n,
+                     "build_s": build, "p50_ms": p50, "p95_ms": p95, "recall@10": recall_at(found, truth, 10),
+                     "memory_mb": path.stat().st_size / 2**20})
+        print(f"  {rows[-1]}", flush=True)
+    path.unlink()
+    return rows
+
+
+def _french_keyword(settings, texts: list[str], analyzer: dict, name: str):
+    """A throwaway collection of ``texts`` with Milvus's own analyser, and its top-k BM25 search."""
+    from pymilvus import DataType, Function, FunctionType, MilvusClient
+
+    from rag.milvus import BM25
+    from rag.milvus_connection import connect
+
+    conn = connect(settings)
+    schema = MilvusClient.create_schema(auto_id=False)
+    schema.add_field("pk", DataType.INT64, is_primary=True)
+    schema.add_field("text", DataType.VARCHAR, max_length=65535, enable_analyzer=True, analyzer_params=analyzer)
+    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
+    schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"],
+                                 output_field_names=["sparse"]))
+    params = MilvusClient.prepare_index_params()
+    params.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25)
+    conn.call("create_collection", name, schema=schema, index_params=params, consistency_level="Strong")
+    for a in range(0, len(texts), 1000):
+        conn.call("insert", name, [{"pk": i, "text": texts[i]} for i in range(a, min(len(texts), a + 1000))])
+    conn.call("flush", name)
+
+    def top(q: str, k: int) -> list[int]:
+        hits = conn.call("search", name, [q], limit=k, anns_field="sparse", search_params={"metric_type": "BM25"})
+        return [int(h["id"]) for h in hits[0]]
+
+    return top
+
+
 def bench_real(args, testset: Path, workdir: Path) -> dict:
     """Hybrid search through each store on the real corpus, and the keyword engines side by side."""
     from rag import Retriever, Settings
     from rag.keyword import STOPWORDS
-    from rag.milvus import MilvusKeyword, french_analyzer
     from rag.milvus_connection import disconnect
+    from rag.milvus_keyword import french_analyzer
     from rag.pipeline import keyword_text
 
     from .evaluate import engine_qrels
@@ -160,19 +221,13 @@ def bench_real(args, testset: Path, workdir: Path) -> dict:
     def recall5(top_of) -> float:
         return float(np.mean([bool(set(ids[i] for i in top_of(c.question)) & set(qrels[c.id])) for c in answerable]))
 
-    def bm25s_top(q: str) -> list[int]:
-        s = data.keyword.scores(q)
-        return [int(i) for i in np.argsort(-s, kind="stable")[:5] if s[i] > 0]
-
     t = time.perf_counter()
-    native = MilvusKeyword.create(msettings, texts, french_analyzer(STOPWORDS), "kw_french")
+    native = _french_keyword(msettings, texts, french_analyzer(STOPWORDS), "kw_french")
     native_s = time.perf_counter() - t
-    own = MilvusKeyword.create(msettings, [" ".join(data.keyword.analyze(x)) for x in texts],
-                               {"tokenizer": "whitespace"}, "kw_terms")
-    keyword = {"bm25s_recall@5": recall5(bm25s_top),
-               "milvus_french_recall@5": recall5(lambda q: native.top(q, 5)[0].tolist()),
-               "milvus_on_bm25s_terms_recall@5": recall5(
-                   lambda q: own.top(" ".join(data.keyword.analyze(q)) or "_", 5)[0].tolist()),
+    engine = milvus._data.keyword  # the Milvus store's own: BM25 on the server over the engine's terms
+    keyword = {"bm25s_recall@5": recall5(lambda q: data.keyword.search(q, 5).rows.tolist()),
+               "milvus_french_recall@5": recall5(lambda q: native(q, 5)),
+               "milvus_on_bm25s_terms_recall@5": recall5(lambda q: engine.search(q, 5).rows.tolist()),
                "milvus_french_insert_s": native_s, "answerable": len(answerable)}
     disconnect(msettings)
     return {**real, **keyword}
@@ -204,6 +259,7 @@ def main(argv=None) -> int:
     p.add_argument("--queries", type=int, default=100, help="test-set questions used as queries")
     p.add_argument("--noise", type=float, default=0.5, help="norm of the noise added to each real vector")
     p.add_argument("--ef-search", default="256,512", help="further HNSW efSearch values to measure")
+    p.add_argument("--nprobe", default="8,32,128", help="FAISS IVF nprobe values to measure")
     p.add_argument("--batch", type=int, default=2000, help="Milvus insert batch (rows)")
     p.add_argument("--testset", default=str(HERE / "testset.jsonl"))
     p.add_argument("--skip-real", action="store_true")
@@ -212,6 +268,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     args.ef_search = [int(s) for s in args.ef_search.split(",") if s.strip()]
+    args.nprobe = [int(s) for s in args.nprobe.split(",") if s.strip()]
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     from rag import Retriever, Settings
 

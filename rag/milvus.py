@@ -51,6 +51,7 @@ LIVE_KEY = "live"
 FILE = "milvus.json"
 ROWS_FILE = "milvus-rows.npy"  # per chunk row, its primary key in the collection
 BM25 = {"bm25_k1": 1.2, "bm25_b": 0.75}  # bm25s's, so both stores rank keywords alike
+LAYOUT = 2  # of a collection's rows; a build of another layout is refused, then rebuilt (``open_index``)
 
 
 # ------------------------------------------------------------------ live pointer
@@ -221,7 +222,7 @@ class MilvusVectors:
         conn = connect(settings)
         build = f"{time.strftime('%Y%m%d%H%M%S')}_{os.getpid()}_{os.urandom(3).hex()}"
         name = f"{settings.milvus_collection}_b{build}"
-        schema, params = _schema(dim, {"build": build, "embedder": embedder_name, "dim": dim})
+        schema, params = _schema(dim, {"build": build, "embedder": embedder_name, "dim": dim, "layout": LAYOUT})
         conn.call("create_collection", name, schema=schema, index_params=params, consistency_level="Strong",
                   retry=False)
         conn.call("load_collection", name, retry=False)
@@ -307,6 +308,8 @@ class MilvusVectors:
         except ValueError:
             record = {}
         record = record if isinstance(record, dict) else {}
+        if record.get("layout") != LAYOUT:
+            raise IndexProblem(name, f"rows of layout {record.get('layout')!r}, this code reads layout {LAYOUT}")
         if record.get("build") != info.get("build"):
             raise IndexProblem(name, f"collection from another build ({record.get('build')!r}, this build is "
                                      f"{info.get('build')!r})")

