@@ -1,18 +1,19 @@
-"""``python -m eval.bench --scale``: the vector stores at 10k–100k chunks, and the real corpus through each store.
+"""``python -m eval.bench --scale``: the vector stores at 10k, 100k and 1M chunks, and the real corpus through each
+store (about 8 minutes on 2 cores; ``--sizes 10000,100000`` for a quick look).
 
 Synthetic corpora are built from the real index's own chunk and sentence vectors: each synthetic chunk is a real
 vector plus Gaussian noise (norm ``--noise``, cosine about 0.9 to its source), renormalised, so the corpus is
 clustered the way real passages are (uniform random vectors have no neighbours worth finding). The queries are the
 test set's questions, embedded by the index's embedder. For each size: FAISS flat (exact, the ground truth),
-FAISS HNSW with the engine's parameters (``rag.vectors``: M, efConstruction, efSearch) and Milvus Lite (exact
-FLAT; its server as a child process): build or insert time, query p50/p95 (one query at a time, k=10),
+FAISS HNSW with the engine's parameters (``rag.vectors``: M, efConstruction, efSearch) and larger efSearch,
+FAISS IVF-Flat (nlist = 4·√n, nprobe swept) and Milvus Lite (exact FLAT; its server as a child process): build or insert time, query p50/p95 (one query at a time, k=10),
 recall@10 against exact search, memory (FAISS: the index's bytes; Milvus: the server process's RSS).
 
 Then the real corpus: hybrid search through the FAISS and the Milvus store (same passages, same offsets?), and
-the keyword side: bm25s against Milvus full-text BM25 with a French analyser, and Milvus BM25 over bm25s's own
-terms, by recall@5 on the test set's answerable questions.
+the keyword side: bm25s against Milvus full-text BM25 with Milvus's own French analyser, and the Milvus store's
+BM25 over the engine's terms (``rag.milvus_keyword``), by recall@5 on the test set's answerable questions.
 
-    python -m eval.bench --scale [--sizes 10000,100000] [--queries 100] [--json out.json]
+    python -m eval.bench --scale [--sizes 10000,100000,1000000] [--queries 100] [--json out.json]
 """
 
 from __future__ import annotations
@@ -255,7 +256,7 @@ def markdown(rows: list[dict], real: dict | None) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval.bench --scale", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sizes", default="10000,100000", help="synthetic corpus sizes (default: %(default)s)")
+    p.add_argument("--sizes", default="10000,100000,1000000", help="synthetic corpus sizes (default: %(default)s)")
     p.add_argument("--queries", type=int, default=100, help="test-set questions used as queries")
     p.add_argument("--noise", type=float, default=0.5, help="norm of the noise added to each real vector")
     p.add_argument("--ef-search", default="256,512", help="further HNSW efSearch values to measure")

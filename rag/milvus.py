@@ -122,12 +122,14 @@ def live_build(settings) -> Path:
         raise IndexProblem(where, "no index has been built on this store yet")
     root = Path(settings.index_dir)
     folder = root / live.build
-    try:
-        info = json.loads((folder / FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        info = None
-    if (not live.build.startswith("build-") or "/" in live.build or not isinstance(info, dict)
-            or (info.get("collection"), info.get("generation")) != (live.collection, live.generation)):
+    info = None
+    if live.build.startswith("build-") and "/" not in live.build and "\\" not in live.build:
+        try:
+            info = json.loads((folder / FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
+    if not isinstance(info, dict) or (info.get("collection"), info.get("generation")) != (live.collection,
+                                                                                          live.generation):
         raise IndexProblem(where, f"the live collection {live.collection!r} (generation {live.generation}, "
                                   f"{live.build!r}) belongs to no build in {root} (a collection from another build "
                                   "or deployment: give each its own RAG_MILVUS_COLLECTION)")
@@ -277,7 +279,11 @@ class MilvusVectors:
         if not self.folder:
             raise RuntimeError("save the build before publishing it")
         publish(self._conn, self.base, Live(self.collection, self.generation, self.folder))
-        self._delete(self.dead)
+        try:
+            self._delete(self.dead)
+        except StoreUnavailable as exc:  # this build is live and does not see them: the next update deletes them
+            log.warning("milvus: %d replaced rows of %s not deleted yet (%s); the next update deletes them",
+                        len(self.dead), self.collection, exc.reason)
 
     def _delete(self, pks: list[int]) -> None:
         for a in range(0, len(pks), QUERY_BATCH):

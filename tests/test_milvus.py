@@ -369,3 +369,18 @@ def test_incremental_build_on_milvus_touches_only_changed_documents(tmp_path, mi
             a, b = updated.search(q, k=5, mode=mode), fresh.search(q, k=5, mode=mode)
             assert _spans(a) == _spans(b), (q, mode)
             assert np.allclose([p.score for p in a], [p.score for p in b], atol=1e-5), (q, mode)
+
+
+@needs_milvus
+def test_scale_bench_runs_and_prints_its_table(tmp_path, capsys):
+    """``python -m eval.bench --scale`` at a toy size: every store's row, recall 1 for the exact ones."""
+    from eval.bench_scale import main
+
+    out = tmp_path / "scale.json"
+    assert main(["--sizes", "400", "--queries", "5", "--skip-real", "--nprobe", "4,400", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["sizes"]
+    stores = [r["store"] for r in rows]
+    assert stores.count("FAISS ivf") == 2 and "FAISS flat" in stores and "Milvus Lite" in stores
+    exact = [r for r in rows if r["store"] in ("FAISS flat", "Milvus Lite") or r["params"].endswith("nprobe=400")]
+    assert all(r["recall@10"] == 1.0 for r in exact), exact
+    assert "| Milvus Lite (FLAT" in capsys.readouterr().out
