@@ -231,7 +231,8 @@ def _assemble(docs: list[Document], reused: set[str], new: _Part, old_part: _Par
 
 
 def _embed(embedder: Embedder | None, fresh: list[Document], fingerprints: dict[str, str], chunks: list[Chunk],
-           texts: list[str], rows: list[list[int]], dim: int, saved: EmbeddedDocuments, progress: bool) -> tuple[np.ndarray, np.ndarray]:
+           texts: list[str], rows: list[list[int]], dim: int, saved: EmbeddedDocuments,
+           progress: bool) -> tuple[np.ndarray, np.ndarray]:
     """The vectors of the new chunks and of their sentences (``texts``; ``rows`` per chunk), document by document:
     from ``saved`` for the documents an interrupted build embedded, the others embedded now and saved there."""
     chunk_rows = _rows_by_document(chunks)

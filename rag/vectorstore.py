@@ -1,12 +1,15 @@
-"""Where the chunk vectors live: FAISS files in the build folder (the default) or a Milvus collection.
+"""Where the chunk vectors and keyword search live: FAISS and bm25s files in the build folder (the default), or
+a Milvus collection.
 
-``Settings.store`` chooses: ``faiss`` (``rag.vectors``), or a Milvus URI (``rag.milvus``):
-``milvus://PATH.db`` starts the embedded Milvus Lite server on that file, ``milvus://host:19530`` or
-``http(s)://…`` reach a Milvus standalone or cluster, with the token of ``RAG_MILVUS_TOKEN``.
+``Settings.store`` chooses: ``faiss`` (``rag.vectors``, ``rag.keyword``), or a Milvus URI (``rag.milvus``,
+``rag.milvus_keyword``): ``milvus://PATH.db`` starts the embedded Milvus Lite server on that file,
+``milvus://host:19530`` or ``http(s)://…`` reach a Milvus standalone or cluster, with the token of
+``RAG_MILVUS_TOKEN``.
 
-Both stores answer the same three calls the retriever makes (``search``, ``reconstruct``, ``len``); chunk ids,
-texts, offsets, metadata and sentence vectors stay in the build folder in both cases, so citations are the same.
-This module imports neither faiss nor pymilvus at import time: the one a store needs is imported on first use.
+Both stores answer the calls the retriever makes: vectors ``search``, ``reconstruct``, ``len``; keywords
+``search``, ``known_terms``, ``analyze``. Chunk ids, texts, offsets, metadata and sentence vectors stay in the
+build folder in both cases, so citations are the same. This module imports neither faiss, bm25s nor pymilvus
+at import time: the one a store needs is imported on first use.
 """
 
 from __future__ import annotations
