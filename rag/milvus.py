@@ -244,10 +244,10 @@ class MilvusVectors:
         """
         origin = np.asarray(origin, dtype=np.int64)
         fresh = np.flatnonzero(origin < 0)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(fresh), -1)
-        if vectors.shape[1] != self.dim:
-            raise ValueError(f"vectors of dimension {vectors.shape[1]}, collection {self.collection} holds "
-                             f"{self.dim}-d vectors")
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or len(vectors) != len(fresh) or (len(fresh) and vectors.shape[1] != self.dim):
+            raise ValueError(f"vectors of shape {vectors.shape} for {len(fresh)} new rows, collection "
+                             f"{self.collection} holds {self.dim}-d vectors")
         if len(terms) != len(fresh) or len(doc_ids) != len(origin):
             raise ValueError(f"{len(fresh)} new rows, {len(terms)} term lists, {len(doc_ids)} document ids "
                              f"for {len(origin)} rows")

@@ -307,7 +307,7 @@ def test_update_writes_only_new_rows_and_deletes_replaced_ones_once_live(milvus_
     second.publish()
     keys = sorted(r["pk"] for r in conn.call("query", first.collection, filter="pk >= 0", output_fields=["pk"]))
     assert keys == [0, 1, 4, 5]  # b's rows deleted, nothing else touched
-    with pytest.raises(ValueError, match="dimension 3"):
+    with pytest.raises(ValueError, match=r"shape \(1, 3\) for 1 new rows, collection .* holds 8-d"):
         second.update(np.array([0, -1]), np.ones((1, 3)), ["a", "d"], ["w"])
 
 
@@ -369,6 +369,15 @@ def test_incremental_build_on_milvus_touches_only_changed_documents(tmp_path, mi
             a, b = updated.search(q, k=5, mode=mode), fresh.search(q, k=5, mode=mode)
             assert _spans(a) == _spans(b), (q, mode)
             assert np.allclose([p.score for p in a], [p.score for p in b], atol=1e-5), (q, mode)
+    # a removal alone embeds and inserts nothing: it deletes that document's rows
+    (corpus / "satellites.md").unlink()
+    build_index(settings, incremental=True)
+    last = load_index(settings)
+    assert last.vectors.generation == 3 and _pks_of(conn, name, "born == 3") == []
+    assert _pks_of(conn, name, 'doc_id in ["satellites"]') == []
+    assert _pks_of(conn, name, "pk >= 0") == sorted(last.vectors.pks.tolist())
+    orbit = last.keyword.analyze("orbite")[0]  # a word of the satellites document alone
+    assert orbit in after.keyword.vocabulary and orbit not in last.keyword.vocabulary
 
 
 @needs_milvus
@@ -384,3 +393,34 @@ def test_scale_bench_runs_and_prints_its_table(tmp_path, capsys):
     exact = [r for r in rows if r["store"] in ("FAISS flat", "Milvus Lite") or r["params"].endswith("nprobe=400")]
     assert all(r["recall@10"] == 1.0 for r in exact), exact
     assert "| Milvus Lite (FLAT" in capsys.readouterr().out
+
+
+@needs_milvus
+def test_rows_left_by_a_cut_publication_stay_hidden_and_the_next_update_deletes_them(milvus_settings, monkeypatch,
+                                                                                     caplog):
+    from rag.milvus import MilvusVectors, live_pointer
+    from rag.milvus_connection import connect
+
+    settings = milvus_settings.replace(milvus_collection="cut")
+    x = np.eye(5, 8, dtype=np.float32)
+    first = MilvusVectors.create(settings, x[:4], ["a", "a", "b", "b"], ["t"] * 4, "test")
+    first.folder = "build-1"
+    first.publish()
+    second = first.update(np.array([0, 1, -1]), x[4:], ["a", "a", "c"], ["u"])  # b replaced by c
+    second.folder = "build-2"
+
+    def lost(self, pks):
+        if pks:
+            raise StoreUnavailable("milvus://test", "does not answer")
+
+    monkeypatch.setattr(MilvusVectors, "_delete", lost)
+    with caplog.at_level(logging.WARNING, logger="rag"):
+        second.publish()
+    assert "2 replaced rows" in caplog.text and "not deleted yet" in caplog.text
+    monkeypatch.undo()
+    conn = connect(settings)
+    assert live_pointer(conn, "cut").generation == 2
+    assert _pks_of(conn, first.collection, "pk >= 0") == [0, 1, 2, 3, 4]  # b's rows are still there...
+    assert sorted(second.search(x[2], 10)[0].tolist()) == [0, 1, 2] and second.count() == 3  # ...but not seen
+    third = second.update(np.array([0, 1, 2]), np.zeros((0, 8), np.float32), ["a", "a", "c"], [])
+    assert _pks_of(conn, first.collection, "pk >= 0") == [0, 1, 4] and third.dead == []
