@@ -6,8 +6,9 @@ vector plus Gaussian noise (norm ``--noise``, cosine about 0.9 to its source), r
 clustered the way real passages are (uniform random vectors have no neighbours worth finding). The queries are the
 test set's questions, embedded by the index's embedder. For each size: FAISS flat (exact, the ground truth),
 FAISS HNSW with the engine's parameters (``rag.vectors``: M, efConstruction, efSearch) and larger efSearch,
-FAISS IVF-Flat (nlist = 4·√n, nprobe swept) and Milvus Lite (exact FLAT; its server as a child process): build or insert time, query p50/p95 (one query at a time, k=10),
-recall@10 against exact search, memory (FAISS: the index's bytes; Milvus: the server process's RSS).
+FAISS IVF-Flat (nlist = 4·√n, nprobe swept) and Milvus Lite (exact FLAT; its server as a child process):
+build or insert time, query p50/p95 (one query at a time, k=10), recall@10 against exact search, memory (FAISS:
+the index's bytes; Milvus: the server process's RSS).
 
 Then the real corpus: hybrid search through the FAISS and the Milvus store (same passages, same offsets?), and
 the keyword side: bm25s against Milvus full-text BM25 with Milvus's own French analyser, and the Milvus store's

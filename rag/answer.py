@@ -295,9 +295,14 @@ _MISSING = {
 }
 
 
-def related_message(query: Query) -> str:
-    """Plain French built only from fixed text and the question's own words."""
-    topic = " ".join(query.focus[:8])
+def related_message(query: Query, known=None) -> str:
+    """Plain French built only from fixed text and the question's own words.
+
+    The documents are said to evoke only the focus words that have two letters or digits and, with ``known``
+    (a word → bool of the keyword index), occur in the corpus: not « x > » from markup, nor the words of an
+    instruction the corpus never uses."""
+    words = [w for w in query.focus if sum(c.isalnum() for c in w) >= 2 and (known is None or known(w))]
+    topic = " ".join(words[:8])
     about = f"Les documents évoquent « {topic} », mais aucune de leurs phrases" if topic else \
         "Aucune phrase des documents"
     return (f"{about} ne dit {_MISSING[query.answer_type]} : « {query.text[:300]} » reste sans "

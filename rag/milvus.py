@@ -182,7 +182,9 @@ class MilvusVectors:
         self._sorted = self.pks[self._order]
         self._doc_of_row = np.array(doc_ids, dtype=object)
         self._rows_of = {d: int(n) for d, n in zip(*np.unique(np.array(doc_ids, dtype=str), return_counts=True))}
-        self.visible = f"born <= {self.generation}" + (f" and {_in('pk', self.dead, negate=True)}" if self.dead else "")
+        self.visible = f"born <= {self.generation}"  # the filter of every search: this generation's rows
+        if self.dead:
+            self.visible += f" and {_in('pk', self.dead, negate=True)}"
         self.folder = ""  # the build folder's name, once saved
 
     def __len__(self) -> int:

@@ -258,7 +258,8 @@ class Retriever(Ranking):
             passages.append(self._passage(cand, spans))
         sentences = tuple(self._sentence(passages, cands, c) for c in chosen)
         probability = chosen[0].probability if chosen else (best.probability if best else 0.0)
-        message = {answering.RELATED: answering.related_message(query),
+        known = lambda word: bool(self._data.keyword.known_terms(word)[1])  # noqa: E731
+        message = {answering.RELATED: answering.related_message(query, known),
                    answering.OFF_TOPIC: answering.OFF_TOPIC_MESSAGE}.get(status, "")
         return Answer(query.text, status != answering.ANSWERED, round(probability, 4), sentences, tuple(passages),
                       mode, status=status, level=answering.level(probability, s.confidence_high, s.confidence_medium),

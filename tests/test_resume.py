@@ -21,7 +21,8 @@ from rag import build_index
 from rag.cli import main as cli
 from rag.embedded import FOLDER
 from rag.store import CURRENT, load_index
-from test_incremental import SATELLITES, assert_same_index, builds_use, embedder, full_rebuild, make_settings  # noqa: F401
+from test_incremental import (SATELLITES, assert_same_index, builds_use, embedder,  # noqa: F401 (fixtures)
+                              full_rebuild, make_settings)
 
 KILL = """
 import os, signal, sys
