@@ -123,6 +123,26 @@ def test_same_passages_offsets_and_answers_as_faiss(tiny_retriever, milvus_retri
 
 
 @needs_milvus
+def test_a_sessions_uploads_search_beside_the_milvus_index_as_beside_faiss(tiny_retriever, milvus_retriever,
+                                                                           tmp_path):
+    from rag.uploads import Collection
+
+    path = tmp_path / "rapport.md"
+    path.write_text("# Le projet Héliotrope\n\n## Financement\n\nLe projet Héliotrope de drones sous-marins est "
+                    "financé à hauteur de 42 millions d'euros par la marine.\n", encoding="utf-8")
+    answers = []
+    for shared in (tiny_retriever, milvus_retriever):
+        collection = Collection(shared)
+        collection.add(path, "rapport.md")
+        r = collection.retriever()
+        answers.append([(a.status, [(s.text, s.start, s.end) for s in a.sentences], _spans(a.passages))
+                        for a in (r.answer(q) for q in ["Combien coûte le projet Héliotrope ?", *QUESTIONS])])
+    assert answers[0] == answers[1]
+    assert answers[0][0][0] == "answered" and "42 millions" in answers[0][0][1][0][0]
+    assert milvus_retriever.search(QUESTIONS[0], k=3)  # the shared Milvus retriever is unchanged
+
+
+@needs_milvus
 def test_injected_document_filter_is_refused(milvus_retriever):
     with pytest.raises(QueryError) as err:
         milvus_retriever.search("drones", docs=['x" or 1==1'])
