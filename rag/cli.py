@@ -131,8 +131,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(info, ensure_ascii=False, indent=2))
             else:
                 print(f"index     {info['index']} ({info['bytes'] / 1e6:.1f} MB, built {info['created']})")
-                where = "in Milvus" if info["vector_index"] == "milvus" else f"{info['vector_index']} FAISS index"
-                print(f"embedder  {info['embedder']} ({where})")
+                print(f"embedder  {info['embedder']}")
+                store = info["store"]
+                if store["kind"] == "milvus":
+                    print(f"store     {store['uri']}: collection {store['collection']}, generation "
+                          f"{store['generation']} (vectors and keyword search)")
+                else:
+                    print(f"store     {info['vector_index']} FAISS index and bm25s, in the index folder")
                 print(f"chunks    {info['chunks']} ({info['sentences']} sentences)")
                 print("documents")
                 for d in info["documents"]:

@@ -10,6 +10,7 @@ question, or says that the corpus is about the question but does not answer it
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -115,7 +116,16 @@ class Retriever(Ranking):
             "bytes": size,
             "settings": m.get("settings"),
             "skipped": list(m.get("skipped", [])),
+            "store": self._store_info(),
         }
+
+    def _store_info(self) -> dict:
+        """Where the vectors are: ``{"kind": "faiss"}``, or the Milvus server, collection and generation."""
+        vectors = self._data.vectors
+        if getattr(vectors, "kind", "") != "milvus":
+            return {"kind": "faiss"}
+        uri = re.sub(r"//[^/@]*@", "//", self.settings.store)  # never a user:password written into the URI
+        return {"kind": "milvus", "uri": uri, "collection": vectors.collection, "generation": vectors.generation}
 
     def clean_document(self, doc_id: str) -> CleanDoc:
         """The clean text of a document with its map to file offsets, as the index was built from it.

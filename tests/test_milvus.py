@@ -106,6 +106,9 @@ def _db(settings) -> str:
 @needs_milvus
 def test_same_passages_offsets_and_answers_as_faiss(tiny_retriever, milvus_retriever):
     assert milvus_retriever.manifest["vector_store"] == "milvus"
+    store = milvus_retriever.info()["store"]
+    assert store["kind"] == "milvus" and store["generation"] == 1 and store["collection"].startswith("rag_b")
+    assert tiny_retriever.info()["store"] == {"kind": "faiss"}
     assert (milvus_retriever.index_folder / "milvus.json").is_file()
     assert not (milvus_retriever.index_folder / "vectors.faiss").exists()
     one = tiny_retriever.documents[0].doc_id
