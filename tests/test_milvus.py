@@ -212,6 +212,47 @@ def test_build_killed_mid_insert_leaves_the_previous_collection_live(milvus_sett
 
 
 @needs_milvus
+def test_update_killed_after_inserting_leaves_the_previous_generation_live(tmp_path, milvus_settings):
+    """A real SIGKILL of an incremental build once its rows are inserted and flushed, before its folder exists."""
+    from conftest import write_corpus
+    from rag import Retriever, build_index
+    from rag.milvus import live_pointer
+    from rag.milvus_connection import connect, disconnect
+
+    corpus = write_corpus(tmp_path / "corpus")
+    settings = milvus_settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "index"),
+                                       milvus_collection="killed_update")
+    build_index(settings)
+    before = Retriever.from_settings(settings)
+    answers = [_spans(before.search(q, k=5)) for q in QUESTIONS]
+    live = live_pointer(connect(settings), "killed_update")
+    (corpus / "satellites.md").write_text("# Satellites\n\nLes satellites en orbite basse servent au "
+                                          "renseignement militaire.\n", encoding="utf-8")
+    disconnect(settings)  # Milvus Lite serves one process per file: the builder below takes it over
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        import rag.store
+        from rag import Settings, build_index
+        def die(*args, **kwargs):
+            print("KILLED", flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+        rag.store._fsync_tree = die  # after the rows are inserted and flushed, before the folder is renamed
+        build_index(Settings.from_json({settings.to_json()!r}), incremental=True)
+        print("FINISHED", flush=True)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == -9 and "KILLED" in proc.stdout, (proc.returncode, proc.stderr[-2000:])
+    conn = connect(settings)
+    assert _pks_of(conn, live.collection, "born == 2"), "the killed update had inserted nothing"
+    assert live_pointer(conn, "killed_update") == live
+    assert [_spans(before.search(q, k=5)) for q in QUESTIONS] == answers  # the loaded build reconnects
+    again = Retriever.from_settings(settings)  # finishes the update, after deleting the killed one's rows
+    assert again._data.vectors.generation == 2 and "satellites" in {d.doc_id for d in again.documents}
+    assert _pks_of(conn, live.collection, "pk >= 0") == sorted(again._data.vectors.pks.tolist())
+
+
+@needs_milvus
 def test_server_restarted_between_two_questions(milvus_retriever, caplog):
     import psutil
 
