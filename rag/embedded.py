@@ -72,8 +72,8 @@ class EmbeddedDocuments:
         np.savez(tmp, chunks=np.asarray(chunks, np.float32), sentences=np.asarray(sentences, np.float32))
         os.replace(tmp, path)
 
-    def count(self) -> int:
-        return len(list(self.folder.glob("*.npz"))) if self.folder.is_dir() else 0
+    def has(self, fingerprint: str) -> bool:
+        return self._path(fingerprint).is_file()
 
     def clear(self) -> None:
         """Remove every document's files (of every key: a live build has no use for them)."""

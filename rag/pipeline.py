@@ -265,11 +265,11 @@ def embed_shard(settings: Settings, shard: int, of: int, embedder: Embedder | No
     embedder = embedder or load_embedder(settings.embedder, settings.model, **embedder_options(settings))
     saved = EmbeddedDocuments(settings.index_dir, cache_key(embedder.name, code_fingerprint(),
                                                             settings.index_settings()))
-    before = saved.count()
+    already = sum(saved.has(fp) for fp in fingerprints.values())  # this shard's, whatever else shares the folder
     chunks, _, _ = chunk_corpus(mine, embedder, settings, progress)
     texts, rows = sentence_texts(chunks, {d.doc_id: d for d in mine})
     _embed(embedder, mine, fingerprints, chunks, texts, rows, embedder.dim, saved, progress)
-    return len(mine), saved.count() - before
+    return len(mine), len(mine) - already
 
 
 def _removed_keyword_texts(previous: IndexData | None, origin: np.ndarray) -> list[str]:

@@ -122,6 +122,8 @@ def test_shards_embedded_apart_then_built_together_embed_nothing_more(tmp_path, 
         assert code == 0 and f"shard {shard}:" in out, out
         counts.append(int(out.split(": ")[1].split()[0]))
     assert sum(counts) == 4 and all(counts)  # every document in exactly one shard (this corpus splits 2 + 2)
+    assert cli(["embed", "--shard", "1/2", "--corpus", str(corpus), "--index", str(tmp_path / "1"), "-q"]) == 0
+    assert f"{counts[0]} documents, 0 embedded now, {counts[0]} already" in capsys.readouterr().out  # run again
     build = tmp_path / "build"
     for shard in ("1", "2"):
         shutil.copytree(tmp_path / shard / FOLDER, build / FOLDER, dirs_exist_ok=True)
