@@ -20,6 +20,22 @@ SLOW_MODULES = {"test_app_api", "test_app_browser", "test_bundled_runtime", "tes
                 "test_uploads_http", "test_uploads_browser", "test_milvus"}
 
 
+# Whether the committed index matched the code and the corpus when the run began, before any test could rebuild
+# it (test_real_corpus asserts it: a change to the indexing code must come with the rebuilt index).
+COMMITTED_INDEX: dict[str, str | None] = {}
+
+
+def pytest_sessionstart(session):
+    from rag import Settings
+    from rag.store import IndexProblem, load_index
+
+    try:
+        load_index(Settings(corpus_dir=str(ROOT / "corpus"), index_dir=str(ROOT / ".index"), embedder="bundled"))
+        COMMITTED_INDEX["problem"] = None
+    except IndexProblem as problem:
+        COMMITTED_INDEX["problem"] = f"{problem.file}: {problem.reason}"
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:

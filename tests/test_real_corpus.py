@@ -7,7 +7,13 @@ import pytest
 from rag.cleaning import clean_document
 from rag.corpus import load_corpus
 
-from conftest import ROOT
+from conftest import COMMITTED_INDEX, ROOT
+
+
+def test_the_committed_index_matches_the_code_and_the_corpus():
+    """Checked at the start of the run: the app serves the committed index without rebuilding it first."""
+    assert COMMITTED_INDEX["problem"] is None, (f"{COMMITTED_INDEX['problem']}: rebuild it (python -m rag "
+                                                "build) and commit .index/")
 
 
 @pytest.fixture(scope="module")
