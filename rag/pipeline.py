@@ -235,17 +235,16 @@ def _embed(embedder: Embedder | None, fresh: list[Document], fingerprints: dict[
            progress: bool) -> tuple[np.ndarray, np.ndarray]:
     """The vectors of the new chunks and of their sentences (``texts``; ``rows`` per chunk), document by document:
     from ``saved`` for the documents an interrupted build embedded, the others embedded now and saved there."""
+    if not chunks:
+        return np.zeros((0, dim), np.float32), np.zeros((0, dim), np.float32)
     chunk_rows = _rows_by_document(chunks)
-    groups, spans = [], []
+    groups = []
     for doc in fresh:
         mine = chunk_rows.get(doc.doc_id, [])
         used = sorted({r for i in mine for r in rows[i]})
         lo, hi = (used[0], used[-1] + 1) if used else (0, 0)  # a document's sentence rows follow each other
         groups.append((fingerprints[doc.doc_id], [dense_text(doc, chunks[i].section, chunks[i].text) for i in mine],
                        texts[lo:hi]))
-        spans.append((len(mine), hi - lo))
-    if not any(n for n, _ in spans):
-        return np.zeros((0, dim), np.float32), np.zeros((0, dim), np.float32)
     got = embed_documents(embedder, groups, saved, progress=progress)
     return (np.concatenate([g[0] for g in got]).astype(np.float32, copy=False),
             np.concatenate([g[1] for g in got]).astype(np.float32, copy=False))

