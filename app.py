@@ -32,8 +32,9 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     memory.limit_malloc_arenas()
     settings = Settings.from_env()
-    log.info("corpus %s, index %s, embedder %s: loading the index (a first build takes several minutes)",
-             settings.corpus_dir, settings.index_dir, settings.embedder)
+    log.info("corpus %s, embedder %s: loading the index (the committed one in %s, else %s; a build there, "
+             "when neither matches, takes a minute or more)", settings.corpus_dir, settings.embedder,
+             settings.shipped_index, settings.index_dir)
     t0 = time.perf_counter()
     retriever = Retriever.from_settings(settings, progress=True)
     info = retriever.info()

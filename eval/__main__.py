@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import update_readme
+from .common import marked_page, update_readme
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--write", action="store_true", help="with --calibrate: store the result in corpus/calibration.json (Settings.calibration_file)")
     p.add_argument("--tune", action="store_true", help="grid of dense_weight, sentence_weight, rrf_k on tune")
     p.add_argument("--readme", action="store_true",
-                   help="also put the summary into README.md, between <!-- eval:start --> and <!-- eval:end -->")
+                   help="also put the summary into docs/evaluation.md, between <!-- eval:start --> and <!-- eval:end -->")
     p.add_argument("--store", default=None,
                    help="vector store (RAG_STORE): faiss, milvus://PATH.db, milvus://host:port, https://…; a Milvus "
                         "store keeps its build folders in .index-milvus/ unless RAG_INDEX_DIR is set")
@@ -152,7 +152,7 @@ def _fit(args, retriever, cases) -> None:
 
 
 def _report(args, retriever, cases, modes: list[str], result: dict, load_seconds: float) -> None:
-    """Write eval/results (or ``--out``), print the headline tables, and refresh the README (``--readme``)."""
+    """Write eval/results (or ``--out``), print the headline tables, and refresh docs/evaluation.md (``--readme``)."""
     from . import report
     from .evaluate import BASELINE
     from .testset import describe
@@ -172,7 +172,9 @@ def _report(args, retriever, cases, modes: list[str], result: dict, load_seconds
         "seconds": {m: round(run.seconds, 2) for m, run in result["runs"].items()},
     }
     paths = report.write_all(result, Path(args.out), args.split, meta)
-    plot_rel = _relative(paths["plot"])
+    page = marked_page("<!-- eval:start -->", "<!-- eval:end -->") if args.readme else None
+    # the summary's image links, relative to the page that shows them (docs/evaluation.md)
+    plot_rel = Path(os.path.relpath(paths["plot"].resolve(), (page or ROOT / "README.md").parent))
     paths["summary"].write_text(report.summary_md(result["summary"], args.split, meta, plot_rel, result["answers"]),
                                 encoding="utf-8")
     print(f"\n{args.split} split — {sum(c.split == args.split or args.split == 'all' for c in cases)} cases\n")
@@ -186,10 +188,12 @@ def _report(args, retriever, cases, modes: list[str], result: dict, load_seconds
 
 
 def _relative(path: Path) -> Path:
-    try:
-        return path.resolve().relative_to(ROOT)
-    except ValueError:
-        return path.resolve()
+    """``path`` from the repository, or from the home folder (``~/…``): never a machine's absolute path."""
+    path = path.expanduser().resolve()
+    for base, shown in ((ROOT, Path()), (Path.home(), Path("~"))):
+        if path.is_relative_to(base):
+            return shown / path.relative_to(base)
+    return Path(path.name)
 
 
 def print_calibration(res: dict) -> None:

@@ -233,7 +233,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.add_argument("--markdown", help="also write the figures as a markdown table to this file")
     p.add_argument("--readme", action="store_true",
-                   help="also put the table into README.md, between <!-- bench:start --> and <!-- bench:end -->")
+                   help="also put the table into docs/performance.md, between <!-- bench:start --> and <!-- bench:end -->")
     return p
 
 
@@ -287,7 +287,7 @@ def run_corpus(args) -> int:
 
 
 def write_figures(args, rows: list[dict], figs: list[dict]) -> None:
-    """The figures to ``--json``, ``--markdown`` and the README's blocks (``--readme``), as asked."""
+    """The figures to ``--json``, ``--markdown`` and the blocks of docs/performance.md (``--readme``), as asked."""
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": rows, "runtimes": figs, "peak_rss_mb": round(peak_mb(), 1)},
                                               indent=2) + "\n")

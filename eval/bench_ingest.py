@@ -5,7 +5,7 @@ apart): a full build of the corpus; then one generated PDF (``--pages`` pages, w
 of the corpus under chapter headings that are also its outline, in an order of their own) is added and the
 index updated incrementally (only its chunks are embedded); then a full rebuild of the corpus with that
 document; then the document is removed (an update that embeds nothing). Printed, nothing asserted;
-``python -m eval.bench`` runs it too. ``--readme`` puts the table into README.md between
+``python -m eval.bench`` runs it too. ``--readme`` puts the table into docs/performance.md between
 ``<!-- ingest:start -->`` and ``<!-- ingest:end -->``.
 """
 
@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     p.add_argument("--pages", type=int, default=30, help="pages of the generated document (default: %(default)s)")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.add_argument("--readme", action="store_true",
-                   help="also put the table into README.md, between <!-- ingest:start --> and <!-- ingest:end -->")
+                   help="also put the table into docs/performance.md, between <!-- ingest:start --> and <!-- ingest:end -->")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     rows = bench_ingest(args.pages)

@@ -1,5 +1,5 @@
 """Helpers shared by the evaluation scripts (``python -m eval``, ``eval.bench``, ``eval.load_app``, ``eval.load_test``,
-``eval.bench_question_cost``): percentiles and timings, the README's generated blocks, memory, and starting and
+``eval.bench_question_cost``): percentiles and timings, the generated blocks of README.md and docs/, memory, and starting and
 stopping the web app on localhost for the load scripts."""
 
 from __future__ import annotations
@@ -62,17 +62,26 @@ def rss_mb() -> float:
         return float("nan")
 
 
+def marked_page(start: str, end: str) -> Path | None:
+    """The page of the documentation (README.md or docs/*.md) holding the block between ``start`` and ``end``."""
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        if start in text and end in text:
+            return page
+    return None
+
+
 def update_readme(summary: str, start: str = "<!-- eval:start -->", end: str = "<!-- eval:end -->") -> None:
-    """Replace the README's block between the ``start`` and ``end`` markers with ``summary``."""
-    readme = ROOT / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    if start not in text or end not in text:
-        print(f"note: {readme} has no {start} ... {end} block; not updated", file=sys.stderr)
+    """Replace the block between the ``start`` and ``end`` markers, in the README or the docs page that holds
+    it, with ``summary``."""
+    page = marked_page(start, end)
+    if page is None:
+        print(f"note: no page of README.md or docs/ has a {start} ... {end} block; not updated", file=sys.stderr)
         return
-    head, rest = text.split(start, 1)
+    head, rest = page.read_text(encoding="utf-8").split(start, 1)
     tail = rest.split(end, 1)[1]
-    readme.write_text(f"{head}{start}\n{summary.strip()}\n{end}{tail}", encoding="utf-8")
-    print(f"updated {readme}")
+    page.write_text(f"{head}{start}\n{summary.strip()}\n{end}{tail}", encoding="utf-8")
+    print(f"updated {page.relative_to(ROOT)}")
 
 
 def questions(n: int) -> list[str]:

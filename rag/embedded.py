@@ -9,7 +9,7 @@ temporary name, then renamed: a crash leaves only whole files). A build killed a
 100,000 documents is run again and embeds only the other 40,000. Once a build is live, its files are removed.
 
 The same files let several machines share the embedding of one corpus (``python -m rag embed --shard I/N`` on
-each, then the files copied into one index folder, whose build embeds nothing more; see the README, « Scaling
+each, then the files copied into one index folder, whose build embeds nothing more; see docs/scaling.md, « Scaling
 out »).
 """
 

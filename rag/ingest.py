@@ -7,7 +7,8 @@ A copied file is named from its own name, made safe: accents dropped, lower case
 other than letters and digits turned into one hyphen (« Rapport final (v2).MD » → ``rapport-final-v2.md``). A
 name with a path separator or a control character is refused, not repaired, and so is a name that would
 replace a document already there, unless the caller says to replace it. The suffixes, size limit and reading
-rules are ``rag.corpus``'s: a file the corpus would skip is refused with the corpus's reason and removed again.
+rules are ``rag.corpus``'s: a file its reader cannot read is refused with the reader's reason before it is
+copied, and one the corpus would still skip is removed again.
 Files are written under a hidden temporary name and renamed, so the corpus never holds half a file.
 """
 
@@ -21,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import corpus
+from .readers import ReadError
+from .readers.cache import ReadCache
 from .pipeline import build_index
 from .settings import Settings
 from .store import live_folder
@@ -40,7 +43,7 @@ class Update:
     doc_ids: tuple[str, ...]
     embedded_chunks: int  # chunks embedded by the update (those of the added documents)
     reused: int  # documents whose chunks and vectors were reused
-    refused: tuple[str, ...] = ()  # one line per file the corpus would not read (removed again)
+    refused: tuple[str, ...] = ()  # one line per file not added, with the reason
 
 
 def _shown(path: Path | str) -> str:
@@ -145,8 +148,8 @@ def add_documents(settings: Settings, paths: list[str | Path], name: str | None 
         progress: show progress while embedding.
 
     Returns:
-        What was added and embedded; ``refused`` names, with the corpus's reason, any file the corpus would
-        not read (it is removed again and the index updated without it).
+        What was added and embedded; ``refused`` names, with the reason, any file its reader cannot read (it
+        is not copied) or that the corpus would not index (it is removed again and the index updated without it).
 
     Raises:
         IngestError: a bad name, a missing or too large file, a suffix the corpus does not read, a document id
@@ -172,6 +175,16 @@ def add_documents(settings: Settings, paths: list[str | Path], name: str | None 
             raise IngestError(f"{_shown(source)}: document {doc_id!r} is already in the corpus ({old.name}); "
                               "replace it with --replace")
         plan.append((source, target, _read_source(source)))
+    unreadable: list[str] = []
+    reads = ReadCache(Path(settings.index_dir) / "reads")  # the build that follows finds what was read here
+    for source, target, data in list(plan):  # a file the readers refuse is refused before it is copied
+        try:
+            reads.read(target, data)
+        except ReadError as exc:
+            unreadable.append(f"{_shown(source)}: {exc}")
+            plan.remove((source, target, data))
+    if not plan:
+        return Update(files=(), doc_ids=(), embedded_chunks=0, reused=0, refused=tuple(unreadable))
     for source, target, data in plan:
         old = existing.get(Path(target).stem)
         _write(corpus_dir, target, data, replace)
@@ -188,7 +201,7 @@ def add_documents(settings: Settings, paths: list[str | Path], name: str | None 
     added = [(s, t) for s, t, _ in plan if t not in skipped]
     return Update(files=tuple(t for _, t in added), doc_ids=tuple(Path(t).stem for _, t in added),
                   embedded_chunks=int(update.get("embedded_chunks", 0)), reused=len(update.get("reused", [])),
-                  refused=tuple(f"{_shown(s)}: {skipped[t]}" for s, t in refused))
+                  refused=tuple(unreadable) + tuple(f"{_shown(s)}: {skipped[t]}" for s, t in refused))
 
 
 def remove_document(settings: Settings, doc_id: str, progress: bool = False) -> Update:

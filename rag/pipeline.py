@@ -27,7 +27,7 @@ from .embedded import EmbeddedDocuments, cache_key, embed_documents
 from .embedding import Embedder, embedder_for, embedder_options, load_embedder
 from .readers.cache import ReadCache
 from .settings import Settings
-from .store import IndexData, IndexProblem, code_fingerprint, document_record, load_index, write_build
+from .store import NOT_BUILT, IndexData, IndexProblem, code_fingerprint, document_record, load_index, write_build
 from .vectors import choose_kind
 from .vectorstore import build_indexes, store_kind
 
@@ -123,21 +123,35 @@ def _rows_by_document(chunks: list[Chunk]) -> dict[str, list[int]]:
     return out
 
 
+def index_folders(settings: Settings) -> list[str]:
+    """The index folders to serve from, in order: ``index_dir`` (where builds are written), then the shipped
+    index (read only: the repository's committed ``.index``) when there is one for this corpus and store."""
+    folders = [settings.index_dir]
+    shipped = settings.shipped_index
+    if (shipped != "off" and store_kind(settings.store) == "faiss" and Path(shipped).is_dir()
+            and Path(shipped).resolve() != Path(settings.index_dir).resolve()):
+        folders.append(shipped)
+    return folders
+
+
 def _previous(settings: Settings, embedder: Embedder | None) -> IndexData | None:
-    """The live build, when an update may reuse it: same settings, code and embedder (``embedder``'s, when
-    given), verified files."""
-    try:
-        data = load_index(settings, check_corpus=False)
-    except IndexProblem as problem:
-        log.info("index: full build (no build to update: %s: %s)", problem.file, problem.reason)
-        return None
-    if embedder is not None and data.manifest.get("embedder") != embedder.name:
-        log.info("index: full build (the live build is of embedder %s)", data.manifest.get("embedder"))
-        return None
-    if not isinstance(data.manifest.get("fingerprints"), dict):
-        log.info("index: full build (the live build records no document fingerprints)")
-        return None
-    return data
+    """The build an update may reuse: the live one of ``index_dir``, else the shipped one; same settings, code and
+    embedder (``embedder``'s, when given), verified files."""
+    for folder in index_folders(settings):
+        try:
+            data = load_index(settings.replace(index_dir=folder), check_corpus=False)
+        except IndexProblem as problem:
+            log.info("index: nothing to update in %s (%s: %s)", folder, problem.file, problem.reason)
+            continue
+        if embedder is not None and data.manifest.get("embedder") != embedder.name:
+            log.info("index: the build in %s is of embedder %s", folder, data.manifest.get("embedder"))
+            continue
+        if not isinstance(data.manifest.get("fingerprints"), dict):
+            log.info("index: the build in %s records no document fingerprints", folder)
+            continue
+        return data
+    log.info("index: full build")
+    return None
 
 
 def build_index(settings: Settings, embedder: Embedder | None = None, progress: bool = False,
@@ -345,23 +359,41 @@ def _build(settings: Settings, root: Path, embedder: Embedder | None, progress: 
 
 
 def open_index(settings: Settings, rebuild: bool = False, progress: bool = False) -> tuple[IndexData, Embedder]:
-    """Load the live index, or build it when it is missing or does not match.
+    """The index to serve and its embedder: what the app, the command line and the evaluation all load.
 
-    Never serves a stale or damaged index: any mismatch is logged in one line
-    and the index is rebuilt from the corpus. When only the corpus changed, the
-    rebuild is an update: only added and changed documents are embedded.
+    Tried in order (:func:`index_folders`): the live build of ``settings.index_dir``, then the shipped one (the
+    repository's committed ``.index``), served as it is. Never serves a stale or damaged index, nor one of
+    another embedder: when no build matches the corpus, the settings, the indexing code and this environment's
+    embedder, one log line says why and an index is built in ``index_dir``, and only there (the shipped
+    folder is never written). When only the corpus changed, the build is an update: only added and changed
+    documents are embedded.
     """
+    problems: list[str] = []
     if not rebuild:
-        try:
-            data = load_index(settings)
+        folders = index_folders(settings)
+        for folder in folders:
+            try:
+                data = load_index(settings.replace(index_dir=folder))
+            except IndexProblem as problem:
+                if problem.reason == NOT_BUILT and folder != folders[-1]:
+                    continue  # nothing built here yet: the shipped index is the one to speak of
+                where = "" if problem.file == settings.corpus_dir else f"{Path(problem.file).name}: "
+                problems.append(f"{_label(settings, folder)}: {where}{problem.reason}")
+                continue
             embedder = embedder_for(data.manifest["embedder"], settings)
             if embedder is not None:
-                log.info("index: loaded %s (%d chunks, %s)", data.folder.name, len(data.chunks), embedder.name)
+                log.info("index: loaded %s (%d chunks, %s)", data.folder, len(data.chunks), embedder.name)
                 return data, embedder
-            log.warning("index: embedder %s of the index is not available here (vectors of two embedders are "
-                        "never mixed); rebuilding", data.manifest["embedder"])
-        except IndexProblem as problem:
-            log.warning("index: %s: %s; rebuilding", problem.file, problem.reason)
+            here = load_embedder(settings.embedder, settings.model, **embedder_options(settings)).name
+            problems.append(f"{_label(settings, folder)}: built by embedder {data.manifest['embedder']}, this "
+                            f"environment's is {here} (vectors of two embedders are never mixed)")
     embedder = load_embedder(settings.embedder, settings.model, **embedder_options(settings))
+    if problems:
+        log.warning("index: %s; building one in %s (a minute or more; `python -m rag build` does it beforehand)",
+                    "; ".join(problems), settings.index_dir)
     build_index(settings, embedder, progress=progress, only_if_needed=not rebuild, incremental=not rebuild)
     return load_index(settings), embedder
+
+
+def _label(settings: Settings, folder: str) -> str:
+    return "the committed index" if folder == settings.shipped_index else f"the index in {folder}"

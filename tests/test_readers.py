@@ -166,6 +166,24 @@ def test_html_main_text_with_headings():
 # ----------------------------------------------------------------------------- bad input
 
 
+def without_the_html_library(monkeypatch) -> None:
+    """This process as on a machine whose pip left out trafilatura's HTML cleaner: importing it fails."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "trafilatura", None)  # ``import trafilatura`` raises ImportError
+    monkeypatch.delitem(sys.modules, "rag.readers.html", raising=False)
+
+
+def test_a_reader_whose_library_is_missing_skips_its_files_and_names_the_library(tmp_path, monkeypatch):
+    without_the_html_library(monkeypatch)
+    (tmp_path / "note.md").write_text("# Note\n\nLe contrôle humain reste requis.\n", encoding="utf-8")
+    (tmp_path / "page.html").write_text("<html><body><p>Une page.</p></body></html>", encoding="utf-8")
+    docs, skipped = scan_corpus(tmp_path)
+    assert [d.doc_id for d in docs] == ["note"]
+    assert skipped == [("page.html", "HTML: the reader's library trafilatura is missing here; install it "
+                                     "(pip install -r requirements.txt, or pip install trafilatura)")]
+
+
 def test_every_bad_input_gets_its_reason_and_the_rest_is_read(tmp_path, monkeypatch):
     monkeypatch.setenv("RAG_OCR", "off")
     good_pdf = make_pdf(PAGES[:2], {0: [(0, "Introduction")]})

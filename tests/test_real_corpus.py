@@ -7,13 +7,22 @@ import pytest
 from rag.cleaning import clean_document
 from rag.corpus import load_corpus
 
-from conftest import COMMITTED_INDEX, ROOT
+from conftest import ROOT
+from rag import Settings
+from rag.pipeline import open_index
 
 
-def test_the_committed_index_matches_the_code_and_the_corpus():
-    """Checked at the start of the run: the app serves the committed index without rebuilding it first."""
-    assert COMMITTED_INDEX["problem"] is None, (f"{COMMITTED_INDEX['problem']}: rebuild it (python -m rag "
-                                                "build) and commit .index/")
+def test_the_app_serves_the_committed_index_without_building_or_writing(tmp_path):
+    """Through ``open_index``, the very function the app and the command line load their index and embedder with,
+    with the settings ``app.py`` reads: the committed build is served as it is, nothing is built or written."""
+    before = {p: p.read_bytes() for p in sorted((ROOT / ".index").rglob("*")) if p.is_file()}
+    settings = Settings.from_env(index_dir=str(tmp_path / "index"))  # where a build would go, outside the checkout
+    data, embedder = open_index(settings)
+    assert data.folder.parent == ROOT / ".index", ("the committed index is not served: commit it rebuilt "
+                                                   "(python -m rag build --index .index)")
+    assert embedder.name == data.manifest["embedder"]
+    assert not (tmp_path / "index").exists()
+    assert {p: p.read_bytes() for p in sorted((ROOT / ".index").rglob("*")) if p.is_file()} == before
 
 
 @pytest.fixture(scope="module")

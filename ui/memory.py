@@ -1,6 +1,6 @@
 """The app process's memory habits: what a small Space needs and a library must not decide for its callers.
 
-Measured with ``python -m eval.load_test --hostile 0.5`` (the README's load table): each of these takes tens
+Measured with ``python -m eval.load_test --hostile 0.5`` (the load table of docs/performance.md): each of these takes tens
 to a hundred MB off the app's resident memory, at the same latency.
 """
 

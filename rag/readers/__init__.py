@@ -18,6 +18,7 @@ format in ``MAX_BYTES``.
 from __future__ import annotations
 
 import bisect
+import importlib
 import os
 import unicodedata
 from dataclasses import dataclass
@@ -133,18 +134,13 @@ def read(name: str, data: bytes, *, pages_limit: int | None = None) -> ReadResul
         raise ReadError(f"unknown format {Path(name).suffix!r} (known: {', '.join(SUFFIXES)})")
     if len(data) > MAX_BYTES[kind]:
         raise ReadError(f"too large to index ({len(data):,} bytes; the limit is {MAX_BYTES[kind]:,})")
-    if kind == "text":
-        from . import text as reader
-    elif kind == "pdf":
-        from . import pdf as reader
-    elif kind == "docx":
-        from . import docx as reader
-    else:
-        from . import html as reader
-    if kind == "pdf":
-        result = reader.read(data, pages_limit=pages_limit or max_pages())
-    else:
-        result = reader.read(data)
+    try:
+        reader = importlib.import_module(f"{__name__}.{kind}")
+        result = reader.read(data, pages_limit=pages_limit or max_pages()) if kind == "pdf" else reader.read(data)
+    except ImportError as exc:  # a library of this format's reader is missing: this file is skipped, not the corpus
+        missing = exc.name or getattr(exc.__context__, "name", None) or str(exc).splitlines()[0]
+        raise ReadError(f"{kind.upper()}: the reader's library {missing} is missing here; install it "
+                        f"(pip install -r requirements.txt, or pip install {missing})") from None
     if not result.text.strip():
         raise ReadError("no text found")
     return result
