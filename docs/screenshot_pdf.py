@@ -44,12 +44,12 @@ def main(argv=None) -> Path:
     args = parser.parse_args(argv)
     out = Path(args.out)
 
-    from tests.documents import make_pdf
     from playwright.sync_api import sync_playwright
 
     import app
-    from rag import Retriever, Settings
     from docs.screenshot import CHROMIUM, CHROMIUM_ARGS, free_port, open_app
+    from rag import Retriever, Settings
+    from tests.documents import make_pdf
 
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"

@@ -103,7 +103,7 @@ def _inputs(args, settings) -> tuple[list[str], list]:
     Raises:
         _BadInput: bad ``--modes`` or ``--k``, an unreadable corpus or a bad test set.
     """
-    from rag.corpus import CorpusError, load_corpus
+    from rag.corpus.documents import CorpusError, load_corpus
 
     from .evaluate import ALL_MODES
     from .testset import TestSetError, load_testset

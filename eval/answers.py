@@ -84,7 +84,7 @@ def run(retriever, cases: list[Case], k: int = 5) -> list[Outcome]:
 def analysis_load_seconds() -> float:
     """Seconds a fresh process takes to import and load the question analyser (spaCy's French pipeline),
     as the app does once at start."""
-    code = ("import time; t = time.perf_counter(); from rag.question import nlp; nlp(); "
+    code = ("import time; t = time.perf_counter(); from rag.text.question import nlp; nlp(); "
             "print(time.perf_counter() - t)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parent.parent)

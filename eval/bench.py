@@ -6,7 +6,7 @@ question embedded, and retrieval only, with the question vector cached), next
 to the naive baseline (flat FAISS over 1000-character chunks).
 
 Synthetic corpora of 10,000 and 100,000 chunks: random normalised vectors of
-the real dimension in ``rag.vectors.VectorIndex`` (the kind ``choose_kind("auto")``
+the real dimension in ``rag.stores.faiss_vectors.VectorIndex`` (the kind ``choose_kind("auto")``
 picks, and flat vs HNSW with HNSW's recall@10 against exact search), and a
 bm25s keyword index over texts drawn from the corpus vocabulary.
 Runtimes of the bundled model (``--runtimes``, first): each builds the real corpus in its own child
@@ -73,8 +73,8 @@ def bench_real(args, rows: list[dict]) -> None:
 def bench_real_queries(args, r, settings, rows: list[dict]) -> None:
     """Search and answer latency per mode (end to end, and with the question vector cached), the query
     embedding alone, and the naive baseline's search."""
-    from rag.caching import CachedEmbedder
-    from rag.corpus import load_corpus
+    from rag.corpus.documents import load_corpus
+    from rag.embedding.caching import CachedEmbedder
 
     from .testset import load_testset
 
@@ -124,10 +124,10 @@ def bench_baseline(args, settings, embedder, qvs, rows: list[dict]) -> None:
 def bench_long_lines(rows: list[dict], sizes=(200_000, 1_000_000, 5_000_000)) -> None:
     """Cleaning and sentence splitting of one single-line file of each size (the corpus's text repeated):
     the cost must grow with the characters (the former splitter took 21 s for 200 KB)."""
-    from rag.cleaning import clean_document
-    from rag.corpus import load_corpus
+    from rag.corpus.documents import load_corpus
     from rag.settings import Settings
-    from rag.sentences import sentence_spans
+    from rag.text.cleaning import clean_document
+    from rag.text.sentences import sentence_spans
 
     text = "Texte. " + " ".join(" ".join(d.text.split()) for d in load_corpus(Settings.from_env().corpus_dir))
     print("\n== one-line files")
@@ -143,9 +143,9 @@ def bench_long_lines(rows: list[dict], sizes=(200_000, 1_000_000, 5_000_000)) ->
 
 def bench_synthetic(args, rows: list[dict]) -> None:
     from rag import Settings
-    from rag.corpus import load_corpus
-    from rag.keyword import KeywordIndex
-    from rag.vectors import VectorIndex, choose_kind
+    from rag.corpus.documents import load_corpus
+    from rag.stores.bm25 import KeywordIndex
+    from rag.stores.faiss_vectors import VectorIndex, choose_kind
 
     settings = Settings.from_env()
     dim = args.dim

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .common import p50_p95_ms
 
+
 class QueriesError(ValueError):
     """A queries file that cannot be used; the message names the line."""
 
@@ -83,8 +84,8 @@ def known_item(retriever, queries: list[dict], modes=("keyword", "dense", "hybri
 def build_cost(retriever, corpus_dir: str | Path, seconds: float) -> dict:
     """What the index of a corpus cost: time, passages, sentences per 1,000 characters, bytes and the
     share of them taken by sentence vectors."""
-    from rag.cleaning import clean_document
-    from rag.corpus import load_corpus
+    from rag.corpus.documents import load_corpus
+    from rag.text.cleaning import clean_document
 
     docs = load_corpus(corpus_dir)
     chars = sum(len(d.text) for d in docs)
@@ -108,7 +109,7 @@ def bench_corpus(args) -> dict:
     """``--corpus DIR --queries FILE``: build an index of any folder of documents (in ``--index-dir``,
     by default a temporary folder), report its build cost and known-item retrieval."""
     from rag import Retriever, Settings
-    from rag.corpus import load_corpus
+    from rag.corpus.documents import load_corpus
 
     index_dir = Path(args.index_dir) if args.index_dir else Path(tempfile.mkdtemp(prefix="rag-bench-"))
     settings = Settings.from_env(corpus_dir=str(args.corpus), index_dir=str(index_dir))

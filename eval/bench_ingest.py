@@ -27,9 +27,9 @@ DOC_ID = "document-genere-long"
 
 def corpus_sentences(corpus_dir: Path) -> list[str]:
     """Plain sentences of the corpus's text blocks (60 to 400 characters, no markup)."""
-    from rag.cleaning import clean_document
-    from rag.corpus import load_corpus
-    from rag.sentences import sentence_spans
+    from rag.corpus.documents import load_corpus
+    from rag.text.cleaning import clean_document
+    from rag.text.sentences import sentence_spans
 
     sentences = []
     for doc in load_corpus(corpus_dir):
@@ -68,8 +68,8 @@ def long_pdf(corpus_dir: Path, pages: int, seed: int = 12) -> bytes:
 def bench_ingest(pages: int = 30, settings=None, embedder=None) -> list[dict]:
     """Measure and print; returns the rows of ``python -m eval.bench``'s table."""
     from rag import Settings, build_index
-    from rag.embedding import embedder_options, load_embedder
-    from rag.store import load_index
+    from rag.embedding.loading import embedder_options, load_embedder
+    from rag.index.folder import load_index
 
     settings = settings or Settings.from_env()
     t = time.perf_counter()

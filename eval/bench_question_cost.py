@@ -6,7 +6,7 @@
 Times ``Retriever.answer`` (hybrid, k=5, warm) for normal questions of the test set and for questions of
 2,000 characters built to cost the most (emoji, CJK characters, « é », « a. » repeated: every character is a
 token), and prints the median of each kind and its ratio to the normal median. Questions are cut to
-``rag.request.QUESTION_TOKENS`` tokens before any model work, so the ratio stays bounded (issue 9 asks for
+``rag.retrieval.request.QUESTION_TOKENS`` tokens before any model work, so the ratio stays bounded (issue 9 asks for
 at most 3×).
 """
 
@@ -29,7 +29,7 @@ HOSTILE = {
 
 def main(argv=None) -> int:
     from rag import Retriever, Settings
-    from rag.request import QUESTION_TOKENS
+    from rag.retrieval.request import QUESTION_TOKENS
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--index", help="index folder (default: RAG_INDEX_DIR or ./.index)")

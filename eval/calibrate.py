@@ -2,11 +2,11 @@
 
 ``python -m eval --calibrate`` fits, on the tune split,
 
-1. the topic model of ``rag.abstention`` (on-topic vs off-topic questions, over
+1. the topic model of ``rag.answering.abstention`` (on-topic vs off-topic questions, over
    retrieval signals) and ``topic_threshold``, the probability that sends the
    most off-topic questions to ``off_topic`` while sending at most 2% of the
    on-topic ones there;
-2. the answer model of ``rag.answer`` (does a candidate sentence hold the gold
+2. the answer model of ``rag.answering.extraction`` (does a candidate sentence hold the gold
    answer span?), unweighted so that its output is a calibrated probability, and
    ``answer_threshold``, the probability of the best :func:`answer_utility`
    (right answers and honest declines gained, wrong answers lost, each class
@@ -27,9 +27,10 @@ import logging
 
 import numpy as np
 
-from rag import Retriever, abstention
-from rag.answer import SENTENCE_FEATURES
-from rag.caching import CachedEmbedder
+from rag import Retriever
+from rag.answering import abstention
+from rag.answering.extraction import SENTENCE_FEATURES
+from rag.embedding.caching import CachedEmbedder
 
 from .answers import gold_spans, group
 from .evaluate import engine_qrels, ranx_metrics

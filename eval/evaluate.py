@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from rag import Retriever
-from rag.caching import CachedEmbedder
-from rag.corpus import load_corpus
+from rag.corpus.documents import load_corpus
+from rag.embedding.caching import CachedEmbedder
 
 from . import answers
 from .relevance import is_relevant, normalize

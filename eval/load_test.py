@@ -38,7 +38,7 @@ from collections import Counter, defaultdict
 
 import httpx
 
-from .common import ROOT, MemoryWatch, marked_page, app_target, percentile, questions, stop_app, update_readme, wait_ready
+from .common import MemoryWatch, app_target, marked_page, percentile, questions, stop_app, update_readme, wait_ready
 
 LONG_CHARS = 1500
 OVER_LONG_CHARS = 3000

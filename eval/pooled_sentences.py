@@ -19,7 +19,7 @@ import numpy as np
 
 def pooled_sentence_vectors(data, embedder, docs) -> np.ndarray:
     """One vector per sentence row: the normalised mean of its chunk's token states over its characters."""
-    from rag.pipeline import dense_text
+    from rag.index.texts import dense_text
 
     model, table = embedder.standard_model(), embedder.normalisation  # with its tokenizer, for offsets
     prefix = embedder.passage_prefix
@@ -52,8 +52,8 @@ def pooled_sentence_vectors(data, embedder, docs) -> np.ndarray:
 
 def main(argv=None) -> int:
     from rag import Retriever, Settings
-    from rag.corpus import load_corpus
-    from rag.pipeline import open_index
+    from rag.corpus.documents import load_corpus
+    from rag.index.build import open_index
 
     from . import __main__ as evaluation
 

@@ -6,7 +6,7 @@ quote, compared after :func:`normalize` on both sides (whitespace, apostrophes,
 markdown and HTML markup, footnote markers). A long quote cut by a chunk
 boundary still counts when the passage holds its first or its second half.
 
-The markup rules echo ``rag.cleaning`` on purpose but do not import it: the
+The markup rules echo ``rag.text.cleaning`` on purpose but do not import it: the
 judge of retrieval must not share the code it judges (a cleaning bug that drops
 text would otherwise go unnoticed).
 """

@@ -5,13 +5,13 @@
     answer = r.answer("Que signifie un contrôle humain significatif ?")
 """
 
-from .corpus import CorpusError
-from .request import MAX_K, MAX_QUESTION_CHARS, QueryError
-from .retriever import Retriever
-from .settings import MODES, Settings
-from .pipeline import build_index
-from .store import IndexProblem
-from .types import Answer, DocumentInfo, Passage, Sentence
+from rag.core.types import Answer, DocumentInfo, Passage, Sentence
+from rag.corpus.documents import CorpusError
+from rag.index.build import build_index
+from rag.retrieval.request import MAX_K, MAX_QUESTION_CHARS, QueryError
+from rag.retriever import Retriever
+from rag.settings import MODES, Settings
+from rag.stores.base import IndexProblem
 
 __all__ = [
     "Answer", "CorpusError", "DocumentInfo", "IndexProblem", "MAX_K", "MAX_QUESTION_CHARS", "MODES", "Passage",

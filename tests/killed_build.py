@@ -31,10 +31,10 @@ from conftest import ROOT
 SCRIPT = r"""
 import io, os, pickle, signal, sys  # rag from PYTHONPATH
 import numpy as np
-import rag.embedded
-import rag.store as store
+import rag.index.resume
+import rag.index.folder as store
 from rag import Settings, build_index
-from rag.bundled import BundledEmbedder
+from rag.embedding.bundled import BundledEmbedder
 
 point, settings_json, incremental, memo_path = sys.argv[1:5]
 
@@ -65,7 +65,7 @@ if point == "embedding":
 elif point == "sentences-embedding":
     BundledEmbedder.encode_passages = die_at_call(2)
 elif point == "third-document":
-    rag.embedded.BATCH_CHUNKS = 1  # one document per batch, two calls each
+    rag.index.resume.BATCH_CHUNKS = 1  # one document per batch, two calls each
     BundledEmbedder.encode_passages = die_at_call(5)
 elif point == "chunks-half-written":
     real_jsonl = store._write_jsonl

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from gradio_client import Client
-
 from app_fixtures import APP_DOCS, ROOT, app_corpus, app_retriever, app_url  # noqa: F401 (fixtures)
+from gradio_client import Client
 
 QUESTION = "Que signifie un contrôle humain significatif ?"
 
@@ -134,7 +133,7 @@ def test_one_citation_formatter_for_the_card_the_api_and_the_cli(client, app_ret
     import html as html_lib
     import re
 
-    from rag.cli import main
+    from rag.__main__ import main
     from ui.handlers import App
 
     result = search(client, QUESTION)

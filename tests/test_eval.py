@@ -233,7 +233,7 @@ def test_quote_with_normalised_markup_is_accepted(tmp_path, documents):
 
 
 def test_project_testset_is_valid():
-    from rag.corpus import load_corpus
+    from rag.corpus.documents import load_corpus
 
     docs = {d.doc_id: d.text for d in load_corpus(ROOT / "corpus")}
     cases = load_testset(ROOT / "eval" / "testset.jsonl", docs)

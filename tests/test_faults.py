@@ -18,13 +18,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
 import killed_build
+import pytest
 from conftest import TINY, TINY_METADATA, write_corpus
+
 from rag import MODES, Retriever, Settings
-from rag.cleaning import clean_document
-from rag.store import CURRENT, IndexProblem, live_folder, load_index
+from rag.index.folder import CURRENT, live_folder, load_index
+from rag.stores.base import IndexProblem
+from rag.text.cleaning import clean_document
 
 QUESTIONS = ["Que suppose un contrôle humain significatif des drones ?",
              "budget de l'intelligence artificielle de défense en 2030"]
@@ -40,20 +41,19 @@ EXTRA = {"extra.md": "# Extra\n\nUn document de plus sur les essais de drones.\n
 
 @pytest.fixture(scope="module")
 def embedder():
-    from rag.bundled import BundledEmbedder
-
-    from rag.caching import CachedEmbedder
+    from rag.embedding.bundled import BundledEmbedder
+    from rag.embedding.caching import CachedEmbedder
 
     return CachedEmbedder(BundledEmbedder())
 
 
 @pytest.fixture(scope="module", autouse=True)
 def fast_builds(embedder):
-    import rag.pipeline
+    import rag.index.build
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(rag.pipeline, "load_embedder", lambda *a, **k: embedder)
-        mp.setattr(rag.pipeline, "embedder_for", lambda name, settings: embedder if name == embedder.name else None)
+        mp.setattr(rag.index.build, "load_embedder", lambda *a, **k: embedder)
+        mp.setattr(rag.index.build, "embedder_for", lambda name, settings: embedder if name == embedder.name else None)
         yield
 
 

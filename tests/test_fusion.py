@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag import Retriever
-from rag.glossary import coverage
-from rag.question import analyze
+from rag.text.glossary import coverage
+from rag.text.question import analyze
 
 
 @pytest.mark.parametrize("question, share", [
@@ -34,9 +34,9 @@ def test_without_evidence_the_keyword_side_has_no_weight(tiny_retriever, tiny_se
     # An English question whose words BM25 can only meet by accident ("programmation" is also English):
     # hybrid ranks exactly as a fusion with no keyword side at all.
     question = "Which programmation of the lunch menus is the most popular?"
-    no_keyword = Retriever(tiny_retriever._data, tiny_retriever.embedder,
+    no_keyword = Retriever(tiny_retriever.index, tiny_retriever.embedder,
                            tiny_settings.replace(dense_weight_en=1.0, dense_weight=1.0))
-    assert tiny_retriever._data.keyword.scores(analyze(question).keyword_text).max() > 0  # BM25 matches something
+    assert tiny_retriever.index.keyword.scores(analyze(question).keyword_text).max() > 0  # BM25 matches something
     assert tiny_retriever.search(question, k=5) == no_keyword.search(question, k=5)
     # With full evidence the keyword side counts: the French question's ranking is not the dense one.
     french = "budget de la défense loi de programmation militaire"

@@ -17,13 +17,15 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
-from gradio_client import Client
-
 from app_fixtures import APP_DOCS, ROOT, app_corpus, app_retriever, app_url  # noqa: F401 (fixtures)
 from conftest import tiny_corpus, tiny_retriever, tiny_settings  # noqa: F401 (fixtures)
+from gradio_client import Client
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
 from rag import MAX_K, MAX_QUESTION_CHARS, MODES, QueryError
-from rag.cleaning import clean_document
+from rag.text.cleaning import clean_document
 
 FEW = hsettings(max_examples=12, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -129,7 +131,7 @@ def tiny_env(tiny_settings):
 @given(question=QUESTION, k=st.integers(-2, MAX_K + 2), mode=st.sampled_from(list(MODES) + ["magic"]),
        doc=st.sampled_from([None, "rapport-drones", "../../etc/passwd", "<script>"]))
 def test_cli_answers_or_refuses_clearly(tiny_settings, tiny_retriever, tiny_env, capsys, question, k, mode, doc):
-    from rag.cli import main
+    from rag.__main__ import main
 
     argv = ["ask", "--corpus", tiny_settings.corpus_dir, "--index", tiny_settings.index_dir, "--embedder", "bundled",
             "-q", "--json", "-k", str(k), "--mode", mode] + (["--doc", doc] if doc else []) + ["--", question]

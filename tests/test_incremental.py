@@ -13,15 +13,15 @@ import shutil
 from collections import Counter
 from pathlib import Path
 
+import killed_build
 import numpy as np
 import pytest
-
-import killed_build
 from conftest import TINY_METADATA, write_corpus
-from rag import Retriever, Settings, build_index
-from rag.cli import main as cli
-from rag.store import CURRENT, live_folder, load_index
 from wrapping import WrappedEmbedder
+
+from rag import Retriever, Settings, build_index
+from rag.__main__ import main as cli
+from rag.index.folder import CURRENT, live_folder, load_index
 
 QUESTIONS = ["Que suppose un contrôle humain significatif des drones ?",
              "budget de l'intelligence artificielle de défense en 2030",
@@ -49,18 +49,18 @@ class CountingEmbedder(WrappedEmbedder):
 
 @pytest.fixture(scope="module")
 def embedder():
-    from rag.caching import CachedEmbedder
-    from rag.embedding import BundledEmbedder
+    from rag.embedding.caching import CachedEmbedder
+    from rag.embedding.loading import BundledEmbedder
 
     return CountingEmbedder(CachedEmbedder(BundledEmbedder()))
 
 
 @pytest.fixture(autouse=True)
 def builds_use(embedder, monkeypatch):
-    import rag.pipeline
+    import rag.index.build
 
-    monkeypatch.setattr(rag.pipeline, "load_embedder", lambda *a, **k: embedder)
-    monkeypatch.setattr(rag.pipeline, "embedder_for", lambda name, s: embedder if name == embedder.name else None)
+    monkeypatch.setattr(rag.index.build, "load_embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr(rag.index.build, "embedder_for", lambda name, s: embedder if name == embedder.name else None)
     embedder.take()
 
 
@@ -182,13 +182,14 @@ def test_adding_beside_a_pdf_keeps_its_page_map_and_does_not_reembed_it(indexed,
 
 def test_an_update_reads_again_only_the_pdfs_that_changed(indexed, embedder, monkeypatch):
     """Reading a PDF costs far more than hashing it (OCR: a second a page): an update reads only new or changed
-    ones (``rag.readers.cache``); a damaged cache entry is read again from the file."""
-    import rag.readers.pdf
+    ones (``rag.corpus.readers.cache``); a damaged cache entry is read again from the file."""
     from documents import make_pdf
 
+    import rag.corpus.readers.pdf
+
     calls = []
-    real = rag.readers.pdf.read
-    monkeypatch.setattr(rag.readers.pdf, "read", lambda data, **kw: calls.append(len(data)) or real(data, **kw))
+    real = rag.corpus.readers.pdf.read
+    monkeypatch.setattr(rag.corpus.readers.pdf, "read", lambda data, **kw: calls.append(len(data)) or real(data, **kw))
     pdf = Path(indexed.corpus_dir) / "essais.pdf"
     pdf.write_bytes(make_pdf([["Le registre des essais de drones armés recense chaque déploiement."]]))
     update(indexed)
@@ -298,12 +299,12 @@ def test_another_embedder_rebuilds_everything(indexed, tmp_path, embedder):
 
 
 def test_other_indexing_code_rebuilds_everything(indexed, tmp_path, embedder, monkeypatch):
-    import rag.store
+    import rag.index.versions
 
-    real = rag.store.code_fingerprint
-    monkeypatch.setattr(rag.store, "code_fingerprint", lambda: "another version of the indexing code")
+    real = rag.index.versions.index_versions
+    monkeypatch.setattr(rag.index.versions, "index_versions", lambda: {**real(), "chunking": -1})
     build_index(indexed, incremental=True)  # the live build now looks built by other code: not reused
-    monkeypatch.setattr(rag.store, "code_fingerprint", real)
+    monkeypatch.setattr(rag.index.versions, "index_versions", real)
     assert embedder.take() == everything(indexed, tmp_path / "full", embedder)
     assert load_index(indexed).manifest["update"]["from"] is None
 
@@ -336,12 +337,12 @@ KILL_POINTS = ["embedding", "sentences-embedding", "keyword-save", "manifest-wri
 @pytest.fixture(scope="module")
 def killed(tmp_path_factory, embedder):
     """A tiny index per kill point, then a document added and an update killed at that point (side by side)."""
-    import rag.pipeline
+    import rag.index.build
 
     root = tmp_path_factory.mktemp("killed")
     runs = {}
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(rag.pipeline, "load_embedder", lambda *a, **k: embedder)
+        mp.setattr(rag.index.build, "load_embedder", lambda *a, **k: embedder)
         for point in KILL_POINTS:
             settings = make_settings(write_corpus(root / point / "corpus", metadata=TINY_METADATA),
                                      root / point / "index")
@@ -519,7 +520,8 @@ def test_a_changed_corpus_is_built_beside_the_shipped_index_never_into_it(shippe
     assert embedder.take() == alone(shipped, "satellites.md", tmp_path / "alone", embedder)
     assert tree(shipped.shipped_index) == before
     warned = [rec.getMessage() for rec in caplog.records if rec.levelno == logging.WARNING]
-    assert len(warned) == 1 and "the committed index: corpus changed since the build" in warned[0]
+    assert len(warned) == 1 and warned[0].startswith("index: the committed index: ")
+    assert "corpus changed since the build (satellites.md)" in warned[0]
     assert shipped.index_dir in warned[0] and "python -m rag build" in warned[0]
 
 

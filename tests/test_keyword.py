@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.keyword import Analyzer, KeywordIndex, looks_english
+from rag.stores.bm25 import KeywordIndex
+from rag.text.analysis import Analyzer, looks_english
 
 
 def test_french_analysis():

@@ -15,12 +15,13 @@ import sys
 import textwrap
 from pathlib import Path
 
+import killed_build
 import numpy as np
 import pytest
 
-import killed_build
-from rag.request import QueryError
-from rag.vectorstore import StoreUnavailable, doc_filter, quote, store_kind
+from rag.retrieval.request import QueryError
+from rag.settings import store_kind
+from rag.stores.base import StoreUnavailable, doc_filter, quote
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ["Qui contrôle les drones autonomes ?", "budget de la commission", "What does the resolution ask?"]
@@ -71,7 +72,7 @@ def test_store_setting_is_validated():
 def milvus_settings(tiny_settings, tmp_path_factory):
     if MISSING:
         pytest.skip(MISSING)
-    from rag.milvus_connection import disconnect
+    from rag.stores.milvus_connection import disconnect
 
     folder = tmp_path_factory.mktemp("milvus")
     settings = tiny_settings.replace(store=f"milvus://{folder}/m.db", index_dir=str(folder / "index"),
@@ -99,7 +100,7 @@ def _server_pids(db: str) -> list[int]:
 
 
 def _db(settings) -> str:
-    from rag.milvus_connection import parse_target
+    from rag.stores.milvus_connection import parse_target
 
     return parse_target(settings.store).uri
 
@@ -129,7 +130,7 @@ def test_same_passages_offsets_and_answers_as_faiss(tiny_retriever, milvus_retri
 @needs_milvus
 def test_a_sessions_uploads_search_beside_the_milvus_index_as_beside_faiss(tiny_retriever, milvus_retriever,
                                                                            tmp_path):
-    from rag.uploads import Collection
+    from rag.index.uploads import Collection
 
     path = tmp_path / "rapport.md"
     path.write_text("# Le projet Héliotrope\n\n## Financement\n\nLe projet Héliotrope de drones sous-marins est "
@@ -155,7 +156,7 @@ def test_injected_document_filter_is_refused(milvus_retriever):
 
 @needs_milvus
 def test_a_known_id_with_quotes_matches_only_itself(milvus_settings):
-    from rag.milvus import MilvusVectors
+    from rag.stores.milvus import MilvusVectors
 
     settings = milvus_settings.replace(milvus_collection="quotes")
     ids = ["a", 'x" or 1==1', "a", 'x" or 1==1']
@@ -171,8 +172,8 @@ def test_a_known_id_with_quotes_matches_only_itself(milvus_settings):
 @needs_milvus
 def test_build_killed_mid_insert_leaves_the_previous_collection_live(milvus_settings, milvus_retriever):
     from rag import Retriever
-    from rag.milvus import live_pointer
-    from rag.milvus_connection import connect, disconnect
+    from rag.stores.milvus_connection import connect, disconnect
+    from rag.stores.milvus_live import live_pointer
 
     before = _spans(milvus_retriever.search(QUESTIONS[0], k=5))
     live = live_pointer(connect(milvus_settings), "rag")
@@ -181,7 +182,7 @@ def test_build_killed_mid_insert_leaves_the_previous_collection_live(milvus_sett
         import logging, sys, numpy as np
         logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(message)s")
         from rag import Settings
-        from rag.milvus import MilvusVectors
+        from rag.stores.milvus import MilvusVectors
         settings = Settings.from_json({milvus_settings.to_json()!r})
         rng = np.random.default_rng(0)
         MilvusVectors.create(settings, rng.standard_normal((40_000, 384), dtype=np.float32),
@@ -216,9 +217,10 @@ def test_build_killed_mid_insert_leaves_the_previous_collection_live(milvus_sett
 def test_update_killed_after_inserting_leaves_the_previous_generation_live(tmp_path, milvus_settings):
     """A real SIGKILL of an incremental build once its rows are inserted and flushed, before its folder exists."""
     from conftest import write_corpus
+
     from rag import Retriever, build_index
-    from rag.milvus import live_pointer
-    from rag.milvus_connection import connect, disconnect
+    from rag.stores.milvus_connection import connect, disconnect
+    from rag.stores.milvus_live import live_pointer
 
     corpus = write_corpus(tmp_path / "corpus")
     settings = milvus_settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "index"),
@@ -238,8 +240,8 @@ def test_update_killed_after_inserting_leaves_the_previous_generation_live(tmp_p
     assert live_pointer(conn, "killed_update") == live
     assert [_spans(before.search(q, k=5)) for q in QUESTIONS] == answers  # the loaded build reconnects
     again = Retriever.from_settings(settings)  # finishes the update, after deleting the killed one's rows
-    assert again._data.vectors.generation == 2 and "satellites" in {d.doc_id for d in again.documents}
-    assert _pks_of(conn, live.collection, "pk >= 0") == sorted(again._data.vectors.pks.tolist())
+    assert again.index.vectors.generation == 2 and "satellites" in {d.doc_id for d in again.documents}
+    assert _pks_of(conn, live.collection, "pk >= 0") == sorted(again.index.vectors.pks.tolist())
 
 
 @needs_milvus
@@ -263,7 +265,7 @@ def test_server_restarted_between_two_questions(milvus_retriever, caplog):
 def test_server_killed_mid_insert_fails_the_build_loudly(milvus_settings, milvus_retriever):
     import psutil
 
-    from rag.milvus import MilvusVectors
+    from rag.stores.milvus import MilvusVectors
 
     class KillOnFirstBatch(logging.Handler):
         def emit(self, record):
@@ -302,11 +304,13 @@ def test_unreachable_server_is_an_error_not_a_fallback(milvus_settings, milvus_r
 
 @needs_milvus
 def test_collection_of_another_build_embedder_or_dimension_is_refused(milvus_settings, milvus_retriever):
-    from rag.milvus import Live, MilvusVectors, live_pointer, publish
-    from rag.milvus_connection import connect
-    from rag.store import IndexProblem, load_index
+    from rag.index.folder import load_index
+    from rag.stores.base import IndexProblem
+    from rag.stores.milvus import MilvusVectors
+    from rag.stores.milvus_connection import connect
+    from rag.stores.milvus_live import Live, live_pointer, publish
 
-    data = milvus_retriever._data
+    data = milvus_retriever.index
     doc_ids = [c.doc_id for c in data.chunks]
     with pytest.raises(IndexProblem, match="embedder 'bundled:"):
         MilvusVectors.open(milvus_settings, data.folder, {**data.manifest, "embedder": "other"}, doc_ids)
@@ -336,8 +340,8 @@ def test_collection_of_another_build_embedder_or_dimension_is_refused(milvus_set
 
 @needs_milvus
 def test_update_writes_only_new_rows_and_deletes_replaced_ones_once_live(milvus_settings):
-    from rag.milvus import MilvusVectors
-    from rag.milvus_connection import connect
+    from rag.stores.milvus import MilvusVectors
+    from rag.stores.milvus_connection import connect
 
     settings = milvus_settings.replace(milvus_collection="incremental")
     rng = np.random.default_rng(1)
@@ -372,9 +376,10 @@ def _pks_of(conn, collection: str, where: str) -> list[int]:
 @needs_milvus
 def test_incremental_build_on_milvus_touches_only_changed_documents(tmp_path, milvus_settings, monkeypatch):
     from conftest import TINY, write_corpus
+
     from rag import Retriever, build_index
-    from rag.milvus_connection import connect
-    from rag.store import load_index
+    from rag.index.folder import load_index
+    from rag.stores.milvus_connection import connect
 
     corpus = write_corpus(tmp_path / "corpus")
     settings = milvus_settings.replace(corpus_dir=str(corpus), index_dir=str(tmp_path / "index"),
@@ -390,12 +395,12 @@ def test_incremental_build_on_milvus_touches_only_changed_documents(tmp_path, mi
     (corpus / "satellites.md").write_text("# Satellites\n\nLes satellites en orbite basse servent au "
                                           "renseignement militaire.\n", encoding="utf-8")
     # an update that fails after its rows are inserted (a crash before its build is written) changes nothing
-    import rag.store
+    import rag.index.folder
 
     def crash(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(rag.store, "_fsync_tree", crash)
+    monkeypatch.setattr(rag.index.folder, "_fsync_tree", crash)
     with pytest.raises(OSError, match="disk full"):
         build_index(settings, incremental=True)
     monkeypatch.undo()
@@ -417,7 +422,7 @@ def test_incremental_build_on_milvus_touches_only_changed_documents(tmp_path, mi
     full = settings.replace(index_dir=str(tmp_path / "full"), milvus_collection="full")
     build_index(full)
     updated, fresh = Retriever.from_settings(settings), Retriever.from_settings(full)
-    assert updated._data.keyword.vocabulary == fresh._data.keyword.vocabulary
+    assert updated.index.keyword.vocabulary == fresh.index.keyword.vocabulary
     for q in QUESTIONS + ["satellites en orbite basse", "2 milliards d'euros"]:
         for mode in ("hybrid", "keyword"):
             a, b = updated.search(q, k=5, mode=mode), fresh.search(q, k=5, mode=mode)
@@ -452,8 +457,9 @@ def test_scale_bench_runs_and_prints_its_table(tmp_path, capsys):
 @needs_milvus
 def test_rows_left_by_a_cut_publication_stay_hidden_and_the_next_update_deletes_them(milvus_settings, monkeypatch,
                                                                                      caplog):
-    from rag.milvus import MilvusVectors, live_pointer
-    from rag.milvus_connection import connect
+    from rag.stores.milvus import MilvusVectors
+    from rag.stores.milvus_connection import connect
+    from rag.stores.milvus_live import live_pointer
 
     settings = milvus_settings.replace(milvus_collection="cut")
     x = np.eye(5, 8, dtype=np.float32)

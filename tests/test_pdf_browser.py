@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 
 import pytest
+from documents import make_pdf
 
 from docs.screenshot import CHROMIUM, CHROMIUM_ARGS, free_port, open_app
 from docs.screenshot_pdf import OUTLINE, PAGES, QUESTION
-from documents import make_pdf
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
 

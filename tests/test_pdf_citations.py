@@ -5,18 +5,16 @@ and the card's download serves the original only from the corpus folder."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
 import json
 import re
 
 import pypdfium2 as pdfium
 import pytest
-
 from documents import make_docx, make_pdf
+
 from rag import Retriever, Settings
-from rag.citation import passage_excerpts, references
-from rag.readers import page_span
+from rag.answering.citation import passage_excerpts, references
+from rag.corpus.readers import page_span
 
 PAGES = [
     ["Le contrôle humain significatif suppose que l'opérateur comprenne le système d'armes et puisse "
@@ -67,7 +65,7 @@ def pdf_retriever(pdf_corpus, tmp_path_factory):
 
 
 def pdf_page_words(path) -> list[str]:
-    """Each page's words as pdfium reads them (independent of rag.readers)."""
+    """Each page's words as pdfium reads them (independent of rag.corpus.readers)."""
     doc = pdfium.PdfDocument(str(path))
     return [words(doc[i].get_textpage().get_text_bounded()) for i in range(len(doc))]
 
@@ -135,7 +133,7 @@ def test_reference_cli_and_api_json_show_the_page(pdf_retriever, pdf_corpus, cap
         checked += 1
     assert checked
 
-    from rag.cli import main
+    from rag.__main__ import main
 
     settings = pdf_retriever.settings
     assert main(["ask", QUESTIONS[0], "--corpus", settings.corpus_dir, "--index", settings.index_dir,
@@ -184,8 +182,8 @@ def test_reader_opens_a_pdf_passage_at_its_page(pdf_retriever):
 
 
 def test_scanned_page_is_reported_in_the_build_and_info_and_ocr_is_cited(pdf_retriever, capsys):
-    from rag import readers
-    from rag.cli import main
+    from rag.__main__ import main
+    from rag.corpus import readers
 
     skipped = {s["file"]: s["reason"] for s in pdf_retriever.info()["skipped"]}
     settings = pdf_retriever.settings

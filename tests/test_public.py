@@ -6,14 +6,15 @@ Each test names the row of the issue's table it covers.
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
-
 from conftest import tiny_corpus, tiny_retriever, tiny_settings  # noqa: F401 (fixtures)
-from rag import Retriever
-from rag.request import MAX_QUESTION_CHARS, QUESTION_TOKENS, fit_question
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from wrapping import WrappedEmbedder
+
+from rag import Retriever
+from rag.retrieval.request import MAX_QUESTION_CHARS, QUESTION_TOKENS, fit_question
 
 HOSTILE_QUESTIONS = {
     "emoji": "💥" * MAX_QUESTION_CHARS,
@@ -144,7 +145,7 @@ def test_row6_a_file_too_large_is_skipped_and_the_rest_is_indexed(tmp_path, capl
     import subprocess
     import sys
 
-    from rag.corpus import MAX_FILE_BYTES
+    from rag.corpus.documents import MAX_FILE_BYTES
 
     big = "mot " * (5 * 1024 * 1024 // 4)  # 5 MB on a single line
     assert len(big) > MAX_FILE_BYTES
@@ -161,9 +162,9 @@ def test_row6_a_file_too_large_is_skipped_and_the_rest_is_indexed(tmp_path, capl
 
 
 def test_row10_a_chunk_never_exceeds_the_token_budget_whatever_the_headings(tmp_path):
-    from rag.chunking import MAX_CHUNK_TOKENS, chunk_document
-    from rag.cleaning import clean_document
-    from rag.bundled import BundledEmbedder
+    from rag.embedding.bundled import BundledEmbedder
+    from rag.text.chunking import MAX_CHUNK_TOKENS, chunk_document
+    from rag.text.cleaning import clean_document
 
     count = BundledEmbedder().count_tokens
     text = "".join(f"## Titre numéro {i} de la longue table\n\n" for i in range(3000)) + "Enfin un paragraphe.\n"
@@ -177,12 +178,12 @@ def test_row10_a_chunk_never_exceeds_the_token_budget_whatever_the_headings(tmp_
 
 
 def test_row10_through_a_build(tmp_path):
-    from rag.chunking import MAX_CHUNK_TOKENS
+    from rag.text.chunking import MAX_CHUNK_TOKENS
 
     text = "".join(f"### Rubrique {i}\n\n" for i in range(600)) + "Un paragraphe final sur les drones.\n"
     _, settings = build(tmp_path, {**BASE, "titres.md": text})
     r = Retriever.from_settings(settings)
-    assert max(r.embedder.count_tokens(c.text) for c in r._data.chunks) <= MAX_CHUNK_TOKENS
+    assert max(r.embedder.count_tokens(c.text) for c in r.index.chunks) <= MAX_CHUNK_TOKENS
 
 
 def test_row8_doc_lists_are_capped_and_echoed_short(tiny_retriever):
@@ -198,10 +199,11 @@ def test_row8_doc_lists_are_capped_and_echoed_short(tiny_retriever):
 
 def test_row5_the_index_alone_says_what_is_cited(tmp_path, monkeypatch):
     """Library side of row 5: truncated, deleted and edited files never reach a passage or the reader."""
-    import rag.freshness
     from conftest import TINY
 
-    monkeypatch.setattr(rag.freshness, "CHECK_SECONDS", 0.0)
+    import rag.corpus.freshness
+
+    monkeypatch.setattr(rag.corpus.freshness, "CHECK_SECONDS", 0.0)
     corpus, settings = build(tmp_path, TINY)
     r = Retriever.from_settings(settings)
     q = "Que suppose un contrôle humain significatif des drones ?"

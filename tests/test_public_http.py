@@ -18,9 +18,8 @@ import uuid
 
 import httpx
 import pytest
-from gradio_client import Client
-
 from app_fixtures import APP_DOCS, ROOT, app_corpus, app_retriever, app_url, free_port  # noqa: F401 (fixtures)
+from gradio_client import Client
 from wrapping import WrappedEmbedder
 
 QUESTION = "Que signifie un contrôle humain significatif ?"
@@ -329,8 +328,8 @@ def test_row12_config_shows_no_server_path_and_run_history_is_off(app_url, app_c
 def changing(tmp_path_factory, app_corpus):
     """The app over a copy of the fixture corpus, which the test then edits, truncates and deletes."""
     import app
+    import rag.corpus.freshness
     import ui.handlers
-    import rag.freshness
     from rag import Retriever, Settings
 
     root = tmp_path_factory.mktemp("changing")
@@ -338,7 +337,7 @@ def changing(tmp_path_factory, app_corpus):
     shutil.copytree(app_corpus, corpus)
     r = Retriever.from_settings(Settings(corpus_dir=str(corpus), index_dir=str(root / "index"), embedder="bundled"))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(rag.freshness, "CHECK_SECONDS", 0.0)  # look at the folder on every question
+        mp.setattr(rag.corpus.freshness, "CHECK_SECONDS", 0.0)  # look at the folder on every question
         demo = app.build_app(r)
         port = free_port()
         app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)

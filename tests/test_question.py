@@ -1,12 +1,22 @@
-"""Question analysis (rag.question) and typed answer extraction (rag.answer), without an index."""
+"""Question analysis (rag.text.question) and typed answer extraction (rag.answering.extraction), without an index."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.answer import (admissible, counted, cue, expressions, group_coverage, is_contact, is_statement, other_year, related_message,
-                        same_family)
-from rag.question import TYPES, analyze, counted_noun
+from rag.answering.extraction import (
+    admissible,
+    counted,
+    cue,
+    expressions,
+    group_coverage,
+    is_contact,
+    is_statement,
+    other_year,
+    related_message,
+    same_family,
+)
+from rag.text.question import TYPES, analyze, counted_noun
 
 # (question, language, expected answer type, focus terms that must be found)
 CASES = [
@@ -210,8 +220,8 @@ def test_the_questions_own_year_in_a_name_does_not_date_the_sentence():
 def test_the_glossary_is_domain_data_read_through_settings(tmp_path, tiny_retriever):
     """corpus/glossary.toml is the default vocabulary; an empty or missing glossary works (no French terms are
     added to an English question), and a retriever uses the file its settings name."""
-    from rag.glossary import Glossary, load_glossary
     from rag.settings import ROOT
+    from rag.text.glossary import Glossary, load_glossary
 
     assert tiny_retriever.settings.glossary_file == str(ROOT / "corpus" / "glossary.toml")
     assert load_glossary().get("meaningful human control") == "contrôle humain significatif"
@@ -232,10 +242,10 @@ def test_the_language_is_found_once_per_question_and_carried_by_the_query(tiny_r
     of ``looks_english`` runs once per question, not once per stage."""
     import sys
 
-    import rag.keyword
+    import rag.text.analysis
 
     calls = []
-    real = rag.keyword.looks_english
+    real = rag.text.analysis.looks_english
 
     def counted(text):
         calls.append(text)

@@ -1,4 +1,4 @@
-"""The readers (rag.readers): PDF, Word and web pages built here, with known text on known pages; and every bad
+"""The readers (rag.corpus.readers): PDF, Word and web pages built here, with known text on known pages; and every bad
 input of issue 12 gets its one-line reason naming the file while the rest of the corpus is read."""
 
 from __future__ import annotations
@@ -7,12 +7,12 @@ import re
 
 import pypdfium2 as pdfium
 import pytest
-
 from documents import make_docx, make_pdf, make_zip_bomb
-from rag import readers
-from rag.cleaning import clean_document
-from rag.corpus import original_file, scan_corpus
-from rag.readers import ReadError, ocr, page_range, page_span
+
+from rag.corpus import readers
+from rag.corpus.documents import original_file, scan_corpus
+from rag.corpus.readers import ReadError, ocr, page_range, page_span
+from rag.text.cleaning import clean_document
 
 PAGES = [
     ["Le contrôle humain significatif suppose que l'opérateur comprenne le système d'armes et puisse "
@@ -171,7 +171,7 @@ def without_the_html_library(monkeypatch) -> None:
     import sys
 
     monkeypatch.setitem(sys.modules, "trafilatura", None)  # ``import trafilatura`` raises ImportError
-    monkeypatch.delitem(sys.modules, "rag.readers.html", raising=False)
+    monkeypatch.delitem(sys.modules, "rag.corpus.readers.html", raising=False)
 
 
 def test_a_reader_whose_library_is_missing_skips_its_files_and_names_the_library(tmp_path, monkeypatch):
@@ -293,9 +293,10 @@ VOCAB = ("le contrôle humain des armes autonomes reste une question ouverte pou
 def test_every_sentence_cites_pages_that_hold_it():
     """Random PDFs: every sentence of the clean text, cited through its file offsets, lies on pages whose text
     (as pdfium reads it, independently of the reader) holds it."""
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
-    from rag.sentences import sentence_spans
+    from rag.text.sentences import sentence_spans
 
     sentence = st.lists(st.sampled_from(VOCAB), min_size=3, max_size=40).map(lambda ws: " ".join(ws).capitalize() + ".")
     paragraph = st.lists(sentence, min_size=1, max_size=4).map(" ".join)

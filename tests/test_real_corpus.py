@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-
-from rag.cleaning import clean_document
-from rag.corpus import load_corpus
-
 from conftest import ROOT
+
 from rag import Settings
-from rag.pipeline import open_index
+from rag.corpus.documents import load_corpus
+from rag.index.build import open_index
+from rag.text.cleaning import clean_document
 
 
 def test_the_app_serves_the_committed_index_without_building_or_writing(tmp_path):

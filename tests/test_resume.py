@@ -10,17 +10,16 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import killed_build
 import numpy as np
 import pytest
-
-import killed_build
 from conftest import TINY_METADATA, write_corpus
+from test_incremental import SATELLITES, assert_same_index, builds_use, embedder, full_rebuild, make_settings  # noqa: F401 (fixtures)
+
 from rag import build_index
-from rag.cli import main as cli
-from rag.embedded import FOLDER
-from rag.store import CURRENT
-from test_incremental import (SATELLITES, assert_same_index, builds_use, embedder,  # noqa: F401 (fixtures)
-                              full_rebuild, make_settings)
+from rag.__main__ import main as cli
+from rag.index.folder import CURRENT
+from rag.index.resume import FOLDER
 
 
 def _corpus(folder: Path) -> Path:
@@ -56,10 +55,10 @@ def test_a_build_killed_mid_embedding_embeds_only_the_rest_when_run_again(tmp_pa
 
 
 def test_a_damaged_saved_document_is_embedded_again(tmp_path, embedder, caplog, monkeypatch):
-    import rag.embedded
+    import rag.index.resume
 
     settings = make_settings(_corpus(tmp_path / "corpus"), tmp_path / "index")
-    monkeypatch.setattr(rag.embedded, "BATCH_CHUNKS", 1)
+    monkeypatch.setattr(rag.index.resume, "BATCH_CHUNKS", 1)
     calls = []
     real = embedder.encode_passages
 

@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from rag import MAX_QUESTION_CHARS, QueryError, Retriever
-from rag.cleaning import clean_document
+from rag.text.cleaning import clean_document
 
 
 def file_text(settings, doc_id: str) -> str:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import random
 
-from hypothesis import example, given, settings, strategies as st
-
-from rag.chunking import chunk_document
-from rag.cleaning import clean_document
-from rag.corpus import load_corpus
-from rag.sentences import sentence_spans
-
 from conftest import ROOT
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from test_cleaning import check_invariants
+
+from rag.corpus.documents import load_corpus
+from rag.text.chunking import chunk_document
+from rag.text.cleaning import clean_document
+from rag.text.sentences import sentence_spans
 
 
 def words(text: str) -> str:
@@ -231,7 +231,7 @@ def test_real_corpus_sentence_density_survives_hard_wrapping(tmp_path):
 
 
 def test_a_file_above_the_size_limit_is_skipped_with_its_reason(tmp_path):
-    from rag.corpus import MAX_FILE_BYTES, scan_corpus
+    from rag.corpus.documents import MAX_FILE_BYTES, scan_corpus
 
     (tmp_path / "petit.txt").write_text("Un petit document sur le contrôle humain.\n", encoding="utf-8")
     (tmp_path / "enorme.txt").write_text("Le Conseil décide. " * (5_000_000 // 19), encoding="utf-8")  # 5 MB, one line

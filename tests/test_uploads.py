@@ -1,4 +1,4 @@
-"""A session's own documents (``rag.uploads``, ``ui.sessions``): found, cited exactly, private, limited, deleted."""
+"""A session's own documents (``rag.index.uploads``, ``ui.sessions``): found, cited exactly, private, limited, deleted."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from rag.uploads import Collection, UploadError, display_name
+from rag.index.uploads import Collection, UploadError, display_name
 from ui.messages import french_upload
 from ui.sessions import Sessions
 
@@ -119,7 +119,7 @@ def test_an_uploaded_pdf_is_cited_with_its_page(tiny_retriever, upload):
     assert info.title == "Rapport Argonaute" and len(info.pages) == 2
     answer = collection.retriever().answer("Combien coûte le projet Argonaute ?")
     assert answer.status == "answered" and "17 millions" in answer.sentences[0].text
-    from rag.readers import page_span
+    from rag.corpus.readers import page_span
 
     sentence = answer.sentences[0]
     passage = answer.passages[sentence.passage]

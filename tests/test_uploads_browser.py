@@ -9,15 +9,14 @@ import os
 from pathlib import Path
 
 import pytest
-
-from app_fixtures import ROOT, browser, app_corpus, app_retriever, app_url  # noqa: F401 (fixtures)
+from app_fixtures import ROOT, app_corpus, app_retriever, app_url, browser  # noqa: F401 (fixtures)
 
 CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
     pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
 
-from docs.screenshot import CHROMIUM_ARGS, open_app  # noqa: E402
+from docs.screenshot import open_app  # noqa: E402
 
 TIMEOUT = 120_000
 ANSWER = "Le projet Héliotrope de drones sous-marins est financé à hauteur de 42 millions d'euros par la marine."

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gradio_client import Client
-
 from app_fixtures import APP_DOCS, app_corpus, app_retriever, free_port  # noqa: F401 (fixtures)
+from gradio_client import Client
 
 QUESTION = "Combien coûte le projet Héliotrope ?"
 ANSWER = "Le projet Héliotrope de drones sous-marins est financé à hauteur de 42 millions d'euros par la marine."

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.vectors import VectorIndex, choose_kind
+from rag.stores.faiss_vectors import VectorIndex, choose_kind
 
 
 def random_unit(n, dim, seed):

@@ -11,12 +11,22 @@ import time
 import gradio as gr
 
 from rag import MAX_K, MAX_QUESTION_CHARS, MODES, Answer, QueryError, Retriever
-from rag.request import QUESTION_TOKENS, normalize_question
-from rag.citation import passage_excerpts, references
-from rag.corpus import CorpusError, original_file
-from rag.uploads import UploadError, display_name
-from ui.messages import (MSG_CUT, MSG_EMPTY, MSG_INTERNAL, MSG_NO_DOCS, MSG_STALE, PARAMETER, french, french_upload,
-                         msg_too_long, upload_limits)
+from rag.answering.citation import passage_excerpts, references
+from rag.corpus.documents import CorpusError, original_file
+from rag.index.uploads import UploadError, display_name
+from rag.retrieval.request import QUESTION_TOKENS, normalize_question
+from ui.messages import (
+    MSG_CUT,
+    MSG_EMPTY,
+    MSG_INTERNAL,
+    MSG_NO_DOCS,
+    MSG_STALE,
+    PARAMETER,
+    french,
+    french_upload,
+    msg_too_long,
+    upload_limits,
+)
 from ui.render import doc_letters, render_answer, render_my_documents, render_notice, render_reader
 from ui.sessions import Sessions
 
@@ -195,7 +205,7 @@ class App:
     def original(self, doc_id: str) -> tuple[str, bytes] | None:
         """The original file of an indexed document, as it was indexed: ``(file name, bytes)``, or None (an
         unknown id; a file that is missing, refused, or changed since the index was built). Only files named
-        by the index are served, and only from the corpus folder (``rag.corpus.original_file``)."""
+        by the index are served, and only from the corpus folder (``rag.corpus.documents.original_file``)."""
         name = self.files.get(doc_id) if isinstance(doc_id, str) else None
         if not name:
             return None

@@ -16,7 +16,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from rag import MAX_K, MAX_QUESTION_CHARS, MODES, Retriever, Settings
-from rag.uploads import UPLOAD_SUFFIXES
+from rag.index.uploads import UPLOAD_SUFFIXES
 from ui import guard
 from ui.about import EVAL_RESULTS, eval_plots, load_eval_summary, render_about
 from ui.handlers import DEFAULT_K, App
@@ -120,7 +120,7 @@ def ask_tab(app: App, choices: list[tuple[str, str]]) -> dict:
 def my_documents_panel(app: App) -> dict:
     """The « Mes documents » panel: files of this browser session only, searched with the corpus."""
     with gr.Accordion("Mes documents (privés à cette session)", open=False, elem_id="my-docs-panel"):
-        # No file_types: Gradio would refuse another type with an English error; rag.uploads refuses it in French.
+        # No file_types: Gradio would refuse another type with an English error; rag.index.uploads refuses it in French.
         files = gr.File(label="Ajouter des documents (" + ", ".join(s[1:].upper() for s in UPLOAD_SUFFIXES) + ")",
                         file_count="multiple", type="filepath", elem_id="upload-files", height=120)
         panel = gr.HTML(app.my_documents(), elem_id="my-docs-list", padding=False)

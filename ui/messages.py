@@ -60,7 +60,7 @@ def upload_limits(settings) -> str:
 
 
 def french_upload(exc) -> str:
-    """The French one-line reason an upload was refused, naming the file (``rag.uploads.UploadError``)."""
+    """The French one-line reason an upload was refused, naming the file (``rag.index.uploads.UploadError``)."""
     name, detail = f"« {exc.name} »", exc.detail
     limit = int(detail) if str(detail).isdigit() else 0
     return {

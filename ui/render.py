@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import base64
 import html
-from urllib.parse import quote
 from pathlib import Path
 from typing import Iterable, Sequence
+from urllib.parse import quote
 
 from rag import Answer, DocumentInfo, Passage
-from rag.answer import LEVEL_LABELS
-from rag.citation import Excerpt, page_label, reference_text, section_path
-from rag.readers import page_span
+from rag.answering.citation import Excerpt, page_label, reference_text, section_path
+from rag.answering.extraction import LEVEL_LABELS
+from rag.corpus.readers import page_span
 
 FILES_ROUTE = "/corpus-file/"  # + document id: the original file, served from the corpus folder (ui.guard)
 

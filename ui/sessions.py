@@ -1,6 +1,6 @@
 """Each browser session's own documents: a private folder, a private collection, deleted when the session ends.
 
-:class:`Sessions` keeps, per Gradio ``session_hash``, a :class:`rag.uploads.Collection` and a folder of its
+:class:`Sessions` keeps, per Gradio ``session_hash``, a :class:`rag.index.uploads.Collection` and a folder of its
 own under one root folder (``Settings.upload_dir``, else the system's temp folder) that Gradio never serves.
 An uploaded file is copied there under a generated name (``<random hex><extension>``), never the name the
 client chose, and Gradio's own copy in its upload cache is deleted at once. A session's folder and collection
@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.uploads import Collection, UploadError, check_file, display_name, suffix_of
+from rag.index.uploads import Collection, UploadError, check_file, display_name, suffix_of
 
 log = logging.getLogger("app")
 
@@ -104,7 +104,7 @@ class Sessions:
         ``path`` is Gradio's copy in its upload cache; it is deleted whatever happens.
 
         Raises:
-            UploadError: the file is refused (see ``rag.uploads``), or ``budget``: the server's upload space
+            UploadError: the file is refused (see ``rag.index.uploads``), or ``budget``: the server's upload space
                 is full.
         """
         try:

@@ -1,0 +1,313 @@
+"""The answer step: which quoted sentences answer the question, and the three outcomes.
+
+A sentence of the top passages *answers* only if
+
+* it is :func:`admissible`: never a contact line; for a typed question it
+  carries an expression of the expected type (a date for « quand / when », a
+  number counting what is asked for « combien / how many », a person, role or
+  body for « qui / who », a place for « où / where »; regular expressions for
+  dates and numbers, spaCy's French NER for names) that the question does not
+  already hold, is not dated to another year than the question's, speaks of the
+  future when the question does, and says one of the question's relation terms
+  (in the sentence or its heading); and
+* a calibrated logistic model over its signals (similarity, the question's
+  focus, relation and anchor terms it and its passage cover, keyword overlap,
+  passage rank, whether it is a whole statement, the mark of a definition, a cause
+  or a list, how on-topic the question is) gives a probability of answering over
+  ``answer_threshold``.
+
+The outcome is ``answered`` (some sentence answers), ``related`` (the passages
+are about the question's topic but no sentence answers it) or ``off_topic``
+(the topic model, over retrieval signals, finds nothing close). Both models are
+fitted on the tuning half of the test set by ``python -m eval --calibrate``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from rag.text.question import MONEY, Query, fold, parse
+
+ANSWERED, RELATED, OFF_TOPIC = "answered", "related", "off_topic"
+STATUSES = (ANSWERED, RELATED, OFF_TOPIC)
+LEVELS = ("high", "medium", "low")
+MIN_STATEMENT_WORDS = 8
+STATEMENT_END = ".!?;:,…"
+
+SENTENCE_FEATURES = ("sim", "sim_gap", "keyword", "focus", "context", "rank", "statement", "typed", "topic",
+                     "english", "relation", "relation_context", "anchor_context", "cue")
+
+_MONTHS = ("janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
+           "january february march april may june july august september october november december")
+_M = "|".join(_MONTHS.split())
+DATE = re.compile(
+    rf"\b\d{{1,2}}(?:er)?(?: (?:au|et|-) \d{{1,2}}(?:er)?)? (?:{_M})(?: (?:1[89]|20)\d\d)?\b"
+    rf"|\b(?:{_M})(?: \d{{1,2}},?)? (?:1[89]|20)\d\d\b|\b(?:1[89]|20)\d\d\b(?![/.]\d)|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b"
+    r"|\b(?:hier|aujourd'hui|demain|yesterday|today|tomorrow)\b|\b[xvi]+e siecle\b"
+    rf"|\b(?:en|in|au mois de|debut|fin|mi-) (?:{_M})\b")
+_NUMBER_WORDS = ("deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize vingt trente "
+                 "quarante cinquante soixante cent cents mille million millions milliard milliards dizaine dizaines "
+                 "centaine centaines douzaine moitie tiers quart unanimite majorite deuxieme troisieme quatrieme "
+                 "cinquieme two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty "
+                 "hundred hundreds thousand thousands million billion dozen half third unanimously unanimous")
+_NW = "|".join(_NUMBER_WORDS.split())
+NUMBER = re.compile(r"(?<![/\w])\d+(?:[  .,]\d{3})*(?:,\d+)?(?:\s?%| pour cent| percent)?(?![/\w])"
+                    rf"|(?<![\w-])(?:{_NW})(?:-(?:et-)?(?:{_NW}|un|une))*(?![\w-])")
+YEAR = re.compile(r"(?<![/\w.])(?:1[89]|20)\d\d(?![/\w])")
+_ENUMERATOR = re.compile(r"^\s*(?:\d+|[a-z]|[ivx]+)[.)]\s")
+ROLE = re.compile(r"\b(?:secretaire general|secretary-general|president|presidente|presidence|ministre|minister|"
+                  r"ambassadeur|ambassadrice|directeur|directrice|rapporteur|rapporteuse|chercheur|chercheuse|"
+                  r"professeur|professeure|auteur|autrice|porte-parole|m\.|mme|dr)\b")
+INSTITUTION = re.compile(r"\b(?:assemblee generale|conseil de securite|nations unies|premiere commission|commission|"
+                         r"comite|conference|union europeenne|union interparlementaire|organisation|agence|institut|"
+                         r"gouvernements?|parlements?|groupe d'experts|etats membres|etats-unis|otan|cicr|ong|"
+                         r"secretariat|delegation|organe|forum|societe civile|industrie|entreprises)\b")
+ACRONYM = re.compile(r"\b(?!(?:II|III|IV|VI|VII|VIII|IX|XI|XX|XXI)\b)[A-Z][A-Z0-9]{1,}\b")
+# A sentence that speaks of what is to come: a future tense or a word of the future.
+FUTURE = re.compile(r"\b(?:prochain|prochaine|prochains|prochaines|futur|future|futurs|futures|a venir|prevu|prevue|"
+                    r"prevus|prevoit|envisage|devrait|devraient|doit|doivent|will|next|upcoming|planned|d'ici)\b|"
+                    r"\b[a-z]+(?:eront|iront|dront|era|ira|dra)\b")
+ONLINE = re.compile(r"\b(?:en ligne|online|virtuel(?:le)?|en visioconference|a distance)\b")  # where an event is held
+PLACE_AFTER = re.compile(r"\b(?:à|au|aux|en|in|at) ((?:[A-Z][\w’'\-]*)(?: (?:de |du |la |le )?[A-Z][\w’'\-]+)*)")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a top passage, with what the answer step knows of it."""
+
+    passage: int  # index of its passage in the answer
+    doc_id: str
+    a: int  # clean offsets in the document
+    b: int
+    text: str
+    features: dict
+    probability: float = 0.0
+
+
+# ------------------------------------------------------------------ expressions
+_NER_CACHE: OrderedDict[str, tuple[tuple[str, str], ...]] = OrderedDict()
+_NER_LOCK = threading.Lock()
+_NER_MAX = 50_000
+
+
+def entities(texts: list[str]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """spaCy's named entities ``(text, label)`` of each text (cached; labels PER, ORG, LOC, MISC)."""
+    with _NER_LOCK:
+        known = {t: _NER_CACHE[t] for t in texts if t in _NER_CACHE}
+    missing = [t for t in dict.fromkeys(texts) if t not in known]
+    if missing:
+        found = {t: tuple((e.text, e.label_) for e in doc.ents) for t, doc in zip(missing, parse(missing, True))}
+        with _NER_LOCK:
+            _NER_CACHE.update(found)
+            while len(_NER_CACHE) > _NER_MAX:
+                _NER_CACHE.popitem(last=False)
+        known.update(found)
+    return known
+
+
+_ARTICLE = re.compile(r"^(?:l'|d'|le |la |les |du |des |de )")  # « L'Ifri » is the question's « Ifri »
+
+
+def _new(found: list[str], question: str) -> list[str]:
+    """The expressions that are not already in the question (an answer says something new)."""
+    q = fold(question)
+    return [e for e in found if e.strip() and _ARTICLE.sub("", fold(e).strip(" .,;:")) not in q]
+
+
+def other_year(text: str, question: str) -> bool:
+    """Whether a sentence is dated to another year than the one the question names
+    (« REAIM 2026 » asked, « tenus à La Haye en février 2023 » read): it speaks of another event.
+
+    A year inside words copied from the question (« REAIM 2026 ») does not date the sentence."""
+    asked = set(YEAR.findall(question))
+    if not asked:
+        return False
+    q, folded = fold(question), fold(text)
+    asked_words = set(re.findall(r"[\w'-]+", q))
+    own = []
+    for m in YEAR.finditer(folded):
+        before = folded[:m.start()].split()[-1:]
+        # « REAIM 2026 » when the question says « REAIM de 2026 »: the question's own name
+        if not (before and (f"{before[0]} {m.group(0)}" in q or (before[0] in asked_words and len(before[0]) > 3))):
+            own.append(m.group(0))
+    return bool(own) and not set(own) & asked
+
+
+_ELIDED = re.compile(r"^(?:d|l|qu)'")
+_CURRENCY = ("euro", "dollar", "€", "$", "usd", "eur", "million", "milliard", "billion", "livre")
+
+
+def counted(number: str, folded: str, noun: str) -> bool:
+    """Whether a number of the sentence counts ``noun`` (a stem; ``MONEY``: a currency or an amount):
+    the noun follows within four words."""
+    for m in re.finditer(re.escape(number), folded):
+        after = [_ELIDED.sub("", w) for w in folded[m.end():].split()[:4]]  # « millions d'utilisateurs »
+        if noun == MONEY:
+            if any(w.startswith(_CURRENCY) for w in after) or folded[max(0, m.start() - 2):m.start()].strip() in ("$", "€"):
+                return True
+        elif any(w.startswith(noun) for w in after):
+            return True
+    return False
+
+
+def expressions(text: str, kind: str, question: str, ents: tuple[tuple[str, str], ...] = (),
+                noun: str = "", personal: bool = False) -> list[str]:
+    """Expressions of answer type ``kind`` in ``text`` that the question does not already hold.
+
+    Args:
+        text: a sentence of the corpus.
+        kind: one of ``rag.text.question.TYPED``.
+        question: the question text.
+        ents: spaCy entities of ``text`` (needed for person, organisation, place).
+        noun: for a number, the stem of what is counted (« combien de pays » → « pays »): the
+            number must be followed by it.
+        personal: for a person, only a person's name or a role counts (« qui a présidé »),
+            not a body.
+    """
+    folded = fold(text)
+    if kind == "date":
+        return _new([m.group(0) for m in DATE.finditer(folded)], question)
+    if kind == "number":
+        body = _ENUMERATOR.sub(" ", folded)
+        nums = [m.group(0) for m in NUMBER.finditer(body) if not YEAR.fullmatch(m.group(0).strip())]
+        nums = [n for n in _new(nums, question) if not noun or counted(n, body, noun)]
+        return nums
+    orgs = [e for e, label in ents if label == "ORG"] + ACRONYM.findall(text) + \
+        [m.group(0) for m in INSTITUTION.finditer(folded)]
+    if kind == "organisation":
+        return _new(orgs, question)
+    if kind == "person":  # « qui » is answered by a person, a role or a body
+        people = [e for e, label in ents if label == "PER"] + [m.group(0) for m in ROLE.finditer(folded)]
+        return _new(people if personal else people + orgs, question)
+    if kind == "place":
+        places = [e for e, label in ents if label == "LOC"] + [m.group(1) for m in PLACE_AFTER.finditer(text)] + \
+            [m.group(0) for m in ONLINE.finditer(folded)]
+        return _new(places, question)
+    return []
+
+
+# ------------------------------------------------------------------ features
+def is_statement(text: str) -> bool:
+    """A whole sentence of some length (not a fragment cut by a passage's edge, nor a date line)."""
+    text = text.strip()
+    closed = text.rstrip("»)]\"”’ \u00a0")
+    return (len(text.split()) >= MIN_STATEMENT_WORDS and closed[-1:] in tuple(STATEMENT_END)
+            and not text[:1].islower())
+
+
+def coverage(terms: set[str], words: set[str]) -> float:
+    return len(terms & words) / len(terms) if terms else 0.0
+
+
+def same_family(term: str, word: str) -> bool:
+    """Whether two stems are of one word family: equal, or one begins the other and either
+    differs by at most three letters or shares at least five (« presid » / « president »,
+    « ten » / « tenu », « publi » / « public »; not « ten » / « tendanc »)."""
+    if term == word:
+        return True
+    short, long_ = sorted((term, word), key=len)
+    return len(short) >= 3 and long_.startswith(short) and (len(long_) - len(short) <= 3 or len(short) >= 5)
+
+
+def group_coverage(groups: list[tuple[str, ...]], words: set[str]) -> float:
+    """Share of ``groups`` (each: stems of which any one counts) that some word of ``words`` covers;
+    1.0 when there is no group (nothing to cover)."""
+    if not groups:
+        return 1.0
+    return sum(any(same_family(t, w) for t in g for w in words) for g in groups) / len(groups)
+
+
+# Lines that only say how to reach someone: never an answer.
+_CONTACT = re.compile(r"@|https?://|\bwww\.|\b\w+\.(?:org|com|fr|int|net)\b|\bt[ée]l\s*[.:]|\bfax\b|\bcedex\b|"
+                      r"^\s*\d{1,4},? (?:rue|avenue|boulevard|place|quai)\b|\bsite internet\b|\be-mail\b", re.IGNORECASE)
+
+
+def is_contact(text: str) -> bool:
+    """An e-mail address, a web address, a telephone or a postal address line."""
+    return bool(_CONTACT.search(text))
+
+
+# How a sentence shows it answers an untyped question: a definition defines, a reason gives a cause,
+# a list enumerates (on the folded text).
+CUES = {
+    "definition": re.compile(r"\b(?:design\w*|consist\w*|signifi\w*|se defini\w*|defini\w* comme|entend par|"
+                             r"c'est-a-dire|appel\w*|dit(?:e|s|es)? |renvoi\w* a|qualifi\w*|recouvr\w*|"
+                             r"autrement dit|a savoir)"),
+    "reason": re.compile(r"\b(?:car|parce qu\w*|en raison|du fait|faute d\w*|afin d\w*|pour que|c'est pourquoi|puisqu\w*|"
+                         r"grace a|en effet|ainsi|raison|cause|explique|because|due to|since)\b"),
+    "list": re.compile(r":|;|\b(?:notamment|dont|tels? que|telles? que|comme|ainsi que)\b|(?:, [^,]+){2,}"),
+}
+
+
+def cue(text: str, kind: str) -> float:
+    """1.0 when the sentence has the mark of an answer of type ``kind`` (see ``CUES``), else 0.0."""
+    pattern = CUES.get(kind)
+    return float(bool(pattern and pattern.search(fold(text))))
+
+
+# What only a person does: « qui a présidé / dirigé / écrit… » is not answered by a body.
+_PERSONAL = ("presid", "dirig", "represent", "ecri", "redig", "prononc", "interven", "parl", "ouvr", "anim",
+             "moder", "fond", "auteur")
+
+
+def admissible(text: str, query: Query, ents: tuple[tuple[str, str], ...], words: set[str],
+               relations: list[tuple[str, ...]]) -> bool:
+    """Whether a sentence can answer ``query`` at all, before any weighing.
+
+    Never a contact line. For a typed question, the sentence must carry a new
+    expression of the type, not be dated to another year than the question's, speak
+    of the future when the question does, and say at least one of the question's
+    relation terms (``relations``: stems, in ``words``, the stems of the sentence and,
+    for a line that is not a whole statement such as a date line under a title, of
+    its passage), when it has some: « Les organisateurs de REAIM ont ajouté… » names
+    a body but does not say who *presided*.
+    """
+    if is_contact(text):
+        return False
+    if not query.typed:
+        return True
+    personal = query.answer_type == "person" and any(
+        fold(r).startswith(_PERSONAL) for group in query.relations for r in group.split())
+    if query.future and not FUTURE.search(fold(text)):
+        return False  # « qui accueillera le prochain sommet ? »: the past summits are no answer
+    if other_year(text, query.text) or not expressions(text, query.answer_type, query.text, ents, query.counted,
+                                                       personal):
+        return False
+    return not relations or group_coverage(relations, words) > 0
+
+
+LEVEL_LABELS = {"high": "élevée", "medium": "moyenne", "low": "faible"}  # as the page and the CLI say them
+
+
+def level(probability: float, high: float, medium: float) -> str:
+    """``high``, ``medium`` or ``low``: the label shown beside an answer."""
+    return "high" if probability >= high else "medium" if probability >= medium else "low"
+
+
+# ------------------------------------------------------------------ the « related » message
+_MISSING = {
+    "person": "qui", "organisation": "quel organisme", "place": "où", "date": "quand", "number": "combien",
+    "reason": "pourquoi", "definition": "ce que cela signifie", "list": "lesquels", "yesno": "si c'est le cas",
+    "other": "ce qui est demandé",
+}
+
+
+def related_message(query: Query, known=None) -> str:
+    """Plain French built only from fixed text and the question's own words.
+
+    The documents are said to evoke only the focus words that have two letters or digits and, with ``known``
+    (a word → bool of the keyword index), occur in the corpus: not « x > » from markup, nor the words of an
+    instruction the corpus never uses."""
+    words = [w for w in query.focus if sum(c.isalnum() for c in w) >= 2 and (known is None or known(w))]
+    topic = " ".join(words[:8])
+    about = f"Les documents évoquent « {topic} », mais aucune de leurs phrases" if topic else \
+        "Aucune phrase des documents"
+    return (f"{about} ne dit {_MISSING[query.answer_type]} : « {query.text[:300]} » reste sans "
+            "réponse dans le corpus. Les passages les plus proches sont repliés ci-dessous.")
+
+
+OFF_TOPIC_MESSAGE = ("Le corpus ne traite pas de cette question : aucun passage n'en est assez proche. "
+                     "Les passages les moins éloignés sont repliés ci-dessous, à titre indicatif.")

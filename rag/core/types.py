@@ -1,0 +1,114 @@
+"""Result types: plain frozen data that crosses module borders and serialises to JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved passage.
+
+    ``text`` is the cleaned rendering of exactly the file characters
+    ``start:end`` of document ``doc_id``. ``highlights`` are the spans of
+    ``text`` (offsets into ``text``) of the sentences that best answer the
+    question. A passage of a PDF has the (1-based) ``page`` it starts on,
+    ``page_end`` when it ends on another one (else 0), and ``ocr`` when one of
+    those pages was read by OCR; ``page`` is 0 for other formats.
+    """
+
+    doc_id: str
+    title: str
+    section: str
+    start: int
+    end: int
+    text: str
+    score: float
+    chunk_id: str = ""
+    body: str = ""
+    date: str = ""
+    highlights: tuple[tuple[int, int], ...] = ()
+    page: int = 0
+    page_end: int = 0
+    ocr: bool = False
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence quoted verbatim from ``passages[passage]``.
+
+    ``start``/``end`` are file offsets; ``passage_start``/``passage_end`` are
+    offsets into that passage's ``text``.
+    """
+
+    text: str
+    passage: int
+    start: int
+    end: int
+    score: float
+    passage_start: int = 0
+    passage_end: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What ``Retriever.answer`` returns: an extractive answer, or an honest decline.
+
+    ``status`` is ``answered`` (``sentences`` quote the answer), ``related`` (the
+    passages are about the question's topic but no sentence answers it) or
+    ``off_topic`` (nothing in the corpus is close); ``abstained`` is
+    ``status != "answered"``. ``confidence`` is the calibrated probability that the
+    first quoted sentence (or, when declining, the best candidate) answers;
+    ``level`` is its label (``high``, ``medium``, ``low``); ``topic`` the
+    probability that the corpus is about the question. ``message`` is the fixed
+    French sentence shown when declining; ``answer_type`` the type the question
+    asks for (``rag.text.question.TYPES``).
+    """
+
+    question: str
+    abstained: bool
+    confidence: float
+    sentences: tuple[Sentence, ...]
+    passages: tuple[Passage, ...]
+    mode: str = "hybrid"
+    status: str = ""
+    level: str = "low"
+    topic: float = 0.0
+    message: str = ""
+    answer_type: str = "other"
+    lang: str = "fr"
+
+    def __post_init__(self) -> None:
+        if not self.status:
+            object.__setattr__(self, "status", "related" if self.abstained else "answered")
+        if self.status not in ("answered", "related", "off_topic"):
+            raise ValueError(f"status must be answered, related or off_topic, not {self.status!r}")
+        if self.abstained != (self.status != "answered"):
+            raise ValueError("abstained must be true exactly when status is not 'answered'")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A corpus document as the index knows it (``file``: its file name in the corpus folder; ``pages``:
+    for a PDF, the offset where each page starts; ``ocr_pages``: the pages read by OCR)."""
+
+    doc_id: str
+    title: str
+    body: str
+    kind: str
+    date: str
+    notes: str
+    keywords: str
+    chars: int
+    chunks: int
+    file: str = ""
+    pages: tuple[int, ...] = ()
+    ocr_pages: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("pages", "ocr_pages"):  # JSON gives lists
+            object.__setattr__(self, name, tuple(int(x) for x in getattr(self, name)))

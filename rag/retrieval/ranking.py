@@ -1,0 +1,115 @@
+"""Ranking the index's passages for one question: the candidates of dense and keyword search, fused.
+
+Hybrid ranking fuses three rankings of the candidates with weighted reciprocal rank fusion: dense similarity
+of the chunk, BM25 of the chunk, and dense similarity of the chunk's best sentence; the keyword side's weight
+follows its evidence for the question (:meth:`Ranking._keyword_evidence`). Outside a search restricted to
+chosen documents, no document holds more than its share of the first places (``rag.retrieval.fusion``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.retrieval.fusion import HEAD, PER_DOCUMENT, diversify, document_names, fold_words, ranks
+from rag.text import glossary
+from rag.text.question import Query
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A chunk in a ranking: its row, fused score and the scores it was fused from."""
+
+    row: int
+    score: float
+    dense: float
+    keyword: float
+    sentence: float
+
+
+class Ranking:
+    """The ranking half of :class:`rag.retriever.Retriever` (a base class of it).
+
+    Uses the retriever's ``settings``, ``documents``, ``glossary``, ``_data`` (the loaded
+    ``rag.index.folder.IndexData``) and ``_doc_rows`` (per document, its chunk rows).
+    """
+
+    def _rank(self, query: Query, qv: np.ndarray | None, mode: str, allowed: np.ndarray | None,
+              n: int) -> list[Ranked]:
+        data, s = self._data, self.settings
+        n_cand = max(s.candidates, n)
+        cand: dict[int, None] = {}
+        if mode in ("dense", "hybrid"):
+            rows, _ = data.vectors.search(qv, n_cand, allowed)
+            cand.update(dict.fromkeys(rows.tolist()))
+        hits = None
+        english = query.english
+        if mode in ("keyword", "hybrid"):
+            hits = data.keyword.search(query.keyword_text, n_cand, allowed)
+            cand.update(dict.fromkeys(hits.rows.tolist()))
+        rows = np.fromiter(cand, dtype=np.int64, count=len(cand))
+        if not len(rows):
+            return []
+        kws = hits.of(rows) if hits is not None else np.zeros(len(rows), np.float32)
+        if qv is not None:
+            dense = data.vectors.reconstruct(rows) @ qv
+            sent = np.array([self._best_sentence(int(r), qv)[1] for r in rows], dtype=np.float32)
+        else:
+            dense = sent = np.zeros(len(rows), np.float32)
+        if mode == "dense":
+            score = dense
+        elif mode == "keyword":
+            score = kws
+        else:
+            w = 1.0 - (1.0 - (s.dense_weight_en if english else s.dense_weight)) * self._keyword_evidence(query)
+            sw, k = s.sentence_weight, s.rrf_k
+            score = (w * (1 - sw) / (k + ranks(dense)) + w * sw / (k + ranks(sent))
+                     + (1 - w) * np.where(kws > 0, 1.0 / (k + ranks(kws)), 0.0))
+        order = np.lexsort((rows, -score))
+        if allowed is None:  # a search restricted to chosen documents is theirs to fill
+            doc_of = [self._data.chunks[int(rows[i])].doc_id for i in order]
+            order = order[diversify(doc_of, self._document_caps(query, set(doc_of)))]
+        order = order[:n]
+        return [Ranked(int(rows[i]), float(score[i]), float(dense[i]), float(kws[i]), float(sent[i]))
+                for i in order]
+
+    def _document_caps(self, query: Query, docs: set[str]) -> dict[str, int]:
+        """How many of the first ``HEAD`` places each of ``docs`` may hold: ``PER_DOCUMENT``, or
+        its share of the index's passages if larger (a document that is most of the corpus is most
+        of the answers), and no limit for a document the question names."""
+        named = self._named_documents(query)
+        total = max(1, len(self._data.chunks))
+        return {d: HEAD if d in named else max(PER_DOCUMENT, math.ceil(HEAD * len(self._doc_rows[d]) / total))
+                for d in docs}
+
+    def _named_documents(self, query: Query) -> set[str]:
+        """The documents a question names: by id, by a name of its metadata ``keywords`` that is a
+        proper name or an acronym (« Ifri », « REAIM 2026 », « A/RES/79/239 »), or by its whole title."""
+        folded = f" {fold_words(query.text)} "
+        return {d.doc_id for d in self.documents
+                if any(f" {name} " in folded for name in document_names(d.doc_id, d.title, d.keywords))}
+
+    def _keyword_evidence(self, query: Query) -> float:
+        """How far the keyword side of hybrid fusion can be trusted for this question, 0 to 1.
+
+        French: the share of the question's terms that the keyword index knows, full from
+        ``settings.keyword_full_share``. English: the share of its content words that reach
+        French text (glossary phrases, acronyms, numbers; ``glossary.coverage``): without them
+        BM25 only matches leftover English words, and would pull the fusion down.
+        """
+        if query.english:
+            return glossary.coverage(query.text, self.glossary)
+        terms, known = self._data.keyword.known_terms(query.keyword_text)
+        if not terms:
+            return 0.0
+        return min(1.0, len(known) / len(terms) / self.settings.keyword_full_share)
+
+    def _best_sentence(self, row: int, qv: np.ndarray) -> tuple[int, float]:
+        srows = self._data.sentence_rows[row]
+        if not srows:
+            return -1, -1.0
+        sims = self._data.sentence_vectors[list(srows)] @ qv
+        i = int(np.argmax(sims))
+        return i, float(sims[i])
