@@ -20,10 +20,11 @@ import sys
 import time
 from pathlib import Path
 
+from rag.settings import ROOT
+
 from .common import marked_page, update_readme
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 DEFAULT_TESTSET = HERE / "testset.jsonl"
 DEFAULT_OUT = HERE / "results"
 DEFAULT_CACHE = HERE / ".cache"
@@ -42,10 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", default=str(DEFAULT_CACHE),
                    help="cache of question and baseline vectors (default: %(default)s)")
     p.add_argument("--calibrate", action="store_true", help="fit the abstention model and threshold on tune")
-    p.add_argument("--write", action="store_true", help="with --calibrate: store the result in corpus/calibration.json (Settings.calibration_file)")
+    p.add_argument("--write", action="store_true",
+                   help="with --calibrate: store the result in corpus/calibration.json (Settings.calibration_file)")
     p.add_argument("--tune", action="store_true", help="grid of dense_weight, sentence_weight, rrf_k on tune")
     p.add_argument("--readme", action="store_true",
-                   help="also put the summary into docs/evaluation.md, between <!-- eval:start --> and <!-- eval:end -->")
+                   help="also put the summary into docs/evaluation.md, between <!-- eval:start --> and "
+                        "<!-- eval:end -->")
     p.add_argument("--store", default=None,
                    help="vector store (RAG_STORE): faiss, milvus://PATH.db, milvus://host:port, https://…; a Milvus "
                         "store keeps its build folders in .index-milvus/ unless RAG_INDEX_DIR is set")
@@ -218,7 +221,8 @@ def print_tuning(res: dict) -> None:
               f"  {g['tune_recall@5']:.3f}  {g['tune_mrr@10']:.3f}")
     cur = res["current"]
     if "tune_mrr@10" in cur:
-        print(f"current ({cur['dense_weight']}, {cur['sentence_weight']}, {cur['rrf_k']}): R@1 {cur['tune_recall@1']:.3f}"
+        print(f"current ({cur['dense_weight']}, {cur['sentence_weight']}, {cur['rrf_k']}): "
+              f"R@1 {cur['tune_recall@1']:.3f}"
               f"  R@5 {cur['tune_recall@5']:.3f}  MRR@10 {cur['tune_mrr@10']:.3f}")
     b = res["best"]
     print(f"\nbest: dense_weight = {b['dense_weight']}, sentence_weight = {b['sentence_weight']}, rrf_k = {b['rrf_k']}")

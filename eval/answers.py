@@ -23,9 +23,10 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
+
+from rag.settings import ROOT
 
 from .common import percentile
 from .relevance import is_relevant, normalize, sentence_answers
@@ -87,7 +88,7 @@ def analysis_load_seconds() -> float:
     code = ("import time; t = time.perf_counter(); from rag.text.question import nlp; nlp(); "
             "print(time.perf_counter() - t)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parent.parent)
+                         cwd=ROOT)
     return round(float(out.stdout.strip().splitlines()[-1]), 2)
 
 

@@ -114,7 +114,8 @@ def bench_baseline(args, settings, embedder, qvs, rows: list[dict]) -> None:
     base_s = time.perf_counter() - t
     b = p50_p95_ms(timed(lambda i: base.search(qvs[i], 10), len(qvs)))
     print(f"baseline: {len(base.chunks)} chunks, built in {base_s:.1f} s (embedding {base.embed_seconds:.1f} s, "
-          f"cached when near 0; flat index {base.index_seconds * 1000:.1f} ms); search p50 {b[0]:.3f} ms p95 {b[1]:.3f} ms "
+          f"cached when near 0; flat index {base.index_seconds * 1000:.1f} ms); "
+          f"search p50 {b[0]:.3f} ms p95 {b[1]:.3f} ms "
           f"(+ query embedding)")
     rows.append({"what": "baseline: flat FAISS", "n": len(base.chunks), "seconds": round(base_s, 2),
                  "p50_ms": round(b[0], 3), "p95_ms": round(b[1], 3)})
@@ -169,7 +170,7 @@ def bench_synthetic(args, rows: list[dict]) -> None:
             vi = VectorIndex.build(vecs, kind)
             build_s = time.perf_counter() - t
             found = []
-            times = timed(lambda i: found.append(vi.search(queries[i], 10)[0]), len(queries))
+            times = timed(lambda i, vi=vi: found.append(vi.search(queries[i], 10)[0]), len(queries))
             p50, p95 = p50_p95_ms(times)
             line = (f"  {kind:>4}{' (auto)' if kind == auto else '       '}: build {build_s:.2f} s, "
                     f"search p50 {p50:.2f} ms p95 {p95:.2f} ms")
@@ -193,7 +194,7 @@ def bench_synthetic(args, rows: list[dict]) -> None:
         ki = KeywordIndex.build(texts)
         build_s = time.perf_counter() - t
         qtexts = [" ".join(vocab_arr[rng.integers(0, len(vocab_arr), size=8)]) for _ in range(args.queries)]
-        p50, p95 = p50_p95_ms(timed(lambda i: ki.scores(qtexts[i]), len(qtexts)))
+        p50, p95 = p50_p95_ms(timed(lambda i, ki=ki: ki.scores(qtexts[i]), len(qtexts)))
         print(f"  bm25s: {args.words} words/chunk, build {build_s:.2f} s (texts generated in {gen_s:.1f} s), "
               f"scores p50 {p50:.2f} ms p95 {p95:.2f} ms; RSS {rss_mb():.0f} MB (was {base_rss:.0f})")
         rows.append({"what": "synthetic: bm25s", "n": n, "seconds": round(build_s, 2),
@@ -233,7 +234,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.add_argument("--markdown", help="also write the figures as a markdown table to this file")
     p.add_argument("--readme", action="store_true",
-                   help="also put the table into docs/performance.md, between <!-- bench:start --> and <!-- bench:end -->")
+                   help="also put the table into docs/performance.md, between <!-- bench:start --> and "
+                        "<!-- bench:end -->")
     return p
 
 

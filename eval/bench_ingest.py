@@ -127,7 +127,8 @@ def main(argv=None) -> int:
     p.add_argument("--pages", type=int, default=30, help="pages of the generated document (default: %(default)s)")
     p.add_argument("--json", help="also write the figures to this JSON file")
     p.add_argument("--readme", action="store_true",
-                   help="also put the table into docs/performance.md, between <!-- ingest:start --> and <!-- ingest:end -->")
+                   help="also put the table into docs/performance.md, between <!-- ingest:start --> and "
+                        "<!-- ingest:end -->")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     rows = bench_ingest(args.pages)

@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
 
 
 def _ms(times: list[float]) -> tuple[float, float]:

@@ -15,7 +15,8 @@
    sentence was right at least 95% of the time on tune.
 
 It reports how well each feature separates the classes (ROC AUC); with
-``--write`` it stores the models in corpus/calibration.json, the engine's defaults. ``python -m eval --tune`` tries a grid of the query-time fusion
+``--write`` it stores the models in corpus/calibration.json, the engine's defaults.
+``python -m eval --tune`` tries a grid of the query-time fusion
 settings and ranks them by MRR@10 + Recall@5 on tune. Both print held-out
 figures for the chosen values.
 """

@@ -1,6 +1,6 @@
 """Helpers shared by the evaluation scripts (``python -m eval``, ``eval.bench``, ``eval.load_app``, ``eval.load_test``,
-``eval.bench_question_cost``): percentiles and timings, the generated blocks of README.md and docs/, memory, and starting and
-stopping the web app on localhost for the load scripts."""
+``eval.bench_question_cost``): percentiles and timings, the generated blocks of README.md and docs/, memory, and
+starting and stopping the web app on localhost for the load scripts."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
+from rag.settings import ROOT
+
 TESTSET = ROOT / "eval" / "testset.jsonl"
 
 

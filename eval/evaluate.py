@@ -143,7 +143,8 @@ def run_engine(retriever: Retriever, cases: list[Case], mode: str, k: int,
     out = []
     for c in cases:
         ans = retriever.answer(c.question, k=k, mode=mode)
-        hits = [Hit(p.chunk_id, p.doc_id, p.section, p.text, p.score, is_relevant(p.doc_id, normalize(p.text), c.answers))
+        hits = [Hit(p.chunk_id, p.doc_id, p.section, p.text, p.score,
+                    is_relevant(p.doc_id, normalize(p.text), c.answers))
                 for p in ans.passages]
         out.append(CaseResult(c, hits, ans.confidence, ans.abstained))
     return ModeRun(mode, out, qrels, time.perf_counter() - started, retriever.settings.answer_threshold)

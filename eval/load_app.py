@@ -46,7 +46,8 @@ def main(argv=None) -> int:
     ap.add_argument("-k", type=int, default=5)
     ap.add_argument("--startup-timeout", type=float, default=900)
     ap.add_argument("--readme", action="store_true",
-                    help="also put the figures into docs/performance.md, between <!-- load:start --> and <!-- load:end -->")
+                    help="also put the figures into docs/performance.md, between <!-- load:start --> and "
+                         "<!-- load:end -->")
     args = ap.parse_args(argv)
 
     url, proc, pid = app_target(args.url, args.pid, "load_app.log")
@@ -85,8 +86,10 @@ def main(argv=None) -> int:
             update_readme("\n".join([
                 "| clients × questions | answered | errors | p50 | p95 | max | throughput | app memory idle → peak |",
                 "|---|---:|---:|---:|---:|---:|---:|---:|",
-                f"| {args.clients} × {args.questions} | {len(latencies)} | {len(errors)} | {percentile(latencies, 50):.2f} s"
-                f" | {percentile(latencies, 95):.2f} s | {max(latencies):.2f} s | {len(latencies) / wall:.1f} answers/s | "
+                f"| {args.clients} × {args.questions} | {len(latencies)} | {len(errors)} | "
+                f"{percentile(latencies, 50):.2f} s"
+                f" | {percentile(latencies, 95):.2f} s | {max(latencies):.2f} s | "
+                f"{len(latencies) / wall:.1f} answers/s | "
                 + (f"{idle / 2**20:.0f} → {watch.peak / 2**20:.0f} MiB |" if watch else "unknown |"),
                 "", "Regenerate with `python -m eval.load_app --readme`."]), "<!-- load:start -->", "<!-- load:end -->")
         return 1 if errors or len(latencies) != total else 0

@@ -223,7 +223,8 @@ def _parser() -> argparse.ArgumentParser:
                                                 "(default 8 with --hostile, else 0)")
     ap.add_argument("--startup-timeout", type=float, default=900)
     ap.add_argument("--readme", action="store_true",
-                    help="also put the figures into docs/performance.md, between <!-- soak:start --> and <!-- soak:end -->")
+                    help="also put the figures into docs/performance.md, between <!-- soak:start --> and "
+                         "<!-- soak:end -->")
     return ap
 
 

@@ -36,7 +36,8 @@ def table(summary: dict, split: str, part: str = "overall", columns=COLUMNS) -> 
 
 
 def breakdown(summary: dict, split: str, key: str,
-              columns=("cases", "answerable", *HEADLINE, "unanswerable_abstained", "answerable_wrongly_abstained")) -> str:
+              columns=("cases", "answerable", *HEADLINE, "unanswerable_abstained",
+                       "answerable_wrongly_abstained")) -> str:
     rows = [f"| mode | {key[3:]} | " + " | ".join(LABELS.get(c, c) for c in columns) + " |",
             "|---|---|" + "---:|" * len(columns)]
     for mode, by_split in summary.items():

@@ -159,7 +159,8 @@ def _parse(path: Path, lineno: int, line: str, documents: dict[str, str], norm_d
                 split=split, answers=tuple(answers), line=lineno, spans=tuple(spans), type=kind, extra=extra)
 
 
-def _quotes(items, label: str, cid: str, documents: dict[str, str], norm_docs: dict[str, str], fail) -> list[GoldAnswer]:
+def _quotes(items, label: str, cid: str, documents: dict[str, str], norm_docs: dict[str, str],
+            fail) -> list[GoldAnswer]:
     """Check a list of ``{"doc", "quote"}`` objects: known document, quote found in it."""
     out = []
     for n, ans in enumerate(items):

@@ -57,9 +57,12 @@ def _shard(text: str) -> tuple[int, int]:
     return shard, of
 
 
+def _wrap(text: str, indent: str = "    ") -> str:
+    return textwrap.fill(" ".join(text.split()), 100, initial_indent=indent, subsequent_indent=indent)
+
+
 def _print_answer(answer, refs: list[str]) -> None:
-    wrap = lambda s, indent="    ": textwrap.fill(" ".join(s.split()), 100, initial_indent=indent,
-                                                  subsequent_indent=indent)
+    wrap = _wrap
     if answer.abstained:
         print(wrap(answer.message, ""))
         print("\nPassages les plus proches (ils ne répondent pas à la question) :\n")

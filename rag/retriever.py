@@ -23,7 +23,7 @@ from rag.corpus.readers import page_span
 from rag.index.build import open_index
 from rag.index.folder import IndexData
 from rag.index.uploads import merge_index
-from rag.retrieval.ranking import Ranked, Ranking
+from rag.retrieval.ranking import Ranked, Ranker
 from rag.retrieval.request import MAX_K, QueryError, fit_question, normalize_question, shown
 from rag.settings import MODES, Settings
 from rag.stores.registry import store_info
@@ -37,7 +37,7 @@ ANSWER_FROM = 10  # answer sentences come from the top passages only (their rank
 ANSWER_MARGIN = 0.25  # further quoted sentences have a probability within this of the first one
 
 
-class Retriever(Ranking):
+class Retriever:
     """Search and answer over one index. Safe to share between threads."""
 
     def __init__(self, data: IndexData, embedder, settings: Settings) -> None:
@@ -47,8 +47,7 @@ class Retriever(Ranking):
         self._data = data
         self.documents: list[DocumentInfo] = list(data.documents)
         self._docs = {d.doc_id: d for d in data.documents}
-        doc_of_chunk = np.array([c.doc_id for c in data.chunks])
-        self._doc_rows = {d: np.flatnonzero(doc_of_chunk == d).astype(np.int64) for d in self._docs}
+        self.ranker = Ranker(data, settings, self.glossary)
         self._watch = CorpusWatch(settings.corpus_dir, data.manifest.get("corpus", {}))
 
     @classmethod
@@ -182,7 +181,7 @@ class Retriever(Ranking):
         docs = self._check_docs(docs)
         if not docs:
             raise QueryError("docs, when given, must name at least one document (None means all)", "no_docs")
-        return np.sort(np.concatenate([self._doc_rows[d] for d in dict.fromkeys(docs)]))
+        return np.sort(np.concatenate([self.ranker.doc_rows[d] for d in dict.fromkeys(docs)]))
 
     def check(self, question, k: int = 5, mode: str = "hybrid", docs: Iterable[str] | None = None) -> str:
         """Validate a request without running it (the app refuses bad input before it is queued).
@@ -207,7 +206,8 @@ class Retriever(Ranking):
                        date=doc.date, highlights=tuple(highlights), page=page, page_end=page_end, ocr=ocr)
 
     # ---------------------------------------------------------------- public
-    def search(self, question: str, k: int = 5, mode: str = "hybrid", docs: Iterable[str] | None = None) -> list[Passage]:
+    def search(self, question: str, k: int = 5, mode: str = "hybrid",
+               docs: Iterable[str] | None = None) -> list[Passage]:
         """The ``k`` passages that best match ``question``, best first.
 
         Args:
@@ -222,7 +222,7 @@ class Retriever(Ranking):
         query = analyze(self.fit_question(normalize_question(question)), self.glossary)
         allowed = self._check(k, mode, docs)
         qv = self.embedder.encode_queries([query.text])[0] if mode != "keyword" else None
-        return [self._passage(c) for c in self._rank(query, qv, mode, allowed, k)]
+        return [self._passage(c) for c in self.ranker.rank(query, qv, mode, allowed, k)]
 
     def answer(self, question: str, k: int = 5, mode: str = "hybrid", docs: Iterable[str] | None = None) -> Answer:
         """Passages for ``question`` and the sentences of them that answer it, or an honest decline.
@@ -278,7 +278,7 @@ class Retriever(Ranking):
         query = analyze(self.fit_question(normalize_question(question)), self.glossary)
         allowed = self._check(k, mode, docs)
         qv = self.embedder.encode_queries([query.text])[0]
-        return query, qv, self._rank(query, qv, mode, allowed, k)
+        return query, qv, self.ranker.rank(query, qv, mode, allowed, k)
 
     def _weigh(self, query: Query, qv: np.ndarray,
                cands: list[Ranked]) -> tuple[dict, float, list[answering.Candidate]]:

@@ -7,11 +7,11 @@ import logging
 import re
 from pathlib import Path
 
+from rag.settings import ROOT
 from ui.render import dec, esc
 
 log = logging.getLogger("app")
 
-ROOT = Path(__file__).resolve().parent.parent
 EVAL_RESULTS = ROOT / "eval" / "results"
 
 IMAGE_LINK = re.compile(r"^\s*!\[[^\]]*\]\(([^)\s]+)\)\s*$", re.MULTILINE)
@@ -30,7 +30,8 @@ def eval_plots(markdown: str, folder: Path = EVAL_RESULTS) -> list[Path]:
 
 
 def load_eval_summary(folder: Path = EVAL_RESULTS) -> tuple[str, str]:
-    """('markdown', text) from summary.md (image links removed), ('metrics', html) from metrics.json, or ('none', '')."""
+    """('markdown', text) from summary.md (image links removed), ('metrics', html) from metrics.json, or
+    ('none', '')."""
     summary, metrics = folder / "summary.md", folder / "metrics.json"
     try:
         if summary.is_file():
@@ -58,17 +59,20 @@ def render_about(info: dict, threshold: float) -> str:
     created = str(info.get("created") or "?").replace("T", " ").replace("+0000", " UTC")
     size = info.get("bytes") or 0
     size_text = f"{dec(size / 1e6, 1)} Mo" if size >= 1e6 else f"{dec(size / 1e3, 0)} ko"
-    return f"""<div class="rag-result about">
+    return (f"""<div class="rag-result about">
 <h2>Comment ça marche</h2>
 <ul>
-<li><strong>Aucune génération.</strong> Les réponses sont des phrases citées telles quelles depuis les {esc(info.get("documents"))} documents
+<li><strong>Aucune génération.</strong> Les réponses sont des phrases citées telles quelles depuis les """
+            f"""{esc(info.get("documents"))} documents
 du corpus (textes officiels, études, presse) ; l'interface n'ajoute que des libellés fixes.</li>
 <li><strong>Recherche hybride.</strong> Chaque passage (≈ 160 jetons) est classé par similarité sémantique (plongements
 multilingues : une question en anglais trouve du texte français), par mots-clés (BM25) et par la similarité de sa
 meilleure phrase ; les trois classements sont fusionnés (fusion des rangs réciproques).</li>
-<li><strong>Lecture de la question.</strong> Langue, type de réponse attendu (personne, organisation, lieu, date, nombre,
+<li><strong>Lecture de la question.</strong> Langue, type de réponse attendu (personne, """
+            f"""organisation, lieu, date, nombre,
 définition, raison…) et termes sur lesquels porte la question.</li>
-<li><strong>Réponse extraite.</strong> Une phrase des meilleurs passages n'est citée que si elle contient une expression du
+<li><strong>Réponse extraite.</strong> Une phrase des meilleurs passages n'est citée que si elle contient """
+            f"""une expression du
 type attendu (une date pour « quand », un nombre pour « combien », un nom pour « qui », un lieu pour « où ») et si un
 modèle calibré sur des questions d'essai lui donne une probabilité de répondre d'au moins {dec(threshold)}. La confiance
 affichée (élevée, moyenne, faible) est cette probabilité. Chaque phrase est reliée à son passage et à ses positions
@@ -81,7 +85,8 @@ avec les passages sur le sujet repliés ; ou « le corpus ne traite pas de cette
 <tr><td>Modèle de plongements</td><td><code>{esc(info.get("embedder"))}</code></td></tr>
 <tr><td>Index vectoriel</td><td><code>{esc(info.get("vector_index"))}</code></td></tr>
 <tr><td>Construit le</td><td>{esc(created)}</td></tr>
-<tr><td>Documents · passages · phrases</td><td>{esc(info.get("documents"))} · {esc(info.get("chunks"))} · {esc(info.get("sentences"))}</td></tr>
+<tr><td>Documents · passages · phrases</td><td>"""
+            f"""{esc(info.get("documents"))} · {esc(info.get("chunks"))} · {esc(info.get("sentences"))}</td></tr>
 <tr><td>Taille sur disque</td><td>{esc(size_text)}</td></tr>
 </tbody></table>
-</div>"""
+</div>""")

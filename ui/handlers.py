@@ -97,7 +97,8 @@ class App:
         own mistakes, an empty or too long question, get their notice from ``ask``)."""
         question, k, mode, docs = (list(values) + [None] * 4)[:4]
         if question is not None and (not isinstance(question, str) or len(question) > 2 * MAX_QUESTION_CHARS):
-            return "question", msg_too_long(len(question)) if isinstance(question, str) else "La question doit être du texte."
+            return "question", (msg_too_long(len(question)) if isinstance(question, str)
+                                else "La question doit être du texte.")
         if isinstance(k, bool) or not isinstance(k, (int, float)) or not math.isfinite(k) or not 1 <= k <= MAX_K:
             return "k", f"Nombre de passages invalide : de 1 à {MAX_K}."
         if mode not in MODES:
@@ -246,7 +247,7 @@ class App:
         docs = self.sessions.documents(session_of(request)) if self.sessions is not None else []
         return render_my_documents(docs, problems, upload_limits(self.r.settings))
 
-    def upload(self, files, request: gr.Request = None, progress=gr.Progress()):
+    def upload(self, files, request: gr.Request = None, progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
         """UI handler: store and index the files just uploaded, one line per refused file (never raises).
 
         Returns the panel's HTML and an empty file box (ready for the next files)."""

@@ -1,7 +1,7 @@
 """The app process's memory habits: what a small Space needs and a library must not decide for its callers.
 
-Measured with ``python -m eval.load_test --hostile 0.5`` (the load table of docs/performance.md): each of these takes tens
-to a hundred MB off the app's resident memory, at the same latency.
+Measured with ``python -m eval.load_test --hostile 0.5`` (the load table of docs/performance.md): each of these
+takes tens to a hundred MB off the app's resident memory, at the same latency.
 """
 
 from __future__ import annotations

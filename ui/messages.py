@@ -6,7 +6,8 @@ from typing import Sequence
 
 from rag import MAX_K, MAX_QUESTION_CHARS, MODES, QueryError
 
-MSG_EMPTY = "Posez une question sur la gouvernance de l'IA militaire, par exemple : « Que signifie un contrôle humain significatif ? »"
+MSG_EMPTY = ("Posez une question sur la gouvernance de l'IA militaire, par exemple : "
+             "« Que signifie un contrôle humain significatif ? »")
 MSG_EMPTY_API = "La question est vide."
 MSG_NO_DOCS = "Sélectionnez au moins un document dans les options de recherche."
 MSG_CUT = ("Question longue : seul son début (« {start} ») a été lu, la limite étant de {tokens} unités de texte "

@@ -117,7 +117,9 @@ def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: 
   <blockquote class="passage" lang="fr">{render_marked(p.text, p.highlights)}</blockquote>
   <footer class="card-actions">
     <button type="button" class="act copy-ref" data-ref="{esc(ref)}">Copier la référence</button>
-    {"" if mine else f'<button type="button" class="act read-link" data-doc="{esc(p.doc_id)}" data-start="{p.start}" data-end="{p.end}">Lire dans le document{" " + esc(page) if page else ""} ›</button>'}
+    {"" if mine else (f'<button type="button" class="act read-link" data-doc="{esc(p.doc_id)}" '
+                      f'data-start="{p.start}" data-end="{p.end}">'
+                      f'Lire dans le document{" " + esc(page) if page else ""} ›</button>')}
     {"" if mine else file_link(p.doc_id, file)}
     <span class="offsets">{esc(p.doc_id)}{" · " + esc(page) if page else ""} · caractères {p.start}–{p.end}</span>
   </footer>
@@ -144,7 +146,8 @@ def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str
     files = files or {}
     letters = {**letters, **{d: MINE_LETTER for d in mine}}
     if not answer.passages:
-        return render_notice("Aucun passage du corpus ne correspond à cette question (ni par le sens, ni par les mots).",
+        return render_notice("Aucun passage du corpus ne correspond à cette question "
+                             "(ni par le sens, ni par les mots).",
                              "warning")
     level, label = confidence_label(answer)
     top = max((p.score for p in answer.passages), default=0.0)
@@ -159,38 +162,45 @@ def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str
     sources = render_sources(answer.passages, by_doc, letters, mine)
     question = f'<div class="asked">Question : <q>{esc(answer.question)}</q></div>'
     if answer.status == "related":
-        return f"""<div class="rag-result">
+        return (f"""<div class="rag-result">
 {question}
-<div class="notice notice-warning abstain outcome-related" role="status"><span class="notice-icon" aria-hidden="true">!</span><div>
+<div class="notice notice-warning abstain outcome-related" role="status">"""
+                f"""<span class="notice-icon" aria-hidden="true">!</span><div>
 <strong>Le corpus en parle, mais ne répond pas à cette question.</strong> {esc(answer.message)}
 </div></div>
-<details class="nearest"><summary>Voir les {len(cards)} passages sur ce sujet (ils ne contiennent pas la réponse)</summary>
+<details class="nearest"><summary>"""
+                f"""Voir les {len(cards)} passages sur ce sujet (ils ne contiennent pas la réponse)</summary>
 {"".join(cards)}
-</details></div>"""
+</details></div>""")
     if answer.abstained:
-        return f"""<div class="rag-result">
+        return (f"""<div class="rag-result">
 {question}
-<div class="notice notice-info abstain outcome-off-topic" role="status"><span class="notice-icon" aria-hidden="true">i</span><div>
+<div class="notice notice-info abstain outcome-off-topic" role="status">"""
+                f"""<span class="notice-icon" aria-hidden="true">i</span><div>
 {esc(answer.message)} Reformulez la question ou élargissez les documents cherchés.
 </div></div>
-<details class="nearest"><summary>Voir les {len(cards)} passages les moins éloignés (hors sujet, ne constituent pas une réponse)</summary>
+<details class="nearest"><summary>Voir les {len(cards)} passages les moins éloignés """
+                f"""(hors sujet, ne constituent pas une réponse)</summary>
 {"".join(cards)}
-</details></div>"""
+</details></div>""")
     items = "".join(
         f'<li><span class="quote">« {esc(s.text.strip())} »</span> '
-        f'<a class="cite" href="#passage-{s.passage + 1}" title="Aller au passage {s.passage + 1}">[{s.passage + 1}]</a></li>'
+        f'<a class="cite" href="#passage-{s.passage + 1}" title="Aller au passage {s.passage + 1}">'
+        f'[{s.passage + 1}]</a></li>'
         for s in answer.sentences)
-    return f"""<div class="rag-result">
+    return (f"""<div class="rag-result">
 {question}
 <section class="answer" aria-label="Réponse extraite">
   <div class="answer-head"><h2>Réponse extraite</h2>
-  <span class="conf conf-{level}" title="probabilité calibrée que la première phrase citée réponde : {dec(answer.confidence)}">confiance {esc(label)}</span></div>
+  <span class="conf conf-{level}" title="probabilité calibrée que la première phrase citée """
+            f"""réponde : {dec(answer.confidence)}">confiance {esc(label)}</span></div>
   <ol class="answer-list">{items}</ol>
-  <p class="answer-note">Phrases citées mot pour mot depuis le corpus ; aucun texte n'est généré. Chaque [n] renvoie au passage source.</p>
+  <p class="answer-note">Phrases citées mot pour mot depuis le corpus ; aucun texte n'est généré. """
+            f"""Chaque [n] renvoie au passage source.</p>
 </section>
 <section class="sources"><h3 class="sec-title">Sources</h3><ul>{sources}</ul></section>
 <section class="passages"><h3 class="sec-title">Passages ({len(cards)})</h3>{"".join(cards)}</section>
-</div>"""
+</div>""")
 
 
 def fmt_int(n: int) -> str:
@@ -209,12 +219,14 @@ def _source(d: DocumentInfo) -> str:
 def render_documents(documents: Sequence[DocumentInfo], letters: dict[str, str]) -> str:
     rows = "".join(f"""<tr>
 <td><span class="doc-badge doc-{esc(letters[d.doc_id])}">{esc(letters[d.doc_id])}</span></td>
-<td><div class="card-title">{esc(d.title)}</div><div class="muted">{esc(d.notes)}</div><code>{esc(d.doc_id)}</code>{_source(d)}</td>
+<td><div class="card-title">{esc(d.title)}</div><div class="muted">{esc(d.notes)}</div>"""
+                   f"""<code>{esc(d.doc_id)}</code>{_source(d)}</td>
 <td>{esc(d.body)}</td><td>{esc(d.kind)}</td><td>{esc(d.date)}</td>
 <td class="num">{fmt_int(d.chars)}</td><td class="num">{d.chunks}</td></tr>""" for d in documents)
-    return f"""<div class="rag-result"><table class="docs">
-<thead><tr><th></th><th>Document</th><th>Émetteur</th><th>Nature</th><th>Date</th><th>Caractères</th><th>Passages indexés</th></tr></thead>
-<tbody>{rows}</tbody></table></div>"""
+    return (f"""<div class="rag-result"><table class="docs">
+<thead><tr><th></th><th>Document</th><th>Émetteur</th><th>Nature</th><th>Date</th>"""
+            f"""<th>Caractères</th><th>Passages indexés</th></tr></thead>
+<tbody>{rows}</tbody></table></div>""")
 
 
 def render_reader(doc, info: DocumentInfo, span: tuple[int, int] | None = None, letter: str = "?") -> str:

@@ -29,7 +29,8 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from rag.text.question import MONEY, Query, fold, parse
+from rag.text.folding import fold
+from rag.text.question import MONEY, Query, parse
 
 ANSWERED, RELATED, OFF_TOPIC = "answered", "related", "off_topic"
 STATUSES = (ANSWERED, RELATED, OFF_TOPIC)
@@ -146,7 +147,8 @@ def counted(number: str, folded: str, noun: str) -> bool:
     for m in re.finditer(re.escape(number), folded):
         after = [_ELIDED.sub("", w) for w in folded[m.end():].split()[:4]]  # « millions d'utilisateurs »
         if noun == MONEY:
-            if any(w.startswith(_CURRENCY) for w in after) or folded[max(0, m.start() - 2):m.start()].strip() in ("$", "€"):
+            if (any(w.startswith(_CURRENCY) for w in after)
+                    or folded[max(0, m.start() - 2):m.start()].strip() in ("$", "€")):
                 return True
         elif any(w.startswith(noun) for w in after):
             return True
@@ -222,7 +224,8 @@ def group_coverage(groups: list[tuple[str, ...]], words: set[str]) -> float:
 
 # Lines that only say how to reach someone: never an answer.
 _CONTACT = re.compile(r"@|https?://|\bwww\.|\b\w+\.(?:org|com|fr|int|net)\b|\bt[ée]l\s*[.:]|\bfax\b|\bcedex\b|"
-                      r"^\s*\d{1,4},? (?:rue|avenue|boulevard|place|quai)\b|\bsite internet\b|\be-mail\b", re.IGNORECASE)
+                      r"^\s*\d{1,4},? (?:rue|avenue|boulevard|place|quai)\b|\bsite internet\b|\be-mail\b",
+                      re.IGNORECASE)
 
 
 def is_contact(text: str) -> bool:
@@ -236,8 +239,8 @@ CUES = {
     "definition": re.compile(r"\b(?:design\w*|consist\w*|signifi\w*|se defini\w*|defini\w* comme|entend par|"
                              r"c'est-a-dire|appel\w*|dit(?:e|s|es)? |renvoi\w* a|qualifi\w*|recouvr\w*|"
                              r"autrement dit|a savoir)"),
-    "reason": re.compile(r"\b(?:car|parce qu\w*|en raison|du fait|faute d\w*|afin d\w*|pour que|c'est pourquoi|puisqu\w*|"
-                         r"grace a|en effet|ainsi|raison|cause|explique|because|due to|since)\b"),
+    "reason": re.compile(r"\b(?:car|parce qu\w*|en raison|du fait|faute d\w*|afin d\w*|pour que|c'est pourquoi|"
+                         r"puisqu\w*|grace a|en effet|ainsi|raison|cause|explique|because|due to|since)\b"),
     "list": re.compile(r":|;|\b(?:notamment|dont|tels? que|telles? que|comme|ainsi que)\b|(?:, [^,]+){2,}"),
 }
 

@@ -1,12 +1,11 @@
 """The corpus: documents on disk and the metadata kept beside them.
 
-A document is any ``*.md``, ``*.txt``, ``*.pdf``, ``*.docx``, ``*.html`` or ``*.htm`` file in the corpus
-folder, read by the reader of its format (``rag.corpus.readers``); its id is the file stem. Only regular files that really are in the folder are read: a
-symbolic link (``ln -s /etc/passwd corpus/passwd.md``) or anything that resolves
-outside the folder is skipped with a warning that names it, and so is a file
-larger than its format's limit (``MAX_FILE_BYTES`` for text, ``rag.corpus.readers.MAX_BYTES``), a file whose
-name holds control characters or path separators, and a file its reader refuses (an encrypted PDF, a zip
-bomb; the reason is the reader's). The rest of the corpus is still indexed.
+A document is any ``*.md``, ``*.txt``, ``*.pdf``, ``*.docx``, ``*.html`` or ``*.htm`` file in the corpus folder, read by
+the reader of its format (``rag.corpus.readers``); its id is the file stem. Only regular files that really are in the
+folder are read: a symbolic link (``ln -s /etc/passwd corpus/passwd.md``) or anything that resolves outside the folder
+is skipped with a warning that names it, and so is a file larger than its format's limit (``MAX_FILE_BYTES`` for text,
+``rag.corpus.readers.MAX_BYTES``), a file whose name holds control characters or path separators, and a file its reader
+refuses (an encrypted PDF, a zip bomb; the reason is the reader's). The rest of the corpus is still indexed.
 Metadata lives in ``metadata.toml`` in the same folder, one
 table per document id, and is optional: a document without metadata takes its
 title from its first heading, or from its file name.

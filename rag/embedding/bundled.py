@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.embedding.e5_convert import sha256_file
+from rag.core.files import sha256_file
 from rag.embedding.query_path import QueryPath
 
 WEIGHTS = "multilingual-e5-small-q4"

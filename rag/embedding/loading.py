@@ -170,7 +170,8 @@ def embedder_for(name: str, settings) -> Embedder | None:
     if settings.embedder == "auto" and not available_offline(model):
         return None
     try:
-        return SentenceTransformerEmbedder(model, local_files_only=settings.embedder == "auto" and not Path(model).is_dir(),
+        return SentenceTransformerEmbedder(model,
+                                           local_files_only=settings.embedder == "auto" and not Path(model).is_dir(),
                                            threads=settings.embed_threads, query_cache=settings.query_cache)
     except (OSError, ValueError):
         return None

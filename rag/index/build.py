@@ -105,8 +105,8 @@ def index_folders(settings: Settings) -> list[str]:
 
 
 def _previous(settings: Settings, embedder: Embedder | None) -> IndexData | None:
-    """The build an update may reuse: the live one of ``index_dir``, else the shipped one; same settings, code and
-    embedder (``embedder``'s, when given), verified files."""
+    """The build an update may reuse: the live one of ``index_dir``, else the shipped one; same settings, stage
+    versions and embedder (``embedder``'s, when given), verified files."""
     for folder in index_folders(settings):
         try:
             data = load_index(settings.replace(index_dir=folder), check_corpus=False)
@@ -136,7 +136,7 @@ def build_index(settings: Settings, embedder: Embedder | None = None, progress: 
             valid index is found (another process may just have built it).
         incremental: reuse, from the live build, the chunks and vectors of the documents whose fingerprint
             is unchanged; only added and changed documents are read into chunks and embedded. The live build
-            must have the same settings, indexing code and embedder, else this is a full build. With FAISS,
+            must have the same settings, stage versions and embedder, else this is a full build. With FAISS,
             the vector and keyword indexes are rebuilt over all chunks (a flat FAISS index from the vectors at
             hand and bm25s take well under a second at this corpus's size; at 100,000 chunks, bm25s and HNSW
             take seconds); with Milvus, only the rows of added and changed documents are inserted and those of
@@ -333,7 +333,7 @@ def open_index(settings: Settings, rebuild: bool = False, progress: bool = False
 
     Tried in order (:func:`index_folders`): the live build of ``settings.index_dir``, then the shipped one (the
     repository's committed ``.index``), served as it is. Never serves a stale or damaged index, nor one of
-    another embedder: when no build matches the corpus, the settings, the indexing code and this environment's
+    another embedder: when no build matches the corpus, the settings, the stage versions and this environment's
     embedder, one log line says why and an index is built in ``index_dir``, and only there (the shipped
     folder is never written). When only the corpus changed, the build is an update: only added and changed
     documents are embedded.

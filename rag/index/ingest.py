@@ -27,6 +27,7 @@ from rag.corpus.readers.cache import ReadCache
 from rag.index.build import build_index
 from rag.index.folder import live_folder
 from rag.settings import Settings
+from rag.text.folding import strip_accents
 
 MAX_NAME_CHARS = 80  # of a generated document id
 
@@ -71,7 +72,7 @@ def document_id(stem: str) -> str:
     Raises:
         IngestError: nothing usable is left (a stem of punctuation only).
     """
-    plain = "".join(c for c in unicodedata.normalize("NFKD", stem) if not unicodedata.combining(c))
+    plain = strip_accents(stem)
     slug = re.sub(r"[\W_]+", "-", plain.lower()).strip("-")[:MAX_NAME_CHARS].strip("-")
     if not slug:
         raise IngestError(f"{_shown(stem)}: no letter or digit to name the document by (give one with --name)")
@@ -185,7 +186,7 @@ def add_documents(settings: Settings, paths: list[str | Path], name: str | None 
             plan.remove((source, target, data))
     if not plan:
         return Update(files=(), doc_ids=(), embedded_chunks=0, reused=0, refused=tuple(unreadable))
-    for source, target, data in plan:
+    for _, target, data in plan:
         old = existing.get(Path(target).stem)
         _write(corpus_dir, target, data, replace)
         if old is not None and old.name != target:  # replaced by a file of another suffix

@@ -2,7 +2,7 @@
 
     index_dir/embedded/<key>/<document fingerprint>.npz    one document's chunk and sentence vectors
 
-``key`` names the embedder, the indexing code and the index settings (what decides a document's chunks and
+``key`` names the embedder, the indexing stages' versions and the index settings (what decides a document's chunks and
 vectors); a document's fingerprint is ``rag.index.build.document_fingerprint``. A build embeds its new documents in
 batches of about ``BATCH_CHUNKS`` chunks and writes each document's file as soon as its batch is embedded (to a
 temporary name, then renamed: a crash leaves only whole files). A build killed after embedding 60,000 of
@@ -18,11 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 from pathlib import Path
 
 import numpy as np
+
+from rag.core.files import atomic_file
 
 log = logging.getLogger("rag")
 
@@ -70,9 +71,8 @@ class EmbeddedDocuments:
     def save(self, fingerprint: str, chunks: np.ndarray, sentences: np.ndarray) -> None:
         path = self._path(fingerprint)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, chunks=np.asarray(chunks, np.float32), sentences=np.asarray(sentences, np.float32))
-        os.replace(tmp, path)
+        with atomic_file(path) as fh:
+            np.savez(fh, chunks=np.asarray(chunks, np.float32), sentences=np.asarray(sentences, np.float32))
 
     def has(self, fingerprint: str) -> bool:
         return self._path(fingerprint).is_file()

@@ -1,13 +1,14 @@
-"""Rank fusion helpers of the retriever: ranks, the per-document cap, the names a question may use for a
-document."""
+"""Rank fusion as pure functions: ranks, the weighted reciprocal rank fusion of the hybrid ranking, the
+per-document cap, and the names a question may use for a document."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 
 import numpy as np
+
+from rag.text.folding import fold
 
 PER_DOCUMENT = 3  # at most this many passages of one document in the first HEAD, unless the question names it
 HEAD = 5
@@ -29,9 +30,7 @@ def diversify(doc_of: list[str], caps: dict[str, int], head: int = HEAD) -> np.n
 
 def fold_words(text: str) -> str:
     """Lower case, no accents, words separated by single spaces (for matching names in a question)."""
-    text = unicodedata.normalize("NFKD", text.replace("’", "'").lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(re.findall(r"[\w/.\-]+", text)).replace(". ", " ").strip(".")
+    return " ".join(re.findall(r"[\w/.\-]+", fold(text))).replace(". ", " ").strip(".")
 
 
 @lru_cache(maxsize=4096)
@@ -48,3 +47,13 @@ def ranks(values: np.ndarray) -> np.ndarray:
     ranks = np.empty(len(values), dtype=np.float64)
     ranks[order] = np.arange(1, len(values) + 1)
     return ranks
+
+
+def fuse(dense: np.ndarray, sentence: np.ndarray, keyword: np.ndarray, *, dense_weight: float,
+         sentence_weight: float, rrf_k: int) -> np.ndarray:
+    """Weighted reciprocal rank fusion of three rankings of the same candidates: the chunk's dense similarity,
+    its best sentence's, and its BM25 score (a candidate without any query term, score 0, gets nothing from
+    that side). ``dense_weight`` goes to the two dense sides, split by ``sentence_weight``; the rest to BM25."""
+    w, sw, k = dense_weight, sentence_weight, rrf_k
+    return (w * (1 - sw) / (k + ranks(dense)) + w * sw / (k + ranks(sentence))
+            + (1 - w) * np.where(keyword > 0, 1.0 / (k + ranks(keyword)), 0.0))

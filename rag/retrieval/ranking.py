@@ -2,7 +2,7 @@
 
 Hybrid ranking fuses three rankings of the candidates with weighted reciprocal rank fusion: dense similarity
 of the chunk, BM25 of the chunk, and dense similarity of the chunk's best sentence; the keyword side's weight
-follows its evidence for the question (:meth:`Ranking._keyword_evidence`). Outside a search restricted to
+follows its evidence for the question (:meth:`Ranker.keyword_evidence`). Outside a search restricted to
 chosen documents, no document holds more than its share of the first places (``rag.retrieval.fusion``).
 """
 
@@ -13,8 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.retrieval.fusion import HEAD, PER_DOCUMENT, diversify, document_names, fold_words, ranks
+from rag.index.folder import IndexData
+from rag.retrieval.fusion import HEAD, PER_DOCUMENT, diversify, document_names, fold_words, fuse
+from rag.settings import Settings
 from rag.text import glossary
+from rag.text.glossary import Glossary
 from rag.text.question import Query
 
 
@@ -29,16 +32,22 @@ class Ranked:
     sentence: float
 
 
-class Ranking:
-    """The ranking half of :class:`rag.retriever.Retriever` (a base class of it).
+class Ranker:
+    """Ranks the passages of one index for a question (:meth:`rank`): what the retriever asks of retrieval.
 
-    Uses the retriever's ``settings``, ``documents``, ``glossary``, ``_data`` (the loaded
-    ``rag.index.folder.IndexData``) and ``_doc_rows`` (per document, its chunk rows).
+    Reads the loaded index, the settings and the glossary it is given, and nothing of its caller.
     """
 
-    def _rank(self, query: Query, qv: np.ndarray | None, mode: str, allowed: np.ndarray | None,
+    def __init__(self, index: IndexData, settings: Settings, glossary: Glossary) -> None:
+        self.index = index
+        self.settings = settings
+        self.glossary = glossary
+        doc_of_chunk = np.array([c.doc_id for c in index.chunks])
+        self.doc_rows = {d.doc_id: np.flatnonzero(doc_of_chunk == d.doc_id).astype(np.int64) for d in index.documents}
+
+    def rank(self, query: Query, qv: np.ndarray | None, mode: str, allowed: np.ndarray | None,
               n: int) -> list[Ranked]:
-        data, s = self._data, self.settings
+        data, s = self.index, self.settings
         n_cand = max(s.candidates, n)
         cand: dict[int, None] = {}
         if mode in ("dense", "hybrid"):
@@ -55,7 +64,7 @@ class Ranking:
         kws = hits.of(rows) if hits is not None else np.zeros(len(rows), np.float32)
         if qv is not None:
             dense = data.vectors.reconstruct(rows) @ qv
-            sent = np.array([self._best_sentence(int(r), qv)[1] for r in rows], dtype=np.float32)
+            sent = np.array([self.best_sentence(int(r), qv)[1] for r in rows], dtype=np.float32)
         else:
             dense = sent = np.zeros(len(rows), np.float32)
         if mode == "dense":
@@ -63,35 +72,34 @@ class Ranking:
         elif mode == "keyword":
             score = kws
         else:
-            w = 1.0 - (1.0 - (s.dense_weight_en if english else s.dense_weight)) * self._keyword_evidence(query)
+            w = 1.0 - (1.0 - (s.dense_weight_en if english else s.dense_weight)) * self.keyword_evidence(query)
             sw, k = s.sentence_weight, s.rrf_k
-            score = (w * (1 - sw) / (k + ranks(dense)) + w * sw / (k + ranks(sent))
-                     + (1 - w) * np.where(kws > 0, 1.0 / (k + ranks(kws)), 0.0))
+            score = fuse(dense, sent, kws, dense_weight=w, sentence_weight=sw, rrf_k=k)
         order = np.lexsort((rows, -score))
         if allowed is None:  # a search restricted to chosen documents is theirs to fill
-            doc_of = [self._data.chunks[int(rows[i])].doc_id for i in order]
-            order = order[diversify(doc_of, self._document_caps(query, set(doc_of)))]
+            doc_of = [self.index.chunks[int(rows[i])].doc_id for i in order]
+            order = order[diversify(doc_of, self.document_caps(query, set(doc_of)))]
         order = order[:n]
         return [Ranked(int(rows[i]), float(score[i]), float(dense[i]), float(kws[i]), float(sent[i]))
                 for i in order]
 
-    def _document_caps(self, query: Query, docs: set[str]) -> dict[str, int]:
+    def document_caps(self, query: Query, docs: set[str]) -> dict[str, int]:
         """How many of the first ``HEAD`` places each of ``docs`` may hold: ``PER_DOCUMENT``, or
         its share of the index's passages if larger (a document that is most of the corpus is most
         of the answers), and no limit for a document the question names."""
-        named = self._named_documents(query)
-        total = max(1, len(self._data.chunks))
-        return {d: HEAD if d in named else max(PER_DOCUMENT, math.ceil(HEAD * len(self._doc_rows[d]) / total))
+        named = self.named_documents(query)
+        total = max(1, len(self.index.chunks))
+        return {d: HEAD if d in named else max(PER_DOCUMENT, math.ceil(HEAD * len(self.doc_rows[d]) / total))
                 for d in docs}
 
-    def _named_documents(self, query: Query) -> set[str]:
+    def named_documents(self, query: Query) -> set[str]:
         """The documents a question names: by id, by a name of its metadata ``keywords`` that is a
         proper name or an acronym (« Ifri », « REAIM 2026 », « A/RES/79/239 »), or by its whole title."""
         folded = f" {fold_words(query.text)} "
-        return {d.doc_id for d in self.documents
+        return {d.doc_id for d in self.index.documents
                 if any(f" {name} " in folded for name in document_names(d.doc_id, d.title, d.keywords))}
 
-    def _keyword_evidence(self, query: Query) -> float:
+    def keyword_evidence(self, query: Query) -> float:
         """How far the keyword side of hybrid fusion can be trusted for this question, 0 to 1.
 
         French: the share of the question's terms that the keyword index knows, full from
@@ -101,15 +109,15 @@ class Ranking:
         """
         if query.english:
             return glossary.coverage(query.text, self.glossary)
-        terms, known = self._data.keyword.known_terms(query.keyword_text)
+        terms, known = self.index.keyword.known_terms(query.keyword_text)
         if not terms:
             return 0.0
         return min(1.0, len(known) / len(terms) / self.settings.keyword_full_share)
 
-    def _best_sentence(self, row: int, qv: np.ndarray) -> tuple[int, float]:
-        srows = self._data.sentence_rows[row]
+    def best_sentence(self, row: int, qv: np.ndarray) -> tuple[int, float]:
+        srows = self.index.sentence_rows[row]
         if not srows:
             return -1, -1.0
-        sims = self._data.sentence_vectors[list(srows)] @ qv
+        sims = self.index.sentence_vectors[list(srows)] @ qv
         i = int(np.argmax(sims))
         return i, float(sims[i])

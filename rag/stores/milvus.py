@@ -275,7 +275,8 @@ class MilvusVectors:
         return rows[rows >= 0], scores[rows >= 0]
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Best ``k`` rows for one query vector (exact inner product), as ``rag.stores.faiss_vectors.VectorIndex.search``."""
+        """Best ``k`` rows for one query vector (exact inner product), as
+        ``rag.stores.faiss_vectors.VectorIndex.search``."""
         k = min(k, len(self) if allowed is None else len(allowed))
         if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)

@@ -1,10 +1,10 @@
 """Keyword search in Milvus: BM25 full-text search over the build's collection, with the engine's French analyser.
 
-Each row of the collection (``rag.stores.milvus``) holds ``terms``: its keyword text as ``rag.text.analysis.Analyzer`` gives it
-(elisions split, French and English stop words dropped, Snowball French stems, accents folded, document symbols
-kept whole), joined by spaces. Milvus splits them again on whitespace and computes the BM25 sparse vector itself,
-so questions and passages are analysed exactly as with bm25s and both stores score keywords alike (same k1 and b,
-scores brought to bm25s's scale; Milvus's own analysers have no elision filter and no symbol handling, see
+Each row of the collection (``rag.stores.milvus``) holds ``terms``: its keyword text as ``rag.text.analysis.Analyzer``
+gives it (elisions split, French and English stop words dropped, Snowball French stems, accents folded, document symbols
+kept whole), joined by spaces. Milvus splits them again on whitespace and computes the BM25 sparse vector itself, so
+questions and passages are analysed exactly as with bm25s and both stores score keywords alike (same k1 and b, scores
+brought to bm25s's scale; Milvus's own analysers have no elision filter and no symbol handling, see
 ``french_analyzer``).
 
 Which of a question's terms the corpus knows (the keyword side's weight in fusion, the abstention's coverage)

@@ -1,9 +1,9 @@
 """Where the chunk vectors and keyword search live: FAISS and bm25s files in the build folder (the default), or
 a Milvus collection.
 
-``Settings.store`` chooses: ``faiss`` (``rag.stores.faiss_vectors``, ``rag.stores.bm25``), or a Milvus URI (``rag.stores.milvus``,
-``rag.stores.milvus_keyword``): ``milvus://PATH.db`` starts the embedded Milvus Lite server on that file,
-``milvus://host:19530`` or ``http(s)://…`` reach a Milvus standalone or cluster, with the token of
+``Settings.store`` chooses: ``faiss`` (``rag.stores.faiss_vectors``, ``rag.stores.bm25``), or a Milvus URI
+(``rag.stores.milvus``, ``rag.stores.milvus_keyword``): ``milvus://PATH.db`` starts the embedded Milvus Lite server on
+that file, ``milvus://host:19530`` or ``http(s)://…`` reach a Milvus standalone or cluster, with the token of
 ``RAG_MILVUS_TOKEN``.
 
 Both stores answer the calls the retriever makes: vectors ``search``, ``reconstruct``, ``len``; keywords

@@ -19,6 +19,8 @@ from functools import lru_cache
 import Stemmer
 from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_FRENCH
 
+from rag.text.folding import strip_accents
+
 ANALYSIS_VERSION = 1
 
 ELISION = re.compile(r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu|presqu)['’]", re.IGNORECASE)
@@ -29,11 +31,7 @@ EXTRA_STOPWORDS = {"a", "à", "les", "des", "du", "au", "aux", "ou", "où", "ce"
                    "selon", "according", "document", "texte", "text", "corpus"}
 
 
-def _strip_accents(s: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
-
-
-STOPWORDS = frozenset({_strip_accents(w.lower()) for w in (*STOPWORDS_FRENCH, *STOPWORDS_EN, *EXTRA_STOPWORDS)})
+STOPWORDS = frozenset({strip_accents(w.lower()) for w in (*STOPWORDS_FRENCH, *STOPWORDS_EN, *EXTRA_STOPWORDS)})
 
 
 class Analyzer:
@@ -42,9 +40,9 @@ class Analyzer:
     def __init__(self) -> None:
         self._stemmer = Stemmer.Stemmer("french")
 
-    @lru_cache(maxsize=65536)
+    @lru_cache(maxsize=65536)  # noqa: B019 (one analyser lives as long as its index; the cache is bounded)
     def _stem(self, word: str) -> str:
-        return _strip_accents(self._stemmer.stemWord(word))
+        return strip_accents(self._stemmer.stemWord(word))
 
     def __call__(self, text: str) -> list[str]:
         text = ELISION.sub(" ", unicodedata.normalize("NFC", text))
@@ -52,9 +50,9 @@ class Analyzer:
         for tok in TOKEN.findall(text):
             parts = [p for p in re.split(r"[/.,\-]", tok) if p]
             if len(parts) > 1 and any(ch.isdigit() for ch in tok):
-                terms.append(_strip_accents(tok.lower()))  # a document symbol or a number: keep it whole too
+                terms.append(strip_accents(tok.lower()))  # a document symbol or a number: keep it whole too
             for part in parts:
-                plain = _strip_accents(part.lower())
+                plain = strip_accents(part.lower())
                 acronym = part.isupper() and len(part) > 1
                 if not acronym and (plain in STOPWORDS or (len(plain) < 2 and not plain.isdigit())):
                     continue
@@ -74,5 +72,5 @@ def looks_english(text: str) -> bool:
     """True when the text has more English than French function words (used to weight keyword search)."""
     words = [w.lower() for w in re.findall(r"[^\W\d_]+", text)]  # l'IA -> l, ia
     en = sum(w in _EN for w in words)
-    fr = sum(_strip_accents(w) in _FR for w in words)
+    fr = sum(strip_accents(w) in _FR for w in words)
     return en > fr

@@ -14,11 +14,11 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.settings import ROOT
+from rag.text.folding import strip_accents
 
 DEFAULT_FILE = ROOT / "corpus" / "glossary.toml"
 
@@ -83,7 +83,8 @@ def french_terms(question: str, glossary: Glossary | None = None) -> str:
 
 
 _WORD = re.compile(r"[^\W_]+(?:[/.\-'’][^\W_]+)*")
-_NAME = re.compile(r"^(?:[A-Z][A-Za-z\-]*[A-Z][A-Za-z\-]*|\d[\d/.,\-]*|[A-Z]/[\w/.\-]+)$")  # REAIM, NATO, 2026, A/79/408
+# REAIM, NATO, 2026, A/79/408
+_NAME = re.compile(r"^(?:[A-Z][A-Za-z\-]*[A-Z][A-Za-z\-]*|\d[\d/.,\-]*|[A-Z]/[\w/.\-]+)$")
 _ASKING = frozenset("what which who whom whose when where why how does do did is are was were mean means meant "
                     "define according text texts document documents say says said tell the a an of and or to in on "
                     "at for by from with about as into than then this that these those it its their there they "
@@ -102,7 +103,7 @@ def coverage(question: str, glossary: Glossary | None = None) -> float:
     n = covered = 0
     for m in _WORD.finditer(question):
         word = m.group(0)
-        folded = "".join(c for c in unicodedata.normalize("NFKD", word.lower()) if not unicodedata.combining(c))
+        folded = strip_accents(word.lower())
         if folded in _ASKING:
             continue
         n += 1

@@ -50,8 +50,8 @@ def split_lines(text: str) -> list[Line]:
 def classify_lines(lines: list[Line], text: str) -> None:
     """Mark each line as text, blank, heading, rule, footnote, table of contents or junk."""
     markers = {int(n) for n in re.findall(r"<sup>\s*(\d+)\s*</sup>", text)}
-    sup_notes = any(NOTE_SUP.match(l.text) for l in lines)
-    has_headings = any(HEADING.match(l.text) for l in lines)
+    sup_notes = any(NOTE_SUP.match(line.text) for line in lines)
+    has_headings = any(HEADING.match(line.text) for line in lines)
     in_toc = False
     last = "blank"  # kind of the last non-blank line
     following = _following(lines) if not has_headings else []

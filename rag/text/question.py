@@ -19,6 +19,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from rag.text.analysis import looks_english
+from rag.text.folding import fold
 from rag.text.glossary import Glossary, load_glossary
 
 TYPES = ("person", "organisation", "place", "date", "number", "list", "definition", "yesno", "reason", "other")
@@ -57,12 +58,6 @@ def parse(texts: list[str], only_ner: bool = False) -> list:
         return list(pipeline.pipe(texts, disable=disable))
 
 
-def fold(s: str) -> str:
-    """Lower case without accents, apostrophes made straight."""
-    s = unicodedata.normalize("NFKD", s.replace("’", "'").lower())
-    return "".join(c for c in s if not unicodedata.combining(c))
-
-
 # Rules on the folded question: the first that matches gives the type. Order matters
 # ("quel est le nombre" is a number before it is "other").
 _RULES_FR = (
@@ -71,12 +66,15 @@ _RULES_FR = (
     ("date", r"\bquand\b|\bquelle (?:est la |etait la )?(?:date|annee|periode|echeance|jour)\b|\ba quelle date\b|"
              r"\ben quelle annee\b|\bdepuis quand\b|\bjusqu'a quand\b|\bquel jour\b|\bquel mois\b|\bdate (?:de|d')"),
     ("reason", r"\bd'ouu (?:vien|provien|decoul|result|tir|nai)"),  # « d'où proviennent les biais » asks a cause
-    ("place", r"\bouu\b|\bquelle (?:ville|capitale|region)\b|\bla capitale\b|\bquel (?:lieu|endroit|pays)\b|\bquels pays\b|\bdans quel(?:le)? (?:ville|pays|lieu)\b"),
+    ("place", r"\bouu\b|\bquelle (?:ville|capitale|region)\b|\bla capitale\b|\bquel (?:lieu|endroit|pays)\b|"
+              r"\bquels pays\b|\bdans quel(?:le)? (?:ville|pays|lieu)\b"),
     ("organisation", r"\bquel(?:le)?s? (?:organisation|organe|institution|agence|organisme|entite|instance|"
                      r"comite|commission|groupe|etats?|gouvernement|ong|think tank|centre|institut|delegation)\b"),
-    ("person", r"^(?:(?:selon|d'apres) [^,]+, )?(?:(?:par|a|avec|pour|de|aupres de|envers) )?qui\b|\bquel(?:le)?s? (?:personne|auteur|autrice|president|presidente|chercheur|"
+    ("person", r"^(?:(?:selon|d'apres) [^,]+, )?(?:(?:par|a|avec|pour|de|aupres de|envers) )?qui\b|"
+               r"\bquel(?:le)?s? (?:personne|auteur|autrice|president|presidente|chercheur|"
                r"chercheuse|responsable|ministre|secretaire|expert|experte|intervenant|orateur|representant)s?\b"),
-    ("reason", r"\bpourquoi\b|\bpour quelle raison\b|\bquelle(?:s)? (?:est |sont )?(?:la |les )?(?:raison|cause|motif)s?\b"),
+    ("reason", r"\bpourquoi\b|\bpour quelle raison\b|"
+               r"\bquelle(?:s)? (?:est |sont )?(?:la |les )?(?:raison|cause|motif)s?\b"),
     ("definition", r"\bque (?:signifie|veut dire|designe|recouvre|recouvrent|designent)\b|\bqu'est-ce qu(?:e|')\b|"
                    r"\bqu'entend-on\b|\bqu'appelle-t-on\b|\bdefinition\b|\bdefini(?:t|r|e|es|s)?\b|\bque sont les\b"),
     ("list", r"^quel(?:le)?s (?:sont )?|\bquelles sont\b|\bquels sont\b|\blesquel(?:le)?s\b|\bcites?\b|\benumer"),
@@ -93,7 +91,8 @@ _RULES_EN = (
               r"\bin which (?:city|country)\b"),
     ("organisation", r"\b(?:which|what) (?:organi[sz]ations?|body|bodies|institutions?|agency|agencies|committee|"
                      r"commission|group|states?|government|ngo|think tank|centre|center|institute|delegation)\b"),
-    ("person", r"^(?:according to [^,]+, )?(?:(?:to|by|for|with|from) )?(?:who|whom|whose)\b|\b(?:which|what) (?:person|author|president|chair|researcher|minister|speaker|"
+    ("person", r"^(?:according to [^,]+, )?(?:(?:to|by|for|with|from) )?(?:who|whom|whose)\b|"
+               r"\b(?:which|what) (?:person|author|president|chair|researcher|minister|speaker|"
                r"expert|official|representative)s?\b"),
     ("reason", r"\bwhy\b|\bfor what reason\b|\bwhat (?:is|are|was|were) the (?:reasons?|causes?|motives?)\b"),
     ("definition", r"\bwhat (?:does|do) .+ mean\b|\bwhat is meant by\b|\bdefin(?:e|ition|ed)\b|\bmeaning of\b|"
@@ -101,7 +100,8 @@ _RULES_EN = (
     ("list", r"^(?:which|what) (?!does|is|was|has|this)\w+s\b|\bwhat are the\b|\blist\b|\bname the\b|\bwhich ones\b"),
     ("yesno", r"^(?:is|are|was|were|does|do|did|has|have|had|can|could|will|would|should|must|may)\b"),
 )
-_COMPILED = {lang: tuple((t, re.compile(p)) for t, p in rules) for lang, rules in (("fr", _RULES_FR), ("en", _RULES_EN))}
+_COMPILED = {lang: tuple((t, re.compile(p)) for t, p in rules)
+             for lang, rules in (("fr", _RULES_FR), ("en", _RULES_EN))}
 
 # Words that ask rather than say what is asked about: never focus terms.
 _QUESTION_WORDS = frozenset(fold(w) for w in (
@@ -286,6 +286,7 @@ def analyze(text: str, glossary: Glossary | None = None) -> Query:
         surface, terms, anchors, relations = _french_focus(text)
         keyword_text = text
     return Query(text=text, lang=lang, answer_type=answer_type(text, lang), focus=tuple(w for w in surface if w),
-                 focus_terms=tuple(dict.fromkeys(terms)), keyword_text=keyword_text, counted=counted_noun(text, glossary),
+                 focus_terms=tuple(dict.fromkeys(terms)), keyword_text=keyword_text,
+                 counted=counted_noun(text, glossary),
                  anchors=tuple(dict.fromkeys(anchors)), relations=tuple(dict.fromkeys(relations)),
                  future=bool(_FUTURE.search(fold(text))))

@@ -1,10 +1,10 @@
 """What the readers found in a file, kept by the file's bytes: an index update reads again only what changed.
 
-Reading a PDF, a Word file or a web page costs far more than hashing it (a scanned page takes about a second of
-OCR), and an incremental update (``rag.index.build``) looks at every file of the corpus. The cache keys a
-:class:`~rag.corpus.readers.ReadResult` by the file's format and SHA-256, the readers' version (``READERS_VERSION``), the page limit and
-whether OCR can run here, so that any of these changing reads the file again. Entries are written atomically
-(a temporary file, then a rename); a damaged entry is read again from the file. Plain text is never cached
+Reading a PDF, a Word file or a web page costs far more than hashing it (a scanned page takes about a second of OCR),
+and an incremental update (``rag.index.build``) looks at every file of the corpus. The cache keys a
+:class:`~rag.corpus.readers.ReadResult` by the file's format and SHA-256, the readers' version (``READERS_VERSION``),
+the page limit and whether OCR can run here, so that any of these changing reads the file again. Entries are written
+atomically (a temporary file, then a rename); a damaged entry is read again from the file. Plain text is never cached
 (reading it is decoding it).
 """
 
@@ -13,9 +13,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from pathlib import Path
 
+from rag.core.files import write_text_atomic
 from rag.corpus.readers import READERS_VERSION, ReadError, ReadResult, format_of, max_pages, ocr, read
 
 
@@ -53,9 +53,7 @@ class ReadCache:
         found = read(name, data, pages_limit=pages_limit)
         self.misses += 1
         self.folder.mkdir(parents=True, exist_ok=True)
-        tmp = entry.with_name(f".{key}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(dataclasses.asdict(found), ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, entry)
+        write_text_atomic(entry, json.dumps(dataclasses.asdict(found), ensure_ascii=False))
         return found
 
     def prune(self) -> int:

@@ -24,7 +24,8 @@ from rag.corpus.readers import ReadError, ReadResult, ocr, page_range
 PAGE_BREAK = "\n\n---\n\n"
 MAX_OUTLINE = 10_000  # outline entries read (a hostile file may hold millions)
 SENTENCE_END = tuple(".!?:;…»\"”)")
-PAGE_NUMBER = re.compile(r"^\s*(?:page\s+|p\.\s*)?[-–]?\s*\d{1,4}\s*(?:/\s*\d{1,4}|sur\s+\d{1,4}|of\s+\d{1,4})?\s*[-–]?\s*$",
+PAGE_NUMBER = re.compile(r"^\s*(?:page\s+|p\.\s*)?[-–]?\s*\d{1,4}\s*"
+                         r"(?:/\s*\d{1,4}|sur\s+\d{1,4}|of\s+\d{1,4})?\s*[-–]?\s*$",
                          re.IGNORECASE)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 # PDFium is not thread-safe: one document is read at a time in a process (a build and an upload may overlap).
