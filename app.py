@@ -6,13 +6,16 @@ Nothing on the page is generated: the answer is made of sentences quoted verbati
 to the passage it comes from. The page itself lives in ``ui/``: ``ui.layout`` (Blocks, queue, ``launch`` behind
 ``ui.guard``), ``ui.handlers`` (events and API), ``ui.render`` (pure HTML), ``ui.about`` (evaluation results),
 ``ui.messages`` (French messages), ``ui.sessions`` (each session's uploads) and ``ui/assets`` (CSS, JavaScript).
-This module sets the process's memory habits (``ui.memory``), loads or builds the index, then serves.
+This module reads the settings once (``Settings`` and ``AppSettings``, ``RAG_*`` and ``RAG_APP_*`` variables; a bad
+value stops it with one line naming the variable, see docs/configuration.md), sets the process's memory habits
+(``ui.memory``), loads or builds the index, then serves.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 
 from ui import memory
@@ -20,7 +23,7 @@ from ui import memory
 if __name__ == "__main__":  # the Space's own process (not a test importing build_app): before rag imports bm25s
     memory.skip_numba()
 
-from rag import Retriever, Settings  # noqa: E402
+from rag import AppSettings, Retriever, Settings  # noqa: E402
 from ui.layout import build_app, launch  # noqa: E402
 
 log = logging.getLogger("app")
@@ -28,10 +31,30 @@ log = logging.getLogger("app")
 __all__ = ["build_app", "launch", "main"]
 
 
+def read_settings(environ=None) -> tuple[Settings, AppSettings, dict]:
+    """The engine's settings, the app's, and ``launch``'s address (``GRADIO_SERVER_NAME``, ``GRADIO_SERVER_PORT``),
+    read once from the environment.
+
+    Raises:
+        ValueError: a bad value, in one line naming its variable.
+    """
+    environ = os.environ if environ is None else environ
+    settings, app_settings = Settings.from_env(environ), AppSettings.from_env(environ)
+    port = environ.get("GRADIO_SERVER_PORT") or None
+    if port is not None and not port.strip().isdigit():
+        raise ValueError(f"GRADIO_SERVER_PORT={port!r} is not a port number")
+    return settings, app_settings, {"server_name": environ.get("GRADIO_SERVER_NAME") or None,
+                                    "server_port": int(port) if port else None}
+
+
 def main() -> None:
+    try:
+        settings, app_settings, address = read_settings()
+    except ValueError as exc:  # a bad RAG_* value: one line, not a traceback from deep in Gradio
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     memory.limit_malloc_arenas()
-    settings = Settings.from_env()
     log.info("corpus %s, embedder %s: loading the index (the committed one in %s, else %s; a build there, "
              "when neither matches, takes a minute or more)", settings.corpus_dir, settings.embedder,
              settings.shipped_index, settings.index_dir)
@@ -40,10 +63,9 @@ def main() -> None:
     info = retriever.info()
     log.info("index ready in %.1f s: %s documents, %s passages, embedder %s, built %s",
              time.perf_counter() - t0, info["documents"], info["chunks"], info["embedder"], info["created"])
-    demo = build_app(retriever)
+    demo = build_app(retriever, app_settings)
     memory.release_free_memory()
-    launch(demo, server_name=os.environ.get("GRADIO_SERVER_NAME"),
-           server_port=int(os.environ["GRADIO_SERVER_PORT"]) if os.environ.get("GRADIO_SERVER_PORT") else None)
+    launch(demo, app_settings=app_settings, **address)
 
 
 if __name__ == "__main__":

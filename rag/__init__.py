@@ -10,10 +10,10 @@ from rag.corpus.documents import CorpusError
 from rag.index.build import build_index
 from rag.retrieval.request import MAX_K, MAX_QUESTION_CHARS, QueryError
 from rag.retriever import Retriever
-from rag.settings import MODES, Settings
+from rag.settings import MODES, AppSettings, Settings
 from rag.stores.base import IndexProblem
 
 __all__ = [
-    "Answer", "CorpusError", "DocumentInfo", "IndexProblem", "MAX_K", "MAX_QUESTION_CHARS", "MODES", "Passage",
-    "QueryError", "Retriever", "Sentence", "Settings", "build_index",
+    "Answer", "AppSettings", "CorpusError", "DocumentInfo", "IndexProblem", "MAX_K", "MAX_QUESTION_CHARS", "MODES",
+    "Passage", "QueryError", "Retriever", "Sentence", "Settings", "build_index",
 ]

@@ -1,9 +1,10 @@
-"""All engine settings in one frozen dataclass.
+"""All engine settings in one frozen dataclass, ``Settings``; the web app's own in another, ``AppSettings``.
 
 Defaults work out of the box on the repository's own corpus. Every field can be
 overridden by an environment variable ``RAG_<FIELD>`` (for example
 ``RAG_EMBEDDER=bundled``) and by the CLI; settings round-trip to JSON and are
-recorded in the index manifest.
+recorded in the index manifest. ``AppSettings`` fields come from ``RAG_APP_<FIELD>``, read once when the app
+starts. docs/configuration.md lists every variable (``python -m docs.configuration`` writes it from here).
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ class Settings:
         dense_weight: weight of the dense ranking in hybrid fusion when the
             keyword side has full evidence for the question (keyword gets
             ``1 - dense_weight`` times its evidence, dense the rest; see
-            ``rag.retrieval.ranking.Ranking._keyword_evidence``).
+            ``rag.retrieval.ranking.Ranker.keyword_evidence``).
         dense_weight_en: the same for questions in English, whose evidence is
             the share of their words the glossary carries into French.
         keyword_full_share: share of a French question's terms known to the
@@ -148,14 +149,13 @@ class Settings:
         sentence_weight: weight of the best-sentence similarity when passages
             are reranked.
         candidates: how many candidates each retriever contributes to fusion.
-        topic_model: ``(mean, scale, weight)`` per topic feature and
-        topic_bias: the logistic model giving the probability that the corpus
-            is about the question (see ``rag.answering.abstention``), fitted by
-            ``python -m eval --calibrate`` on the tuning half of the test set.
+        topic_model, topic_bias: the logistic model giving the probability that the corpus is about the question
+            (``(mean, scale, weight)`` per topic feature, and its bias; see ``rag.answering.abstention``), fitted
+            by ``python -m eval --calibrate`` on the tuning half of the test set.
         topic_threshold: probability under which an answer is ``off_topic``.
-        answer_model: ``(mean, scale, weight)`` per sentence feature and
-        answer_bias: the logistic model giving the probability that a sentence
-            answers the question (see ``rag.answering.extraction``), fitted likewise.
+        answer_model, answer_bias: the logistic model giving the probability that a sentence answers the question
+            (``(mean, scale, weight)`` per sentence feature, and its bias; see ``rag.answering.extraction``),
+            fitted likewise.
         answer_threshold: probability a sentence needs to be quoted as an answer.
         confidence_high, confidence_medium: probabilities from which an answer's
             confidence is labelled high (« élevée ») and medium (« moyenne »).
@@ -167,8 +167,9 @@ class Settings:
             table; see ``rag.text.glossary``); an empty or missing file means no glossary.
         uploads: ``on`` (the app's « Mes documents » panel: a visitor's own files, private to the browser
             session) or ``off`` (no panel; ``RAG_UPLOADS=off``). See ``rag.index.uploads``.
-        upload_max_bytes, upload_max_pages, upload_max_files: limits of one uploaded file (bytes, checked
-            before it is read; pages of a paginated format) and of one session (files).
+        upload_max_bytes: bytes one uploaded file may have (checked before it is read).
+        upload_max_pages: pages one uploaded file of a paginated format (PDF) may have.
+        upload_max_files: files one session may hold.
         upload_max_chars: characters of text one uploaded file may bring (what embedding costs grows with).
         upload_ttl: seconds a session's uploads live without being used (swept even if the session never
             says it ended).
@@ -319,4 +320,68 @@ class Settings:
         return cls(**values)
 
 
-DEFAULT = Settings()
+
+
+MIB = 1024 * 1024
+# Fields of AppSettings where 0 is allowed (max_upload: derived; per_session, per_ip: no limit).
+_ZERO_ALLOWED = ("max_upload", "per_session", "per_ip")
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    """The web app's settings (``app.py`` and ``ui/``), read once when it starts: each field from ``RAG_APP_<FIELD>``
+    (for example ``RAG_APP_CONCURRENCY=2``). Defaults fit a free Space (2 vCPU: a few answers at a time, a bounded
+    waiting line); the limits are those of ``ui.guard.Guard`` in front of Gradio.
+
+    Attributes:
+        concurrency: runs of the engine (answers, searches, uploads) at a time.
+        queue_size: runs that may wait in the queue; past it a run is refused.
+        max_body: largest request body in bytes, uploads aside (larger: HTTP 413).
+        max_upload: largest upload request in bytes (0: one file of « Mes documents » at its size limit,
+            ``RAG_UPLOAD_MAX_BYTES``, plus 1 MiB for the form; 1 MiB with ``RAG_UPLOADS=off``).
+        temp_budget: bytes Gradio's temp folder may hold before uploads are refused (HTTP 507).
+        per_session: runs one browser session may have queued or running (past it: HTTP 429; 0: no limit).
+        per_ip: runs one client address may have queued or running (0: no limit, for load tests from one host).
+    """
+
+    concurrency: int = 4
+    queue_size: int = 128
+    max_body: int = 64 * 1024
+    max_upload: int = 0
+    temp_budget: int = 64 * MIB
+    per_session: int = 2
+    per_ip: int = 8
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value, least = getattr(self, f.name), 0 if f.name in _ZERO_ALLOWED else 1
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ValueError(f"{f.name} (RAG_APP_{f.name.upper()}) must be a whole number "
+                                 f"{'>= 0' if least == 0 else 'of at least 1'}, got {value!r}")
+
+    def upload_request(self, settings: Settings) -> int:
+        """The largest upload request: ``max_upload``, or when 0 one file of « Mes documents » at the size limit
+        of ``settings`` and the form's overhead (1 MiB; 1 MiB in all with uploads off: Gradio's route stays)."""
+        if self.max_upload:
+            return self.max_upload
+        return settings.upload_max_bytes + MIB if settings.uploads == "on" else MIB
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None, **overrides) -> "AppSettings":
+        """Defaults, then ``RAG_APP_*`` environment variables, then ``overrides``.
+
+        Raises:
+            ValueError: a value that is not a whole number, or out of range; the message names the variable.
+        """
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = environ.get(f"RAG_APP_{f.name.upper()}")
+            if raw is None:
+                continue
+            try:
+                values[f.name] = int(raw)
+            except ValueError:
+                raise ValueError(f"RAG_APP_{f.name.upper()}={raw!r} is not a whole number") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

@@ -1,21 +1,23 @@
 """The page: Gradio Blocks over one ``Retriever``, its queue, and ``launch`` behind ``ui.guard.Guard``.
 
-``build_app(retriever) -> gr.Blocks`` (tests launch it in-process with ``launch(demo, ...)``). On a public Space,
-``launch`` puts ``guard.Guard`` in front of Gradio (request sizes, a per-client cap, invalid input refused before it
-is queued, security headers) and ``build_app`` makes the queue the only way to the engine (``api_open=False``, one
-concurrency group, served lightest client first).
+``build_app(retriever, app_settings) -> gr.Blocks`` (tests launch it in-process with ``launch(demo, ...)``). On a
+public Space, ``launch`` puts ``guard.Guard`` in front of Gradio (request sizes, a per-client cap, invalid input refused
+before it is queued, security headers) and ``build_app`` makes the queue the only way to the engine (``api_open=False``,
+one concurrency group, served lightest client first). The queue's size and the guard's limits are the fields of
+``rag.settings.AppSettings``, which ``app.py`` reads once at start (``RAG_APP_*``); importing this module reads no
+environment variable.
 """
 
 from __future__ import annotations
 
 import atexit
-import os
+import dataclasses
 from pathlib import Path
 
 import gradio as gr
 from starlette.middleware import Middleware
 
-from rag import MAX_K, MAX_QUESTION_CHARS, MODES, Retriever, Settings
+from rag import MAX_K, MAX_QUESTION_CHARS, MODES, AppSettings, Retriever, Settings
 from rag.index.uploads import UPLOAD_SUFFIXES
 from ui import guard
 from ui.about import EVAL_RESULTS, eval_plots, load_eval_summary, render_about
@@ -26,22 +28,6 @@ from ui.sessions import Sessions
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
-# 2 vCPU on a free Space: a few answers at a time, a bounded waiting line.
-CONCURRENCY = int(os.environ.get("RAG_APP_CONCURRENCY", "4"))
-QUEUE_SIZE = int(os.environ.get("RAG_APP_QUEUE_SIZE", "128"))
-# A public Space's limits (guard.py): runs queued or running per browser session and per address, request
-# bodies, uploads and Gradio's temp folder. An upload request carries one file of the « Mes documents » panel at
-# its size limit (RAG_UPLOAD_MAX_BYTES) and the form's overhead; with RAG_UPLOADS=off, Gradio's route stays,
-# bounded to 1 MiB.
-_UPLOADS = Settings.from_env()
-UPLOAD_REQUEST = (_UPLOADS.upload_max_bytes + 1024 * 1024) if _UPLOADS.uploads == "on" else 1024 * 1024
-LIMITS = guard.Limits(
-    max_body=int(os.environ.get("RAG_APP_MAX_BODY", str(64 * 1024))),
-    max_upload=int(os.environ.get("RAG_APP_MAX_UPLOAD", str(UPLOAD_REQUEST))),
-    temp_budget=int(os.environ.get("RAG_APP_TEMP_BUDGET", str(64 * 1024 * 1024))),
-    per_session=int(os.environ.get("RAG_APP_PER_SESSION", "2")),
-    per_ip=int(os.environ.get("RAG_APP_PER_IP", "8")),
-)
 DELETE_CACHE = (300, 900)  # every 5 minutes, Gradio deletes its temp files older than 15 minutes
 ENGINE = "engine"  # one concurrency group for every handler that runs the engine
 
@@ -75,6 +61,16 @@ def theme() -> gr.themes.Base:
                           font=["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans",
                                 "DejaVu Sans", "sans-serif"],
                           font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "DejaVu Sans Mono", "monospace"])
+
+
+def app_limits(app_settings: AppSettings | None = None, settings: Settings | None = None) -> guard.Limits:
+    """A public Space's limits (``guard.Limits``) from ``app_settings``; an upload request's from ``settings`` (its
+    « Mes documents » size limit) unless ``RAG_APP_MAX_UPLOAD`` is set. Either missing: read from the environment."""
+    app_settings = AppSettings.from_env() if app_settings is None else app_settings
+    settings = Settings.from_env() if settings is None else settings
+    return guard.Limits(max_body=app_settings.max_body, max_upload=app_settings.upload_request(settings),
+                        temp_budget=app_settings.temp_budget, per_session=app_settings.per_session,
+                        per_ip=app_settings.per_ip)
 
 
 def launch_options() -> dict:
@@ -179,11 +175,16 @@ def wire(app: App, c: dict, tabs: gr.Tabs) -> None:
         c["clear_docs"].click(app.clear_documents, outputs=[c["my_docs"]], api_visibility="private")
 
 
-def build_app(retriever: Retriever, concurrency: int = CONCURRENCY, queue_size: int = QUEUE_SIZE) -> gr.Blocks:
+def build_app(retriever: Retriever, app_settings: AppSettings | None = None, *, concurrency: int | None = None,
+              queue_size: int | None = None) -> gr.Blocks:
     """The Gradio app over ``retriever`` (queue configured; launch it with ``launch(demo, ...)``).
 
+    ``app_settings`` (default: ``AppSettings.from_env()``, read now) sets the queue and, kept as
+    ``demo.app_settings``, the limits ``launch`` applies; ``concurrency`` and ``queue_size`` override its fields.
     With ``retriever.settings.uploads == "on"`` (the default), the page has the « Mes documents » panel; each
     session's files live in ``demo.upload_sessions`` (``ui.sessions.Sessions``) until the session ends."""
+    overrides = {k: v for k, v in (("concurrency", concurrency), ("queue_size", queue_size)) if v is not None}
+    app_settings = dataclasses.replace(AppSettings.from_env() if app_settings is None else app_settings, **overrides)
     sessions = Sessions(retriever) if retriever.settings.uploads == "on" else None
     if sessions is not None:
         atexit.register(sessions.close)
@@ -205,7 +206,8 @@ def build_app(retriever: Retriever, concurrency: int = CONCURRENCY, queue_size: 
         if sessions is not None:
             demo.unload(app.end_session)
     demo.upload_sessions = sessions
-    demo.queue(default_concurrency_limit=concurrency, max_size=queue_size, api_open=False)
+    demo.app_settings, demo.engine_settings = app_settings, retriever.settings
+    demo.queue(default_concurrency_limit=app_settings.concurrency, max_size=app_settings.queue_size, api_open=False)
     guard.fair_queue(demo)
     demo.guard_routes = guard.Routes(
         blocks=demo, group=ENGINE,
@@ -217,9 +219,14 @@ def build_app(retriever: Retriever, concurrency: int = CONCURRENCY, queue_size: 
     return demo
 
 
-def launch(demo: gr.Blocks, limits: guard.Limits = LIMITS, **kwargs):
+def launch(demo: gr.Blocks, limits: guard.Limits | None = None, app_settings: AppSettings | None = None, **kwargs):
     """``demo.launch`` with the app's theme, CSS and script, behind ``guard.Guard`` (sizes, per-client caps,
-    pre-queue checks, headers), uploads bounded, run history off, and no extra allowed file paths."""
+    pre-queue checks, headers), uploads bounded, run history off, and no extra allowed file paths.
+
+    ``limits`` default to ``app_limits`` of ``app_settings``, else of the settings ``build_app`` kept on ``demo``
+    (a demo made elsewhere: read from the environment now)."""
+    if limits is None:
+        limits = app_limits(app_settings or getattr(demo, "app_settings", None), getattr(demo, "engine_settings", None))
     routes = getattr(demo, "guard_routes", None) or guard.Routes(blocks=demo)
     middleware = Middleware(guard.Guard, routes=routes, limits=limits, temp_dir=gr.utils.get_upload_folder())
     app_kwargs = dict(kwargs.pop("app_kwargs", None) or {})
