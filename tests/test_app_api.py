@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from app_fixtures import APP_DOCS, ROOT, app_corpus, app_retriever, app_url  # noqa: F401 (fixtures)
+from corpora import APP_DOCS, ROOT
 from gradio_client import Client
 
 QUESTION = "Que signifie un contrôle humain significatif ?"
@@ -26,6 +26,7 @@ def test_search_returns_valid_citations(client, app_retriever, app_corpus):
     assert result["passages"], "no passage returned"
     assert 1 <= len(result["sentences"]) <= 3
     files = {d: (app_corpus / f"{d}.md").read_text(encoding="utf-8") for d in APP_DOCS}
+    assert any(p["highlights"] for p in result["passages"])
     for p in result["passages"]:
         assert p["doc_id"] in files
         doc = app_retriever.clean_document(p["doc_id"])

@@ -10,11 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from app_fixtures import ROOT, XSS_IMG, XSS_SCRIPT, app_corpus, app_retriever, app_url, browser  # noqa: F401 (fixtures)
+from corpora import ROOT, XSS_IMG, XSS_SCRIPT
 
 CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
-    pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+    pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
+                allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
 
 from docs.screenshot import open_app  # noqa: E402
@@ -40,9 +41,18 @@ def ask(page, question: str, selector: str):
     page.locator(f"#result {selector}").first.wait_for(state="attached", timeout=TIMEOUT)
 
 
+IN_VIEWPORT = ("e => { const r = e.getBoundingClientRect();"
+               " return r.bottom > 0 && r.top < window.innerHeight && r.height > 0; }")
+
+
 def in_viewport(locator) -> bool:
-    return locator.evaluate("e => { const r = e.getBoundingClientRect();"
-                            " return r.bottom > 0 && r.top < window.innerHeight && r.height > 0; }")
+    return locator.evaluate(IN_VIEWPORT)
+
+
+def wait_in_viewport(page, selector: str) -> None:
+    """Until the element is on screen (a jump to it may scroll smoothly); a timeout if it never gets there."""
+    page.wait_for_function(f"s => {{ const e = document.querySelector(s); return !!e && ({IN_VIEWPORT})(e); }}",
+                           arg=selector, timeout=TIMEOUT)
 
 
 def test_answer_cards_and_citation_link(page):
@@ -63,10 +73,11 @@ def test_answer_cards_and_citation_link(page):
     n = cards.count()
     page.locator(f"#result .sources a.cite[href='#passage-{n}']").first.click()
     page.wait_for_function(f"location.hash === '#passage-{n}'", timeout=TIMEOUT)
-    page.wait_for_timeout(300)
+    wait_in_viewport(page, f"#passage-{n}")
     assert in_viewport(page.locator(f"#passage-{n}"))
     marker.click()
     page.wait_for_function(f"location.hash === '{target}'", timeout=TIMEOUT)
+    wait_in_viewport(page, target)
     assert in_viewport(page.locator(target))
 
 
@@ -93,7 +104,7 @@ def test_read_in_document_opens_the_reader_at_the_passage(page):
     card.locator("button.read-link").click()
     hit = page.locator("#reader #reader-hit")
     hit.wait_for(timeout=TIMEOUT)
-    page.wait_for_timeout(500)
+    wait_in_viewport(page, "#reader #reader-hit")  # the reader scrolls to the passage
     assert hit.is_visible() and in_viewport(hit)
     assert page.locator("button[role=tab][aria-selected=true]").inner_text().strip() == "Corpus"
     assert hit.inner_text().strip() in page.locator("#reader .reader").inner_text()
@@ -148,11 +159,15 @@ def test_html_in_questions_and_documents_is_shown_literally(page):
     assert XSS_IMG in reader and XSS_SCRIPT in reader
     assert page.locator("#reader img, #reader script").count() == 0
     assert "<script>alert(3)</script>" in page.locator("table.docs").inner_text()
-    page.wait_for_timeout(500)
+    # Every image has loaded or failed (an injected onerror has had its chance), then one turn of the page's event
+    # loop runs the tasks already queued: a dialog they opened is in page.dialogs by then.
+    page.wait_for_function("Array.from(document.images).every(i => i.complete)", timeout=TIMEOUT)
+    page.evaluate("() => new Promise(done => setTimeout(done, 0))")
     assert page.dialogs == []
 
 
 @pytest.mark.skipif(os.environ.get("RAG_SCREENSHOT") != "1", reason="set RAG_SCREENSHOT=1 to write docs/screenshot.png")
+@pytest.mark.timeout(1900)  # its process may convert the model and build the real index: up to its own 1800 s
 def test_readme_screenshot():
     """The README screenshot, from the REAL corpus index (default settings), in its own process."""
     import subprocess

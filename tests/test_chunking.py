@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT
+from corpora import ROOT
 
 from rag.corpus.documents import load_corpus
 from rag.text.chunking import chunk_document
@@ -17,10 +17,12 @@ def counter():
 
 def test_chunks_fit_the_embedder_and_are_stable(counter):
     docs = load_corpus(ROOT / "corpus")
+    assert docs
     for d in docs:
         clean = clean_document(d.text)
         first = chunk_document(d.doc_id, clean, counter, 160, 32)
         again = chunk_document(d.doc_id, clean_document(d.text), counter, 160, 32)
+        assert first, d.doc_id
         assert [c.chunk_id for c in first] == [c.chunk_id for c in again]
         assert len({c.chunk_id for c in first}) == len(first)
         for c in first:

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-from conftest import ROOT, TINY
+from checks import check_invariants
+from corpora import ROOT, TINY
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag.corpus.documents import load_corpus
 from rag.text.cleaning import clean_document
-
-
-def check_invariants(text: str) -> None:
-    doc = clean_document(text)
-    assert len(doc.src_start) == len(doc.src_end) == len(doc.text)
-    assert np.all(np.diff(doc.src_start) >= 0) and np.all(np.diff(doc.src_end) >= 0)
-    assert np.all(doc.src_start < doc.src_end) if len(doc.text) else True
-    for block in doc.blocks:
-        start, end = doc.to_file(block.start, block.end)
-        assert doc.render(start, end) == doc.text[block.start:block.end]
 
 
 def test_debris_is_removed_and_page_breaks_are_joined():
@@ -30,7 +20,8 @@ def test_debris_is_removed_and_page_breaks_are_joined():
     assert "Scroll to Top" not in doc.text and "---" not in doc.text
     assert "systèmes d'armes létaux autonomes" in doc.text
     # The paragraph cut by the page break and its footnotes reads as one.
-    assert "examine la question des SALA depuis\n2014" in doc.text or "examine la question des SALA depuis 2014" in doc.text
+    assert ("examine la question des SALA depuis\n2014" in doc.text
+            or "examine la question des SALA depuis 2014" in doc.text)
     sections = {b.section for b in doc.blocks if b.kind == "text"}
     assert ("Rapport sur les drones autonomes", "Recommandations") in sections
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from conftest import TINY, TINY_METADATA, write_corpus
+from corpora import TINY, TINY_METADATA, write_corpus
 
 from rag import CorpusError, Retriever
 from rag.corpus.documents import load_corpus, scan_corpus

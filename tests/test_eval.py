@@ -51,7 +51,8 @@ La moitié financera la recherche sur le traitement des données massives.
 CASES = [
     {"id": "t1", "question": "Que suppose un contrôle humain significatif ?", "lang": "fr", "answerable": True,
      "kind": "definition", "split": "tune",
-     "answers": [{"doc": "drones-autonomes", "quote": "Un contrôle humain significatif suppose que l’opérateur comprenne le système"}]},
+     "answers": [{"doc": "drones-autonomes",
+                  "quote": "Un contrôle humain significatif suppose que l’opérateur comprenne le système"}]},
     {"id": "t2", "question": "Quel est le budget de l'IA de défense en 2030 ?", "lang": "fr", "answerable": True,
      "kind": "factual", "split": "heldout",
      "answers": [{"doc": "budget-defense", "quote": "atteindra 1,5 milliard d'euros en 2030"}]},
@@ -60,7 +61,8 @@ CASES = [
      "answers": [{"doc": "resolution-onu", "quote": "*Prie* le Secrétaire général de présenter un rapport"}]},
     {"id": "t4", "question": "Que recommande le rapport sur les essais de drones ?", "lang": "fr", "answerable": True,
      "kind": "keyword", "split": "tune",
-     "answers": [{"doc": "drones-autonomes", "quote": "la création d'un registre international des essais de drones armés"}]},
+     "answers": [{"doc": "drones-autonomes",
+                  "quote": "la création d'un registre international des essais de drones armés"}]},
     {"id": "t5", "question": "Comment faire une pâte à crêpes ?", "lang": "fr", "answerable": False,
      "kind": "unanswerable_off_topic", "split": "heldout", "answers": []},
     {"id": "t6", "question": "Who won the 2022 football world cup?", "lang": "en", "answerable": False,
@@ -76,7 +78,8 @@ def _write_corpus(folder: Path) -> Path:
 
 
 def _write_testset(path: Path, lines) -> Path:
-    path.write_text("".join((l if isinstance(l, str) else json.dumps(l, ensure_ascii=False)) + "\n" for l in lines),
+    path.write_text("".join((line if isinstance(line, str) else json.dumps(line, ensure_ascii=False)) + "\n"
+                            for line in lines),
                     encoding="utf-8")
     return path
 
@@ -164,7 +167,8 @@ def test_half_quote_rule():
 
 def test_relevant_chunks_over_all_chunks():
     case = _case("q1", answers=[GoldAnswer("d", "x", normalize("registre international"))])
-    chunks = [("d@0", "d", "un registre  international ici"), ("d@1", "d", "autre"), ("e@0", "e", "registre international")]
+    chunks = [("d@0", "d", "un registre  international ici"), ("d@1", "d", "autre"),
+              ("e@0", "e", "registre international")]
     assert relevant_chunks([case], chunks) == {"q1": {"d@0": 1}}
 
 
@@ -199,7 +203,8 @@ def test_loader_accepts_the_tiny_set_and_missing_split(tmp_path, documents):
     ({**CASES[1], "kind": "multi_doc"}, "at least 2 documents"),
     ({**CASES[1], "answer": [{"doc": "budget-defense", "quote": "3 milliards"}]}, "answer span 1: quote not found"),
     ({**CASES[1], "answer": {"doc": "budget-defense"}}, "field 'answer' must be a list"),
-    ({**CASES[4], "answer": [{"doc": "budget-defense", "quote": "1,5 milliard"}]}, "unanswerable but has an answer span"),
+    ({**CASES[4], "answer": [{"doc": "budget-defense", "quote": "1,5 milliard"}]},
+     "unanswerable but has an answer span"),
     ({**CASES[1], "type": "montant"}, "type must be one of"),
 ])
 def test_loader_rejects_bad_lines_naming_the_line(tmp_path, documents, bad, problem):
@@ -240,12 +245,15 @@ def test_project_testset_is_valid():
     assert len(cases) >= 200
     assert {c.split for c in cases} == {"tune", "heldout"}
     assert all(c.kind.startswith("unanswerable") != c.answerable for c in cases)
-    assert all(len({a.doc for a in c.answers}) >= 2 for c in cases if c.kind == "multi_doc")
+    multi_doc = [c for c in cases if c.kind == "multi_doc"]
+    assert multi_doc and all(len({a.doc for a in c.answers}) >= 2 for c in multi_doc)
     # Our own quotes are verbatim, character for character (the loader itself also accepts normalised markup).
     missing = [(c.id, a.quote[:40]) for c in cases for a in (*c.answers, *c.spans) if a.quote not in docs[a.doc]]
     assert not missing
     # Every answerable case says what type of answer it asks for; most have hand-written shortest spans.
-    assert all(c.type for c in cases if c.answerable) and not any(c.type or c.spans for c in cases if not c.answerable)
+    answerable = [c for c in cases if c.answerable]
+    assert answerable and all(c.type for c in answerable)
+    assert not any(c.type or c.spans for c in cases if not c.answerable)
     assert sum(bool(c.spans) for c in cases) >= 0.95 * sum(c.answerable for c in cases)
 
 
@@ -259,7 +267,7 @@ def _env(tmp_path: Path) -> dict:
 
 def _run(args, env) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "eval", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=600)
+                          text=True, timeout=240)  # within the test's own timeout (300 s); it takes under a minute
 
 
 def test_cli_bad_testset_exits_2_before_computing(tmp_path):

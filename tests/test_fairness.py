@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import write_corpus
+from corpora import write_corpus
 
 from rag import Retriever, Settings
 from rag.retrieval.fusion import HEAD, PER_DOCUMENT, diversify
@@ -43,7 +43,7 @@ def crowded(tmp_path_factory):
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "keyword"])
 def test_a_long_document_holds_at_most_three_of_the_first_five(crowded, mode):
-    long_rows = len(crowded._doc_rows["rapport-long"])
+    long_rows = len(crowded.ranker.doc_rows["rapport-long"])
     assert HEAD * long_rows / len(crowded.index.chunks) <= PER_DOCUMENT  # a minority of the index
     top = [p.doc_id for p in crowded.search("drones armés autonomes et contrôle humain de la force", k=10, mode=mode)]
     assert top[:HEAD].count("rapport-long") == PER_DOCUMENT  # it would take more without the cap
@@ -56,8 +56,9 @@ def test_a_named_document_keeps_its_places(crowded):
 
 
 def test_a_document_that_is_most_of_the_corpus_is_not_capped(tiny_retriever):
-    caps = tiny_retriever._document_caps(tiny_retriever._prepare("drones", 5, "hybrid", None)[0],
+    caps = tiny_retriever.ranker.document_caps(tiny_retriever._prepare("drones", 5, "hybrid", None)[0],
                                          {d.doc_id for d in tiny_retriever.documents})
     total = len(tiny_retriever.index.chunks)
+    assert caps
     for doc, cap in caps.items():
-        assert cap == max(PER_DOCUMENT, -(-HEAD * len(tiny_retriever._doc_rows[doc]) // total))
+        assert cap == max(PER_DOCUMENT, -(-HEAD * len(tiny_retriever.ranker.doc_rows[doc]) // total))

@@ -1,4 +1,4 @@
-"""Faults (issue 5, items 1-3 and 7): crashes during a build, damaged index files, corpus changes, threads.
+"""Faults: crashes during a build, damaged index files, corpus changes, threads.
 
 Everything runs on the tiny fixture corpus. Rebuilds use the bundled embedder behind a memo of passage
 vectors (same name, same vectors), so each of the many rebuilds below takes a fraction of a second; the
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import killed_build
 import pytest
-from conftest import TINY, TINY_METADATA, write_corpus
+from corpora import TINY, TINY_METADATA, write_corpus
 
 from rag import MODES, Retriever, Settings
 from rag.index.folder import CURRENT, live_folder, load_index
@@ -31,8 +31,8 @@ QUESTIONS = ["Que suppose un contrôle humain significatif des drones ?",
              "budget de l'intelligence artificielle de défense en 2030"]
 
 # Every file of a build (checked against a real build by test_index_layout_is_the_one_tested).
-FILES = ["manifest.json", "documents.jsonl", "clean.jsonl", "offsets.npy", "chunks.jsonl", "vectors.faiss", "sentences.npy",
-         "keyword/params.index.json", "keyword/vocab.index.json", "keyword/data.csc.index.npy",
+FILES = ["manifest.json", "documents.jsonl", "clean.jsonl", "offsets.npy", "chunks.jsonl", "vectors.faiss",
+         "sentences.npy", "keyword/params.index.json", "keyword/vocab.index.json", "keyword/data.csc.index.npy",
          "keyword/indices.csc.index.npy", "keyword/indptr.csc.index.npy"]
 
 
@@ -100,7 +100,7 @@ def clone(base, dest: Path) -> Settings:
     return base["settings"].replace(index_dir=str(dest))
 
 
-# --------------------------------------------------------------------------- 2. damaged index
+# --------------------------------------------------------------------------- a damaged index
 def test_index_layout_is_the_one_tested(base):
     folder = base["folder"]
     assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) == sorted(FILES)
@@ -206,7 +206,7 @@ def test_bad_current_pointer(base, tmp_path, caplog, content):
     assert snapshot(r) == base["expected"]
 
 
-# --------------------------------------------------------------------------- 1. crash during a build
+# --------------------------------------------------------------------------- a crash during a build
 BEFORE_SWITCH = ["sentences-embedding", "chunks-half-written", "vectors-save", "sentences-half-written", "keyword-save",
                  "manifest-written", "build-renamed", "current-tmp-written"]
 AFTER_SWITCH = ["current-switched"]
@@ -230,8 +230,7 @@ def crashes(base, tmp_path_factory):
                                                                    memo=base["memo"]))
     out = {}
     for key, (settings, proc) in runs.items():
-        stdout, stderr = proc.communicate(timeout=300)
-        out[key] = (settings, proc.returncode, stdout + stderr)
+        out[key] = (settings, *killed_build.wait(proc))
     return out
 
 
@@ -280,7 +279,7 @@ def test_crash_of_a_first_build_builds_again(crashes, base, caplog, point):
     assert_not_half_written(settings)
 
 
-# --------------------------------------------------------------------------- 3. corpus changes
+# --------------------------------------------------------------------------- corpus changes between runs
 def file_text(settings, doc_id: str) -> str:
     path = next(p for p in Path(settings.corpus_dir).iterdir() if p.stem == doc_id)
     with open(path, encoding="utf-8", newline="") as fh:
@@ -290,7 +289,8 @@ def file_text(settings, doc_id: str) -> str:
 def every_passage(r: Retriever) -> list:
     """All chunks of the index (k=50 dense covers the whole tiny corpus), and those of a few keyword queries."""
     out = r.search(QUESTIONS[0], k=50, mode="dense")
-    for q in ("drones contrôle humain", "budget défense milliard", "résolution Secrétaire général", "satellites orbite"):
+    for q in ("drones contrôle humain", "budget défense milliard", "résolution Secrétaire général",
+              "satellites orbite"):
         out += r.search(q, k=50, mode="keyword")
     return out
 
@@ -299,15 +299,18 @@ def check_reflects(r: Retriever, settings, gone: set[str] = frozenset()) -> list
     stems = {p.stem for p in Path(settings.corpus_dir).iterdir() if p.suffix in (".md", ".txt")}
     assert {d.doc_id for d in r.documents} == stems
     passages = every_passage(r)
-    assert {p.doc_id for p in passages} <= stems and not {p.doc_id for p in passages} & gone
+    assert passages and {p.doc_id for p in passages} <= stems and not {p.doc_id for p in passages} & gone
     for p in passages:
         raw = file_text(settings, p.doc_id)
         assert 0 <= p.start < p.end <= len(raw)
         assert clean_document(raw).render(p.start, p.end) == p.text, p.chunk_id
+    quoted = 0
     for q in QUESTIONS:
         a = r.answer(q, k=5)
+        quoted += len(a.sentences)
         for s in a.sentences:
             assert r.clean_document(a.passages[s.passage].doc_id).render(s.start, s.end) == s.text
+    assert quoted, "no question was answered: no quoted sentence was checked"
     return passages
 
 
@@ -376,7 +379,7 @@ def test_corpus_changes_between_runs(tmp_path, caplog):
     assert r.search(QUESTIONS[0], k=1)[0].doc_id == "rapport-sala"
 
 
-# --------------------------------------------------------------------------- 7. thread safety
+# --------------------------------------------------------------------------- thread safety
 def calls() -> list[tuple]:
     out = []
     for q in QUESTIONS + ["registre international des essais"]:

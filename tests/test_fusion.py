@@ -20,7 +20,7 @@ def test_glossary_coverage_counts_the_words_that_reach_french(question, share):
 
 
 def test_keyword_evidence_follows_the_question(tiny_retriever):
-    evidence = tiny_retriever._keyword_evidence
+    evidence = tiny_retriever.ranker.keyword_evidence
     assert evidence(analyze("Quel est le budget de la défense ?")) == 1.0  # every term is in the index
     # Words the index does not know lower it, down to nothing.
     some = evidence(analyze("Quel budget pour les pingouins frigorifiés du zoo de Vincennes ?"))

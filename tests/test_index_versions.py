@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from conftest import TINY_METADATA, write_corpus
+from corpora import TINY_METADATA, write_corpus
 from documents import make_docx, make_pdf
 
 GOLDEN = Path(__file__).parent / "golden" / "index-stages.json"
@@ -61,7 +61,8 @@ def stage_output(folder: Path) -> dict:
         "skipped": [list(s) for s in skipped],
         "documents": records,
         "clean": {d: {"text": c.text, "src_start": digest(c.src_start), "src_end": digest(c.src_end),
-                      "blocks": [[b.kind, b.start, b.end, b.level, list(b.section)] for b in c.blocks]} for d, c in cleans.items()},
+                      "blocks": [[b.kind, b.start, b.end, b.level, list(b.section)] for b in c.blocks]}
+                  for d, c in cleans.items()},
         "chunks": [{"id": c.chunk_id, "doc": c.doc_id, "file": [c.start, c.end], "clean": [c.clean_start, c.clean_end],
                     "section": list(c.section), "sentences": [list(s) for s in c.sentences], "text": c.text}
                    for c in chunks],

@@ -7,7 +7,7 @@ import ast
 import re
 from pathlib import Path
 
-from conftest import ROOT
+from corpora import ROOT
 
 RAG = ROOT / "rag"
 
@@ -112,7 +112,9 @@ def test_nothing_outside_the_library_reaches_into_private_index_data():
 def test_no_module_lists_the_file_names_of_others():
     """What an index depends on is declared by versions (rag.index.versions), never by listing source files."""
     pattern = re.compile(r"""["'][\w/]+\.py["']""")
-    offenders = [f"{name}: {m.group(0)}" for name, path in rag_modules().items()
+    modules = rag_modules()
+    assert modules
+    offenders = [f"{name}: {m.group(0)}" for name, path in modules.items()
                  for m in pattern.finditer(path.read_text(encoding="utf-8"))]
     assert offenders == []
 

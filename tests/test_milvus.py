@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import killed_build
@@ -191,6 +192,9 @@ def test_build_killed_mid_insert_leaves_the_previous_collection_live(milvus_sett
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True,
                             start_new_session=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    # A builder that never reports an insert is killed after 120 s: its output ends, and the check below fails.
+    watchdog = threading.Timer(120, lambda: proc.poll() is None and os.killpg(proc.pid, signal.SIGKILL))
+    watchdog.start()
     try:
         lines = []
         for line in proc.stdout:
@@ -201,6 +205,7 @@ def test_build_killed_mid_insert_leaves_the_previous_collection_live(milvus_sett
         os.killpg(proc.pid, signal.SIGKILL)  # the builder and its Milvus server, mid-insert
         proc.wait(timeout=30)
     finally:
+        watchdog.cancel()
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
     conn = connect(milvus_settings)
@@ -216,7 +221,7 @@ def test_build_killed_mid_insert_leaves_the_previous_collection_live(milvus_sett
 @needs_milvus
 def test_update_killed_after_inserting_leaves_the_previous_generation_live(tmp_path, milvus_settings):
     """A real SIGKILL of an incremental build once its rows are inserted and flushed, before its folder exists."""
-    from conftest import write_corpus
+    from corpora import write_corpus
 
     from rag import Retriever, build_index
     from rag.stores.milvus_connection import connect, disconnect
@@ -375,7 +380,7 @@ def _pks_of(conn, collection: str, where: str) -> list[int]:
 
 @needs_milvus
 def test_incremental_build_on_milvus_touches_only_changed_documents(tmp_path, milvus_settings, monkeypatch):
-    from conftest import TINY, write_corpus
+    from corpora import TINY, write_corpus
 
     from rag import Retriever, build_index
     from rag.index.folder import load_index

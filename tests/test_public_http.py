@@ -1,6 +1,6 @@
-"""Safe to put on a public Space (issue 9), through HTTP against the running app on 127.0.0.1.
+"""Safe to put on a public Space, through HTTP against the running app on 127.0.0.1.
 
-Each test names the row of the issue's table it covers. Most use the session's app over the fixture corpus
+Most tests use the session's app over the fixture corpus
 (``app_url``); the queue tests use a second app, launched here, whose engine can be held at a gate (the real
 embedder behind a ``threading.Event``) so that what is queued, refused and served in which order does not
 depend on timing.
@@ -18,9 +18,11 @@ import uuid
 
 import httpx
 import pytest
-from app_fixtures import APP_DOCS, ROOT, app_corpus, app_retriever, app_url, free_port  # noqa: F401 (fixtures)
+from corpora import ROOT
 from gradio_client import Client
 from wrapping import WrappedEmbedder
+
+from docs.screenshot import free_port
 
 QUESTION = "Que signifie un contrôle humain significatif ?"
 
@@ -95,8 +97,8 @@ def wait_seen(gate, text: str, timeout: float = 30) -> None:
     assert text in gate.seen
 
 
-# --------------------------------------------------------------------------- rows 3 and 2 (queue): fairness
-def test_row3_one_client_holds_at_most_two_places_and_others_go_first(gated):
+# --------------------------------------------------------------------------- the queue: fairness between clients
+def test_one_client_holds_at_most_two_places_in_the_queue_and_others_go_first(gated):
     url, demo, gate = gated["url"], gated["demo"], gated["gate"]
     search = fn_index(demo, "search")
     wait_idle(demo)
@@ -115,7 +117,8 @@ def test_row3_one_client_holds_at_most_two_places_and_others_go_first(gated):
         # per address: 8 runs from 127.0.0.1 at most (A: 2, B: 1, then C, D: 2 each, E: 1)
         for s in ("c", "d"):
             for n in (1, 2):
-                assert join(url, search, [f"question {s}{n} contrôle", 5, "hybrid", None], f"session-{s}").status_code == 200
+                joined = join(url, search, [f"question {s}{n} contrôle", 5, "hybrid", None], f"session-{s}")
+                assert joined.status_code == 200
         assert join(url, search, ["question E1 contrôle", 5, "hybrid", None], "session-e").status_code == 200
         over = join(url, search, ["question F1 contrôle", 5, "hybrid", None], "session-f")
         assert over.status_code == 429 and "Trop de requêtes en attente" in over.json()["detail"]
@@ -128,7 +131,7 @@ def test_row3_one_client_holds_at_most_two_places_and_others_go_first(gated):
     assert sorted(order) == sorted(["A1", "A2", "B1", "c1", "c2", "d1", "d2", "E1"])
 
 
-def test_row3_invalid_input_is_refused_before_queueing(gated):
+def test_invalid_input_is_refused_before_queueing(gated):
     url, demo, gate = gated["url"], gated["demo"], gated["gate"]
     wait_idle(demo)
     gate.seen.clear()
@@ -139,15 +142,15 @@ def test_row3_invalid_input_is_refused_before_queueing(gated):
     assert not demo._queue.event_ids_to_events and not gate.seen  # nothing was queued, nothing embedded
 
 
-# --------------------------------------------------------------------------- row 4: the direct route
+# --------------------------------------------------------------------------- the engine runs only through the queue
 @pytest.mark.parametrize("route", ["gradio_api/run/search", "gradio_api/api/search", "run/search"])
-def test_row4_the_direct_run_route_is_closed(app_url, route):
+def test_the_direct_run_route_is_closed(app_url, route):
     r = httpx.post(app_url + route, json={"data": [QUESTION, 5, "hybrid", None]}, timeout=30)
     assert r.status_code in (404, 405), (r.status_code, r.text[:200])
     assert "passages" not in r.text
 
 
-def test_row4_every_route_that_runs_the_engine_is_queued(gated):
+def test_every_route_that_runs_the_engine_is_queued(gated):
     demo = gated["demo"]
     engine = [f for f in demo.fns.values() if f.concurrency_id == "engine"]
     assert {getattr(f.fn, "__name__", "") for f in engine} == {"ask", "search", "upload"}  # upload: embeds
@@ -155,12 +158,12 @@ def test_row4_every_route_that_runs_the_engine_is_queued(gated):
     assert not demo.api_open if hasattr(demo, "api_open") else True
 
 
-# --------------------------------------------------------------------------- row 2: uploads and temp files
-def test_row2_uploads_are_bounded(app_url, gated):
+# --------------------------------------------------------------------------- uploads and temporary files
+def test_uploads_and_temporary_files_are_bounded(app_url, gated):
     import ui.layout
 
-    big = httpx.post(app_url + "gradio_api/upload", files={"files": ("big.bin", b"0" * (ui.layout.LIMITS.max_upload + 1))},
-                     timeout=30)
+    limit = ui.layout.app_limits().max_upload  # the app's: its settings read from the environment
+    big = httpx.post(app_url + "gradio_api/upload", files={"files": ("big.bin", b"0" * (limit + 1))}, timeout=30)
     assert big.status_code == 413
     small = httpx.post(app_url + "gradio_api/upload", files={"files": ("small.txt", b"bonjour")}, timeout=30)
     assert small.status_code == 200
@@ -168,11 +171,11 @@ def test_row2_uploads_are_bounded(app_url, gated):
     full = httpx.post(gated["url"] + "gradio_api/upload", files={"files": ("small.txt", b"bonjour")}, timeout=30)
     assert full.status_code == 507 and "temporaire" in full.json()["detail"]
     config = httpx.get(app_url + "config", timeout=10).json()
-    assert config["max_file_size"] == ui.layout.LIMITS.max_upload
+    assert config["max_file_size"] == limit
     assert gated["demo"].delete_cache == ui.layout.DELETE_CACHE
 
 
-def test_row2_a_streamed_upload_without_length_is_refused(app_url):
+def test_a_streamed_upload_without_length_is_refused(app_url):
     def body():
         for _ in range(200):
             yield b"0" * 65536
@@ -182,7 +185,7 @@ def test_row2_a_streamed_upload_without_length_is_refused(app_url):
     assert r.status_code in (411, 413)
 
 
-# --------------------------------------------------------------------------- row 8: request size
+# --------------------------------------------------------------------------- request size
 def raw_post(url: str, path: str, body: bytes, chunked: bool = False) -> tuple[int, int, bytes]:
     """POST ``body`` piece by piece, stopping as soon as the server answers; returns the status, how many
     bytes of the body had been sent by then, and the answer's body."""
@@ -217,7 +220,7 @@ def raw_post(url: str, path: str, body: bytes, chunked: bool = False) -> tuple[i
     return status, sent, data.split(b"\r\n\r\n", 1)[-1]
 
 
-def test_row8_a_56_mb_body_is_refused_early(app_url):
+def test_a_56_mb_body_is_refused_early(app_url):
     ids = json.dumps({"data": [QUESTION, 5, "hybrid", ["x" * 26] * 2_000_000], "fn_index": 0,
                       "session_hash": "big"}).encode()
     assert len(ids) > 50_000_000
@@ -228,7 +231,7 @@ def test_row8_a_56_mb_body_is_refused_early(app_url):
     assert status == 413 and sent < 1_000_000  # no length given: refused once 64 KB have been read
 
 
-def test_row8_unknown_ids_are_echoed_by_a_short_prefix(app_url):
+def test_unknown_ids_are_echoed_by_a_short_prefix(app_url):
     client = Client(app_url, verbose=False)
     with pytest.raises(Exception) as info:
         client.predict(QUESTION, 5, "hybrid", ["inconnu-" + "y" * 1000, "autre-" + "z" * 1000], api_name="/search")
@@ -239,13 +242,14 @@ def test_row8_unknown_ids_are_echoed_by_a_short_prefix(app_url):
     assert "plus de documents que l'index n'en contient" in str(info.value) and len(str(info.value)) < 300
 
 
-# --------------------------------------------------------------------------- row 9: odd values, never a 500
-def test_row9_private_handlers_refuse_odd_values_with_4xx(gated):
+# --------------------------------------------------------------------------- odd values: a 4xx, never a 500
+def test_private_handlers_refuse_odd_values_with_4xx(gated):
     url, demo = gated["url"], gated["demo"]
     wait_idle(demo)
     ask = fn_index(demo, "ask")
     for data in ([QUESTION, float("inf"), "hybrid", None], [{"a": 1}, 5, "hybrid", None], [QUESTION, 5, ["x"], None],
-                 [QUESTION, 5, "hybrid", [["deep"]]], [QUESTION, 1e308 * 10, "hybrid", None], [QUESTION, "5", "hybrid", None]):
+                 [QUESTION, 5, "hybrid", [["deep"]]], [QUESTION, 1e308 * 10, "hybrid", None],
+                 [QUESTION, "5", "hybrid", None]):
         r = join(url, ask, data, "session-odd")
         assert r.status_code == 422, (data, r.status_code, r.text[:200])
         assert r.json()["detail"][0]["__type__"] == "validate"
@@ -258,7 +262,7 @@ def test_row9_private_handlers_refuse_odd_values_with_4xx(gated):
 @pytest.mark.parametrize("request_", ['{"doc": "note-technique", "start": Infinity, "end": 3}',
                                       '{"doc": "note-technique", "start": 1e400, "end": 3}',
                                       "[" * 450 + "]" * 450, "x" * 2000, '{"doc": {"a": 1}, "start": 0, "end": 3}'])
-def test_row9_the_reader_request_from_the_page_completes(gated, request_):
+def test_the_reader_request_from_the_page_completes_over_http(gated, request_):
     url, demo = gated["url"], gated["demo"]
     session = "session-reader-" + uuid.uuid4().hex[:6]
     r = join(url, fn_index(demo, "open_reader"), [request_], session)
@@ -269,8 +273,8 @@ def test_row9_the_reader_request_from_the_page_completes(gated, request_):
     assert completed(url, session, r.json()["event_id"])["success"] is True
 
 
-# --------------------------------------------------------------------------- rows 11 and 1: contract
-def test_row11_empty_docs_is_refused_everywhere(app_url, app_retriever):
+# --------------------------------------------------------------------------- docs, messages and long questions
+def test_empty_docs_is_refused_everywhere(app_url, app_retriever):
     import ui.handlers
     import ui.messages
     from rag import QueryError
@@ -286,7 +290,7 @@ def test_row11_empty_docs_is_refused_everywhere(app_url, app_retriever):
     assert client.predict(QUESTION, 5, "hybrid", None, api_name="/search")["passages"]  # None: every document
 
 
-def test_row11_every_engine_error_code_has_a_french_message():
+def test_every_engine_error_code_has_a_french_message():
     import ui.messages
     from rag import QueryError
 
@@ -295,7 +299,7 @@ def test_row11_every_engine_error_code_has_a_french_message():
         assert message != "Requête invalide." and "english" not in message, code
 
 
-def test_row1_a_long_question_is_answered_cut_with_a_note(app_url):
+def test_a_long_question_is_answered_cut_with_a_note(app_url):
     client = Client(app_url, verbose=False)
     result = client.predict("中" * 2000, 5, "hybrid", None, api_name="/search")
     assert 0 < len(result["question"]) < 100
@@ -304,9 +308,9 @@ def test_row1_a_long_question_is_answered_cut_with_a_note(app_url):
     assert normal["question"] == QUESTION and normal["notes"] == []
 
 
-# --------------------------------------------------------------------------- row 12: headers and /config
+# --------------------------------------------------------------------------- headers and /config
 @pytest.mark.parametrize("path", ["", "config", "gradio_api/info", "gradio_api/file=/etc/passwd", "no-such-page"])
-def test_row12_security_headers(app_url, path):
+def test_every_page_carries_the_security_headers(app_url, path):
     r = httpx.get(app_url + path, timeout=10)
     csp = r.headers.get("content-security-policy", "")
     assert "default-src 'self'" in csp and "object-src 'none'" in csp
@@ -314,7 +318,7 @@ def test_row12_security_headers(app_url, path):
     assert r.headers.get("x-content-type-options") == "nosniff"
 
 
-def test_row12_config_shows_no_server_path_and_run_history_is_off(app_url, app_corpus, app_retriever):
+def test_config_shows_no_server_path_and_run_history_is_off(app_url, app_corpus, app_retriever):
     text = httpx.get(app_url + "config", timeout=10).text
     config = json.loads(text)
     assert config["run_history"] is False
@@ -323,7 +327,7 @@ def test_row12_config_shows_no_server_path_and_run_history_is_off(app_url, app_c
         assert path not in text, path
 
 
-# --------------------------------------------------------------------------- row 5: corpus changed while running
+# --------------------------------------------------------------------------- a corpus changed while running
 @pytest.fixture(scope="module")
 def changing(tmp_path_factory, app_corpus):
     """The app over a copy of the fixture corpus, which the test then edits, truncates and deletes."""
@@ -347,7 +351,7 @@ def changing(tmp_path_factory, app_corpus):
             demo.close()
 
 
-def test_row5_a_changed_corpus_is_shown_and_never_mixed(changing):
+def test_a_corpus_changed_while_running_is_shown_and_never_mixed(changing):
     url, corpus, r = changing["url"], changing["corpus"], changing["retriever"]
     client = Client(url, verbose=False)
     questions = [(QUESTION, None), ("Quand l'Assemblée générale a-t-elle adopté la résolution ?", ["resolution-onu"]),
@@ -365,6 +369,7 @@ def test_row5_a_changed_corpus_is_shown_and_never_mixed(changing):
     after = [client.predict(q, 5, "hybrid", d, api_name="/search") for q, d in questions]
     for b, a in zip(before, after):
         assert a["index_older_than_corpus"] is True and any("Index plus ancien que le corpus" in n for n in a["notes"])
+        assert a["passages"]
         assert a["passages"] == b["passages"] and a["sentences"] == b["sentences"]  # the index's text, unchanged
         for p in a["passages"]:
             doc = r.clean_document(p["doc_id"])
@@ -381,7 +386,7 @@ def test_row5_a_changed_corpus_is_shown_and_never_mixed(changing):
     ("gradio_api/call/v2/search", {"question": "", "k": 5}),
     ("gradio_api/call/search", {"data": [QUESTION, 5, "hybrid", []]}),
 ])
-def test_row3_the_call_routes_refuse_invalid_input_before_queueing(app_url, route, body):
+def test_the_call_routes_refuse_invalid_input_before_queueing(app_url, route, body):
     r = httpx.post(app_url + route, json=body, timeout=30)
     assert r.status_code == 422, (r.status_code, r.text[:200])
     (problem,) = [d for d in r.json()["detail"] if not d["is_valid"]]
@@ -389,7 +394,7 @@ def test_row3_the_call_routes_refuse_invalid_input_before_queueing(app_url, rout
                                   "identifiant, ou null pour tous les documents.")
 
 
-def test_row3_the_call_route_still_answers(app_url):
+def test_the_call_route_still_answers(app_url):
     r = httpx.post(app_url + "gradio_api/call/search", json={"data": [QUESTION, 3, "hybrid", None]}, timeout=30)
     assert r.status_code == 200
     event = r.json()["event_id"]

@@ -167,8 +167,8 @@ def test_word_families_match_at_the_stem_level():
 
 
 def test_contact_lines_are_never_answers():
-    for line in ("E-mail : accueil@ifri.org", "Site internet : ifri.org", "27 rue de la Procession 75740 Paris Cedex 15",
-                 "Tél. : +33 (0)1 40 61 60 00", "https://www.ifri.org"):
+    for line in ("E-mail : accueil@ifri.org", "Site internet : ifri.org",
+                 "27 rue de la Procession 75740 Paris Cedex 15", "Tél. : +33 (0)1 40 61 60 00", "https://www.ifri.org"):
         assert is_contact(line), line
     assert not is_contact("La réunion de deux jours, tenue du 4 au 5 février à PALEXCO, a adopté la déclaration.")
     assert not is_contact("L'Ifri est une fondation reconnue d'utilité publique.")

@@ -1,5 +1,6 @@
 """The readers (rag.corpus.readers): PDF, Word and web pages built here, with known text on known pages; and every bad
-input of issue 12 gets its one-line reason naming the file while the rest of the corpus is read."""
+input (encrypted, truncated or mislabelled files, zip bombs, too many pages, scans, odd names) gets its one-line
+reason naming the file while the rest of the corpus is read."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import re
 
 import pypdfium2 as pdfium
 import pytest
+from checks import without_the_html_library
 from documents import make_docx, make_pdf, make_zip_bomb
 
 from rag.corpus import readers
@@ -166,14 +168,6 @@ def test_html_main_text_with_headings():
 # ----------------------------------------------------------------------------- bad input
 
 
-def without_the_html_library(monkeypatch) -> None:
-    """This process as on a machine whose pip left out trafilatura's HTML cleaner: importing it fails."""
-    import sys
-
-    monkeypatch.setitem(sys.modules, "trafilatura", None)  # ``import trafilatura`` raises ImportError
-    monkeypatch.delitem(sys.modules, "rag.corpus.readers.html", raising=False)
-
-
 def test_a_reader_whose_library_is_missing_skips_its_files_and_names_the_library(tmp_path, monkeypatch):
     without_the_html_library(monkeypatch)
     (tmp_path / "note.md").write_text("# Note\n\nLe contrôle humain reste requis.\n", encoding="utf-8")
@@ -208,7 +202,8 @@ def test_every_bad_input_gets_its_reason_and_the_rest_is_read(tmp_path, monkeypa
     assert reasons["chiffre.pdf"].startswith("encrypted PDF (password protected)")
     assert reasons["tronque.pdf"].startswith("corrupted or truncated PDF")
     assert reasons["page-web.pdf"] == "not a PDF: the file is an HTML page (rename it .html to index it)"
-    assert re.match(r"zip bomb: the Word file expands to 150,000,\d{3} bytes from \d{2,3},\d{3} ", reasons["bombe.docx"])
+    assert re.match(r"zip bomb: the Word file expands to 150,000,\d{3} bytes from \d{2,3},\d{3} ",
+                    reasons["bombe.docx"])
     assert reasons["abime.docx"].startswith("corrupted or truncated Word file")
     assert reasons["scripts.html"] == "no main text in this web page (scripts, styles or navigation only)"
     assert reasons["enorme.pdf"] == "2,000 pages; the limit is 500 (RAG_MAX_PAGES)"

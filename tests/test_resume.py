@@ -1,8 +1,8 @@
-"""Resumable embedding (issue 13, item 4): a build killed mid-embedding continues where it stopped, and shards
-of a corpus embedded apart (``python -m rag embed --shard I/N``) build without embedding anything again.
+"""Resumable embedding: a build killed mid-embedding continues where it stopped, and shards of a corpus embedded
+apart (``python -m rag embed --shard I/N``) build without embedding anything again.
 
-The embedder is test_incremental's: the bundled one behind a memo, counting every text sent to it. Every result
-is compared with a full build of the same corpus in another folder (same chunks, vectors and answers).
+The embedder is test_incremental's (``builds``): the bundled one behind a memo, counting every text sent to it.
+Every result is compared with a full build of the same corpus in another folder (same chunks, vectors and answers).
 """
 
 from __future__ import annotations
@@ -13,13 +13,15 @@ from pathlib import Path
 import killed_build
 import numpy as np
 import pytest
-from conftest import TINY_METADATA, write_corpus
-from test_incremental import SATELLITES, assert_same_index, builds_use, embedder, full_rebuild, make_settings  # noqa: F401 (fixtures)
+from builds import SATELLITES, assert_same_index, full_rebuild, make_settings
+from corpora import TINY_METADATA, write_corpus
 
 from rag import build_index
 from rag.__main__ import main as cli
 from rag.index.folder import CURRENT
 from rag.index.resume import FOLDER
+
+pytestmark = pytest.mark.usefixtures("builds_use")  # every build of this module goes through ``embedder``
 
 
 def _corpus(folder: Path) -> Path:
@@ -32,6 +34,7 @@ def _saved(settings) -> list[Path]:
     return sorted((Path(settings.index_dir) / FOLDER).glob("*/*.npz"))
 
 
+@pytest.mark.slow  # kills a build in a subprocess
 def test_a_build_killed_mid_embedding_embeds_only_the_rest_when_run_again(tmp_path, embedder):
     settings = make_settings(_corpus(tmp_path / "corpus"), tmp_path / "index")
     code, output = killed_build.run("third-document", settings)
@@ -102,7 +105,10 @@ def test_shards_embedded_apart_then_built_together_embed_nothing_more(tmp_path, 
     settings = make_settings(corpus, build)
     build_index(settings)
     assert sum(embedder.take().values()) == 0
-    assert_same_index(settings, full_rebuild(settings, tmp_path / "full", embedder), embedder)
+    full = settings.replace(index_dir=str(tmp_path / "full"))
+    build_index(full)
+    assert embedder.take(), "a build from nothing embeds through the counter: the zero above is not for want of one"
+    assert_same_index(settings, full, embedder)
     assert cli(["embed", "--shard", "3/2", "--corpus", str(corpus), "--index", str(build), "-q"]) == 2
     assert "shards are numbered 1 to 2" in capsys.readouterr().err
     assert cli(["embed", "--shard", "half", "--corpus", str(corpus), "--index", str(build), "-q"]) == 2

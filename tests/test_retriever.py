@@ -53,6 +53,7 @@ def test_answer_quotes_sentences_verbatim(tiny_settings):
         assert p.text[s.passage_start:s.passage_end] == s.text
         assert clean_document(file_text(tiny_settings, p.doc_id)).render(s.start, s.end) == s.text
         assert p.start <= s.start < s.end <= p.end
+    assert any(p.highlights for p in answer.passages)
     for p in answer.passages:
         assert all(0 <= a < b <= len(p.text) for a, b in p.highlights)
         for a, b in p.highlights:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import random
 
-from conftest import ROOT
+from checks import check_invariants
+from corpora import ROOT
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from test_cleaning import check_invariants
 
 from rag.corpus.documents import load_corpus
 from rag.text.chunking import chunk_document
@@ -86,7 +86,8 @@ def test_markdown_hard_breaks_and_wrapped_footnotes_stay_as_they_were():
 
 def test_french_abbreviations_and_initials_do_not_end_sentences():
     text = ("Selon M. Dupont et J.-C. Martin (cf. art. 3, p. 12), le n° 5 du rapport est clair. Les drones, "
-            "les robots, etc. Le texte cite Mme Durand, p. 4 et suiv. Il conclut ? Oui, sans réserve. Vol. 3 paru en 2024.")
+            "les robots, etc. Le texte cite Mme Durand, p. 4 et suiv. Il conclut ? Oui, sans réserve. "
+            "Vol. 3 paru en 2024.")
     assert sentences(text) == [
         "Selon M. Dupont et J.-C. Martin (cf. art. 3, p. 12), le n° 5 du rapport est clair.",
         "Les drones, les robots, etc.", "Le texte cite Mme Durand, p. 4 et suiv.", "Il conclut ?", "Oui, sans réserve.",

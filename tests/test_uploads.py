@@ -1,4 +1,5 @@
-"""A session's own documents (``rag.index.uploads``, ``ui.sessions``): found, cited exactly, private, limited, deleted."""
+"""A session's own documents (``rag.index.uploads``, ``ui.sessions``): found, cited exactly, private, limited,
+deleted."""
 
 from __future__ import annotations
 
@@ -75,6 +76,7 @@ def test_another_collection_and_the_shared_retriever_never_see_it(tiny_retriever
     b.add(upload("b.md", "# Autre chose\n\nLa flotte compte douze frégates de défense aérienne.\n"), "b.md")
     for other in (b.retriever(), tiny_retriever):
         answer = other.answer(QUESTION)
+        assert answer.passages  # the nearest passages are shown even when nothing answers
         assert all("Héliotrope" not in p.text for p in answer.passages)
         assert all(p.title != "Le projet Héliotrope" for p in answer.passages)
         assert all(d.title != "Le projet Héliotrope" for d in other.documents)

@@ -9,11 +9,12 @@ import os
 from pathlib import Path
 
 import pytest
-from app_fixtures import ROOT, app_corpus, app_retriever, app_url, browser  # noqa: F401 (fixtures)
+from corpora import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
-    pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+    pytest.skip(f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium)",
+                allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
 
 from docs.screenshot import open_app  # noqa: E402
@@ -59,7 +60,9 @@ def test_upload_a_markdown_file_and_get_an_answer_cited_from_it(browser, app_url
         assert ANSWER in reference and "mon-document-1, caractères" in reference
 
         page.evaluate("document.querySelector('#my-docs-list').scrollIntoView({block: 'start'})")
-        page.wait_for_timeout(300)
+        # until the scroll has stopped: the same position on two animation frames in a row
+        page.wait_for_function("() => { const same = window.lastScrollY === window.scrollY;"
+                               " window.lastScrollY = window.scrollY; return same; }", timeout=TIMEOUT)
         shot = tmp_path / "upload.png"
         page.screenshot(path=str(shot), full_page=False)
         assert shot.stat().st_size > 10_000

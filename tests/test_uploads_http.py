@@ -1,4 +1,4 @@
-"""Upload isolation through HTTP (issue 12): two browser sessions against the app launched here.
+"""Upload isolation through HTTP: two browser sessions against the app launched here.
 
 Session A uploads a document through Gradio's own routes (``/gradio_api/upload``, then the panel's event on
 ``/gradio_api/queue/join``), as the page does; session B (raw HTTP and ``gradio_client``) never sees it; A's
@@ -15,8 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from app_fixtures import APP_DOCS, app_corpus, app_retriever, free_port  # noqa: F401 (fixtures)
+from corpora import APP_DOCS
 from gradio_client import Client
+
+from docs.screenshot import free_port
 
 QUESTION = "Combien coûte le projet Héliotrope ?"
 ANSWER = "Le projet Héliotrope de drones sous-marins est financé à hauteur de 42 millions d'euros par la marine."
@@ -89,7 +91,7 @@ def test_session_b_never_sees_session_a_document_and_a_folder_goes_when_a_ends(u
     theirs = ask(url, demo, b)
     assert "42 millions" not in theirs and "Mon document" not in theirs and "mon-document-" not in theirs
     api = Client(url, verbose=False).predict(QUESTION, 5, "hybrid", None, api_name="/search")
-    assert all("Héliotrope" not in p["text"] and not p["doc_id"].startswith("mon-document-")
+    assert api["passages"] and all("Héliotrope" not in p["text"] and not p["doc_id"].startswith("mon-document-")
                for p in api["passages"])
     # the stored copy is never served, to B or anyone
     for route in ("gradio_api/file=", "file="):
