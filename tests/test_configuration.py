@@ -145,6 +145,7 @@ def test_the_milvus_token_stays_a_secret_of_the_environment():
     assert any(name == "RAG_MILVUS_TOKEN" and "secret" in meaning for name, _, meaning, _ in configuration.rows())
 
 
+@pytest.mark.slow  # a fresh interpreter imports the app
 def test_importing_the_page_reads_no_variable():
     """ui.layout builds nothing from the environment when imported: bad values there do not matter until start."""
     assert not list(_keys(ast.parse((ROOT / "ui" / "layout.py").read_text(encoding="utf-8"))))
