@@ -65,7 +65,7 @@ def main() -> None:
              time.perf_counter() - t0, info["documents"], info["chunks"], info["embedder"], info["created"])
     demo = build_app(retriever, app_settings)
     memory.release_free_memory()
-    launch(demo, app_settings=app_settings, **address)
+    launch(demo, **address)  # the limits of the app settings build_app kept on demo
 
 
 if __name__ == "__main__":
