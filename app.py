@@ -8,7 +8,7 @@ to the passage it comes from. The page itself lives in ``ui/``: ``ui.layout`` (B
 ``ui.messages`` (French messages), ``ui.sessions`` (each session's uploads) and ``ui/assets`` (CSS, JavaScript).
 This module reads the settings once (``Settings`` and ``AppSettings``, ``RAG_*`` and ``RAG_APP_*`` variables; a bad
 value stops it with one line naming the variable, see docs/configuration.md), sets the process's memory habits
-(``ui.memory``), loads or builds the index, then serves.
+(``ui.memory``), loads or builds the index, then serves while spaCy and the first query vector warm up.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 
 from ui import memory
@@ -64,8 +65,21 @@ def main() -> None:
     log.info("index ready in %.1f s: %s documents, %s passages, embedder %s, built %s",
              time.perf_counter() - t0, info["documents"], info["chunks"], info["embedder"], info["created"])
     demo = build_app(retriever, app_settings)
-    memory.release_free_memory()
+    # spaCy's pipeline (3 to 5 s) and the first query vector load beside the server's start, not at the first
+    # visitor's question (which waits for them if it comes sooner); then the heap's free pages go back.
+    threading.Thread(target=warm_up, args=(retriever,), name="warm-up", daemon=True).start()
     launch(demo, **address)  # the limits of the app settings build_app kept on demo
+
+
+def warm_up(retriever: Retriever) -> None:
+    started = time.perf_counter()
+    try:
+        retriever.warm_up()
+    except Exception:  # the first question will say what is wrong, to the visitor and in the log
+        log.exception("warm-up failed")
+        return
+    memory.release_free_memory()
+    log.info("warm-up done in %.1f s (question analysis and the first query vector)", time.perf_counter() - started)
 
 
 if __name__ == "__main__":

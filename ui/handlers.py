@@ -62,7 +62,6 @@ class App:
         self.letters = doc_letters(self.documents)
         self.files = {d.doc_id: d.file for d in self.documents if d.file}
         self.threshold = float(retriever.settings.answer_threshold)
-        retriever.warm_up()  # spaCy and the embedder load now, not at the first visitor's question
 
     # ------------------------------------------------------------- checks
     def _docs(self, docs) -> list[str] | None:

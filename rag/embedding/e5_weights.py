@@ -72,3 +72,16 @@ def read_q4(checkpoint: Path, rows_per_read: int = 4096) -> tuple[np.ndarray, np
             codes.append(c)
             scales.append(s)
     return np.concatenate(codes), np.concatenate(scales)
+
+
+def q4_rows(codes: np.ndarray, scales: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The float32 rows ``ids`` (any shape) of the matrix kept as ``codes`` and ``scales`` (see :func:`q4_blocks`):
+    ``(code - 8) × scale`` computed in float32, so equal bit for bit to the dequantised matrix's rows."""
+    packed = np.asarray(codes[ids.reshape(-1)])
+    cols = packed.shape[-1] * 2
+    q = np.empty((packed.shape[0], cols), np.int8)
+    q[:, 0::2] = packed & 15
+    q[:, 1::2] = packed >> 4
+    rows = (q - 8).astype(np.float32)
+    rows.reshape(len(rows), cols // QK, QK)[:] *= np.asarray(scales[ids.reshape(-1)], np.float32)[..., None]
+    return rows.reshape(*ids.shape, cols)

