@@ -206,6 +206,8 @@ def test_any_hard_wrapped_rendering_cites_exactly_the_files_characters(pair):
 @given(column_wrapping())
 @example(("Le les les. Le les les les les les drones résolution M. 3 États ?\n\nLe les les.\n",
           "Le les les. Le les les les les les drones résolution M.\n3 États ?\n\nLe les les.\n"))  # once a heading
+@example(("Le les les les drones significatif. Le l'ONU (SALA) ?\n\nLe les les.\n",
+          "Le les les les drones significatif.\nLe l'ONU (SALA) ?\n\nLe les les.\n"))  # capitals ending a sentence
 def test_wrapping_at_a_column_changes_no_sentence(pair):
     text, wrapped = pair
     assert sentences(wrapped) == sentences(text)

@@ -25,7 +25,7 @@ from rag.text.markup import SpannedText, append_inline, plain
 
 # The clean text, its blocks and its map to file offsets (with rag.text.line_kinds and rag.text.markup);
 # raise it whenever they change (an index records it: rag.index.versions).
-CLEANING_VERSION = 1
+CLEANING_VERSION = 2
 
 SENTENCE_END = tuple(".!?:;…»\"”)")
 # A line that opens a list item: a bullet or dash, « 1. », « 2) », « (a) », « b) », « iv) ».

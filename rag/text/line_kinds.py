@@ -146,7 +146,8 @@ def _plain_heading(lines: list[Line], i: int, following: list[tuple[str, int]]) 
         if m.group("num"):
             return f"num{m.group('num').count('.') + 1}"
         return "roman" if m.group("roman") else "letter"
-    if caps and not next_caps and len(words) <= 15 and not s.endswith("."):
+    # A line of capitals that ends like a sentence right under text (« Le l'ONU (SALA) ? ») is a wrapped sentence.
+    if caps and not next_caps and len(words) <= 15 and not s.endswith(".") and not (prev and s.endswith(("?", "!"))):
         return "caps"
     if not prev and after_blank and _title_like(s) and (
             para_len > 2 * len(s) + 40 or _title_above_text(lines, at, following)):
