@@ -296,7 +296,7 @@ def write_figures(args, rows: list[dict], figs: list[dict]) -> None:
     table = markdown(rows, peak_mb())
     if args.markdown:
         Path(args.markdown).write_text(table, encoding="utf-8")
-    if args.readme and rows:
+    if args.readme and rows and not (args.skip_real and args.skip_synthetic):  # a runtimes-only run keeps that table
         update_readme(table, "<!-- bench:start -->", "<!-- bench:end -->")
     if args.readme and figs:
         update_readme(runtimes_markdown(figs), "<!-- runtimes:start -->", "<!-- runtimes:end -->")
