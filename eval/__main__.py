@@ -170,7 +170,7 @@ def _report(args, retriever, cases, modes: list[str], result: dict, load_seconds
         "baseline_chunks": result["runs"][BASELINE].extra["chunks"] if BASELINE in result["runs"] else None,
         "settings": {**json.loads(retriever.settings.to_json()),  # folders relative: no machine paths in results
                      **{k: _relative(Path(getattr(retriever.settings, k))).as_posix()
-                        for k in ("corpus_dir", "index_dir", "calibration_file", "glossary_file")}},
+                        for k in PATH_SETTINGS if getattr(retriever.settings, k)}},
         "index_load_seconds": round(load_seconds, 2),
         "seconds": {m: round(run.seconds, 2) for m, run in result["runs"].items()},
     }
@@ -188,6 +188,10 @@ def _report(args, retriever, cases, modes: list[str], result: dict, load_seconds
     print("\nwrote " + ", ".join(str(p) for p in paths.values()))
     if args.readme:
         update_readme(paths["summary"].read_text(encoding="utf-8"))
+
+
+PATH_SETTINGS = ("corpus_dir", "index_dir", "shipped_index", "embed_cache", "upload_dir", "calibration_file",
+                 "glossary_file")
 
 
 def _relative(path: Path) -> Path:

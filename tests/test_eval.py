@@ -294,5 +294,8 @@ def test_cli_end_to_end_on_tiny_corpus(tmp_path):
     assert metrics["hybrid"]["recall@10"] >= 0.75  # the tiny set is easy
     assert "| hybrid |" in proc.stdout
     assert (out / "retrieval.png").read_bytes()[:4] == b"\x89PNG"
+    for name in ("details.json", "report.md"):  # no machine's paths in committed results
+        text = (out / name).read_text(encoding="utf-8")
+        assert str(ROOT) not in text and str(Path.home()) not in text and str(tmp_path) not in text, name
     # The baseline's vectors are cached: a second run embeds nothing new.
     assert list((tmp_path / "cache").glob("baseline-*.npy"))
