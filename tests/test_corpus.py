@@ -33,8 +33,8 @@ def test_bad_files_are_skipped_by_name_and_listed(tmp_path, caplog):
     (corpus / "latin1.txt").write_bytes("Résolution adoptée".encode("latin-1"))
     docs, skipped = scan_corpus(corpus)
     assert {d.doc_id for d in docs} == {"rapport-drones", "resolution-test", "note-budget"}
-    assert dict(skipped) == {"binaire.md": "binary file (NUL bytes)", "latin1.txt": "not UTF-8 text (byte 1)",
-                             "vide.md": "empty file"}
+    assert dict(skipped) == {"binaire.md": "binary file (NUL bytes)",
+                             "latin1.txt": "not UTF-8 text (byte 1): save it as UTF-8", "vide.md": "empty file"}
     settings_kw = dict(corpus_dir=str(corpus), index_dir=str(tmp_path / "i"), embedder="bundled",
                        chunk_tokens=64, chunk_overlap=8)
     with caplog.at_level(logging.WARNING, logger="rag"):

@@ -83,6 +83,20 @@ def test_another_collection_and_the_shared_retriever_never_see_it(tiny_retriever
     assert [d.doc_id for d in tiny_retriever.documents] == ["note-budget", "rapport-drones", "resolution-test"]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be-bom", "utf-32"])
+def test_utf16_and_utf32_text_with_a_byte_order_mark_is_read_and_cited(tiny_retriever, upload, encoding):
+    """A text saved as UTF-16 or UTF-32 (as Windows' Notepad offers), its byte-order mark first: read, found, and
+    cited at the offsets of its decoded characters."""
+    data = ("\ufeff" + MINE).encode("utf-16-be") if encoding == "utf-16-be-bom" else MINE.encode(encoding)
+    collection = Collection(tiny_retriever)
+    info = collection.add(upload("notepad.txt", data), "notepad.txt")
+    assert info.title == "Le projet Héliotrope"
+    answer = collection.retriever().answer(QUESTION)
+    assert answer.status == "answered" and answer.sentences[0].text == ANSWER
+    s = answer.sentences[0]
+    assert MINE[s.start:s.end] == ANSWER  # the file's characters, the mark not counted
+
+
 @pytest.mark.parametrize("name, content, limits, code, french", [
     ("virus.exe", b"MZ\x90\x00", {}, "bad_type", "type de fichier non pris en charge (.exe)"),
     ("sans-extension", b"bonjour", {}, "bad_type", "sans extension"),
@@ -96,6 +110,9 @@ def test_another_collection_and_the_shared_retriever_never_see_it(tiny_retriever
      "texte trop long (500 caractères au plus)"),
     ("blanc.md", "   \n\n  ", {}, "empty", "fichier vide"),
     ("nul-loin.txt", b"a" * 600 + b"\x00", {}, "not_format", "ne correspond pas à un fichier .txt"),
+    ("sans-bom.txt", "Défense nationale et drones.".encode("utf-16-le"), {}, "not_utf8",
+     "n'est pas encodé en UTF-8"),
+    ("tronque.txt", "Défense".encode("utf-16") + b"\x00", {}, "damaged", "fichier endommagé"),
 ])
 def test_bad_files_are_refused_with_a_clear_french_message(tiny_retriever, upload, name, content, limits, code,
                                                            french):

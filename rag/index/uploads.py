@@ -31,6 +31,7 @@ import numpy as np
 
 from rag.core.types import DocumentInfo
 from rag.corpus.documents import MAX_FILE_BYTES, read_document
+from rag.corpus.readers.text import looks_utf16, unicode_bom
 from rag.index.build import chunk_corpus
 from rag.index.folder import IndexData
 from rag.index.texts import dense_text, keyword_text, sentence_texts
@@ -50,7 +51,8 @@ NAME_CHARS = 120
 EMBED_BATCH = 32
 
 # The reader's reasons (``rag.corpus.documents``) that have their own code, hence their own French message.
-READ_REASONS = (("empty file", "empty"), ("not UTF-8", "not_utf8"), ("binary file", "not_format"),
+READ_REASONS = (("empty file", "empty"), ("not UTF-8", "not_utf8"), ("without a byte-order mark", "not_utf8"),
+                ("damaged UTF-", "damaged"), ("binary file", "not_format"),
                 ("encrypted PDF", "encrypted"), ("zip bomb", "zip_bomb"), ("not a PDF", "not_format"),
                 ("not a Word document", "not_format"), ("corrupted", "damaged"), ("no text found", "no_text"),
                 ("PDF without text", "no_text"), ("no main text", "no_text"))
@@ -106,8 +108,8 @@ def check_file(path: str | Path, name: str, settings) -> str:
     magic = MAGIC.get(suffix)
     if magic is not None and not head.startswith(magic):
         raise UploadError("not_format", shown, suffix)
-    if suffix not in MAGIC and b"\x00" in head:
-        raise UploadError("not_format", shown, suffix)
+    if suffix not in MAGIC and b"\x00" in head and unicode_bom(head) is None and not looks_utf16(head):
+        raise UploadError("not_format", shown, suffix)  # (UTF-16 or UTF-32 text has NULs: its reader decides)
     return suffix
 
 
