@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -55,7 +56,18 @@ def main() -> None:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SIGTERM (a Space or a service manager stopping the app) ends it as Ctrl-C does: Gradio closes its server and
+    # the exit handlers run, which delete every session's uploaded files (without this, they would stay on disk).
+    signal.signal(signal.SIGTERM, _interrupt)
     memory.limit_malloc_arenas()
+    try:
+        serve(settings, app_settings, address)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM before the server runs (Gradio handles them once it does)
+        log.info("stopped")
+
+
+def serve(settings: Settings, app_settings: AppSettings, address: dict) -> None:
+    """Load the index, build the page and serve it until interrupted."""
     log.info("corpus %s, embedder %s: loading the index (the committed one in %s, else %s; a build there, "
              "when neither matches, takes a minute or more)", settings.corpus_dir, settings.embedder,
              settings.shipped_index, settings.index_dir)
@@ -69,6 +81,10 @@ def main() -> None:
     # visitor's question (which waits for them if it comes sooner); then the heap's free pages go back.
     threading.Thread(target=warm_up, args=(retriever,), name="warm-up", daemon=True).start()
     launch(demo, **address)  # the limits of the app settings build_app kept on demo
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def warm_up(retriever: Retriever) -> None:

@@ -297,3 +297,35 @@ def test_the_page_searches_the_session_documents_with_the_ticked_ones_and_only_f
     assert "Mon document" in page and html.escape(ANSWER) in page
     other = app.ask(QUESTION, 5, "hybrid", None, SimpleNamespace(session_hash="session-b"))
     assert "Mon document" not in other and "42 millions" not in other
+
+
+def test_a_start_sweeps_the_upload_folders_no_running_app_owns(tiny_retriever, tmp_path, upload):
+    """Folders left by a crash or a kill: their owner is gone (or, without an owner file, they are older than the
+    session time to live). A running app's folder is kept."""
+    import os
+    import subprocess
+    import sys
+
+    base = tmp_path / "uploads"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = base / "rag-uploads-crashed"
+    (dead / "s-1").mkdir(parents=True)
+    (dead / "s-1" / "a.md").write_text(MINE, encoding="utf-8")
+    (dead / "owner.pid").write_text(gone.stdout.strip())
+    old = base / "rag-uploads-old"
+    old.mkdir()
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    alive = base / "rag-uploads-running"
+    alive.mkdir()
+    (alive / "owner.pid").write_text(str(os.getppid()))  # a process that runs
+    unrelated = base / "other-folder"
+    unrelated.mkdir()
+    s = Sessions(tiny_retriever, tiny_retriever.settings.replace(upload_dir=str(base), upload_ttl=3600),
+                 sweep_every=3600, upload_folder=upload.cache)
+    try:
+        assert not dead.exists() and not old.exists()
+        assert alive.exists() and unrelated.exists()
+        assert (s.root / "owner.pid").read_text() == str(os.getpid())
+    finally:
+        s.close()
+    assert not s.root.exists()

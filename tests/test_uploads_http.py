@@ -159,3 +159,48 @@ def test_more_files_than_a_session_may_hold_are_refused_before_queueing(uploads_
     r = httpx.post(url + "gradio_api/queue/join", json=body, timeout=30)
     assert r.status_code == 422 and "Au plus 10 fichiers par session." in r.text
     assert uploads_app["sessions"].documents("session-e-11111") == []
+
+
+def test_sigterm_deletes_every_uploaded_file(tmp_path):
+    """``python app.py`` stopped as a Space or a service manager stops it: nothing uploaded stays on disk."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from corpora import ROOT
+
+    base = tmp_path / "uploads"
+    port = free_port()
+    env = dict(os.environ, RAG_UPLOAD_DIR=str(base), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
+               GRADIO_ANALYTICS_ENABLED="False", RAG_INDEX_DIR=str(tmp_path / "index"))
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, "the app did not start"
+            try:
+                if httpx.get(url, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        client = Client(url, verbose=False)
+        session = client.session_hash
+        [root] = list(base.glob("rag-uploads-*"))
+        upload_url = url + "gradio_api/upload"
+        r = httpx.post(upload_url, files={"files": ("note.md", MINE.encode("utf-8"))}, timeout=30)
+        assert r.status_code == 200
+        config = httpx.get(url + "config", timeout=10).json()
+        fn = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "upload")
+        files = [{"path": r.json()[0], "orig_name": "note.md", "meta": {"_type": "gradio.FileData"}}]
+        assert "Le projet Héliotrope" in run(url, fn, [files], session)[0]
+        assert [p for p in root.rglob("*.md")]  # the session's copy is on disk
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        assert not root.exists() and not list(base.glob("rag-uploads-*"))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)

@@ -53,7 +53,9 @@ class Sessions:
         self.settings = settings or retriever.settings
         base = Path(self.settings.upload_dir) if self.settings.upload_dir else Path(tempfile.gettempdir())
         base.mkdir(parents=True, exist_ok=True)
-        self.root = Path(tempfile.mkdtemp(prefix="rag-uploads-", dir=base))  # mode 0700
+        sweep_stale(base, self.settings.upload_ttl)
+        self.root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir=base))  # mode 0700
+        (self.root / OWNER).write_text(str(os.getpid()), encoding="ascii")
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -169,6 +171,45 @@ class Sessions:
         for k in list(self._sessions):
             self.end(k)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+ROOT_PREFIX = "rag-uploads-"
+OWNER = "owner.pid"  # the pid of the app whose root folder this is
+
+
+def sweep_stale(base: Path, ttl: float) -> list[Path]:
+    """Remove the upload roots in ``base`` that no running app owns (left by a crash or a kill): those whose owner
+    process is gone, and, without an owner file (older apps), those untouched for ``ttl`` seconds. Returns them."""
+    removed = []
+    for root in base.glob(ROOT_PREFIX + "*"):
+        try:
+            if not root.is_dir() or root.is_symlink():
+                continue
+            try:
+                owner = int((root / OWNER).read_text(encoding="ascii").strip())
+            except (OSError, ValueError):
+                owner = None
+            if owner is not None and _alive(owner):
+                continue
+            if owner is None and time.time() - root.stat().st_mtime < ttl:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(root, ignore_errors=True)
+        removed.append(root)
+    if removed:
+        log.info("uploads: removed %d folder(s) left by an app that is no longer running", len(removed))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _gradio_uploads() -> Path:
