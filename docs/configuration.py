@@ -36,8 +36,11 @@ OTHERS = (
     ("XDG_CACHE_HOME", "`~/.cache`", "the user cache folder, home of builds (`rag-assistant/index/…`) and converted "
      "checkpoints (`rag-assistant/embedders`) unless `RAG_INDEX_DIR` or `RAG_EMBED_CACHE` says otherwise.",
      ("rag/embedding/bundled.py", "rag/settings.py")),
-    ("SPACE_ID", "(unset)", "set by Hugging Face on a Space: a client's address is then the first of "
-     "`X-Forwarded-For` (for `RAG_APP_PER_IP`).", ("ui/guard.py",)),
+    ("SPACE_ID", "(unset)", "set by Hugging Face on a Space: `RAG_APP_TRUSTED_PROXIES` is then 1 unless set "
+     "(the Space's proxy; the client's address for `RAG_APP_PER_IP` is the one it saw, the last of "
+     "`X-Forwarded-For`).", ("rag/settings.py",)),
+    ("FORWARDED_ALLOW_IPS", "(empty)", "uvicorn's own trust of `X-Forwarded-For`: left empty by the app (unless "
+     "set), so that `RAG_APP_TRUSTED_PROXIES` alone decides.", ("ui/guard.py",)),
     ("GRADIO_SERVER_NAME", "`127.0.0.1`", "address the app listens on (Gradio's variable; `0.0.0.0` on a Space).",
      ("app.py",)),
     ("GRADIO_SERVER_PORT", "`7860`", "port the app listens on (Gradio's variable).", ("app.py",)),

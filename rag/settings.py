@@ -318,6 +318,8 @@ class Settings:
                 values[f.name] = json.loads(raw) if kind in (tuple, list) else kind(raw)
             except ValueError:
                 raise ValueError(f"RAG_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
+        if "trusted_proxies" not in values and environ.get("SPACE_ID"):
+            values["trusted_proxies"] = 1  # the Space's own proxy
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -326,7 +328,7 @@ class Settings:
 
 MIB = 1024 * 1024
 # Fields of AppSettings where 0 is allowed (max_upload: derived; per_session, per_ip: no limit).
-_ZERO_ALLOWED = ("max_upload", "per_session", "per_ip")
+_ZERO_ALLOWED = ("max_upload", "per_session", "per_ip", "trusted_proxies")
 
 
 @dataclass(frozen=True)
@@ -344,6 +346,9 @@ class AppSettings:
         temp_budget: bytes Gradio's temp folder may hold before uploads are refused (HTTP 507).
         per_session: runs one browser session may have queued or running (past it: HTTP 429; 0: no limit).
         per_ip: runs one client address may have queued or running (0: no limit, for load tests from one host).
+        trusted_proxies: proxies in front of the app whose ``X-Forwarded-For`` entries are trusted: the client's
+            address is the one the farthest of them saw, read from the right (0: the socket's peer; the default
+            is 1 on a Hugging Face Space, ``SPACE_ID`` set, whose proxy adds it, else 0).
     """
 
     concurrency: int = 4
@@ -353,6 +358,7 @@ class AppSettings:
     temp_budget: int = 64 * MIB
     per_session: int = 2
     per_ip: int = 8
+    trusted_proxies: int = 0
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -385,5 +391,7 @@ class AppSettings:
                 values[f.name] = int(raw)
             except ValueError:
                 raise ValueError(f"RAG_APP_{f.name.upper()}={raw!r} is not a whole number") from None
+        if "trusted_proxies" not in values and environ.get("SPACE_ID"):
+            values["trusted_proxies"] = 1  # the Space's own proxy
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

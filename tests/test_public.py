@@ -225,3 +225,28 @@ def test_the_index_alone_says_what_is_cited_when_files_change(tmp_path, monkeypa
     # a fresh start rebuilds from what is there now
     fresh = Retriever.from_settings(settings)
     assert {d.doc_id for d in fresh.documents} == {"rapport-drones", "resolution-test"} and fresh.corpus_changed() == []
+
+
+@pytest.mark.parametrize("forwarded, trusted, expected", [
+    ("", 0, "10.0.0.9"),  # no proxy: the socket's peer
+    ("1.2.3.4", 0, "10.0.0.9"),  # a header the client wrote, no proxy trusted: ignored
+    ("1.2.3.4, 5.6.7.8", 1, "5.6.7.8"),  # one trusted proxy: the address it saw, not what the client wrote
+    ("spoof, 1.2.3.4, 5.6.7.8", 2, "1.2.3.4"),  # two trusted proxies
+    ("5.6.7.8", 2, "10.0.0.9"),  # fewer addresses than trusted proxies: the peer
+])
+def test_the_client_address_is_read_from_the_right_of_the_trusted_proxies(forwarded, trusted, expected):
+    from ui.guard import client_ip
+
+    headers = {"x-forwarded-for": forwarded} if forwarded else {}
+    assert client_ip(headers, ("10.0.0.9", 5555), trusted) == expected
+
+
+def test_a_space_trusts_its_own_proxy_and_the_operator_decides_elsewhere():
+    from rag import AppSettings
+
+    assert AppSettings.from_env({}).trusted_proxies == 0
+    assert AppSettings.from_env({"SPACE_ID": "owner/name"}).trusted_proxies == 1
+    assert AppSettings.from_env({"SPACE_ID": "owner/name", "RAG_APP_TRUSTED_PROXIES": "0"}).trusted_proxies == 0
+    assert AppSettings.from_env({"RAG_APP_TRUSTED_PROXIES": "2"}).trusted_proxies == 2
+    with pytest.raises(ValueError, match="RAG_APP_TRUSTED_PROXIES"):
+        AppSettings.from_env({"RAG_APP_TRUSTED_PROXIES": "-1"})

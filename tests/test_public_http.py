@@ -27,10 +27,10 @@ from docs.screenshot import free_port
 QUESTION = "Que signifie un contrôle humain significatif ?"
 
 
-def join(url: str, fn_index: int, data: list, session: str, **kw) -> httpx.Response:
+def join(url: str, fn_index: int, data: list, session: str, headers: dict | None = None, **kw) -> httpx.Response:
     body = {"data": data, "fn_index": fn_index, "session_hash": session, "event_data": None, "trigger_id": None}
     return httpx.post(url + "gradio_api/queue/join", content=json.dumps(body, allow_nan=True),
-                      headers={"content-type": "application/json"}, timeout=30, **kw)
+                      headers={"content-type": "application/json", **(headers or {})}, timeout=30, **kw)
 
 
 def completed(url: str, session: str, event_id: str, timeout: float = 60) -> dict:
@@ -122,12 +122,17 @@ def test_one_client_holds_at_most_two_places_in_the_queue_and_others_go_first(ga
         assert join(url, search, ["question E1 contrôle", 5, "hybrid", None], "session-e").status_code == 200
         over = join(url, search, ["question F1 contrôle", 5, "hybrid", None], "session-f")
         assert over.status_code == 429 and "Trop de requêtes en attente" in over.json()["detail"]
+        # an X-Forwarded-For the client writes itself lifts nothing (no proxy is trusted here)
+        for n in range(5):
+            spoofed = join(url, search, [f"question G{n} contrôle", 5, "hybrid", None], f"session-g{n}",
+                           headers={"x-forwarded-for": f"203.0.113.{n}, 198.51.100.{n}"})
+            assert spoofed.status_code == 429, n
     finally:
         gate.open.set()
     wait_idle(demo)
     order = [t.split()[1] for t in gate.seen]
     assert order[0] == "A1" and order.index("B1") < order.index("A2"), order
-    assert "A3" not in order and "F1" not in order
+    assert "A3" not in order and "F1" not in order and not [t for t in order if t.startswith("G")]
     assert sorted(order) == sorted(["A1", "A2", "B1", "c1", "c2", "d1", "d2", "E1"])
 
 

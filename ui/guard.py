@@ -22,8 +22,10 @@ Gradio serves the app; :class:`Guard` wraps Gradio's own FastAPI application (in
 goes ahead of a client sending question after question, and a session's second run waits behind other
 sessions' first ones.
 
-The client address is the socket's peer; on a Hugging Face Space (``SPACE_ID`` set), where every request
-comes through the Space's proxy, it is the first address of ``X-Forwarded-For``.
+The client address is the socket's peer, unless the operator says how many proxies in front of the app are
+trusted (``Limits.trusted_proxies``, ``RAG_APP_TRUSTED_PROXIES``; 1 by default on a Hugging Face Space, whose proxy
+adds the visitor's address): then it is the address the farthest trusted proxy saw, read from the right of
+``X-Forwarded-For``. The addresses on the left are written by the client and never trusted.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ class Limits:
     temp_budget: int = 64 * 1024 * 1024
     per_session: int = 2
     per_ip: int = 8  # 0: no limit per address
+    trusted_proxies: int = 0  # proxies in front of the app whose X-Forwarded-For entries are trusted
 
 
 @dataclass
@@ -105,9 +108,21 @@ class Routes:
         return fns.get(index) if isinstance(index, int) and not isinstance(index, bool) else None
 
 
-def client_ip(headers: dict[str, str], peer) -> str:
-    if os.environ.get("SPACE_ID") and headers.get("x-forwarded-for"):
-        return headers["x-forwarded-for"].split(",")[0].strip()
+def take_proxy_trust() -> None:
+    """Make ``Limits.trusted_proxies`` the only trust in ``X-Forwarded-For``: uvicorn, under Gradio, otherwise
+    replaces the socket's peer by that header's address on every connection from 127.0.0.1 (which any local
+    client writes). An operator's own ``FORWARDED_ALLOW_IPS`` is kept. Call before the server starts."""
+    os.environ.setdefault("FORWARDED_ALLOW_IPS", "")
+
+
+def client_ip(headers: dict[str, str], peer, trusted_proxies: int = 0) -> str:
+    """The client's address: with ``trusted_proxies`` proxies in front of the app, the ``trusted_proxies``-th
+    address from the right of ``X-Forwarded-For`` (each proxy appends the address it received the request from);
+    with none, or fewer addresses than proxies, the socket's peer."""
+    if trusted_proxies > 0:
+        hops = [h.strip() for h in headers.get("x-forwarded-for", "").split(",") if h.strip()]
+        if len(hops) >= trusted_proxies:
+            return hops[-trusted_proxies]
     return peer[0] if peer else "?"
 
 
@@ -201,7 +216,7 @@ class Guard:
         if self.routes.group is not None and getattr(fn, "concurrency_id", None) != self.routes.group:
             return await self.app(scope, replay, send)
         session = data.get("session_hash") if isinstance(data.get("session_hash"), str) else None
-        ip = client_ip(headers, scope.get("client"))
+        ip = client_ip(headers, scope.get("client"), self.limits.trusted_proxies)
         keys = [f"ip:{ip}"] + ([f"session:{session}"] if session else [])
         async with self._lock:  # count and admit atomically
             self._admit(session, ip)
@@ -251,7 +266,7 @@ class Guard:
                 if req is not None:
                     h = {k.lower(): v for k, v in req.headers.items()}
                     peer = (req.client.host, req.client.port) if req.client else None
-                    same += client_ip(h, peer) == ip
+                    same += client_ip(h, peer, lim.trusted_proxies) == ip
             if same + self._joining.get(f"ip:{ip}", 0) >= lim.per_ip:
                 raise Refusal(429, MSG_TOO_MANY.format(n=lim.per_ip))
 

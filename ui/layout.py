@@ -70,7 +70,7 @@ def app_limits(app_settings: AppSettings | None = None, settings: Settings | Non
     settings = Settings.from_env() if settings is None else settings
     return guard.Limits(max_body=app_settings.max_body, max_upload=app_settings.upload_request(settings),
                         temp_budget=app_settings.temp_budget, per_session=app_settings.per_session,
-                        per_ip=app_settings.per_ip)
+                        per_ip=app_settings.per_ip, trusted_proxies=app_settings.trusted_proxies)
 
 
 def launch_options() -> dict:
@@ -233,4 +233,5 @@ def launch(demo: gr.Blocks, limits: guard.Limits | None = None, app_settings: Ap
     app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), middleware]
     kwargs.setdefault("max_file_size", limits.max_upload)
     kwargs.setdefault("run_history", False)
+    guard.take_proxy_trust()
     return demo.launch(**launch_options(), app_kwargs=app_kwargs, **kwargs)
