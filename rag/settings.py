@@ -338,7 +338,9 @@ class AppSettings:
     waiting line); the limits are those of ``ui.guard.Guard`` in front of Gradio.
 
     Attributes:
-        concurrency: runs of the engine (answers, searches, uploads) at a time.
+        concurrency: answers and searches run at a time.
+        upload_concurrency: uploads of « Mes documents » read and embedded at a time, in a lane of their own (so
+            that uploads never take the answers' slots).
         queue_size: runs that may wait in the queue; past it a run is refused.
         max_body: largest request body in bytes, uploads aside (larger: HTTP 413).
         max_upload: largest upload request in bytes (0: one file of « Mes documents » at its size limit,
@@ -352,6 +354,7 @@ class AppSettings:
     """
 
     concurrency: int = 4
+    upload_concurrency: int = 1
     queue_size: int = 128
     max_body: int = 64 * 1024
     max_upload: int = 0

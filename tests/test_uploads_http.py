@@ -204,3 +204,53 @@ def test_sigterm_deletes_every_uploaded_file(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait(30)
+
+
+class PassageGate:
+    """The real embedder; while the gate is closed, embedding passages (an upload's) waits."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.dim = inner, inner.name, inner.dim
+        self.open, self.waiting = threading.Event(), threading.Event()
+
+    def encode_queries(self, texts):
+        return self.inner.encode_queries(texts)
+
+    def encode_passages(self, texts, progress=False):
+        self.waiting.set()
+        assert self.open.wait(120), "the gate was never opened"
+        return self.inner.encode_passages(texts, progress)
+
+    def count_tokens(self, text):
+        return self.inner.count_tokens(text)
+
+
+def test_a_question_is_answered_at_once_while_four_uploads_run(app_retriever, tmp_path):
+    """Uploads have their own lane: four visitors' uploads, held while they embed, leave every answer slot free."""
+    import app
+    from rag import AppSettings
+
+    gate = PassageGate(app_retriever.embedder)
+    r = app_retriever.replace(embedder=gate, settings=app_retriever.settings.replace(upload_dir=str(tmp_path)))
+    demo = app.build_app(r, AppSettings(concurrency=4, upload_concurrency=1, per_ip=0))
+    port = free_port()
+    app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for n in range(4):
+            sent = httpx.post(url + "gradio_api/upload", files={"files": (f"n{n}.md", MINE.encode("utf-8"))},
+                              timeout=30)
+            files = [{"path": sent.json()[0], "orig_name": f"n{n}.md", "meta": {"_type": "gradio.FileData"}}]
+            body = {"data": [files], "fn_index": fn_index(demo, "upload"), "session_hash": f"uploader-{n}",
+                    "event_data": None, "trigger_id": None}
+            assert httpx.post(url + "gradio_api/queue/join", json=body, timeout=30).status_code == 200
+        assert gate.waiting.wait(60), "no upload started embedding"
+        started = time.monotonic()
+        answer = Client(url, verbose=False).predict(QUESTION, 5, "hybrid", None, api_name="/search")
+        elapsed = time.monotonic() - started
+        assert answer["passages"] and elapsed <= 5, elapsed
+        uploads = [e for e in demo._queue.event_ids_to_events.values() if e.concurrency_id == "uploads"]
+        assert len(uploads) == 4  # all still there: one embedding (held), three waiting in their lane
+    finally:
+        gate.open.set()
+        demo.close()

@@ -93,7 +93,8 @@ class Routes:
     """How the guard finds, for a queued request, the handler's check function and its parameter names."""
 
     blocks: object = None  # the gr.Blocks, set once built
-    group: str | None = None  # the concurrency group whose runs are capped per client (None: every run)
+    groups: tuple[str, ...] | None = None  # the concurrency groups whose runs are capped per client, each on its own
+    # (None: every run, counted together)
     checks: dict = field(default_factory=dict)  # handler -> Check
     names: dict = field(default_factory=dict)  # handler -> parameter names (for /call/v2 bodies)
     files: Callable | None = None  # document id -> (file name, bytes) or None: the originals served at FILES
@@ -213,13 +214,14 @@ class Guard:
         fn = self.routes.fn(path, data)
         if fn is not None:
             self._validate(fn, path, data)
-        if self.routes.group is not None and getattr(fn, "concurrency_id", None) != self.routes.group:
+        group = getattr(fn, "concurrency_id", None)
+        if self.routes.groups is not None and group not in self.routes.groups:
             return await self.app(scope, replay, send)
         session = data.get("session_hash") if isinstance(data.get("session_hash"), str) else None
         ip = client_ip(headers, scope.get("client"), self.limits.trusted_proxies)
-        keys = [f"ip:{ip}"] + ([f"session:{session}"] if session else [])
+        keys = [f"{group}:ip:{ip}"] + ([f"{group}:session:{session}"] if session else [])
         async with self._lock:  # count and admit atomically
-            self._admit(session, ip)
+            self._admit(group, session, ip)
             for k in keys:
                 self._joining[k] = self._joining.get(k, 0) + 1
         try:
@@ -250,13 +252,14 @@ class Guard:
                        "parameter_name": nm} for nm in names[:n]]
             raise Refusal(422, detail)
 
-    def _admit(self, session: str | None, ip: str) -> None:
+    def _admit(self, group: str | None, session: str | None, ip: str) -> None:
+        """Refuse (429) a run past a client's caps within ``group`` (all runs, when groups are not told apart)."""
         queue = getattr(self.routes.blocks, "_queue", None)
         events = [e for e in getattr(queue, "event_ids_to_events", {}).values()
-                  if self.routes.group is None or e.concurrency_id == self.routes.group]
+                  if self.routes.groups is None or e.concurrency_id == group]
         lim = self.limits
         if session and lim.per_session:
-            mine = sum(e.session_hash == session for e in events) + self._joining.get(f"session:{session}", 0)
+            mine = sum(e.session_hash == session for e in events) + self._joining.get(f"{group}:session:{session}", 0)
             if mine >= lim.per_session:
                 raise Refusal(429, MSG_TOO_MANY.format(n=lim.per_session))
         if lim.per_ip:
@@ -267,7 +270,7 @@ class Guard:
                     h = {k.lower(): v for k, v in req.headers.items()}
                     peer = (req.client.host, req.client.port) if req.client else None
                     same += client_ip(h, peer, lim.trusted_proxies) == ip
-            if same + self._joining.get(f"ip:{ip}", 0) >= lim.per_ip:
+            if same + self._joining.get(f"{group}:ip:{ip}", 0) >= lim.per_ip:
                 raise Refusal(429, MSG_TOO_MANY.format(n=lim.per_ip))
 
 

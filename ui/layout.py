@@ -29,7 +29,8 @@ from ui.sessions import Sessions
 ASSETS = Path(__file__).resolve().parent / "assets"
 
 DELETE_CACHE = (300, 900)  # every 5 minutes, Gradio deletes its temp files older than 15 minutes
-ENGINE = "engine"  # one concurrency group for every handler that runs the engine
+ENGINE = "engine"  # one concurrency group for every handler that answers or searches
+UPLOADS = "uploads"  # « Mes documents »: reading and embedding in a lane of their own, so questions keep theirs
 
 EXAMPLES = [
     "Que signifie un contrôle humain significatif ?",
@@ -150,8 +151,9 @@ def about_tab(info: dict, threshold: float) -> None:
                 'disponibles (eval/results/summary.md absent).</p></div>', padding=False)
 
 
-def wire(app: App, c: dict, tabs: gr.Tabs) -> None:
-    """The events: ask (submit, button, example), the reader (dropdown, a card's link), the API."""
+def wire(app: App, c: dict, tabs: gr.Tabs, upload_slots: int = 1) -> None:
+    """The events: ask (submit, button, example), the reader (dropdown, a card's link), the API, and uploads
+    (``upload_slots`` at a time, in their own concurrency group)."""
     # Hidden bridge used by the "Lire dans le document" buttons.
     reader_req = gr.Textbox(elem_id="reader-request", elem_classes=["hidden-control"], show_label=False)
     reader_go = gr.Button("open", elem_id="reader-go", elem_classes=["hidden-control"])
@@ -169,9 +171,10 @@ def wire(app: App, c: dict, tabs: gr.Tabs) -> None:
 
     gr.api(app.search, api_name="search", concurrency_id=ENGINE, api_description=API_DESCRIPTION)
 
-    if app.sessions is not None:  # « Mes documents »: read and embedded in the engine's group, with progress
+    if app.sessions is not None:  # « Mes documents »: read and embedded in their own lane, with progress
         c["upload_files"].upload(app.upload, inputs=[c["upload_files"]], outputs=[c["my_docs"], c["upload_files"]],
-                                 api_visibility="private", show_progress="full", concurrency_id=ENGINE)
+                                 api_visibility="private", show_progress="full", concurrency_id=UPLOADS,
+                                 concurrency_limit=upload_slots)
         c["clear_docs"].click(app.clear_documents, outputs=[c["my_docs"]], api_visibility="private")
 
 
@@ -202,7 +205,7 @@ def build_app(retriever: Retriever, app_settings: AppSettings | None = None, *, 
                 components.update(corpus_tab(app, choices))
             with gr.Tab("À propos", id="about"):
                 about_tab(info, app.threshold)
-        wire(app, components, tabs)
+        wire(app, components, tabs, app_settings.upload_concurrency)
         if sessions is not None:
             demo.unload(app.end_session)
     demo.upload_sessions = sessions
@@ -210,7 +213,7 @@ def build_app(retriever: Retriever, app_settings: AppSettings | None = None, *, 
     demo.queue(default_concurrency_limit=app_settings.concurrency, max_size=app_settings.queue_size, api_open=False)
     guard.fair_queue(demo)
     demo.guard_routes = guard.Routes(
-        blocks=demo, group=ENGINE,
+        blocks=demo, groups=(ENGINE, UPLOADS),
         checks={app.search: app.check_search, app.ask: app.check_ask, app.reader: app.check_reader,
                 app.open_reader: app.check_open_reader, app.upload: app.check_upload},
         names={app.search: ["question", "k", "mode", "docs"], app.ask: ["question", "k", "mode", "docs"],
