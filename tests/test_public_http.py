@@ -157,8 +157,9 @@ def test_the_direct_run_route_is_closed(app_url, route):
 
 def test_every_route_that_runs_the_engine_is_queued(gated):
     demo = gated["demo"]
-    engine = [f for f in demo.fns.values() if f.concurrency_id == "engine"]
-    assert {getattr(f.fn, "__name__", "") for f in engine} == {"ask", "search", "upload"}  # upload: embeds
+    engine = [f for f in demo.fns.values() if f.concurrency_id in ("engine", "uploads")]
+    assert {(getattr(f.fn, "__name__", ""), f.concurrency_id) for f in engine} == {
+        ("ask", "engine"), ("search", "engine"), ("upload", "uploads")}  # upload embeds, in its own lane
     assert all(f.queue is not False for f in engine) and demo._queue.max_size
     assert not demo.api_open if hasattr(demo, "api_open") else True
 
