@@ -176,6 +176,8 @@ class Settings:
         upload_ttl: seconds a session's uploads live without being used (swept even if the session never
             says it ended).
         upload_budget: bytes all sessions' stored uploads may take together on disk.
+        upload_max_sessions: sessions that may hold uploaded documents at once; past it, the one unused for the
+            longest loses its documents (it is told so at its next question or upload).
         upload_dir: folder under which each session's private folder is made (empty: the system's temp folder).
         store: where the chunk vectors live: ``faiss`` (files in the build folder), ``milvus://PATH.db`` (the
             embedded Milvus Lite server on that file), ``milvus://host:19530`` or ``http(s)://…`` (a Milvus
@@ -222,6 +224,7 @@ class Settings:
     upload_max_chars: int = 100_000
     upload_ttl: int = 3600
     upload_budget: int = 512 * 1024 * 1024
+    upload_max_sessions: int = 100
     upload_dir: str = ""
     store: str = "faiss"
     milvus_collection: str = "rag"
@@ -263,7 +266,7 @@ class Settings:
         if self.uploads not in UPLOADS:
             raise ValueError(f"uploads must be one of {UPLOADS}, got {self.uploads!r}")
         for name in ("upload_max_bytes", "upload_max_pages", "upload_max_files", "upload_max_chars", "upload_ttl",
-                     "upload_budget"):
+                     "upload_budget", "upload_max_sessions"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         store_kind(self.store)

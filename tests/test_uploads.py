@@ -329,3 +329,29 @@ def test_a_start_sweeps_the_upload_folders_no_running_app_owns(tiny_retriever, t
     finally:
         s.close()
     assert not s.root.exists()
+
+
+def test_past_the_cap_of_sessions_the_least_recently_used_loses_its_documents_and_is_told(tiny_retriever, tmp_path,
+                                                                                           upload):
+    from ui.handlers import App
+    from ui.messages import MSG_EVICTED
+
+    settings = tiny_retriever.settings.replace(upload_dir=str(tmp_path / "uploads"), upload_max_sessions=3)
+    s = Sessions(tiny_retriever, settings, sweep_every=3600, upload_folder=upload.cache)
+    try:
+        for name in ("a", "b", "c"):
+            s.add(name, upload(f"{name}.md"), f"{name}.md")
+        assert s.documents("a")  # « a » used again: « b » is now the least recently used
+        s.add("d", upload("d.md"), "d.md")
+        assert s.documents("b") == [] and s.documents("a") and s.documents("c") and s.documents("d")
+        assert len(s.folders()) == 3
+        app = App(tiny_retriever, s)
+
+        class Request:
+            session_hash = "b"
+
+        page = app.ask(QUESTION, 5, "hybrid", None, Request())
+        assert MSG_EVICTED.split(" :")[0] in page and "42 millions" not in page
+        assert MSG_EVICTED.split(" :")[0] not in app.ask(QUESTION, 5, "hybrid", None, Request())  # said once
+    finally:
+        s.close()

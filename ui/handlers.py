@@ -18,6 +18,7 @@ from rag.retrieval.request import QUESTION_TOKENS, normalize_question
 from ui.messages import (
     MSG_CUT,
     MSG_EMPTY,
+    MSG_EVICTED,
     MSG_INTERNAL,
     MSG_NO_DOCS,
     MSG_STALE,
@@ -170,6 +171,8 @@ class App:
                 return render_notice(MSG_NO_DOCS, "info")
             answer, retriever = self.answer(question, k, mode, docs, session)
             notes = "".join(render_notice(n, "warning") for n in self.notes(question, answer))
+            if self.sessions is not None and self.sessions.was_evicted(session):
+                notes = render_notice(MSG_EVICTED, "warning") + notes
             return notes + render_answer(answer, passage_excerpts(retriever, answer), self.letters, self.files,
                                          self.mine(retriever))
         except QueryError as exc:
@@ -251,6 +254,8 @@ class App:
 
         Returns the panel's HTML and an empty file box (ready for the next files)."""
         session, problems = session_of(request), []
+        if self.sessions is not None and self.sessions.was_evicted(session):
+            problems.append(MSG_EVICTED)
         paths = [f for f in (files if isinstance(files, list) else [files] if files else []) if isinstance(f, str)]
         for i, path in enumerate(paths):
             name = display_name(path)

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -57,6 +58,7 @@ class Sessions:
         self.root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir=base))  # mode 0700
         (self.root / OWNER).write_text(str(os.getpid()), encoding="ascii")
         self._sessions: dict[str, Session] = {}
+        self._evicted: OrderedDict[str, None] = OrderedDict()  # sessions that lost their documents, to tell them
         self._lock = threading.Lock()
         self._stop = threading.Event()
         every = sweep_every if sweep_every is not None else max(1.0, min(60.0, self.settings.upload_ttl / 4))
@@ -88,13 +90,35 @@ class Sessions:
 
     # ------------------------------------------------------------- adding
     def _session(self, session: str) -> Session:
+        evicted = []
         with self._lock:
             s = self._sessions.get(session)
             if s is None:
+                while len(self._sessions) >= self.settings.upload_max_sessions:  # the least recently used goes
+                    oldest = min(self._sessions, key=lambda k: self._sessions[k].used)
+                    evicted.append(self._sessions.pop(oldest))
+                    self._evicted[oldest] = None
+                    while len(self._evicted) > EVICTED_KEPT:
+                        self._evicted.popitem(last=False)
+                self._evicted.pop(session, None)
                 folder = Path(tempfile.mkdtemp(prefix="s-", dir=self.root))
                 s = self._sessions[session] = Session(folder, Collection(self.retriever))
             s.used = time.monotonic()
-            return s
+        for old in evicted:
+            shutil.rmtree(old.folder, ignore_errors=True)
+            log.info("uploads: %d session(s) hold documents, the most allowed; the least recently used one lost "
+                     "its %d document(s)", self.settings.upload_max_sessions, len(old.collection))
+        return s
+
+    def was_evicted(self, session: str | None) -> bool:
+        """Whether ``session`` lost its documents to make room for another (said once, then forgotten)."""
+        if not session:
+            return False
+        with self._lock:
+            if session not in self._evicted:
+                return False
+            del self._evicted[session]
+            return True
 
     def _stored(self) -> int:
         with self._lock:
@@ -174,6 +198,7 @@ class Sessions:
 
 
 ROOT_PREFIX = "rag-uploads-"
+EVICTED_KEPT = 10_000  # evicted sessions remembered (to tell them why their documents are gone)
 OWNER = "owner.pid"  # the pid of the app whose root folder this is
 
 
