@@ -111,3 +111,20 @@ def make_zip_bomb(expanded: int = 150_000_000) -> bytes:
             for _ in range(expanded // len(block)):
                 fh.write(block)
     return buf.getvalue()
+
+
+def make_padded_zip_bomb(expanded: int = 93 * 2**20, padding: int = 1_500_000) -> bytes:
+    """A ``.docx``-named archive kept under the whole-archive checks: one part of ``expanded`` bytes (well under
+    the 100 MB total) packed a thousandfold, beside a stored random part of ``padding`` bytes that brings the
+    archive's overall ratio under 100."""
+    import os
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+        with zf.open("word/document.xml", "w", force_zip64=True) as fh:
+            block = b" " * 2**20
+            for _ in range(expanded // len(block)):
+                fh.write(block)
+        zf.writestr(zipfile.ZipInfo("word/media/padding.bin"), os.urandom(padding), compress_type=zipfile.ZIP_STORED)
+    return buf.getvalue()

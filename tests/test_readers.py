@@ -4,12 +4,14 @@ reason naming the file while the rest of the corpus is read."""
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 
 import pypdfium2 as pdfium
 import pytest
 from checks import without_the_html_library
-from documents import make_docx, make_pdf, make_zip_bomb
+from documents import make_docx, make_padded_zip_bomb, make_pdf, make_zip_bomb
 
 from rag.corpus import readers
 from rag.corpus.documents import original_file, scan_corpus
@@ -248,6 +250,13 @@ def test_zip_bomb_is_refused_before_it_is_expanded(monkeypatch):
     monkeypatch.setattr(python_docx, "Document", boom)
     with pytest.raises(ReadError, match="zip bomb"):
         readers.read("b.docx", make_zip_bomb())
+    # one part packed a thousandfold, hidden by a stored random part that keeps the archive's overall ratio low
+    padded = make_padded_zip_bomb()
+    with zipfile.ZipFile(io.BytesIO(padded)) as zf:
+        infos = zf.infolist()
+    assert sum(i.file_size for i in infos) < 100_000_000 < 100 * sum(i.compress_size for i in infos)
+    with pytest.raises(ReadError, match="zip bomb: the part 'word/document.xml'"):
+        readers.read("padded.docx", padded)
 
 
 def test_original_file_refuses_anything_but_a_corpus_file_name(tmp_path):

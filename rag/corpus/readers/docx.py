@@ -2,8 +2,8 @@
 
 A paragraph whose style is a heading (« Heading 2 », « Titre 2 », or an outline level) becomes a markdown
 heading line of that level; « Title » is level 1. Table rows become lines of tab-separated cells (the
-cleaning renders them as table rows). Before anything is parsed, the archive's declared sizes are checked:
-a zip bomb is refused, not expanded.
+cleaning renders them as table rows). Before anything is parsed, the archive's declared sizes are checked, as a
+whole and part by part: a zip bomb is refused, not expanded (zipfile holds each part to its declared size).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from rag.corpus.readers import ReadError, ReadResult
 MAX_UNZIPPED = 100_000_000  # bytes the archive may expand to
 MAX_RATIO = 100  # expanded / compressed size above which a large archive is a bomb
 MAX_ENTRIES = 10_000
+BIG_PART = 10_000_000  # a part expanding beyond this must not be more packed than MAX_RATIO, whatever the others
 HEADING_STYLE = re.compile(r"^(?:heading|titre|überschrift|título)\s*(\d)$", re.IGNORECASE)
 
 
@@ -44,6 +45,11 @@ def check_archive(data: bytes) -> None:
         if total > MAX_UNZIPPED or (total > 10_000_000 and total > MAX_RATIO * max(1, packed)):
             raise ReadError(f"zip bomb: the Word file expands to {total:,} bytes from {len(data):,} "
                             f"(the limit is {MAX_UNZIPPED:,}, at most {MAX_RATIO}× its size)")
+        for i in infos:  # part by part: a stored random part cannot hide a bomb beside it
+            if i.file_size > BIG_PART and i.file_size > MAX_RATIO * max(1, i.compress_size):
+                raise ReadError(f"zip bomb: the part {i.filename[:60]!r} of the Word file expands to "
+                                f"{i.file_size:,} bytes from {i.compress_size:,} (at most {MAX_RATIO}× beyond "
+                                f"{BIG_PART:,})")
         if "word/document.xml" not in zf.namelist():
             raise ReadError("not a Word document (no word/document.xml in the archive)")
 
