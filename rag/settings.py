@@ -176,8 +176,7 @@ class Settings:
         upload_ttl: seconds a session's uploads live without being used (swept even if the session never
             says it ended).
         upload_budget: bytes all sessions' stored uploads may take together on disk.
-        upload_max_sessions: sessions that may hold uploaded documents at once; past it, the one unused for the
-            longest loses its documents (it is told so at its next question or upload).
+        upload_max_sessions: sessions holding uploads at once; past it the least recently used loses them (told).
         upload_dir: folder under which each session's private folder is made (empty: the system's temp folder).
         store: where the chunk vectors live: ``faiss`` (files in the build folder), ``milvus://PATH.db`` (the
             embedded Milvus Lite server on that file), ``milvus://host:19530`` or ``http(s)://…`` (a Milvus
@@ -342,8 +341,7 @@ class AppSettings:
 
     Attributes:
         concurrency: answers and searches run at a time.
-        upload_concurrency: uploads of « Mes documents » read and embedded at a time, in a lane of their own (so
-            that uploads never take the answers' slots).
+        upload_concurrency: uploads read and embedded at a time, in a lane apart from the answers' slots.
         queue_size: runs that may wait in the queue; past it a run is refused.
         max_body: largest request body in bytes, uploads aside (larger: HTTP 413).
         max_upload: largest upload request in bytes (0: one file of « Mes documents » at its size limit,
@@ -351,9 +349,8 @@ class AppSettings:
         temp_budget: bytes Gradio's temp folder may hold before uploads are refused (HTTP 507).
         per_session: runs one browser session may have queued or running (past it: HTTP 429; 0: no limit).
         per_ip: runs one client address may have queued or running (0: no limit, for load tests from one host).
-        trusted_proxies: proxies in front of the app whose ``X-Forwarded-For`` entries are trusted: the client's
-            address is the one the farthest of them saw, read from the right (0: the socket's peer; the default
-            is 1 on a Hugging Face Space, ``SPACE_ID`` set, whose proxy adds it, else 0).
+        trusted_proxies: proxies in front of the app: the client's address is read that far from the right of
+            ``X-Forwarded-For`` (0: the socket's peer; default 1 on a Hugging Face Space, ``SPACE_ID`` set).
     """
 
     concurrency: int = 4
