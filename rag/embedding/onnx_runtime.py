@@ -75,7 +75,9 @@ class OnnxE5Embedder:
         self.name = exact_name(source_sha)
         self._sessions = {"query": self._session(self.threads[0])}
         self._making = threading.Lock()
-        self._queries = QueryPath(lambda texts: self._encode(texts, "query"), self.dim, query_cache)
+        # ONNX Runtime's sessions run side by side (thread-safe): one query pass per core's worth of threads.
+        self._queries = QueryPath(lambda texts: self._encode(texts, "query"), self.dim, query_cache,
+                                  passes=max(1, cores() // self.threads[0]))
         self.agreement = self._check(json.loads((folder / STAMP).read_text(encoding="utf-8"))["reference"])
 
     def _session(self, threads: int):

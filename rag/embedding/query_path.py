@@ -27,28 +27,31 @@ class _Request:
 class QueryPath:
     """Query vectors: an LRU cache, and one forward pass for concurrent callers.
 
-    A caller whose queries are not cached queues them. If no forward pass is
-    running it runs one, for everything queued by then (its own queries
-    included); when that pass ends, the oldest caller still queued runs the
-    next one. So requests that arrive while the model is busy are embedded
-    together in the next batch, at most one forward pass runs at a time (the
-    runtime's threads are chosen for the cores), and no caller waits for more
-    than the pass under way and its own.
+    A caller whose queries are not cached queues them. If fewer than
+    ``passes`` forward passes are running it runs one, for everything queued by
+    then (its own queries included); when a pass ends, the oldest caller still
+    queued runs the next one. So requests that arrive while the model is busy
+    are embedded together in the next batch, at most ``passes`` forward passes
+    run at a time (1 for a runtime whose threads already fill the cores; ONNX
+    Runtime's one-thread query passes run one per core), and no caller waits for
+    more than the passes under way and its own.
 
     Args:
         encode: embeds a list of query texts (one forward pass).
         dim: vector dimension.
         size: how many query vectors to keep (0: no cache).
+        passes: forward passes that may run side by side (``encode`` must then be thread-safe).
     """
 
-    def __init__(self, encode: Callable[[list[str]], np.ndarray], dim: int, size: int) -> None:
+    def __init__(self, encode: Callable[[list[str]], np.ndarray], dim: int, size: int, passes: int = 1) -> None:
         self._encode = encode
         self._dim = dim
         self._size = max(0, int(size))
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._queue: list[_Request] = []
-        self._running = False
+        self._passes = max(1, int(passes))  # forward passes that may run side by side
+        self._running = 0
         self.forward_passes = 0  # how many batches were embedded (for the bench and the tests)
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
@@ -64,12 +67,13 @@ class QueryPath:
             if missing:
                 request = _Request([texts[i] for i in missing])
                 self._queue.append(request)
-                if not self._running:
-                    self._running = request.lead = True
+                if self._running < self._passes:
+                    self._running += 1
+                    request.lead = True
         if missing:
             while not request.done:
                 if request.lead:
-                    self._run_batch()
+                    self._run_batch(request)
                 else:
                     request.wake.wait()
                     request.wake.clear()
@@ -79,9 +83,13 @@ class QueryPath:
                 out[i] = vec
         return np.stack(out) if out else np.zeros((0, self._dim), np.float32)
 
-    def _run_batch(self) -> None:
+    def _run_batch(self, caller: _Request) -> None:
         with self._lock:
             batch, self._queue = self._queue, []
+            if not batch:  # another pass took the caller's texts: it waits for that one
+                caller.lead = False
+                self._release()
+                return
         unique = list(dict.fromkeys(t for r in batch for t in r.texts))
         error = None
         try:
@@ -106,11 +114,15 @@ class QueryPath:
                 request.vectors = [found[t] for t in request.texts] if error is None else []
                 request.done, request.lead = True, False
                 request.wake.set()
-            if self._queue:  # the oldest waiting caller runs the next batch
-                self._queue[0].lead = True
-                self._queue[0].wake.set()
-            else:
-                self._running = False
+            self._release()
+
+    def _release(self) -> None:
+        """A pass ends (under the lock): the oldest waiting caller runs the next one, if none is about to."""
+        if self._queue and not self._queue[0].lead:
+            self._queue[0].lead = True
+            self._queue[0].wake.set()
+        else:
+            self._running -= 1
 
     def clear(self) -> None:
         with self._lock:
