@@ -166,3 +166,26 @@ def builds_use(embedder, monkeypatch):
     monkeypatch.setattr(rag.index.build, "load_embedder", lambda *a, **k: embedder)
     monkeypatch.setattr(rag.index.build, "embedder_for", lambda name, s: embedder if name == embedder.name else None)
     embedder.take()
+
+
+# --------------------------------------------------------------------------- the bundled model's runtimes
+@pytest.fixture(scope="session")
+def torch_e5():
+    """The bundled model on torch (converted once per session)."""
+    from rag.embedding.loading import load_bundled
+    from rag.embedding.torch_runtime import ConvertedE5Embedder
+
+    emb = load_bundled("torch")
+    assert isinstance(emb, ConvertedE5Embedder)
+    return emb
+
+
+@pytest.fixture(scope="session")
+def onnx_e5():
+    """The bundled model on ONNX Runtime (exported once per session)."""
+    from rag.embedding.loading import load_bundled
+    from rag.embedding.onnx_runtime import OnnxE5Embedder
+
+    emb = load_bundled("onnx")
+    assert isinstance(emb, OnnxE5Embedder)
+    return emb

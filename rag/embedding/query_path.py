@@ -127,3 +127,15 @@ class QueryPath:
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
+
+
+class QueryPathEmbedder:
+    """What an embedder whose query vectors go through a :class:`QueryPath` (set as ``self._queries``) offers."""
+
+    _queries: QueryPath
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._queries(texts)
+
+    def clear_query_cache(self) -> None:
+        self._queries.clear()

