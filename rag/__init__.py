@@ -5,13 +5,24 @@
     answer = r.answer("Que signifie un contrôle humain significatif ?")
 """
 
-from rag.core.types import Answer, DocumentInfo, Passage, Sentence
-from rag.corpus.documents import CorpusError
-from rag.index.build import build_index
-from rag.retrieval.request import MAX_K, MAX_QUESTION_CHARS, QueryError
-from rag.retriever import Retriever
-from rag.settings import MODES, AppSettings, Settings
-from rag.stores.base import IndexProblem
+import importlib
+
+# Where each public name lives: imported on first use, so that a light part of the package (a reader run in a
+# worker process, the settings) does not load the index, the stores and the embedder's libraries.
+_HOMES = {
+    "Answer": "rag.core.types", "DocumentInfo": "rag.core.types", "Passage": "rag.core.types",
+    "Sentence": "rag.core.types", "CorpusError": "rag.corpus.documents", "build_index": "rag.index.build",
+    "MAX_K": "rag.retrieval.request", "MAX_QUESTION_CHARS": "rag.retrieval.request",
+    "QueryError": "rag.retrieval.request", "Retriever": "rag.retriever", "MODES": "rag.settings",
+    "AppSettings": "rag.settings", "Settings": "rag.settings", "IndexProblem": "rag.stores.base",
+}
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'rag' has no attribute {name!r}")
+
 
 __all__ = [
     "Answer", "AppSettings", "CorpusError", "DocumentInfo", "IndexProblem", "MAX_K", "MAX_QUESTION_CHARS", "MODES",

@@ -82,6 +82,8 @@ def french_upload(exc) -> str:
         "too_many_pages": f"{name} : trop de pages ({limit} au plus).",
         "too_long": f"{name} : texte trop long ({thousands(limit)} caractères au plus).",
         "no_text": f"{name} : aucun texte à indexer dans ce fichier.",
+        "too_costly": f"{name} : lecture arrêtée, ce fichier demandait trop de mémoire ou de temps pour en extraire "
+                      "le texte (fichier piégé ou démesuré).",
         "too_many": f"{name} : refusé, cette session a déjà {limit} documents (le maximum).",
         "budget": f"{name} : l'espace réservé aux documents envoyés est plein sur le serveur ; réessayez plus tard.",
         "no_session": f"{name} : session inconnue ; rechargez la page.",

@@ -31,6 +31,7 @@ import numpy as np
 
 from rag.core.types import DocumentInfo
 from rag.corpus.documents import MAX_FILE_BYTES, read_document
+from rag.corpus.readers.isolated import TooCostly, TooLong
 from rag.corpus.readers.text import looks_utf16, unicode_bom
 from rag.index.build import chunk_corpus
 from rag.index.folder import IndexData
@@ -150,7 +151,8 @@ class Collection:
         Raises:
             UploadError: ``too_many`` (detail: the limit), the codes of :func:`check_file`, ``not_utf8``,
                 ``encrypted``, ``zip_bomb``, ``damaged``, ``unreadable`` (detail: the reader's reason),
-                ``too_many_pages`` and ``too_long`` (detail: the limit), ``no_text``.
+                ``too_many_pages`` and ``too_long`` (detail: the limit), ``no_text``, ``too_costly`` (reading it in
+                its worker process took more memory or time than ``upload_read_memory``/``upload_read_seconds``).
         """
         s, shown = self.settings, display_name(name)
         tell = progress or (lambda fraction, what: None)
@@ -160,7 +162,12 @@ class Collection:
         tell(0.0, f"Lecture de {shown}")
         doc_id = self._new_id()
         try:
-            doc, left_out = read_document(path, doc_id, pages_limit=s.upload_max_pages)
+            doc, left_out = read_document(path, doc_id, pages_limit=s.upload_max_pages, isolated={
+                "max_chars": s.upload_max_chars, "memory": s.upload_read_memory, "seconds": s.upload_read_seconds})
+        except TooLong:
+            raise UploadError("too_long", shown, str(s.upload_max_chars)) from None
+        except TooCostly as exc:
+            raise UploadError("too_costly", shown, str(exc)) from None
         except (OSError, ValueError) as exc:
             reason = str(exc) if isinstance(exc, ValueError) else (exc.strerror or type(exc).__name__)
             if TOO_MANY_PAGES.search(reason):
