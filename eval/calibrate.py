@@ -11,8 +11,9 @@
    ``answer_threshold``, the probability of the best :func:`answer_utility`
    (right answers and honest declines gained, wrong answers lost, each class
    counting equally), declining at most 20% of the answerable questions;
-3. ``confidence_high``, the lowest probability from which the first quoted
-   sentence was right at least 95% of the time on tune.
+3. a monotone (isotonic) map from that probability to how often the first quoted sentence is right, fitted on
+   out-of-fold probabilities (each tune question scored by a model fitted without it), and what each confidence
+   label claims: how often the first sentence was right under it (``level_accuracy``).
 
 It reports how well each feature separates the classes (ROC AUC); with
 ``--write`` it stores the models in corpus/calibration.json, the engine's defaults.
@@ -30,7 +31,7 @@ import numpy as np
 
 from rag import Retriever
 from rag.answering import abstention
-from rag.answering.extraction import SENTENCE_FEATURES
+from rag.answering.extraction import SENTENCE_FEATURES, calibrate_probability
 from rag.embedding.caching import CachedEmbedder
 
 from .answers import gold_spans, group
@@ -43,7 +44,11 @@ log = logging.getLogger("eval")
 MAX_WRONG_ABSTAIN = 0.05
 MAX_ANSWERABLE_DECLINED = 0.20  # the answer threshold never declines more of the answerable questions
 MAX_ON_TOPIC_LOST = 0.02
-HIGH_PRECISION = 0.95
+FOLDS = 5
+MIN_BLOCK = 10
+# The labels, on the calibrated probability (the share of first sentences right): « élevée » from 0.8, « moyenne »
+# from 0.55. What each label claims is how often it was right on the tune questions (``level_accuracy``).
+CONFIDENCE_HIGH, CONFIDENCE_MEDIUM = 0.8, 0.55
 DENSE_GRID = (0.3, 0.4, 0.5, 0.6, 0.7)
 SENTENCE_GRID = (0.0, 0.25, 0.5, 0.75)
 RRF_GRID = (10, 20, 60)
@@ -148,26 +153,32 @@ def calibrate(retriever: Retriever, cases: list[Case], cache_dir=None) -> dict:
     s_tune = [x for x in rows if x["split"] == "tune"] or rows
     y_s = [x["right"] for x in s_tune]
     aucs.update({f"answer:{name}": round(auc([x[name] for x in s_tune], y_s), 4) for name in SENTENCE_FEATURES})
-    answer_model, answer_bias = abstention.fit(s_tune, y_s, names=SENTENCE_FEATURES, balanced=False, l2=2.0)
+    answer_model, answer_bias = fit_answer_model(s_tune)
     p_answer = lambda x: abstention.confidence(x, answer_model, answer_bias, SENTENCE_FEATURES)  # noqa: E731
 
     best = lambda split: best_sentences(rows, split, p_answer, topic_threshold)  # noqa: E731
     question_scores = lambda fs, split: [best(split).get(f["id"], (0.0, False))[0] for f in fs]  # noqa: E731
     y_a = [f["answerable"] for f in tune]
-    tune_best = best("tune" if held else "all")
-    answer_threshold = choose_answer_threshold([tune_best.get(f["id"], (0.0, False)) for f in tune], y_a)
-    una, ans = rates(question_scores(tune, "tune" if held else "all"), y_a, answer_threshold)
-    high = _high_cutoff([v for v in tune_best.values() if v[0] >= answer_threshold], answer_threshold)
+    # The threshold and the labels are chosen on out-of-fold probabilities: each tune question's best sentence as
+    # scored by a model fitted without it, as a question the engine has never seen would be.
+    oof = out_of_fold(s_tune, topic_threshold)
+    oof_best = [oof.get(f["id"], (0.0, False)) for f in tune]
+    answer_threshold = choose_answer_threshold(oof_best, y_a)
+    una, ans = rates([p for p, _ in oof_best], y_a, answer_threshold)
+    answered = [v for v in oof_best if v[0] >= answer_threshold]
+    points = isotonic([p for p, _ in answered], [ok for _, ok in answered])
+    claims = level_accuracy(answered, points)
     aucs["topic:model"] = round(auc(p_topic(tune), y_t), 4)
-    on_topic = [(p, f["answerable"]) for p, f in zip(question_scores(tune, "tune" if held else "all"), tune)
-                if f["on_topic"]]  # how well the best sentence's probability tells answerable from the traps
+    # how well the best sentence's probability tells answerable questions from the traps
+    on_topic = [(p, f["answerable"]) for (p, _), f in zip(oof_best, tune) if f["on_topic"]]
     aucs["answer:question"] = round(auc([p for p, _ in on_topic], [y for _, y in on_topic]), 4)
     out = {"auc": aucs,
            "topic_model": [list(row) for row in topic_model], "topic_bias": topic_bias,
            "topic_threshold": topic_threshold,
            "answer_model": [list(row) for row in answer_model], "answer_bias": answer_bias,
-           "answer_threshold": answer_threshold, "confidence_high": high,
-           "confidence_medium": round(max(answer_threshold, 0.5), 3),
+           "answer_threshold": answer_threshold, "confidence_high": CONFIDENCE_HIGH,
+           "confidence_medium": CONFIDENCE_MEDIUM, "answer_calibration": [list(p) for p in points],
+           "level_accuracy": claims,
            "tune": {"off_topic_caught": round(off_caught, 4), "on_topic_sent_off_topic": round(on_lost, 4),
                     "unanswerable_declined": round(una, 4), "answerable_wrongly_declined": round(ans, 4)},
            "n_tune": {"answerable": sum(y_a), "unanswerable": len(y_a) - sum(y_a), "sentences": len(s_tune),
@@ -220,16 +231,66 @@ def choose_answer_threshold(best: list[tuple[float, bool]], answerable: list[boo
     return round(max(scored)[2], 4) if scored else 0.0
 
 
-def _high_cutoff(best: list[tuple[float, bool]], floor: float) -> float:
-    """The lowest probability from which the most likely sentence was right at least
-    ``HIGH_PRECISION`` of the time (over at least 5 answers); 1.0 if none."""
-    ordered = sorted(best, key=lambda v: -v[0])
-    cut, right = 1.0, 0
-    for n, (p, ok) in enumerate(ordered, 1):
-        right += ok
-        if n >= 5 and right / n >= HIGH_PRECISION:
-            cut = p
-    return round(max(cut, floor), 4)
+def fit_answer_model(rows: list[dict]):
+    """The answer model (``(mean, scale, weight)`` per sentence feature, and the bias) fitted on candidate rows,
+    unweighted so that its output is a probability."""
+    return abstention.fit(rows, [x["right"] for x in rows], names=SENTENCE_FEATURES, balanced=False, l2=2.0,
+                          steps=20000)
+
+
+def out_of_fold(rows: list[dict], topic_threshold: float, folds: int = FOLDS) -> dict[str, tuple[float, bool]]:
+    """Per question of ``rows``: (probability of its best sentence, that sentence right), the probabilities given by
+    a model fitted on the other folds (questions dealt to folds by a fixed shuffle); 0 when off-topic."""
+    ids = sorted({x["id"] for x in rows})
+    np.random.RandomState(0).shuffle(ids)
+    fold = {i: n % folds for n, i in enumerate(ids)}
+    out: dict[str, tuple[float, bool]] = {}
+    for k in range(folds):
+        train = [x for x in rows if fold[x["id"]] != k]
+        model, bias = fit_answer_model(train)
+        p = lambda x: abstention.confidence(x, model, bias, SENTENCE_FEATURES)  # noqa: E731
+        out.update(best_sentences([x for x in rows if fold[x["id"]] == k], "all", p, topic_threshold))
+    return out
+
+
+def isotonic(probs: list[float], right: list[bool]) -> list[tuple[float, float]]:
+    """A monotone map from the answer model's probability to the share of first sentences right (pool adjacent
+    violators, each step holding at least ``MIN_BLOCK`` answers so that no share rests on a handful; shares
+    by :func:`_share`), as
+    ``(probability, share)`` points to interpolate between; ``[]`` without examples."""
+    pairs = sorted(zip(probs, right))
+    blocks: list[list[float]] = []  # [sum right, count, lowest p, highest p]
+    for p, ok in pairs:
+        blocks.append([float(ok), 1.0, p, p])
+        while len(blocks) > 1 and blocks[-2][0] / blocks[-2][1] >= blocks[-1][0] / blocks[-1][1]:
+            last = blocks.pop()
+            blocks[-1] = [blocks[-1][0] + last[0], blocks[-1][1] + last[1], blocks[-1][2], last[3]]
+    merged: list[list[float]] = []  # a step of fewer than MIN_BLOCK answers is merged into the one below it
+    for block in blocks:
+        if merged and (block[1] < MIN_BLOCK or merged[-1][1] < MIN_BLOCK):
+            last = merged.pop()
+            block = [last[0] + block[0], last[1] + block[1], last[2], block[3]]
+        merged.append(block)
+    points = []
+    for total, n, lo, hi in merged:
+        share = round(_share(total, n), 4)
+        points += [(round(lo, 4), share), (round(hi, 4), share)]
+    return list(dict.fromkeys(points))
+
+
+def level_accuracy(answered: list[tuple[float, bool]], points: list[tuple[float, float]]) -> list[float | None]:
+    """How often the first sentence was right under each label (high, medium, low), on out-of-fold answers."""
+    out = []
+    for lo, hi in ((CONFIDENCE_HIGH, 2.0), (CONFIDENCE_MEDIUM, CONFIDENCE_HIGH), (-1.0, CONFIDENCE_MEDIUM)):
+        band = [ok for p, ok in answered if lo <= calibrate_probability(p, points) < hi]
+        out.append(round(_share(sum(band), len(band)), 3) if band else None)
+    return out
+
+
+def _share(right: float, n: float) -> float:
+    """The share right, pulled towards one half by one right and one wrong answer more (Laplace): ten answers
+    all right claim 0.92, not a certainty."""
+    return (right + 1) / (n + 2)
 
 
 def tune_fusion(retriever: Retriever, cases: list[Case], cache_dir=None, k: int = 10) -> dict:

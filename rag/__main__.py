@@ -67,8 +67,9 @@ def _print_answer(answer, refs: list[str]) -> None:
         print(wrap(answer.message, ""))
         print("\nPassages les plus proches (ils ne répondent pas à la question) :\n")
     else:
-        print("Réponse extraite (confiance %s, %.2f) :" % (LEVEL_LABELS.get(answer.level, answer.level),
-                                                           answer.confidence))
+        note = f" : {answer.level_note}" if answer.level_note else ""
+        print("Réponse extraite (confiance %s%s ; %.2f) :" % (LEVEL_LABELS.get(answer.level, answer.level), note,
+                                                              answer.confidence))
         for s in answer.sentences:
             print(wrap(f"« {s.text} » [{s.passage + 1}]"))
         print()

@@ -15,7 +15,7 @@ from typing import Iterable
 
 import numpy as np
 
-from rag.answering import abstention
+from rag.answering import abstention, candidates
 from rag.answering import extraction as answering
 from rag.core.types import Answer, DocumentInfo, Passage, Sentence
 from rag.corpus.freshness import CorpusWatch
@@ -240,7 +240,9 @@ class Retriever:
         _, topic, scored = self._weigh(query, qv, cands)
         s = self.settings
         best = scored[0] if scored else None
-        if topic < s.topic_threshold:
+        refusal = answering.INSTRUCTION_MESSAGE if answering.is_instruction(query.text) else \
+            answering.OTHER_LANGUAGE_MESSAGE if query.lang == "other" else ""
+        if refusal or topic < s.topic_threshold:
             status = answering.OFF_TOPIC
         elif best is not None and best.probability >= s.answer_threshold:
             status = answering.ANSWERED
@@ -265,12 +267,15 @@ class Retriever:
             spans = sorted((a - ch.clean_start, b - ch.clean_start) for a, b in highlights.get(i, ()))
             passages.append(self._passage(cand, spans))
         sentences = tuple(self._sentence(passages, cands, c) for c in chosen)
-        probability = chosen[0].probability if chosen else (best.probability if best else 0.0)
+        raw = chosen[0].probability if chosen else (best.probability if best else 0.0)
+        probability = answering.calibrate_probability(raw, s.answer_calibration)  # how often such answers were right
         known = lambda word: bool(self._data.keyword.known_terms(word)[1])  # noqa: E731
         message = {answering.RELATED: answering.related_message(query, known),
-                   answering.OFF_TOPIC: answering.OFF_TOPIC_MESSAGE}.get(status, "")
+                   answering.OFF_TOPIC: refusal or answering.OFF_TOPIC_MESSAGE}.get(status, "")
         return Answer(query.text, status != answering.ANSWERED, round(probability, 4), sentences, tuple(passages),
-                      mode, status=status, level=answering.level(probability, s.confidence_high, s.confidence_medium),
+                      mode, status=status, level=(lv := answering.level(probability, s.confidence_high,
+                                                                        s.confidence_medium)),
+                      level_note=answering.level_claim(lv, s.level_accuracy) if status == answering.ANSWERED else "",
                       topic=round(topic, 4), message=message, answer_type=query.answer_type, lang=query.lang)
 
     def _prepare(self, question, k: int, mode: str, docs) -> tuple[Query, np.ndarray, list[Ranked]]:
@@ -290,58 +295,9 @@ class Retriever:
 
     def sentence_candidates(self, query: Query, qv: np.ndarray, cands: list[Ranked],
                             topic: float) -> list[answering.Candidate]:
-        """The sentences of the top passages that may answer, most likely first.
-
-        A typed question's sentence must carry an expression of that type; every
-        candidate gets the probability of ``rag.answering.extraction``'s model.
-        """
-        keyword = self._data.keyword
-        terms = set(keyword.analyze(query.keyword_text))
-        focus = set(keyword.analyze(" ".join(query.focus_terms)))
-        relations = [g for g in (tuple(keyword.analyze(r)) for r in query.relations) if g]
-        anchors = [g[:1] for g in (tuple(keyword.analyze(a)) for a in query.anchors) if g]
-        raw: list[tuple[int, int, int, str, float]] = []
-        for i, c in enumerate(cands[:ANSWER_FROM]):
-            ch = self._data.chunks[c.row]
-            srows = list(self._data.sentence_rows[c.row])
-            if not srows:
-                continue
-            sims = self._data.sentence_vectors[srows] @ qv
-            for (a, b), sim in zip(ch.sentences, sims):
-                raw.append((i, a, b, ch.text[a - ch.clean_start:b - ch.clean_start], float(sim)))
-        if not raw:
-            return []
-        ents = answering.entities([t for *_, t, _ in raw]) if query.answer_type in (
-            "person", "organisation", "place") else {}
-        top_sim = max(r[4] for r in raw)
-        contexts = {i: set(keyword.analyze(self._context(cands[i]))) for i in {r[0] for r in raw}}
-        headings = {i: set(keyword.analyze(" ".join(self._data.chunks[cands[i].row].section))) for i in contexts}
-        s = self.settings
-        out, seen = [], set()
-        for i, a, b, text, sim in raw:
-            key = (self._data.chunks[cands[i].row].doc_id, a)
-            if key in seen:  # the same sentence in two overlapping passages
-                continue
-            seen.add(key)
-            words = set(keyword.analyze(text))
-            around = words | contexts[i]
-            # A statement says the relation itself or under a heading that does (« Autrice » above « Laure
-            # de Roucy-Rochegonde est directrice… »); a fragment such as a date line, anywhere in its passage.
-            said = words | headings[i] if answering.is_statement(text) else around
-            if not answering.admissible(text, query, ents.get(text, ()), said, relations):
-                continue
-            f = {"sim": sim, "sim_gap": sim - top_sim, "keyword": answering.coverage(terms, words),
-                 "focus": answering.coverage(focus, words), "context": answering.coverage(focus, around),
-                 "rank": float(i), "statement": float(answering.is_statement(text)), "typed": float(query.typed),
-                 "topic": topic, "english": float(query.english),
-                 "relation": answering.group_coverage(relations, words),
-                 "relation_context": answering.group_coverage(relations, around),
-                 "anchor_context": answering.group_coverage(anchors, around),
-                 "cue": answering.cue(text, query.answer_type)}
-            p = abstention.confidence(f, s.answer_model, s.answer_bias, answering.SENTENCE_FEATURES)
-            out.append(answering.Candidate(i, key[0], a, b, text, f, p))
-        out.sort(key=lambda c: (-c.probability, c.passage, c.a))
-        return out
+        """The sentences of the top passages that may answer, most likely first (``rag.answering.candidates``)."""
+        return candidates.sentence_candidates(self._data, query, qv, cands, topic, self.settings, self._context,
+                                              ANSWER_FROM)
 
     def _context(self, cand: Ranked) -> str:
         """What situates a passage: its text, section path and document's names."""

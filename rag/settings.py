@@ -10,57 +10,16 @@ starts. docs/configuration.md lists every variable (``python -m docs.configurati
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
-import logging
 import os
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from rag.answering.calibration import CALIBRATED, CALIBRATION, calibrated  # noqa: F401 (also read from here)
+
 ROOT = Path(__file__).resolve().parent.parent
-# Values fitted by ``python -m eval --calibrate --write``: domain data, kept beside the corpus (``calibration_file``).
-CALIBRATION = ROOT / "corpus" / "calibration.json"
-# What each fitted value is when the file is missing, unreadable, or from an older version of the features.
-CALIBRATED: dict = {
-    "topic_model": [(0.85, 0.02, 1.0), (0.86, 0.02, 1.0), (0.7, 0.3, 1.0), (0.5, 0.3, 1.0), (0.4, 0.5, 0.0)],
-    "topic_bias": 0.0,
-    "topic_threshold": 0.5,
-    "answer_model": [
-        (0.85, 0.02, 1.0), (-0.01, 0.01, 1.0), (0.4, 0.3, 1.0), (0.4, 0.3, 1.0), (0.6, 0.3, 0.5), (1.0, 0.8, -0.5),
-        (0.7, 0.45, 0.5), (0.4, 0.5, 0.0), (0.8, 0.2, 1.0), (0.4, 0.5, 0.0), (0.6, 0.4, 1.0), (0.8, 0.3, 1.0),
-        (0.8, 0.3, 1.0), (0.3, 0.45, 0.5)],
-    "answer_bias": -1.0,
-    "answer_threshold": 0.3,
-    "confidence_high": 0.8,
-    "confidence_medium": 0.5,
-}
-
-
-@functools.lru_cache(maxsize=8)
-def _read_calibration(path: str) -> dict:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def calibrated(name: str, path: str | Path = CALIBRATION):
-    """The value of ``name`` fitted by ``python -m eval --calibrate --write`` (the file at ``path``), if any.
-
-    A fitted model with another number of features than the fallback (a file from an
-    older version of the features) is ignored for the fallback."""
-    fallback = CALIBRATED[name]
-    value = _read_calibration(str(path)).get(name, fallback)
-    if isinstance(fallback, list) and (not isinstance(value, list) or len(value) != len(fallback)):
-        logging.getLogger("rag").warning("%s in %s does not fit the current features; using the defaults "
-                                         "(refit with python -m eval --calibrate --write)", name, Path(path).name)
-        return fallback
-    return value
-
-
 # The index committed with the repository: served as it is, never written by a start (see ``shipped_index``).
 SHIPPED_INDEX = ROOT / ".index"
 
@@ -159,8 +118,11 @@ class Settings:
             (``(mean, scale, weight)`` per sentence feature, and its bias; see ``rag.answering.extraction``),
             fitted likewise.
         answer_threshold: probability a sentence needs to be quoted as an answer.
-        confidence_high, confidence_medium: probabilities from which an answer's
-            confidence is labelled high (« élevée ») and medium (« moyenne »).
+        confidence_high, confidence_medium: calibrated probabilities from which an answer's confidence is labelled
+            high (« élevée ») and medium (« moyenne »).
+        answer_calibration: the isotonic map from the answer model's probability to the share of first sentences
+            right on the tune questions (``(probability, share)`` points), the confidence shown.
+        level_accuracy: that share under each label (high, medium, low): what each label claims.
         answer_sentences: maximum number of sentences in the extracted answer.
         calibration_file: the JSON of the values ``python -m eval --calibrate --write`` fits (the models, bias,
             thresholds and confidence levels above when they are not given); the repository keeps it beside the
@@ -177,6 +139,9 @@ class Settings:
             says it ended).
         upload_budget: bytes all sessions' stored uploads may take together on disk.
         upload_max_sessions: sessions holding uploads at once; past it the least recently used loses them (told).
+        upload_read_memory: bytes of address space the worker process reading one upload may use (it is stopped
+            past them, with a message; the app's own memory is not touched).
+        upload_read_seconds: seconds that worker may take.
         upload_dir: folder under which each session's private folder is made (empty: the system's temp folder).
         store: where the chunk vectors live: ``faiss`` (files in the build folder), ``milvus://PATH.db`` (the
             embedded Milvus Lite server on that file), ``milvus://host:19530`` or ``http(s)://…`` (a Milvus
@@ -213,6 +178,8 @@ class Settings:
     answer_threshold: float | None = None
     confidence_high: float | None = None
     confidence_medium: float | None = None
+    answer_calibration: tuple | None = None
+    level_accuracy: tuple | None = None
     calibration_file: str = str(CALIBRATION)
     glossary_file: str = str(ROOT / "corpus" / "glossary.toml")
     answer_sentences: int = 3
@@ -224,6 +191,8 @@ class Settings:
     upload_ttl: int = 3600
     upload_budget: int = 512 * 1024 * 1024
     upload_max_sessions: int = 100
+    upload_read_memory: int = 1024 * 1024 * 1024
+    upload_read_seconds: int = 30
     upload_dir: str = ""
     store: str = "faiss"
     milvus_collection: str = "rag"
@@ -239,8 +208,9 @@ class Settings:
                 value = calibrated(name, self.calibration_file)
                 object.__setattr__(self, name, value if isinstance(fallback, list) else float(value))
         # JSON gives lists; keep the frozen settings hashable and comparable.
-        for name in ("topic_model", "answer_model"):
+        for name in ("topic_model", "answer_model", "answer_calibration"):
             object.__setattr__(self, name, tuple(tuple(float(v) for v in row) for row in getattr(self, name)))
+        object.__setattr__(self, "level_accuracy", tuple(None if v is None else float(v) for v in self.level_accuracy))
         if self.faiss_index not in FAISS_KINDS:
             raise ValueError(f"faiss_index must be one of {FAISS_KINDS}, got {self.faiss_index!r}")
         if self.bundled_runtime not in BUNDLED_RUNTIMES:
@@ -265,7 +235,7 @@ class Settings:
         if self.uploads not in UPLOADS:
             raise ValueError(f"uploads must be one of {UPLOADS}, got {self.uploads!r}")
         for name in ("upload_max_bytes", "upload_max_pages", "upload_max_files", "upload_max_chars", "upload_ttl",
-                     "upload_budget", "upload_max_sessions"):
+                     "upload_budget", "upload_max_sessions", "upload_read_memory", "upload_read_seconds"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         store_kind(self.store)
@@ -320,12 +290,8 @@ class Settings:
                 values[f.name] = json.loads(raw) if kind in (tuple, list) else kind(raw)
             except ValueError:
                 raise ValueError(f"RAG_{f.name.upper()}={raw!r} is not a valid {kind.__name__}") from None
-        if "trusted_proxies" not in values and environ.get("SPACE_ID"):
-            values["trusted_proxies"] = 1  # the Space's own proxy
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
-
-
 
 
 MIB = 1024 * 1024

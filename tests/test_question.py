@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from rag.answering.extraction import (
-    admissible,
     counted,
     cue,
+    evidence,
     expressions,
     group_coverage,
     is_contact,
@@ -186,7 +186,7 @@ def test_counting_and_places_read_french_as_written():
     assert analyze("D'où proviennent les biais des algorithmes ?").answer_type == "reason"
 
 
-def test_a_question_on_the_future_needs_a_sentence_on_the_future():
+def test_a_question_on_the_future_weighs_whether_a_sentence_speaks_of_the_future():
     assert analyze("Quel pays accueillera le prochain sommet REAIM ?").future
     assert analyze("Where will the next REAIM summit be held?").future
     assert not analyze("Où s'est tenu le sommet REAIM 2026 ?").future
@@ -194,8 +194,10 @@ def test_a_question_on_the_future_needs_a_sentence_on_the_future():
     past = "Le REAIM 2026 a suivi des sommets antérieurs tenus à La Haye en février 2023 et à Séoul en septembre 2024."
     coming = "Le prochain sommet se tiendra à Genève."
     stems = {"sommet", "ten", "tiendr"}
-    assert not admissible(past, q, (), stems, [("ten",), ("sommet",)])
-    assert admissible(coming, q, (), stems, [("ten",), ("sommet",)])
+    relations = [("ten",), ("sommet",)]
+    assert evidence(past, q, (), stems, relations)["future_missing"] == 1.0
+    assert evidence(coming, q, (), stems, relations)["future_missing"] == 0.0
+    assert evidence(coming, q, (), stems, relations)["type_found"] == 1.0  # « à Genève »: a place
 
 
 def test_the_questions_own_name_with_an_article_is_not_an_answer():

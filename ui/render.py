@@ -183,6 +183,7 @@ def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str
                 f"""(hors sujet, ne constituent pas une réponse)</summary>
 {"".join(cards)}
 </details></div>""")
+    note = f' <span class="conf-note">({esc(answer.level_note)})</span>' if answer.level_note else ""
     items = "".join(
         f'<li><span class="quote">« {esc(s.text.strip())} »</span> '
         f'<a class="cite" href="#passage-{s.passage + 1}" title="Aller au passage {s.passage + 1}">'
@@ -193,7 +194,7 @@ def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str
 <section class="answer" aria-label="Réponse extraite">
   <div class="answer-head"><h2>Réponse extraite</h2>
   <span class="conf conf-{level}" title="probabilité calibrée que la première phrase citée """
-            f"""réponde : {dec(answer.confidence)}">confiance {esc(label)}</span></div>
+            f"""réponde : {dec(answer.confidence)}">confiance {esc(label)}</span>{note}</div>
   <ol class="answer-list">{items}</ol>
   <p class="answer-note">Phrases citées mot pour mot depuis le corpus ; aucun texte n'est généré. """
             f"""Chaque [n] renvoie au passage source.</p>

@@ -1,20 +1,15 @@
 """The answer step: which quoted sentences answer the question, and the three outcomes.
 
-A sentence of the top passages *answers* only if
-
-* it is :func:`admissible`: never a contact line; for a typed question it
-  carries an expression of the expected type (a date for « quand / when », a
-  number counting what is asked for « combien / how many », a person, role or
-  body for « qui / who », a place for « où / where »; regular expressions for
-  dates and numbers, spaCy's French NER for names) that the question does not
-  already hold, is not dated to another year than the question's, speaks of the
-  future when the question does, and says one of the question's relation terms
-  (in the sentence or its heading); and
-* a calibrated logistic model over its signals (similarity, the question's
-  focus, relation and anchor terms it and its passage cover, keyword overlap,
-  passage rank, whether it is a whole statement, the mark of a definition, a cause
-  or a list, how on-topic the question is) gives a probability of answering over
-  ``answer_threshold``.
+Every sentence of the top passages is a candidate: no rule rejects one outright. A calibrated logistic model
+weighs its signals and gives the probability that it answers; the sentence answers when that probability is over
+``answer_threshold``. The signals are its similarity to the question, the question's focus, relation and anchor
+terms it and its passage cover, keyword overlap, passage rank, whether it is a whole statement, the mark of a
+definition, a cause or a list, how on-topic the question is, and the evidence of :func:`evidence`: for a typed
+question, whether it carries an expression of the expected type (a date for « quand / when », a number counting
+what is asked for « combien / how many », a person, role or body for « qui / who », a place for « où / where »;
+regular expressions for dates and numbers, spaCy's French NER for names) that the question does not already
+hold, whether it is dated to another year than the question's, speaks of the future when the question does, says
+one of the question's relation terms; and whether it is only a contact line.
 
 The outcome is ``answered`` (some sentence answers), ``related`` (the passages
 are about the question's topic but no sentence answers it) or ``off_topic``
@@ -29,6 +24,8 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import numpy as np
+
 from rag.text.folding import fold
 from rag.text.question import MONEY, Query, parse
 
@@ -39,7 +36,24 @@ MIN_STATEMENT_WORDS = 8
 STATEMENT_END = ".!?;:,…"
 
 SENTENCE_FEATURES = ("sim", "sim_gap", "keyword", "focus", "context", "rank", "statement", "typed", "topic",
-                     "english", "relation", "relation_context", "anchor_context", "cue")
+                     "english", "relation", "relation_context", "anchor_context", "anchor", "cue", "action_said",
+                     "sim_order",
+                     "sim_passage_gap", "first", "words", "previous_focus", "joined", "label", "label_focus",
+                     "type_found",
+                     "type_missing", "type_named", "other_year", "future_missing", "relation_said", "contact",
+                     *(f"{name}_gap" for name in ("keyword", "focus", "relation", "relation_said", "type_found", "cue",
+                                                  "context")))
+# Signals also given relative to the question's best candidate (``<name>_gap``: the value minus the highest among
+# the candidates): which sentence says *more* of the question than its neighbours.
+GAPS = ("keyword", "focus", "relation", "relation_said", "type_found", "cue", "context")
+
+
+def add_gaps(features: list[dict]) -> None:
+    """Add the ``<name>_gap`` signals to the candidates of one question (in place)."""
+    for name in GAPS:
+        top = max((f[name] for f in features), default=0.0)
+        for f in features:
+            f[f"{name}_gap"] = f[name] - top
 
 _MONTHS = ("janvier fevrier mars avril mai juin juillet aout septembre octobre novembre decembre "
            "january february march april may june july august september october november december")
@@ -256,38 +270,63 @@ _PERSONAL = ("presid", "dirig", "represent", "ecri", "redig", "prononc", "interv
              "moder", "fond", "auteur")
 
 
-def admissible(text: str, query: Query, ents: tuple[tuple[str, str], ...], words: set[str],
-               relations: list[tuple[str, ...]]) -> bool:
-    """Whether a sentence can answer ``query`` at all, before any weighing.
+_NAMED = {"person": "PER", "place": "LOC", "organisation": "ORG"}  # spaCy's label of a name of each type
 
-    Never a contact line. For a typed question, the sentence must carry a new
-    expression of the type, not be dated to another year than the question's, speak
-    of the future when the question does, and say at least one of the question's
-    relation terms (``relations``: stems, in ``words``, the stems of the sentence and,
-    for a line that is not a whole statement such as a date line under a title, of
-    its passage), when it has some: « Les organisateurs de REAIM ont ajouté… » names
-    a body but does not say who *presided*.
+
+def evidence(text: str, query: Query, ents: tuple[tuple[str, str], ...], words: set[str],
+             relations: list[tuple[str, ...]]) -> dict[str, float]:
+    """What a sentence shows of answering ``query``, as signals to weigh (never a verdict on its own).
+
+    * ``type_found`` / ``type_missing``: for a typed question, whether the sentence carries a new expression of the
+      type (both 0 for an untyped question); ``type_named``: whether it names one (a person's name, not « elle » nor
+      a role; a place or a body by its name; a date or a number as found);
+    * ``other_year``: it is dated to another year than the question's;
+    * ``future_missing``: the question asks about what is to come and the sentence does not speak of it
+      (« qui accueillera le prochain sommet ? »);
+    * ``relation_said``: share of the question's relation terms said (``relations``: stems, in ``words``, the
+      stems of the sentence and, for a line that is not a whole statement such as a date line under a title, of
+      its passage; 1 when the question has none): « Les organisateurs de REAIM ont ajouté… » names a body but
+      does not say who *presided*;
+    * ``contact``: only a way to reach someone (an address, a telephone, a web site).
     """
-    if is_contact(text):
-        return False
-    if not query.typed:
-        return True
-    personal = query.answer_type == "person" and any(
-        fold(r).startswith(_PERSONAL) for group in query.relations for r in group.split())
-    if query.future and not FUTURE.search(fold(text)):
-        return False  # « qui accueillera le prochain sommet ? »: the past summits are no answer
-    if other_year(text, query.text) or not expressions(text, query.answer_type, query.text, ents, query.counted,
-                                                       personal):
-        return False
-    return not relations or group_coverage(relations, words) > 0
+    found = named = 0.0
+    if query.typed:
+        personal = query.answer_type == "person" and any(
+            fold(r).startswith(_PERSONAL) for group in query.relations for r in group.split())
+        found = float(bool(expressions(text, query.answer_type, query.text, ents, query.counted, personal)))
+        label = _NAMED.get(query.answer_type)
+        named = found if label is None else float(bool(_new([e for e, lab in ents if lab == label], query.text)))
+    return {"type_found": found, "type_missing": float(query.typed) - found, "type_named": named,
+            "other_year": float(other_year(text, query.text)),
+            "future_missing": float(query.future and not FUTURE.search(fold(text))),
+            "relation_said": group_coverage(relations, words), "contact": float(is_contact(text))}
 
 
 LEVEL_LABELS = {"high": "élevée", "medium": "moyenne", "low": "faible"}  # as the page and the CLI say them
 
 
 def level(probability: float, high: float, medium: float) -> str:
-    """``high``, ``medium`` or ``low``: the label shown beside an answer."""
+    """``high``, ``medium`` or ``low``: the label shown beside an answer (of its calibrated probability)."""
     return "high" if probability >= high else "medium" if probability >= medium else "low"
+
+
+def calibrate_probability(probability: float, points) -> float:
+    """How often a first sentence of this answer-model probability was right on the tune questions: the isotonic
+    map ``points`` (``(probability, share)``, rising) fitted by ``python -m eval --calibrate``, interpolated;
+    ``probability`` itself without a map."""
+    if not points:
+        return probability
+    xs, ys = zip(*points)
+    return float(np.interp(probability, xs, ys))
+
+
+def level_claim(level_name: str, accuracy) -> str:
+    """What a label means, in words: « juste 8 fois sur 10 sur nos questions de test » (``accuracy``: the
+    ``level_accuracy`` of the settings, high, medium, low); empty when nothing was measured."""
+    value = dict(zip(LEVELS, accuracy or ())).get(level_name)
+    if value is None:
+        return ""
+    return f"juste {round(value * 10)} fois sur 10 sur nos questions de test"
 
 
 # ------------------------------------------------------------------ the « related » message
@@ -314,3 +353,29 @@ def related_message(query: Query, known=None) -> str:
 
 OFF_TOPIC_MESSAGE = ("Le corpus ne traite pas de cette question : aucun passage n'en est assez proche. "
                      "Les passages les moins éloignés sont repliés ci-dessous, à titre indicatif.")
+
+
+# A prompt that gives the assistant orders (to forget its rules, play a part, write, translate, run markup) rather
+# than asking what the documents say: off topic, whatever its words (on the folded text).
+INSTRUCTION = re.compile(
+    r"\b(?:ignore[sz]?|oublie[sz]?|disregard|forget|contourne[sz]?|bypass|override)\b.{0,40}\b(?:instructions?|"
+    r"consignes?|regles?|rules?|prompts?|directives?|guidelines?)\b"
+    r"|\b(?:system prompt|prompt systeme|jailbreak|developer mode|mode developpeur)\b"
+    r"|\b(?:you are now|from now on you|act as|pretend (?:to be|you)|roleplay|tu es maintenant|"
+    r"a partir de maintenant,? tu|agis comme|fais comme si|joue le role)\b"
+    r"|^\W*(?:ecris|redige|compose|genere|invente|traduis|raconte|write|compose|generate|translate|tell me a "
+    r"(?:joke|story)|draft)\b"
+    r"|<\s*/?\s*(?:script|img|iframe|svg|object|style)\b|\bjavascript:|\bon(?:error|load)\s*=")
+
+
+def is_instruction(question: str) -> bool:
+    """Whether a question gives the assistant orders instead of asking about the documents."""
+    return bool(INSTRUCTION.search(fold(question)))
+
+
+INSTRUCTION_MESSAGE = ("Cette demande donne des consignes au lieu de poser une question sur les documents : "
+                       "l'assistant ne suit aucune consigne et n'écrit rien lui-même, il cite les documents du corpus "
+                       "qui répondent à une question sur leur contenu.")
+OTHER_LANGUAGE_MESSAGE = ("Je réponds aux questions posées en français ou en anglais. "
+                          "I answer questions asked in French or English.")
+

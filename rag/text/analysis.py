@@ -66,6 +66,7 @@ _EN = frozenset("the of and to in is are was were what which who whom how why wh
 _FR = frozenset("le la les des du de un une et est sont que qui quoi quel quelle quels quelles dans pour par sur "
                 "avec selon comment pourquoi quand ou ce cette ces il elle ils elles au aux ne pas se son sa ses "
                 "leur leurs nous vous y l d qu c s n j m t lui".split())
+FRENCH_WORDS, ENGLISH_WORDS = _FR, _EN  # function words (French ones with accents folded)
 
 
 def looks_english(text: str) -> bool:

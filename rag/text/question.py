@@ -19,6 +19,8 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 
+from rag.text.analysis import ENGLISH_WORDS as _ENGLISH_WORDS
+from rag.text.analysis import FRENCH_WORDS as _FRENCH_WORDS
 from rag.text.analysis import looks_english
 from rag.text.folding import fold
 from rag.text.glossary import Glossary, load_glossary
@@ -159,6 +161,8 @@ class Query:
             « distribution », « budget »), in French; an answering sentence says them.
             Each is one word, or for an English word its French equivalents
             separated by spaces (any one of them counts).
+        actions: the relation terms that are verbs of a French question (« présider » in « qui a présidé… »):
+            what the answer must say is done.
         future: the question asks about what is to come (« accueillera »,
             « le prochain sommet », "will", "next").
     """
@@ -172,6 +176,7 @@ class Query:
     counted: str = ""
     anchors: tuple[str, ...] = ()
     relations: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
     future: bool = False
 
     @property
@@ -224,12 +229,32 @@ def counted_noun(text: str, glossary: Glossary | None = None) -> str:
     return "" if word in _ANY_COUNT else word
 
 
+# Function words of the languages most often mistaken for French by their letters: a question where they outnumber
+# French and English ones is in a third language.
+_THIRD = {lang: frozenset(words.split()) for lang, words in {
+    "es": "el la los las del una unos es son qué que cuál cuáles quién cómo cuándo dónde por para con según significa "
+          "y o al se su sus lo sobre dice dicen hay tiene está están este esta estos cuántos cuántas",
+    "de": "der die das den dem des ein eine einer ist sind was wer wie wann wo warum welche welcher welches und "
+          "oder mit für von zu im über nach auf bedeutet nicht",
+    "it": "il gli lo della dello delle degli che cosa chi come quando dove perché quale quali è sono di per con "
+          "secondo significa e",
+    "pt": "o os as do da dos das um uma é são que qual quais quem como quando onde porque para com segundo "
+          "significa e não",
+}.items()}
+
+
 def _language(text: str) -> str:
-    if looks_english(text):
-        return "en"
+    """``en``, ``fr``, or ``other``: another script, or more function words of Spanish, German, Italian or
+    Portuguese than of French and English."""
     letters = [c for c in text if c.isalpha()]
     latin = sum("LATIN" in unicodedata.name(c, "") for c in letters)
-    return "fr" if letters and latin >= 0.8 * len(letters) else "other"
+    if not letters or latin < 0.8 * len(letters):
+        return "other"
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    known = max(sum(fold(w) in _FRENCH_WORDS for w in words), sum(w in _ENGLISH_WORDS for w in words))
+    if max(sum(w in vocab for w in words) for vocab in _THIRD.values()) > max(known, 1):
+        return "other"
+    return "en" if looks_english(text) else "fr"
 
 
 # Nouns that name the kind of answer asked for (« quelle date », « quel lieu »), not what is said.
@@ -241,9 +266,9 @@ def _is_anchor(word: str, pos: str = "", first: bool = False) -> bool:
     return bool(_PROPER.match(word)) or pos == "PROPN" or (word[:1].isupper() and not first)
 
 
-def _french_focus(text: str) -> tuple[list[str], list[str], list[str], list[str]]:
-    """Surface words, lemmas, anchors and relation terms of a French question."""
-    surface, lemmas, anchors, relations = [], [], [], []
+def _french_focus(text: str) -> tuple[list[str], list[str], list[str], list[str], list[str]]:
+    """Surface words, lemmas, anchors, relation terms and the relation terms that are verbs of a French question."""
+    surface, lemmas, anchors, relations, actions = [], [], [], [], []
     for n, tok in enumerate(parse([text])[0]):
         folded = fold(tok.text)
         if (tok.is_punct or tok.is_space or folded in _QUESTION_WORDS or tok.pos_ not in _CONTENT_POS
@@ -259,7 +284,9 @@ def _french_focus(text: str) -> tuple[list[str], list[str], list[str], list[str]
             anchors.append(tok.text)
         elif fold(lemma) not in _TYPE_NOUNS:
             relations.append(lemma)
-    return surface, lemmas, anchors, relations
+            if tok.pos_ == "VERB":
+                actions.append(lemma)
+    return surface, lemmas, anchors, relations, actions
 
 
 def _english_focus(text: str, glossary: Glossary) -> tuple[list[str], list[str], list[str], list[str]]:
@@ -297,12 +324,14 @@ def analyze(text: str, glossary: Glossary | None = None) -> Query:
     lang = _language(text)
     if lang == "en":
         surface, terms, anchors, relations = _english_focus(text, glossary)
+        actions: list[str] = []
         keyword_text = f"{text} {' '.join(glossary.groups(text))}".strip()
     else:
-        surface, terms, anchors, relations = _french_focus(text)
+        surface, terms, anchors, relations, actions = _french_focus(text)
         keyword_text = text
     return Query(text=text, lang=lang, answer_type=answer_type(text, lang), focus=tuple(w for w in surface if w),
                  focus_terms=tuple(dict.fromkeys(terms)), keyword_text=keyword_text,
                  counted=counted_noun(text, glossary),
                  anchors=tuple(dict.fromkeys(anchors)), relations=tuple(dict.fromkeys(relations)),
+                 actions=tuple(dict.fromkeys(actions)),
                  future=bool(_FUTURE.search(fold(text))))

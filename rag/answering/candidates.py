@@ -1,0 +1,138 @@
+"""The candidate answers of a question: every sentence of its top passages, with the signals the answer model weighs.
+
+A candidate is a sentence of a passage as the index cut it (a line of a list, a label line such as
+« Soumis par : … », a table row or a short title line are sentences too). A sentence that opens by pointing back
+(« Ceux-ci désignent… », « Cette pratique consiste… ») is quoted with the sentence before it, which holds what it
+points to: a definition whose term and explanation are split over two sentences is quoted whole.
+
+No rule rejects a candidate: what the answer step knows of it becomes signals (see
+``rag.answering.extraction.SENTENCE_FEATURES``), weighed by the answer model.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import numpy as np
+
+from rag.answering import abstention
+from rag.answering import extraction as answering
+from rag.index.folder import IndexData
+from rag.retrieval.ranking import Ranked
+from rag.settings import Settings
+from rag.text.question import Query
+
+# A sentence that opens by pointing back to the one before it.
+ANAPHOR = re.compile(r"^(?:ceux-ci|celles-ci|celui-ci|celle-ci|ceci|cela|ce(?:tte|s|t)? |il |elle |ils |elles |"
+                     r"en effet|this |these |it |they |such )", re.IGNORECASE)
+# A label line: a short label, a colon, its value (« Soumis par : … », « ISBN : … », « Date : … »).
+LABEL = re.compile(r"^\s*([^\W\d][^:\n]{0,40}?)\s*:\s*\S")
+LABEL_WORDS = 16
+
+
+def label_part(text: str) -> str:
+    """The label of a label line (« Soumis par » of « Soumis par : les États-Unis »), else empty."""
+    m = LABEL.match(text)
+    return m.group(1) if m and len(text.split()) <= LABEL_WORDS else ""
+
+
+def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: list[Ranked], topic: float,
+                        settings: Settings, context: Callable[[Ranked], str],
+                        answer_from: int) -> list[answering.Candidate]:
+    """The sentences of the first ``answer_from`` passages that may answer, most likely first.
+
+    Args:
+        data: the index the passages come from.
+        query: the analysed question; ``qv`` its vector.
+        cands: the ranked passages.
+        topic: the topic model's probability for the question (a signal).
+        settings: the answer model and its settings.
+        context: what situates a passage (its text, section path and document names).
+        answer_from: how many of the top passages the sentences come from.
+    """
+    keyword = data.keyword
+    terms = set(keyword.analyze(query.keyword_text))
+    focus = set(keyword.analyze(" ".join(query.focus_terms)))
+    relations = [g for g in (tuple(keyword.analyze(r)) for r in query.relations) if g]
+    anchors = [g[:1] for g in (tuple(keyword.analyze(a)) for a in query.anchors) if g]
+    actions = [g for g in (tuple(keyword.analyze(a)) for a in query.actions) if g]
+    raw: list[tuple[int, int, int, str, float, int, str]] = []  # passage, a, b, text, sim, position, previous
+    for i, c in enumerate(cands[:answer_from]):
+        ch = data.chunks[c.row]
+        srows = list(data.sentence_rows[c.row])
+        if not srows:
+            continue
+        sims = data.sentence_vectors[srows] @ qv
+        previous = ""
+        for n, ((a, b), sim) in enumerate(zip(ch.sentences, sims)):
+            text = ch.text[a - ch.clean_start:b - ch.clean_start]
+            raw.append((i, a, b, text, float(sim), n, previous))
+            previous = text
+    if not raw:
+        return []
+    ents = answering.entities([r[3] for r in raw]) if query.answer_type in ("person", "organisation", "place") else {}
+    top_sim = max(r[4] for r in raw)
+    sim_order = {id(r): n for n, r in enumerate(sorted(raw, key=lambda r: -r[4]))}
+    passage_top = {}
+    for r in raw:
+        passage_top[r[0]] = max(passage_top.get(r[0], -1.0), r[4])
+    contexts = {i: set(keyword.analyze(context(cands[i]))) for i in passage_top}
+    headings = {i: set(keyword.analyze(" ".join(data.chunks[cands[i].row].section))) for i in contexts}
+    found, seen = [], set()
+    for r in raw:
+        i, a, b, text, sim, position, previous = r
+        ch = data.chunks[cands[i].row]
+        key = (ch.doc_id, a)
+        if key in seen:  # the same sentence in two overlapping passages
+            continue
+        seen.add(key)
+        words = set(keyword.analyze(text))
+        around = words | contexts[i]
+        statement = answering.is_statement(text)
+        # A statement says the relation itself or under a heading that does (« Autrice » above « Laure
+        # de Roucy-Rochegonde est directrice… »); a fragment such as a date line, anywhere in its passage.
+        said = words | headings[i] if statement else around
+        before = set(keyword.analyze(previous)) if previous else set()
+        label = label_part(text)
+        # pointing back to a whole statement on the same line (not to a heading or a list's label)
+        start = _previous_start(ch, a)
+        joined = bool(previous) and bool(ANAPHOR.match(text)) and answering.is_statement(previous) and \
+            "\n" not in ch.text[start - ch.clean_start:a - ch.clean_start]
+        f = {"sim": sim, "sim_gap": sim - top_sim, "keyword": answering.coverage(terms, words),
+             "focus": answering.coverage(focus, words), "context": answering.coverage(focus, around),
+             "rank": float(i), "statement": float(statement), "typed": float(query.typed),
+             "topic": topic, "english": float(query.english),
+             "relation": answering.group_coverage(relations, words),
+             "relation_context": answering.group_coverage(relations, around),
+             "anchor_context": answering.group_coverage(anchors, around),
+             "anchor": answering.group_coverage(anchors, words),
+             "cue": answering.cue(text, query.answer_type),
+             "action_said": answering.group_coverage(actions, said),
+             "sim_order": float(min(sim_order[id(r)], 10)), "sim_passage_gap": sim - passage_top[i],
+             "first": float(position == 0), "words": float(np.log1p(len(text.split()))),
+             "previous_focus": answering.coverage(focus, before), "joined": float(joined),
+             "label": float(bool(label)),
+             "label_focus": answering.coverage(focus, set(keyword.analyze(label))) if label else 0.0,
+             **answering.evidence(text, query, ents.get(text, ()), said, relations)}
+        if joined:  # quote the sentence pointed back to as well
+            a = start
+        found.append((i, ch.doc_id, a, b, f))
+    answering.add_gaps([f for *_, f in found])
+    out = [answering.Candidate(i, doc_id, a, b, _text(data, cands[i], a, b), f,
+                               abstention.confidence(f, settings.answer_model, settings.answer_bias,
+                                                     answering.SENTENCE_FEATURES))
+           for i, doc_id, a, b, f in found]
+    out.sort(key=lambda c: (-c.probability, c.passage, c.a))
+    return out
+
+
+def _previous_start(chunk, a: int) -> int:
+    """Where the sentence before the one starting at ``a`` starts (``a`` if none)."""
+    starts = [s for s, _ in chunk.sentences if s < a]
+    return starts[-1] if starts else a
+
+
+def _text(data: IndexData, cand: Ranked, a: int, b: int) -> str:
+    ch = data.chunks[cand.row]
+    return ch.text[a - ch.clean_start:b - ch.clean_start]
