@@ -57,6 +57,7 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
     relations = [g for g in (tuple(keyword.analyze(r)) for r in query.relations) if g]
     anchors = [g[:1] for g in (tuple(keyword.analyze(a)) for a in query.anchors) if g]
     actions = [g for g in (tuple(keyword.analyze(a)) for a in query.actions) if g]
+    personal = query.answer_type == "person" and bool(actions) and answering.personal_question(query)
     raw: list[tuple[int, int, int, str, float, int, str]] = []  # passage, a, b, text, sim, position, previous
     for i, c in enumerate(cands[:answer_from]):
         ch = data.chunks[c.row]
@@ -115,6 +116,10 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
              "label": float(bool(label)),
              "label_focus": answering.coverage(focus, set(keyword.analyze(label))) if label else 0.0,
              **answering.evidence(text, query, ents.get(text, ()), said, relations)}
+        if f["type_found"] and personal and not f["action_said"]:
+            # « qui a présidé » is answered by whoever presided: a name in a sentence that does not say so is
+            # not of the type asked
+            f.update(type_found=0.0, type_missing=1.0, type_named=0.0)
         if joined:  # quote the sentence pointed back to as well
             a = start
         found.append((i, ch.doc_id, a, b, f))

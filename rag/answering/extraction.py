@@ -270,6 +270,11 @@ _PERSONAL = ("presid", "dirig", "represent", "ecri", "redig", "prononc", "interv
              "moder", "fond", "auteur")
 
 
+def personal_question(query: Query) -> bool:
+    """Whether the question asks who did what only a person does (« qui a présidé / écrit … »)."""
+    return any(fold(r).startswith(_PERSONAL) for group in query.relations for r in group.split())
+
+
 _NAMED = {"person": "PER", "place": "LOC", "organisation": "ORG"}  # spaCy's label of a name of each type
 
 
@@ -291,8 +296,7 @@ def evidence(text: str, query: Query, ents: tuple[tuple[str, str], ...], words: 
     """
     found = named = 0.0
     if query.typed:
-        personal = query.answer_type == "person" and any(
-            fold(r).startswith(_PERSONAL) for group in query.relations for r in group.split())
+        personal = query.answer_type == "person" and personal_question(query)
         found = float(bool(expressions(text, query.answer_type, query.text, ents, query.counted, personal)))
         label = _NAMED.get(query.answer_type)
         named = found if label is None else float(bool(_new([e for e, lab in ents if lab == label], query.text)))
