@@ -255,9 +255,8 @@ def out_of_fold(rows: list[dict], topic_threshold: float, folds: int = FOLDS) ->
 
 def isotonic(probs: list[float], right: list[bool]) -> list[tuple[float, float]]:
     """A monotone map from the answer model's probability to the share of first sentences right (pool adjacent
-    violators, each step holding at least ``MIN_BLOCK`` answers so that no share rests on a handful; shares
-    by :func:`_share`), as
-    ``(probability, share)`` points to interpolate between; ``[]`` without examples."""
+    violators, each step holding at least ``MIN_BLOCK`` answers so that no share rests on a handful; shares by
+    :func:`_share`), as ``(probability, share)`` points to interpolate between; ``[]`` without examples."""
     pairs = sorted(zip(probs, right))
     blocks: list[list[float]] = []  # [sum right, count, lowest p, highest p]
     for p, ok in pairs:

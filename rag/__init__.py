@@ -24,7 +24,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'rag' has no attribute {name!r}")
 
 
-__all__ = [
-    "Answer", "AppSettings", "CorpusError", "DocumentInfo", "IndexProblem", "MAX_K", "MAX_QUESTION_CHARS", "MODES",
-    "Passage", "QueryError", "Retriever", "Sentence", "Settings", "build_index",
-]
+__all__ = sorted(_HOMES)

@@ -272,10 +272,10 @@ class Retriever:
         known = lambda word: bool(self._data.keyword.known_terms(word)[1])  # noqa: E731
         message = {answering.RELATED: answering.related_message(query, known),
                    answering.OFF_TOPIC: refusal or answering.OFF_TOPIC_MESSAGE}.get(status, "")
+        level = answering.level(probability, s.confidence_high, s.confidence_medium)
         return Answer(query.text, status != answering.ANSWERED, round(probability, 4), sentences, tuple(passages),
-                      mode, status=status, level=(lv := answering.level(probability, s.confidence_high,
-                                                                        s.confidence_medium)),
-                      level_note=answering.level_claim(lv, s.level_accuracy) if status == answering.ANSWERED else "",
+                      mode, status=status, level=level,
+                      level_note=answering.level_claim(level, s.level_accuracy) if status == answering.ANSWERED else "",
                       topic=round(topic, 4), message=message, answer_type=query.answer_type, lang=query.lang)
 
     def _prepare(self, question, k: int, mode: str, docs) -> tuple[Query, np.ndarray, list[Ranked]]:

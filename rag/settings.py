@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from rag.answering.calibration import CALIBRATED, CALIBRATION, calibrated  # noqa: F401 (also read from here)
+from rag.answering.calibration import CALIBRATED, CALIBRATION, calibrated
 
 ROOT = Path(__file__).resolve().parent.parent
 # The index committed with the repository: served as it is, never written by a start (see ``shipped_index``).

@@ -34,7 +34,7 @@ def test_a_sentence_without_the_expected_type_is_weighed_not_dropped(real_retrie
     assert all(0.0 <= c.probability <= 1.0 for c in cands)
 
 
-def test_a_contact_line_is_a_weak_answer_whatever_its_words(real_retriever):
+def test_a_contact_line_stays_a_candidate_marked_as_one(real_retriever):
     _, _, _, cands = real_retriever.candidates("Quelle est l'adresse électronique de l'accueil de l'Ifri ?")
     contact = [c for c in cands if c.features["contact"] == 1.0]
     assert contact, "the Ifri's contact lines are candidates (weighed, never dropped)"

@@ -57,49 +57,43 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
     relations = [g for g in (tuple(keyword.analyze(r)) for r in query.relations) if g]
     anchors = [g[:1] for g in (tuple(keyword.analyze(a)) for a in query.anchors) if g]
     actions = [g for g in (tuple(keyword.analyze(a)) for a in query.actions) if g]
-    personal = query.answer_type == "person" and bool(actions) and answering.personal_question(query)
-    raw: list[tuple[int, int, int, str, float, int, str]] = []  # passage, a, b, text, sim, position, previous
+    # per sentence: passage, its span, text, similarity, place in the passage, and the span before it (or None)
+    raw: list[tuple[int, int, int, str, float, int, tuple[int, int] | None]] = []
     for i, c in enumerate(cands[:answer_from]):
         ch = data.chunks[c.row]
         srows = list(data.sentence_rows[c.row])
         if not srows:
             continue
         sims = data.sentence_vectors[srows] @ qv
-        previous = ""
         for n, ((a, b), sim) in enumerate(zip(ch.sentences, sims)):
-            text = ch.text[a - ch.clean_start:b - ch.clean_start]
-            raw.append((i, a, b, text, float(sim), n, previous))
-            previous = text
+            raw.append((i, a, b, _text(data, c, a, b), float(sim), n, ch.sentences[n - 1] if n else None))
     if not raw:
         return []
     ents = answering.entities([r[3] for r in raw]) if query.answer_type in ("person", "organisation", "place") else {}
     top_sim = max(r[4] for r in raw)
-    sim_order = {id(r): n for n, r in enumerate(sorted(raw, key=lambda r: -r[4]))}
-    passage_top = {}
+    sim_order = {n: k for k, n in enumerate(sorted(range(len(raw)), key=lambda n: -raw[n][4]))}
+    passage_top: dict[int, float] = {}
     for r in raw:
         passage_top[r[0]] = max(passage_top.get(r[0], -1.0), r[4])
     contexts = {i: set(keyword.analyze(context(cands[i]))) for i in passage_top}
     headings = {i: set(keyword.analyze(" ".join(data.chunks[cands[i].row].section))) for i in contexts}
     found, seen = [], set()
-    for r in raw:
-        i, a, b, text, sim, position, previous = r
+    for n, (i, a, b, text, sim, position, before) in enumerate(raw):
         ch = data.chunks[cands[i].row]
-        key = (ch.doc_id, a)
-        if key in seen:  # the same sentence in two overlapping passages
+        if (ch.doc_id, a) in seen:  # the same sentence in two overlapping passages
             continue
-        seen.add(key)
+        seen.add((ch.doc_id, a))
+        previous = _text(data, cands[i], *before) if before else ""
         words = set(keyword.analyze(text))
         around = words | contexts[i]
         statement = answering.is_statement(text)
         # A statement says the relation itself or under a heading that does (« Autrice » above « Laure
         # de Roucy-Rochegonde est directrice… »); a fragment such as a date line, anywhere in its passage.
         said = words | headings[i] if statement else around
-        before = set(keyword.analyze(previous)) if previous else set()
         label = label_part(text)
         # pointing back to a whole statement on the same line (not to a heading or a list's label)
-        start = _previous_start(ch, a)
-        joined = bool(previous) and bool(ANAPHOR.match(text)) and answering.is_statement(previous) and \
-            "\n" not in ch.text[start - ch.clean_start:a - ch.clean_start]
+        joined = bool(ANAPHOR.match(text)) and answering.is_statement(previous) and \
+            "\n" not in ch.text[before[0] - ch.clean_start:a - ch.clean_start]
         f = {"sim": sim, "sim_gap": sim - top_sim, "keyword": answering.coverage(terms, words),
              "focus": answering.coverage(focus, words), "context": answering.coverage(focus, around),
              "rank": float(i), "statement": float(statement), "typed": float(query.typed),
@@ -109,20 +103,12 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
              "anchor_context": answering.group_coverage(anchors, around),
              "anchor": answering.group_coverage(anchors, words),
              "cue": answering.cue(text, query.answer_type),
-             "action_said": answering.group_coverage(actions, said),
-             "sim_order": float(min(sim_order[id(r)], 10)), "sim_passage_gap": sim - passage_top[i],
+             "sim_order": float(min(sim_order[n], 10)), "sim_passage_gap": sim - passage_top[i],
              "first": float(position == 0), "words": float(np.log1p(len(text.split()))),
-             "previous_focus": answering.coverage(focus, before), "joined": float(joined),
-             "label": float(bool(label)),
-             "label_focus": answering.coverage(focus, set(keyword.analyze(label))) if label else 0.0,
-             **answering.evidence(text, query, ents.get(text, ()), said, relations)}
-        if f["type_found"] and personal and not f["action_said"]:
-            # « qui a présidé » is answered by whoever presided: a name in a sentence that does not say so is
-            # not of the type asked
-            f.update(type_found=0.0, type_missing=1.0, type_named=0.0)
-        if joined:  # quote the sentence pointed back to as well
-            a = start
-        found.append((i, ch.doc_id, a, b, f))
+             "previous_focus": answering.coverage(focus, set(keyword.analyze(previous))), "joined": float(joined),
+             "label": float(bool(label)), "label_focus": answering.coverage(focus, set(keyword.analyze(label))),
+             **answering.evidence(text, query, ents.get(text, ()), said, relations, actions)}
+        found.append((i, ch.doc_id, before[0] if joined else a, b, f))  # a joined quote starts with the one before
     answering.add_gaps([f for *_, f in found])
     out = [answering.Candidate(i, doc_id, a, b, _text(data, cands[i], a, b), f,
                                abstention.confidence(f, settings.answer_model, settings.answer_bias,
@@ -132,12 +118,7 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
     return out
 
 
-def _previous_start(chunk, a: int) -> int:
-    """Where the sentence before the one starting at ``a`` starts (``a`` if none)."""
-    starts = [s for s, _ in chunk.sentences if s < a]
-    return starts[-1] if starts else a
-
-
 def _text(data: IndexData, cand: Ranked, a: int, b: int) -> str:
+    """The clean text ``[a, b)`` of a passage (clean offsets of its document)."""
     ch = data.chunks[cand.row]
     return ch.text[a - ch.clean_start:b - ch.clean_start]

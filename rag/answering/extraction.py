@@ -35,17 +35,14 @@ LEVELS = ("high", "medium", "low")
 MIN_STATEMENT_WORDS = 8
 STATEMENT_END = ".!?;:,…"
 
-SENTENCE_FEATURES = ("sim", "sim_gap", "keyword", "focus", "context", "rank", "statement", "typed", "topic",
-                     "english", "relation", "relation_context", "anchor_context", "anchor", "cue", "action_said",
-                     "sim_order",
-                     "sim_passage_gap", "first", "words", "previous_focus", "joined", "label", "label_focus",
-                     "type_found",
-                     "type_missing", "type_named", "other_year", "future_missing", "relation_said", "contact",
-                     *(f"{name}_gap" for name in ("keyword", "focus", "relation", "relation_said", "type_found", "cue",
-                                                  "context")))
 # Signals also given relative to the question's best candidate (``<name>_gap``: the value minus the highest among
 # the candidates): which sentence says *more* of the question than its neighbours.
 GAPS = ("keyword", "focus", "relation", "relation_said", "type_found", "cue", "context")
+SENTENCE_FEATURES = ("sim", "sim_gap", "keyword", "focus", "context", "rank", "statement", "typed", "topic",
+                     "english", "relation", "relation_context", "anchor_context", "anchor", "cue", "action_said",
+                     "sim_order", "sim_passage_gap", "first", "words", "previous_focus", "joined", "label",
+                     "label_focus", "type_found", "type_missing", "type_named", "other_year", "future_missing",
+                     "relation_said", "contact", *(f"{name}_gap" for name in GAPS))
 
 
 def add_gaps(features: list[dict]) -> None:
@@ -279,28 +276,31 @@ _NAMED = {"person": "PER", "place": "LOC", "organisation": "ORG"}  # spaCy's lab
 
 
 def evidence(text: str, query: Query, ents: tuple[tuple[str, str], ...], words: set[str],
-             relations: list[tuple[str, ...]]) -> dict[str, float]:
+             relations: list[tuple[str, ...]], actions: list[tuple[str, ...]] = ()) -> dict[str, float]:
     """What a sentence shows of answering ``query``, as signals to weigh (never a verdict on its own).
 
     * ``type_found`` / ``type_missing``: for a typed question, whether the sentence carries a new expression of the
-      type (both 0 for an untyped question); ``type_named``: whether it names one (a person's name, not « elle » nor
-      a role; a place or a body by its name; a date or a number as found);
+      type (both 0 for an untyped question); for « qui a présidé / écrit … », a name in a sentence that does not say
+      the action is not one; ``type_named``: whether it names one (a person's name, not « elle » nor a role; a place
+      or a body by its name; a date or a number as found);
     * ``other_year``: it is dated to another year than the question's;
     * ``future_missing``: the question asks about what is to come and the sentence does not speak of it
       (« qui accueillera le prochain sommet ? »);
     * ``relation_said``: share of the question's relation terms said (``relations``: stems, in ``words``, the
       stems of the sentence and, for a line that is not a whole statement such as a date line under a title, of
       its passage; 1 when the question has none): « Les organisateurs de REAIM ont ajouté… » names a body but
-      does not say who *presided*;
+      does not say who *presided*; ``action_said``: the same for the question's verbs (``actions``);
     * ``contact``: only a way to reach someone (an address, a telephone, a web site).
     """
+    action_said = group_coverage(actions, words)
     found = named = 0.0
-    if query.typed:
-        personal = query.answer_type == "person" and personal_question(query)
+    personal = query.answer_type == "person" and personal_question(query)
+    if query.typed and (action_said or not personal):
         found = float(bool(expressions(text, query.answer_type, query.text, ents, query.counted, personal)))
         label = _NAMED.get(query.answer_type)
         named = found if label is None else float(bool(_new([e for e, lab in ents if lab == label], query.text)))
     return {"type_found": found, "type_missing": float(query.typed) - found, "type_named": named,
+            "action_said": action_said,
             "other_year": float(other_year(text, query.text)),
             "future_missing": float(query.future and not FUTURE.search(fold(text))),
             "relation_said": group_coverage(relations, words), "contact": float(is_contact(text))}
@@ -382,4 +382,3 @@ INSTRUCTION_MESSAGE = ("Cette demande donne des consignes au lieu de poser une q
                        "qui répondent à une question sur leur contenu.")
 OTHER_LANGUAGE_MESSAGE = ("Je réponds aux questions posées en français ou en anglais. "
                           "I answer questions asked in French or English.")
-

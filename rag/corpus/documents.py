@@ -185,14 +185,13 @@ def _document(doc_id: str, path: Path, found: readers.ReadResult, meta: dict) ->
 
 
 def read_document(path: str | Path, doc_id: str, meta: dict | None = None, pages_limit: int | None = None,
-                  isolated: dict | None = None) -> tuple[Document, tuple[str, ...]]:
+                  read=readers.read) -> tuple[Document, tuple[str, ...]]:
     """One file of any format the readers take as a :class:`Document`, and the notes on what was left out
     (« p. 3–7 : pas de couche texte »).
 
     The one function that turns a single file into a document, for a file outside the corpus folder too (an
-    upload the app stored under a generated name): ``doc_id`` is given, not taken from the file's name. With
-    ``isolated`` (the ``max_chars``, ``memory`` and ``seconds`` of ``rag.corpus.readers.isolated``), an untrusted
-    file is read in a worker process under those limits.
+    upload the app stored under a generated name): ``doc_id`` is given, not taken from the file's name. ``read``
+    reads the bytes (an untrusted file's: ``rag.corpus.readers.isolated.read_isolated``, in a worker process).
 
     Raises:
         ValueError: not a format this reads, empty, binary, not UTF-8, too large, more than ``pages_limit``
@@ -202,13 +201,7 @@ def read_document(path: str | Path, doc_id: str, meta: dict | None = None, pages
     path = Path(path)
     if path.suffix.lower() not in SUFFIXES:
         raise ValueError(f"not a format this reads ({path.suffix or 'no extension'}; reads {', '.join(SUFFIXES)})")
-    if isolated is not None:
-        from rag.corpus.readers.isolated import read_isolated
-
-        found = read_isolated(path.name, _read_bytes(path), pages_limit=pages_limit or readers.max_pages(),
-                              **isolated)
-    else:
-        found = readers.read(path.name, _read_bytes(path), pages_limit=pages_limit)
+    found = read(path.name, _read_bytes(path), pages_limit=pages_limit)
     return _document(doc_id, path, found, meta or {}), found.notes
 
 

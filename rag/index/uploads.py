@@ -19,6 +19,7 @@ refusal is an :class:`UploadError` with a ``code`` the app maps to a French mess
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import threading
@@ -31,7 +32,7 @@ import numpy as np
 
 from rag.core.types import DocumentInfo
 from rag.corpus.documents import MAX_FILE_BYTES, read_document
-from rag.corpus.readers.isolated import TooCostly, TooLong
+from rag.corpus.readers.isolated import TooCostly, TooLong, read_isolated
 from rag.corpus.readers.text import looks_utf16, unicode_bom
 from rag.index.build import chunk_corpus
 from rag.index.folder import IndexData
@@ -162,8 +163,9 @@ class Collection:
         tell(0.0, f"Lecture de {shown}")
         doc_id = self._new_id()
         try:
-            doc, left_out = read_document(path, doc_id, pages_limit=s.upload_max_pages, isolated={
-                "max_chars": s.upload_max_chars, "memory": s.upload_read_memory, "seconds": s.upload_read_seconds})
+            doc, left_out = read_document(path, doc_id, pages_limit=s.upload_max_pages, read=functools.partial(
+                read_isolated, max_chars=s.upload_max_chars, memory=s.upload_read_memory,
+                seconds=s.upload_read_seconds))
         except TooLong:
             raise UploadError("too_long", shown, str(s.upload_max_chars)) from None
         except TooCostly as exc:

@@ -66,12 +66,15 @@ _EN = frozenset("the of and to in is are was were what which who whom how why wh
 _FR = frozenset("le la les des du de un une et est sont que qui quoi quel quelle quels quelles dans pour par sur "
                 "avec selon comment pourquoi quand ou ce cette ces il elle ils elles au aux ne pas se son sa ses "
                 "leur leurs nous vous y l d qu c s n j m t lui".split())
-FRENCH_WORDS, ENGLISH_WORDS = _FR, _EN  # function words (French ones with accents folded)
+
+
+def function_words(text: str) -> tuple[int, int]:
+    """How many French and how many English function words the text has."""
+    words = [w.lower() for w in re.findall(r"[^\W\d_]+", text)]  # l'IA -> l, ia
+    return sum(strip_accents(w) in _FR for w in words), sum(w in _EN for w in words)
 
 
 def looks_english(text: str) -> bool:
     """True when the text has more English than French function words (used to weight keyword search)."""
-    words = [w.lower() for w in re.findall(r"[^\W\d_]+", text)]  # l'IA -> l, ia
-    en = sum(w in _EN for w in words)
-    fr = sum(strip_accents(w) in _FR for w in words)
-    return en > fr
+    french, english = function_words(text)
+    return english > french

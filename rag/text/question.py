@@ -19,9 +19,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 
-from rag.text.analysis import ENGLISH_WORDS as _ENGLISH_WORDS
-from rag.text.analysis import FRENCH_WORDS as _FRENCH_WORDS
-from rag.text.analysis import looks_english
+from rag.text.analysis import function_words, looks_english
 from rag.text.folding import fold
 from rag.text.glossary import Glossary, load_glossary
 
@@ -251,8 +249,7 @@ def _language(text: str) -> str:
     if not letters or latin < 0.8 * len(letters):
         return "other"
     words = re.findall(r"[^\W\d_]+", text.lower())
-    known = max(sum(fold(w) in _FRENCH_WORDS for w in words), sum(w in _ENGLISH_WORDS for w in words))
-    if max(sum(w in vocab for w in words) for vocab in _THIRD.values()) > max(known, 1):
+    if max(sum(w in vocab for w in words) for vocab in _THIRD.values()) > max(*function_words(text), 1):
         return "other"
     return "en" if looks_english(text) else "fr"
 

@@ -1,6 +1,6 @@
 """Reading an untrusted file in a worker process that cannot take the app down with it.
 
-    result = read_isolated("rapport.pdf", data, pages_limit=500, max_chars=100_000, memory=1 << 30, seconds=30)
+    result = read_isolated("rapport.pdf", data, max_chars=100_000, memory=1 << 30, seconds=30)
 
 A visitor's upload is read by :func:`rag.corpus.readers.read` in a child Python process, with its address space
 capped (``RLIMIT_AS``) and a wall-clock limit: a PDF whose content stream inflates to gigabytes, or a Word file
@@ -17,7 +17,7 @@ import os
 import subprocess
 import sys
 
-from rag.corpus.readers import ReadError, ReadResult, read
+from rag.corpus.readers import ReadError, ReadResult, max_pages, read
 
 
 class TooLong(ReadError):
@@ -37,16 +37,17 @@ def _limit(memory: int, seconds: int):
     return apply
 
 
-def read_isolated(name: str, data: bytes, *, pages_limit: int, max_chars: int, memory: int,
+def read_isolated(name: str, data: bytes, *, pages_limit: int | None = None, max_chars: int, memory: int,
                   seconds: int) -> ReadResult:
     """:func:`rag.corpus.readers.read` of ``data`` in a child process limited to ``memory`` bytes of address space
-    and ``seconds`` of time.
+    and ``seconds`` of time (``pages_limit``: as for ``read``).
 
     Raises:
         ReadError: what the reader says of the file; :class:`TooLong` past ``max_chars`` characters;
             :class:`TooCostly` when the child ran out of memory or time (it is killed).
     """
-    command = [sys.executable, "-m", "rag.corpus.readers.isolated", name, str(pages_limit), str(max_chars)]
+    command = [sys.executable, "-m", "rag.corpus.readers.isolated", name, str(pages_limit or max_pages()),
+               str(max_chars)]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     try:
         done = subprocess.run(command, input=data, capture_output=True, timeout=seconds, env=env,
