@@ -103,3 +103,14 @@ def test_a_passage_without_section_shows_no_empty_section_mark():
     p = Passage(doc_id="note", title="Note", section="", start=0, end=10, text="Une phrase.", score=1.0, page=2)
     html = render_card(1, p, Excerpt(text="Une phrase.", start=0, end=10), 1.0, "A", [], False, False)
     assert "§" not in html and "« p. 2 »" in html
+
+
+def test_a_refused_order_or_language_is_not_told_to_widen_the_documents():
+    from rag.answering.extraction import INSTRUCTION_MESSAGE, OFF_TOPIC_MESSAGE, OTHER_LANGUAGE_MESSAGE
+
+    p = passage()
+    pages = {m: render.render_answer(Answer(question="?", abstained=True, confidence=0.0, sentences=(), passages=(p,),
+                                            status="off_topic", message=m), [Excerpt("x", 0, 1)], {"doc-a": "A"})
+             for m in (INSTRUCTION_MESSAGE, OTHER_LANGUAGE_MESSAGE, OFF_TOPIC_MESSAGE)}
+    assert "élargissez" not in pages[INSTRUCTION_MESSAGE] and "élargissez" not in pages[OTHER_LANGUAGE_MESSAGE]
+    assert "élargissez les documents cherchés" in pages[OFF_TOPIC_MESSAGE]

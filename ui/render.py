@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from rag import Answer, DocumentInfo, Passage
 from rag.answering.citation import Excerpt, page_label, reference_text, section_path
-from rag.answering.extraction import LEVEL_LABELS
+from rag.answering.extraction import INSTRUCTION_MESSAGE, LEVEL_LABELS, OTHER_LANGUAGE_MESSAGE
 from rag.corpus.readers import page_span
 
 FILES_ROUTE = "/corpus-file/"  # + document id: the original file, served from the corpus folder (ui.guard)
@@ -173,11 +173,14 @@ def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str
 {"".join(cards)}
 </details></div>""")
     if answer.abstained:
+        # a refused order or language needs no other wording of the question, nor more documents
+        hint = "" if answer.message in (INSTRUCTION_MESSAGE, OTHER_LANGUAGE_MESSAGE) else \
+            " Reformulez la question ou élargissez les documents cherchés."
         return (f"""<div class="rag-result">
 {question}
 <div class="notice notice-info abstain outcome-off-topic" role="status">"""
                 f"""<span class="notice-icon" aria-hidden="true">i</span><div>
-{esc(answer.message)} Reformulez la question ou élargissez les documents cherchés.
+{esc(answer.message)}{hint}
 </div></div>
 <details class="nearest"><summary>Voir les {len(cards)} passages les moins éloignés """
                 f"""(hors sujet, ne constituent pas une réponse)</summary>
