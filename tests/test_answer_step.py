@@ -66,7 +66,16 @@ def test_a_sentence_pointing_back_is_quoted_with_the_one_it_points_to(real_retri
 
 
 def test_a_joined_quote_cites_exactly_its_characters(real_retriever):
-    answer = real_retriever.answer("Qu'appelle-t-on « robots tueurs » ?")
+    """Quoted (an answer model that weighs only ``joined``, so that the joined candidate comes first), the two
+    sentences are one quote whose characters are exactly those its passage offsets give."""
+    from rag.answering.extraction import SENTENCE_FEATURES
+
+    model = tuple((0.0, 1.0, 10.0 if name == "joined" else 0.0) for name in SENTENCE_FEATURES)
+    only_joined = real_retriever.replace(settings=real_retriever.settings.replace(
+        answer_model=model, answer_bias=-5.0, answer_threshold=0.5))
+    answer = only_joined.answer("Qu'appelle-t-on « robots tueurs » ?")
+    assert answer.status == "answered"
+    assert any("robots tueurs" in s.text and "Ceux-ci désignent" in s.text for s in answer.sentences)
     for s in answer.sentences:
         p = answer.passages[s.passage]
         assert p.text[s.passage_start:s.passage_end] == s.text
