@@ -3,14 +3,18 @@ app, and holds no lock other visitors' files wait on. The hostile files are gene
 
 from __future__ import annotations
 
+import io
+import os
+import random
 import resource
 import threading
 import time
+import zipfile
 import zlib
 
 import pytest
 
-from rag.corpus.readers import read
+from rag.corpus.readers import ReadError, read
 from rag.corpus.readers.isolated import TooCostly, TooLong, read_isolated
 from rag.index.uploads import Collection, UploadError
 from ui.messages import french_upload
@@ -42,6 +46,30 @@ SMALL = one_page_pdf(b"BT /F1 12 Tf 72 712 Td (Le sommet adopte une declaration 
 BOMB = one_page_pdf(b"0 0 1 1 re f\n" * (60_000_000 // 13))
 
 
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+TYPES = ('<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+         '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" '
+         'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
+RELS = ('<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'officeDocument" Target="word/document.xml"/></Relationships>')
+
+
+def word_file(paragraphs: list[bytes], padding: int = 0) -> bytes:
+    """A .docx whose body is ``paragraphs``, with ``padding`` random bytes stored beside it (which keeps the
+    archive-wide expansion ratio low)."""
+    body = b"".join(b"<w:p><w:r><w:t>" + p + b"</w:t></w:r></w:p>" for p in paragraphs)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", TYPES)
+        z.writestr("_rels/.rels", RELS)
+        z.writestr("word/document.xml", f"<w:document {W}><w:body>".encode() + body + b"</w:body></w:document>")
+        if padding:
+            z.writestr(zipfile.ZipInfo("word/media/pad.bin"), os.urandom(padding), compress_type=zipfile.ZIP_STORED)
+    return out.getvalue()
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -68,6 +96,31 @@ def test_a_pdf_inflating_to_60_mb_is_stopped_in_its_worker_and_the_app_keeps_its
     assert time.perf_counter() - started < 30
     assert "1,024 MB" in str(info.value)
     assert peak_mb() - before < 300, "the file was parsed in the test's own process"
+
+
+def test_a_word_file_padded_to_93_mib_of_xml_is_refused_at_once():
+    """The probe's file: 1.7 MB holding 93 MiB of ``word/document.xml`` beside a stored random part (parsed in the
+    app it took 388 s and 2.7 GB)."""
+    padded = word_file([b"Le sommet adopte une declaration finale."] * 1_300_000, padding=1_400_000)
+    before, started = peak_mb(), time.perf_counter()
+    with pytest.raises(ReadError) as info:
+        read_isolated("piege.docx", padded, **LIMITS)
+    assert time.perf_counter() - started < 30
+    assert "zip bomb" in str(info.value) and "word/document.xml" in str(info.value)
+    assert peak_mb() - before < 300
+
+
+def test_a_word_file_of_56_mb_of_varied_text_stops_at_the_character_cap():
+    """Under every archive ratio (19 MB on disk), too long to index: the reader stops at the cap instead of
+    walking the whole document (which the worker's 30 s would cut: it took that long before)."""
+    rnd = random.Random(7)
+    words = [bytes(rnd.choices(b"abcdefghijklmnopqrstuvwxyz", k=rnd.randint(3, 9))) for _ in range(50_000)]
+    honest = word_file([b" ".join(rnd.choices(words, k=12)) for _ in range(350_000)])
+    assert len(honest) < 20_000_000
+    started = time.perf_counter()
+    with pytest.raises(TooLong):
+        read_isolated("long.docx", honest, **LIMITS)
+    assert time.perf_counter() - started < 15
 
 
 def test_a_worker_past_its_time_is_stopped():

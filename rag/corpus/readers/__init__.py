@@ -42,6 +42,10 @@ class ReadError(ValueError):
     """A file that cannot be read; the message is the one-line reason (without the file name)."""
 
 
+class TooLong(ReadError):
+    """The file holds more characters of text than the caller allows (the reader stopped there)."""
+
+
 @dataclass(frozen=True)
 class ReadResult:
     """What a reader found in a file.
@@ -122,16 +126,18 @@ def page_span(pages: tuple[int, ...] | list[int], start: int, end: int) -> tuple
     return first, (last if last != first else 0)
 
 
-def read(name: str, data: bytes, *, pages_limit: int | None = None) -> ReadResult:
+def read(name: str, data: bytes, *, pages_limit: int | None = None, max_chars: int | None = None) -> ReadResult:
     """Read one file's bytes with the reader of its format.
 
     Args:
         name: the file name (its suffix picks the reader; it appears in no message).
         data: the file's bytes.
         pages_limit: the most pages a PDF may have (default :func:`max_pages`).
+        max_chars: the most characters of text wanted (default: no limit); PDF and Word readers stop as soon as
+            they pass it, instead of reading a padded file to its end.
 
     Raises:
-        ReadError: the file cannot be read; the message says why in one line.
+        ReadError: the file cannot be read; the message says why in one line. :class:`TooLong` past ``max_chars``.
     """
     kind = format_of(name)
     if kind is None:
@@ -140,13 +146,20 @@ def read(name: str, data: bytes, *, pages_limit: int | None = None) -> ReadResul
         raise ReadError(f"too large to index ({len(data):,} bytes; the limit is {MAX_BYTES[kind]:,})")
     try:
         reader = importlib.import_module(f"{__name__}.{kind}")
-        result = reader.read(data, pages_limit=pages_limit or max_pages()) if kind == "pdf" else reader.read(data)
+        if kind == "pdf":
+            result = reader.read(data, pages_limit=pages_limit or max_pages(), max_chars=max_chars)
+        elif kind == "docx":
+            result = reader.read(data, max_chars=max_chars)
+        else:
+            result = reader.read(data)
     except ImportError as exc:  # a library of this format's reader is missing: this file is skipped, not the corpus
         missing = exc.name or getattr(exc.__context__, "name", None) or str(exc).splitlines()[0]
         raise ReadError(f"{kind.upper()}: the reader's library {missing} is missing here; install it "
                         f"(pip install -r requirements.txt, or pip install {missing})") from None
     if not result.text.strip():
         raise ReadError("no text found")
+    if max_chars is not None and len(result.text) > max_chars:
+        raise TooLong(f"more than {max_chars:,} characters of text")
     return result
 
 

@@ -17,7 +17,7 @@ from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 
-from rag.corpus.readers import ReadError, ReadResult
+from rag.corpus.readers import ReadError, ReadResult, TooLong
 
 MAX_UNZIPPED = 100_000_000  # bytes the archive may expand to
 MAX_RATIO = 100  # expanded / compressed size above which a large archive is a bomb
@@ -69,8 +69,11 @@ def _level(p: Paragraph) -> int:
     return 0
 
 
-def _blocks(document) -> list[str]:
+def _blocks(document, max_chars: int | None = None) -> list[str]:
+    """The document's paragraphs and tables as text blocks; past ``max_chars`` characters, :class:`TooLong`
+    (raised there: a Word file padded to a hundred megabytes of text is not walked to its end)."""
     out: list[str] = []
+    size = 0
     for item in document.iter_inner_content():
         if isinstance(item, Paragraph):
             text = " ".join(item.text.split("\n")).strip()
@@ -87,24 +90,32 @@ def _blocks(document) -> list[str]:
                 cells = [" ".join(c.text.split()) for c in row.cells]
                 if any(cells):
                     rows.append("\t".join(cells))
-            if rows:
-                out.append("\n".join(rows))
+            if not rows:
+                continue
+            out.append("\n".join(rows))
+        else:
+            continue
+        size += len(out[-1]) + 2
+        if max_chars is not None and size > max_chars:
+            raise TooLong(f"more than {max_chars:,} characters of text")
     return out
 
 
-def read(data: bytes) -> ReadResult:
+def read(data: bytes, max_chars: int | None = None) -> ReadResult:
     """Read a ``.docx`` file (see the module docstring).
 
     Raises:
-        ReadError: not a Word file, corrupted, or a zip bomb.
+        ReadError: not a Word file, corrupted, or a zip bomb; :class:`TooLong` past ``max_chars`` characters.
     """
     check_archive(data)
     try:
         document = docx.Document(io.BytesIO(data))
-        blocks = _blocks(document)
+        blocks = _blocks(document, max_chars)
         props = document.core_properties
         title, author = props.title or "", props.author or ""
         when = props.created or props.modified
+    except TooLong:
+        raise
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise ReadError(f"corrupted Word file ({exc.__class__.__name__})") from None
     except Exception as exc:  # noqa: BLE001 (lxml's XMLSyntaxError and python-docx's own errors)

@@ -17,11 +17,9 @@ import os
 import subprocess
 import sys
 
-from rag.corpus.readers import ReadError, ReadResult, max_pages, read
+from rag.corpus.readers import ReadError, ReadResult, TooLong, max_pages, read
 
-
-class TooLong(ReadError):
-    """The file holds more characters of text than allowed (the message says how many are allowed)."""
+__all__ = ["TooCostly", "TooLong", "read_isolated"]
 
 
 class TooCostly(ReadError):
@@ -71,15 +69,16 @@ def _main(argv: list[str]) -> int:
     name, pages_limit, max_chars = argv[0], int(argv[1]), int(argv[2])
     data = sys.stdin.buffer.read()
     try:
-        found = read(name, data, pages_limit=pages_limit)
+        found = read(name, data, pages_limit=pages_limit, max_chars=max_chars)
+    except TooLong:
+        out: dict = {"too_long": max_chars}
     except ReadError as exc:
-        out: dict = {"error": str(exc)}
+        out = {"error": str(exc)}
     except MemoryError:
         return 3  # the parent says the file needed too much memory
     else:
-        out = {"too_long": len(found.text)} if len(found.text) > max_chars else {
-            "text": found.text, "pages": list(found.pages), "ocr_pages": list(found.ocr_pages), "title": found.title,
-            "author": found.author, "date": found.date, "notes": list(found.notes)}
+        out = {"text": found.text, "pages": list(found.pages), "ocr_pages": list(found.ocr_pages),
+               "title": found.title, "author": found.author, "date": found.date, "notes": list(found.notes)}
     sys.stdout.write(json.dumps(out, ensure_ascii=False))
     return 0
 

@@ -19,7 +19,7 @@ import threading
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from rag.corpus.readers import ReadError, ReadResult, ocr, page_range
+from rag.corpus.readers import ReadError, ReadResult, TooLong, ocr, page_range
 
 PAGE_BREAK = "\n\n---\n\n"
 MAX_OUTLINE = 10_000  # outline entries read (a hostile file may hold millions)
@@ -166,17 +166,19 @@ def _place_headings(lines: list[str], entries: list[tuple[int, str]]) -> list[st
     return on_top + lines
 
 
-def read(data: bytes, pages_limit: int) -> ReadResult:
+def read(data: bytes, pages_limit: int, max_chars: int | None = None) -> ReadResult:
     """Read a PDF's text layer (see the module docstring).
 
     Raises:
-        ReadError: not a PDF, encrypted, corrupted, more than ``pages_limit`` pages, or no text at all.
+        ReadError: not a PDF, encrypted, corrupted, more than ``pages_limit`` pages, or no text at all;
+            :class:`TooLong` as soon as the pages read hold twice ``max_chars`` characters (beyond what dropping
+            running headers could bring back under the cap; :func:`rag.corpus.readers.read` checks the cap itself).
     """
     with PDFIUM:
-        return _read(data, pages_limit)
+        return _read(data, pages_limit, max_chars)
 
 
-def _read(data: bytes, pages_limit: int) -> ReadResult:
+def _read(data: bytes, pages_limit: int, max_chars: int | None) -> ReadResult:
     doc = _open(data)
     try:
         n = len(doc)
@@ -187,6 +189,7 @@ def _read(data: bytes, pages_limit: int) -> ReadResult:
         meta = doc.get_metadata_dict(skip_empty=True)
         pages: list[list[str]] = []
         textless: list[int] = []
+        size = 0
         for i in range(n):
             page = doc[i]
             try:
@@ -196,6 +199,9 @@ def _read(data: bytes, pages_limit: int) -> ReadResult:
                 pages.append(lines)
             finally:
                 page.close()
+            size += sum(len(s) + 1 for s in lines)
+            if max_chars is not None and size > 2 * max_chars:  # past any doubt (running headers go later)
+                raise TooLong(f"more than {max_chars:,} characters of text")
         read_by_ocr: list[int] = []
         failed: list[int] = []
         if textless and ocr.available():
