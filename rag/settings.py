@@ -137,8 +137,14 @@ class Settings:
         upload_max_chars: characters of text one uploaded file may bring (what embedding costs grows with).
         upload_ttl: seconds a session's uploads live without being used (swept even if the session never
             says it ended).
-        upload_budget: bytes all sessions' stored uploads may take together on disk.
+        upload_budget: bytes the uploads being read may take together on disk (a file is deleted once its text is
+            indexed: only the text is kept, in memory).
         upload_max_sessions: sessions holding uploads at once; past it the least recently used loses them (told).
+        upload_visitor_sessions: sessions one visitor (client address) may hold uploads in; past it that visitor's
+            own least recently used session loses them, never another visitor's.
+        upload_total_chars: characters of text all sessions' uploads may hold together (what their passages and
+            vectors cost in memory grows with); past it the least recently used other sessions lose theirs
+            (told). One visitor holds at most ``upload_visitor_sessions × upload_max_files × upload_max_chars``.
         upload_read_memory: bytes of address space the worker process reading one upload may use (it is stopped
             past them, with a message; the app's own memory is not touched).
         upload_read_seconds: seconds that worker may take.
@@ -191,6 +197,8 @@ class Settings:
     upload_ttl: int = 3600
     upload_budget: int = 512 * 1024 * 1024
     upload_max_sessions: int = 100
+    upload_visitor_sessions: int = 3
+    upload_total_chars: int = 10_000_000
     upload_read_memory: int = 1024 * 1024 * 1024
     upload_read_seconds: int = 30
     upload_dir: str = ""
@@ -235,7 +243,8 @@ class Settings:
         if self.uploads not in UPLOADS:
             raise ValueError(f"uploads must be one of {UPLOADS}, got {self.uploads!r}")
         for name in ("upload_max_bytes", "upload_max_pages", "upload_max_files", "upload_max_chars", "upload_ttl",
-                     "upload_budget", "upload_max_sessions", "upload_read_memory", "upload_read_seconds"):
+                     "upload_budget", "upload_max_sessions", "upload_visitor_sessions", "upload_total_chars",
+                     "upload_read_memory", "upload_read_seconds"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         store_kind(self.store)
@@ -312,7 +321,8 @@ class AppSettings:
         max_body: largest request body in bytes, uploads aside (larger: HTTP 413).
         max_upload: largest upload request in bytes (0: one file of « Mes documents » at its size limit,
             ``RAG_UPLOAD_MAX_BYTES``, plus 1 MiB for the form; 1 MiB with ``RAG_UPLOADS=off``).
-        temp_budget: bytes Gradio's temp folder may hold before uploads are refused (HTTP 507).
+        temp_budget: bytes Gradio's temp folder may hold before uploads are refused (HTTP 507); one client address
+            may hold a quarter of it, at least one upload request (past it: HTTP 429).
         per_session: runs one browser session may have queued or running (past it: HTTP 429; 0: no limit).
         per_ip: runs one client address may have queued or running (0: no limit, for load tests from one host).
         trusted_proxies: proxies in front of the app: the client's address is read that far from the right of
@@ -324,7 +334,7 @@ class AppSettings:
     queue_size: int = 128
     max_body: int = 64 * 1024
     max_upload: int = 0
-    temp_budget: int = 64 * MIB
+    temp_budget: int = 256 * MIB
     per_session: int = 2
     per_ip: int = 8
     trusted_proxies: int = 0

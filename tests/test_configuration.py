@@ -159,7 +159,7 @@ def test_importing_the_page_reads_no_variable():
 def test_app_settings_defaults_are_the_app_s_limits():
     s = AppSettings()
     assert (s.concurrency, s.queue_size, s.max_body, s.max_upload, s.temp_budget, s.per_session, s.per_ip) == (
-        4, 128, 64 * 1024, 0, 64 * MIB, 2, 8)
+        4, 128, 64 * 1024, 0, 256 * MIB, 2, 8)
     assert s.upload_request(Settings()) == Settings().upload_max_bytes + MIB  # one file of « Mes documents »
     assert s.upload_request(Settings(uploads="off")) == MIB
     assert AppSettings(max_upload=5000).upload_request(Settings()) == 5000
@@ -247,7 +247,7 @@ def test_build_app_and_launch_take_the_app_settings(tiny_retriever, monkeypatch)
     layout.launch(demo, server_name="127.0.0.1")
     limits = seen["app_kwargs"]["middleware"][-1].kwargs["limits"]
     upload = tiny_retriever.settings.upload_max_bytes + MIB  # from the retriever's settings
-    assert limits == guard.Limits(max_body=1000, max_upload=upload, temp_budget=64 * MIB, per_session=2, per_ip=0)
+    assert limits == guard.Limits(max_body=1000, max_upload=upload, temp_budget=256 * MIB, per_session=2, per_ip=0)
     assert seen["max_file_size"] == upload
     # launch's own app settings, or its limits, come first
     layout.launch(demo, app_settings=AppSettings(max_upload=12345))

@@ -181,6 +181,38 @@ def test_uploads_and_temporary_files_are_bounded(app_url, gated):
     assert gated["demo"].delete_cache == ui.layout.DELETE_CACHE
 
 
+def test_one_visitor_cannot_fill_the_temp_folder_for_the_others(app_retriever):
+    """Raw posts to Gradio's upload route, no event using them: one address gets its share of the temp folder (a
+    quarter), whatever it writes on the left of X-Forwarded-For; another address still uploads; the share comes
+    back when the files go (an upload event deletes them, the cache sweeps the rest)."""
+    import os
+
+    import app
+    from ui import guard
+
+    demo = app.build_app(app_retriever)
+    port = free_port()
+    limits = guard.Limits(max_upload=1024 * 1024, temp_budget=8 * 1024 * 1024, trusted_proxies=1)
+    app.launch(demo, limits=limits, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    url, part = f"http://127.0.0.1:{port}/gradio_api/upload", os.urandom(800_000)
+
+    def post(n: int, visitor: str) -> httpx.Response:
+        return httpx.post(url, files={"files": (f"f{n}.bin", part)}, timeout=30,
+                          headers={"X-Forwarded-For": f"192.0.2.{n}, {visitor}"})
+
+    try:
+        mine = [post(n, "198.51.100.7") for n in range(2)]
+        assert [r.status_code for r in mine] == [200, 200]
+        refused = post(2, "198.51.100.7")
+        assert refused.status_code == 429 and "votre part du dossier temporaire" in refused.json()["detail"]
+        assert post(3, "203.0.113.5").status_code == 200, "another visitor is not locked out"
+        for r in mine:  # what an upload event does with Gradio's copies
+            os.unlink(r.json()[0])
+        assert post(4, "198.51.100.7").status_code == 200
+    finally:
+        demo.close()
+
+
 def test_a_streamed_upload_without_length_is_refused(app_url):
     def body():
         for _ in range(200):

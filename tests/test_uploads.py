@@ -200,17 +200,23 @@ def test_a_client_name_is_shown_without_path_or_control_characters(name, shown):
     assert display_name(name) == shown
 
 
-def test_files_are_stored_under_generated_names_in_a_private_folder(sessions, upload):
-    path = upload("Mon rapport <secret>.md")
-    info = sessions.add("session-a", path, "Mon rapport <secret>.md")
+def test_files_are_read_under_generated_names_in_a_private_folder_then_deleted(sessions, upload):
+    path, seen = upload("Mon rapport <secret>.md"), []
+
+    def progress(fraction, what):  # told while the file is read: it is on disk then
+        seen.extend((p, p.read_text(encoding="utf-8")) for f in sessions.folders() for p in f.iterdir())
+
+    info = sessions.add("session-a", path, "Mon rapport <secret>.md", progress)
     assert not path.exists(), "the upload cache's copy is deleted"
-    [folder] = sessions.folders()
-    [stored] = list(folder.iterdir())
+    stored, text = seen[0]
     assert stored.suffix == ".md" and len(stored.stem) == 16 and int(stored.stem, 16) >= 0
     assert "rapport" not in str(stored) and "secret" not in str(stored)
-    assert stored.read_text(encoding="utf-8") == MINE
+    assert text == MINE
+    [folder] = sessions.folders()
     assert folder.stat().st_mode & 0o077 == 0 or sessions.root.stat().st_mode & 0o077 == 0
+    assert list(folder.iterdir()) == [], "the stored file is deleted once its text is indexed"
     assert [d.doc_id for d in sessions.documents("session-a")] == [info.doc_id]
+    assert ANSWER in sessions.retriever_for("session-a").answer(QUESTION).sentences[0].text
     assert sessions.documents("session-b") == []
     assert sessions.retriever_for("session-b") is sessions.retriever
 
@@ -255,18 +261,63 @@ def test_the_sweeper_thread_ends_idle_sessions(tiny_retriever, tmp_path, upload)
     assert not s.root.exists()
 
 
-def test_the_stored_bytes_of_all_sessions_are_bounded(tiny_retriever, tmp_path, upload):
+def test_the_files_being_read_are_bounded_in_bytes(tiny_retriever, tmp_path, upload):
     size = len(MINE.encode("utf-8"))
     s = Sessions(tiny_retriever, tiny_retriever.settings.replace(upload_dir=str(tmp_path / "u"),
                                                                  upload_budget=size + 10),
                  sweep_every=3600, upload_folder=upload.cache)
     try:
         s.add("session-a", upload("a.md"), "a.md")
+        s.add("session-b", upload("b.md"), "b.md")  # a's file was deleted once indexed: the space is free again
         with pytest.raises(UploadError) as info:
-            s.add("session-b", upload("b.md"), "b.md")
+            s.add("session-c", upload("c.md", MINE + "Une ligne de plus.\n"), "c.md")
         assert info.value.code == "budget" and "espace réservé" in french_upload(info.value)
-        s.end("session-a")
-        s.add("session-b", upload("c.md"), "c.md")  # space freed when a session ends
+    finally:
+        s.close()
+
+
+def test_one_visitor_past_its_sessions_loses_its_own_oldest_never_another_visitors(tiny_retriever, tmp_path, upload):
+    settings = tiny_retriever.settings.replace(upload_dir=str(tmp_path / "u"), upload_visitor_sessions=2)
+    s = Sessions(tiny_retriever, settings, sweep_every=3600, upload_folder=upload.cache)
+    try:
+        s.add("other", upload("o.md"), "o.md", visitor="203.0.113.9")
+        for n in range(5):  # one address, a fresh session each time (as a script would)
+            s.add(f"mine-{n}", upload(f"m{n}.md"), f"m{n}.md", visitor="198.51.100.7")
+        assert s.documents("other"), "another visitor's documents stay"
+        assert [n for n in range(5) if s.documents(f"mine-{n}")] == [3, 4]
+        assert s.held()[0] == 3
+        assert s.was_evicted("mine-0") and not s.was_evicted("other")
+    finally:
+        s.close()
+
+
+def test_past_the_characters_held_the_least_recently_used_other_sessions_give_way(tiny_retriever, tmp_path, upload):
+    settings = tiny_retriever.settings.replace(upload_dir=str(tmp_path / "u"), upload_total_chars=2 * len(MINE) + 10)
+    s = Sessions(tiny_retriever, settings, sweep_every=3600, upload_folder=upload.cache)
+    try:
+        s.add("a", upload("a.md"), "a.md", visitor="203.0.113.1")
+        s.add("b", upload("b.md"), "b.md", visitor="203.0.113.2")
+        s.documents("a")  # « b » is now the least recently used
+        s.add("c", upload("c.md"), "c.md", visitor="203.0.113.3")
+        assert s.documents("a") and s.documents("c") and not s.documents("b")
+        assert s.held() == (2, 2 * len(MINE))
+    finally:
+        s.close()
+
+
+@pytest.mark.slow
+def test_150_sessions_with_tiny_uploads_are_held_up_to_the_cap(tiny_retriever, tmp_path, upload):
+    """The probe's pattern: a new session with a tiny upload, again and again, from many addresses. What is held
+    stays at the cap (the least recently used give way), with their folders; what they held is freed."""
+    s = Sessions(tiny_retriever, tiny_retriever.settings.replace(upload_dir=str(tmp_path / "u")),
+                 sweep_every=3600, upload_folder=upload.cache)
+    try:
+        for n in range(150):
+            s.add(f"s{n}", upload("t.md", f"# Note {n}\n\nUne note brève numéro {n}.\n"), "t.md",
+                  visitor=f"10.0.{n // 250}.{n % 250}")
+        cap = tiny_retriever.settings.upload_max_sessions
+        assert s.held()[0] == cap and len(s.folders()) == cap
+        assert not s.documents("s0") and s.documents("s149")
     finally:
         s.close()
 
@@ -353,5 +404,26 @@ def test_past_the_cap_of_sessions_the_least_recently_used_loses_its_documents_an
         page = app.ask(QUESTION, 5, "hybrid", None, Request())
         assert MSG_EVICTED.split(" :")[0] in page and "42 millions" not in page
         assert MSG_EVICTED.split(" :")[0] not in app.ask(QUESTION, 5, "hybrid", None, Request())  # said once
+    finally:
+        s.close()
+
+
+def test_a_varied_x_forwarded_for_does_not_lift_the_visitor_cap(tiny_retriever, tmp_path, upload):
+    """Behind one trusted proxy, the visitor is the address that proxy saw (rightmost), whatever the client writes
+    on the left: fresh sessions with forged addresses still count against one visitor."""
+    from types import SimpleNamespace
+
+    from ui.handlers import App
+
+    settings = tiny_retriever.settings.replace(upload_dir=str(tmp_path / "u"), upload_visitor_sessions=2)
+    s = Sessions(tiny_retriever, settings, sweep_every=3600, upload_folder=upload.cache)
+    app = App(tiny_retriever, s, trusted_proxies=1)
+    try:
+        for n in range(6):
+            request = SimpleNamespace(session_hash=f"forged-{n}", client=SimpleNamespace(host="10.0.0.1", port=1),
+                                      headers={"X-Forwarded-For": f"192.0.2.{n}, 198.51.100.7"})
+            assert "Le projet Héliotrope" in app.upload([str(upload(f"m{n}.md"))], request)[0]
+        assert s.held()[0] == 2
+        assert [n for n in range(6) if s.documents(f"forged-{n}")] == [4, 5]
     finally:
         s.close()

@@ -82,8 +82,9 @@ def test_session_b_never_sees_session_a_document_and_a_folder_goes_when_a_ends(u
     assert "Le projet Héliotrope" in panel
     assert "<img" not in panel and "R&amp;D" in panel  # the client's name, shown escaped only
     [folder] = sessions.folders()
-    [stored] = list(folder.iterdir())
-    assert stored.suffix == ".md" and "rapport" not in stored.name and "R&D" not in stored.name
+    assert list(folder.iterdir()) == [], "the stored file is deleted once its text is indexed"
+    stored = folder / "0123456789abcdef.md"  # what a file being read looks like there
+    stored.write_text(ANSWER, encoding="utf-8")
 
     mine = ask(url, demo, a)
     assert "Mon document" in mine and html.escape(ANSWER) in mine
@@ -93,7 +94,7 @@ def test_session_b_never_sees_session_a_document_and_a_folder_goes_when_a_ends(u
     api = Client(url, verbose=False).predict(QUESTION, 5, "hybrid", None, api_name="/search")
     assert api["passages"] and all("Héliotrope" not in p["text"] and not p["doc_id"].startswith("mon-document-")
                for p in api["passages"])
-    # the stored copy is never served, to B or anyone
+    # the session's folder is never served, to B or anyone
     for route in ("gradio_api/file=", "file="):
         r = httpx.get(url + route + str(stored), timeout=10)
         assert r.status_code in (403, 404) and ANSWER not in r.text
@@ -196,7 +197,7 @@ def test_sigterm_deletes_every_uploaded_file(tmp_path):
         fn = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "upload")
         files = [{"path": r.json()[0], "orig_name": "note.md", "meta": {"_type": "gradio.FileData"}}]
         assert "Le projet Héliotrope" in run(url, fn, [files], session)[0]
-        assert [p for p in root.rglob("*.md")]  # the session's copy is on disk
+        assert [p for p in root.iterdir() if p.is_dir()]  # the session's folder is on disk (its file went once read)
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
         assert not root.exists() and not list(base.glob("rag-uploads-*"))

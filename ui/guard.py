@@ -5,7 +5,10 @@ Gradio serves the app; :class:`Guard` wraps Gradio's own FastAPI application (in
 
 * refuses a body larger than ``max_body`` bytes (uploads: ``max_upload``) with **413**, from its
   ``Content-Length`` or while it is read, so a 56 MB list of ids is never parsed;
-* refuses an upload while Gradio's temp folder already holds ``temp_budget`` bytes (**507**);
+* refuses an upload while Gradio's temp folder already holds ``temp_budget`` bytes (**507**), or while the files
+  the same client address uploaded there and no event has used yet (an upload event deletes Gradio's copy; the
+  cache deletes what nothing used after 15 minutes) hold its share, ``Limits.temp_share`` (**429**): one visitor
+  cannot fill the folder for the others;
 * on the routes that queue a run (``/gradio_api/queue/join``, ``/gradio_api/call/…``), reads the JSON body
   (a body that is not JSON, or nested too deep, is a **400**), asks the handler's check function about its
   inputs and refuses invalid ones with **422** in Gradio's own validation format (``gradio_client`` raises
@@ -47,6 +50,8 @@ MSG_TOO_MANY = ("Trop de requêtes en attente pour ce client : {n} au plus à la
                 "Attendez la réponse à la précédente (too many requests waiting).")
 MSG_BAD_JSON = "Corps de requête illisible : JSON valide attendu."
 MSG_TEMP_FULL = "Le dossier temporaire du serveur est plein ; réessayez plus tard."
+MSG_TEMP_SHARE = ("Vos fichiers envoyés occupent déjà votre part du dossier temporaire du serveur ({mb} Mo) ; "
+                  "attendez qu'ils soient lus, ou réessayez dans quelques minutes.")
 
 # Gradio's page runs inline scripts (its config) and the app's script through Function(); its styles are
 # inline. Everything else comes from the app itself; images from the app or data: URIs.
@@ -82,10 +87,16 @@ class Limits:
 
     max_body: int = 64 * 1024
     max_upload: int = 1024 * 1024
-    temp_budget: int = 64 * 1024 * 1024
+    temp_budget: int = 256 * 1024 * 1024
     per_session: int = 2
     per_ip: int = 8  # 0: no limit per address
     trusted_proxies: int = 0  # proxies in front of the app whose X-Forwarded-For entries are trusted
+
+    @property
+    def temp_share(self) -> int:
+        """What one client address may hold in Gradio's temp folder: a quarter of ``temp_budget``, at least one
+        upload request."""
+        return max(self.temp_budget // 4, self.max_upload)
 
 
 @dataclass
@@ -162,6 +173,8 @@ class Guard:
         self.temp_dir = Path(temp_dir) if temp_dir else None
         self._lock = asyncio.Lock()
         self._joining: dict[str, int] = {}
+        self._uploaded: dict[str, list[str]] = {}  # client address -> the files its uploads left in the temp folder
+        self._uploading: dict[str, int] = {}  # client address -> bytes of its uploads under way
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -198,9 +211,8 @@ class Guard:
         if upload:
             if length is None:
                 raise Refusal(411, "Content-Length requis pour un envoi de fichier.")
-            if self.temp_dir and temp_usage(self.temp_dir) + int(length) > self.limits.temp_budget:
-                raise Refusal(507, MSG_TEMP_FULL)
-            return await self.app(scope, receive, send)
+            ip = client_ip(headers, scope.get("client"), self.limits.trusted_proxies)
+            return await self._upload(scope, receive, send, ip, int(length))
         body = await _read(receive, limit)
         replay = _replayer(body, receive)
         if not path.startswith(QUEUED):
@@ -231,6 +243,54 @@ class Guard:
                 self._joining[k] -= 1
                 if not self._joining[k]:
                     del self._joining[k]
+
+    async def _upload(self, scope, receive, send, ip: str, length: int):
+        """Gradio's upload route, within the temp folder's budget and the client's share of it; the paths Gradio
+        answers are kept under the client's address, and count against it while the files exist."""
+        async with self._lock:
+            if len(self._uploaded) > 1000:  # forget the addresses whose files are gone
+                for other in list(self._uploaded):
+                    self._held(other)
+            held = await asyncio.to_thread(self._held, ip)
+            if held + self._uploading.get(ip, 0) + length > self.limits.temp_share:
+                raise Refusal(429, MSG_TEMP_SHARE.format(mb=self.limits.temp_share // (1024 * 1024)))
+            if self.temp_dir and await asyncio.to_thread(temp_usage, self.temp_dir) + length > self.limits.temp_budget:
+                raise Refusal(507, MSG_TEMP_FULL)
+            self._uploading[ip] = self._uploading.get(ip, 0) + length
+        answer: list[bytes] = []
+
+        async def keep_answer(message):
+            if message["type"] == "http.response.body":
+                answer.append(message.get("body", b""))
+            await send(message)
+
+        try:
+            return await self.app(scope, receive, keep_answer)
+        finally:
+            self._uploading[ip] -= length
+            if not self._uploading[ip]:
+                del self._uploading[ip]
+            try:
+                paths = json.loads(b"".join(answer) or b"null")
+            except ValueError:
+                paths = None
+            if isinstance(paths, list):
+                self._uploaded.setdefault(ip, []).extend(p for p in paths if isinstance(p, str))
+
+    def _held(self, ip: str) -> int:
+        """Bytes of the files ``ip`` uploaded that are still in the temp folder (the others are forgotten)."""
+        total, kept = 0, []
+        for path in self._uploaded.get(ip, []):
+            try:
+                total += os.lstat(path).st_size
+                kept.append(path)
+            except OSError:
+                pass
+        if kept:
+            self._uploaded[ip] = kept
+        else:
+            self._uploaded.pop(ip, None)
+        return total
 
     def _validate(self, fn, path: str, data: dict) -> None:
         check = self.routes.checks.get(fn.fn)

@@ -15,6 +15,7 @@ from rag.answering.citation import passage_excerpts, references
 from rag.corpus.documents import CorpusError, original_file
 from rag.index.uploads import UploadError, display_name
 from rag.retrieval.request import QUESTION_TOKENS, normalize_question
+from ui.guard import client_ip
 from ui.messages import (
     MSG_CUT,
     MSG_EMPTY,
@@ -51,13 +52,22 @@ def session_of(request) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def visitor_of(request, trusted_proxies: int = 0) -> str:
+    """The client address of a handler's request, read as the guard reads it (``ui.guard.client_ip``)."""
+    if request is None or getattr(request, "client", None) is None:
+        return ""
+    headers = {k.lower(): v for k, v in getattr(request, "headers", {}).items()}
+    return client_ip(headers, (request.client.host, request.client.port), trusted_proxies)
+
+
 class App:
     """Event handlers bound to one retriever, and to each session's own documents (``sessions``, None when
     uploads are off)."""
 
-    def __init__(self, retriever: Retriever, sessions: Sessions | None = None) -> None:
+    def __init__(self, retriever: Retriever, sessions: Sessions | None = None, trusted_proxies: int = 0) -> None:
         self.r = retriever
         self.sessions = sessions
+        self.trusted_proxies = trusted_proxies  # as the guard's: whose address a visitor's uploads count against
         self.documents = list(retriever.documents)
         self.doc_ids = [d.doc_id for d in self.documents]
         self.letters = doc_letters(self.documents)
@@ -254,6 +264,7 @@ class App:
 
         Returns the panel's HTML and an empty file box (ready for the next files)."""
         session, problems = session_of(request), []
+        visitor = visitor_of(request, self.trusted_proxies)
         if self.sessions is not None and self.sessions.was_evicted(session):
             problems.append(MSG_EVICTED)
         paths = [f for f in (files if isinstance(files, list) else [files] if files else []) if isinstance(f, str)]
@@ -265,7 +276,7 @@ class App:
 
             try:
                 t0 = time.perf_counter()
-                info = self.sessions.add(session, path, name, tell)
+                info = self.sessions.add(session, path, name, tell, visitor=visitor)
                 log.info("uploads: %s indexed in %.1f s (%d characters, %d passages)", info.doc_id,
                          time.perf_counter() - t0, info.chars, info.chunks)
             except UploadError as exc:

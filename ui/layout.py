@@ -191,7 +191,7 @@ def build_app(retriever: Retriever, app_settings: AppSettings | None = None, *, 
     sessions = Sessions(retriever) if retriever.settings.uploads == "on" else None
     if sessions is not None:
         atexit.register(sessions.close)
-    app = App(retriever, sessions)
+    app = App(retriever, sessions, trusted_proxies=app_settings.trusted_proxies)
     info = retriever.info()
     choices = [(f"{app.letters[d.doc_id]} · {d.title}", d.doc_id) for d in app.documents]
 

@@ -12,8 +12,9 @@ MSG_EMPTY_API = "La question est vide."
 MSG_NO_DOCS = "Sélectionnez au moins un document dans les options de recherche."
 MSG_CUT = ("Question longue : seul son début (« {start} ») a été lu, la limite étant de {tokens} unités de texte "
            "(jetons) du modèle.")
-MSG_EVICTED = ("Vos documents envoyés ont été retirés pour faire de la place : le serveur en garde un nombre limité "
-               "de sessions à la fois et la vôtre était la moins récemment utilisée. Renvoyez-les si besoin.")
+MSG_EVICTED = ("Vos documents envoyés ont été retirés pour faire de la place : le serveur garde un nombre limité "
+               "de sessions et de textes à la fois, et la vôtre était la moins récemment utilisée. Renvoyez-les si "
+               "besoin.")
 MSG_STALE = ("Index plus ancien que le corpus : des fichiers ont changé depuis sa construction. Les passages "
              "cités sont ceux de l'index ; redémarrez l'application pour le reconstruire.")
 

@@ -3,10 +3,16 @@
 :class:`Sessions` keeps, per Gradio ``session_hash``, a :class:`rag.index.uploads.Collection` and a folder of its
 own under one root folder (``Settings.upload_dir``, else the system's temp folder) that Gradio never serves.
 An uploaded file is copied there under a generated name (``<random hex><extension>``), never the name the
-client chose, and Gradio's own copy in its upload cache is deleted at once. A session's folder and collection
-are deleted when the session ends (``end``: the page's ``unload`` event, when the browser tab closes), or when
-they have not been used for ``upload_ttl`` seconds (``sweep``, run by a background thread), or when the app
-closes (``close``). The bytes stored by all sessions together are bounded by ``upload_budget``.
+client chose, and Gradio's own copy in its upload cache is deleted at once; the copy is deleted as soon as its
+text is indexed (only the text is needed). A session's folder and collection are deleted when the session ends
+(``end``: the page's ``unload`` event, when the browser tab closes), or when they have not been used for
+``upload_ttl`` seconds (``sweep``, run by a background thread), or when the app closes (``close``).
+
+What all sessions hold is bounded, and no visitor (client address) can take it all: the files being read by
+``upload_budget`` bytes; the sessions by ``upload_max_sessions``, of which one visitor holds at most
+``upload_visitor_sessions`` (past it, that visitor's own least recently used session gives way); the text held,
+hence the passages and vectors, by ``upload_total_chars`` characters (past it, the least recently used other
+sessions give way). A session that lost its documents is told at its next upload or question.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.index.uploads import Collection, UploadError, check_file, display_name, suffix_of
+from ui.memory import release_free_memory
 
 log = logging.getLogger("app")
 
@@ -32,8 +39,10 @@ class Session:
 
     folder: Path
     collection: Collection
+    visitor: str = ""  # the client address that made it
     used: float = field(default_factory=time.monotonic)
-    stored: int = 0  # bytes of this session's files on disk
+    stored: int = 0  # bytes of this session's files on disk (being read)
+    chars: int = 0  # characters of text its documents hold
 
 
 class Sessions:
@@ -89,26 +98,49 @@ class Sessions:
         return sorted(p for p in self.root.iterdir() if p.is_dir())
 
     # ------------------------------------------------------------- adding
-    def _session(self, session: str) -> Session:
+    def _session(self, session: str, visitor: str) -> Session:
         evicted = []
         with self._lock:
             s = self._sessions.get(session)
             if s is None:
+                own = [k for k, v in self._sessions.items() if v.visitor == visitor]
+                while len(own) >= self.settings.upload_visitor_sessions:  # this visitor's own oldest goes
+                    oldest = min(own, key=lambda k: self._sessions[k].used)
+                    own.remove(oldest)
+                    evicted.append(self._evict_locked(oldest))
                 while len(self._sessions) >= self.settings.upload_max_sessions:  # the least recently used goes
-                    oldest = min(self._sessions, key=lambda k: self._sessions[k].used)
-                    evicted.append(self._sessions.pop(oldest))
-                    self._evicted[oldest] = None
-                    while len(self._evicted) > EVICTED_KEPT:
-                        self._evicted.popitem(last=False)
+                    evicted.append(self._evict_locked(min(self._sessions, key=lambda k: self._sessions[k].used)))
                 self._evicted.pop(session, None)
                 folder = Path(tempfile.mkdtemp(prefix="s-", dir=self.root))
-                s = self._sessions[session] = Session(folder, Collection(self.retriever))
+                s = self._sessions[session] = Session(folder, Collection(self.retriever), visitor)
             s.used = time.monotonic()
+        self._drop(evicted)
+        return s
+
+    def _evict_locked(self, key: str) -> Session:
+        """Take ``key``'s session out, remembering to tell it why (the caller holds the lock)."""
+        self._evicted[key] = None
+        while len(self._evicted) > EVICTED_KEPT:
+            self._evicted.popitem(last=False)
+        return self._sessions.pop(key)
+
+    def _drop(self, evicted: list[Session]) -> None:
         for old in evicted:
             shutil.rmtree(old.folder, ignore_errors=True)
-            log.info("uploads: %d session(s) hold documents, the most allowed; the least recently used one lost "
-                     "its %d document(s)", self.settings.upload_max_sessions, len(old.collection))
-        return s
+            log.info("uploads: a session gave way to another (caps: %d sessions, %d per visitor, %d characters); "
+                     "it lost its %d document(s)", self.settings.upload_max_sessions,
+                     self.settings.upload_visitor_sessions, self.settings.upload_total_chars, len(old.collection))
+        if evicted:
+            release_free_memory()
+
+    def _make_room(self, keep: str) -> None:
+        """Past ``upload_total_chars``, the least recently used sessions other than ``keep`` give way."""
+        evicted = []
+        with self._lock:
+            others = sorted((k for k in self._sessions if k != keep), key=lambda k: self._sessions[k].used)
+            while others and sum(v.chars for v in self._sessions.values()) > self.settings.upload_total_chars:
+                evicted.append(self._evict_locked(others.pop(0)))
+        self._drop(evicted)
 
     def was_evicted(self, session: str | None) -> bool:
         """Whether ``session`` lost its documents to make room for another (said once, then forgotten)."""
@@ -124,19 +156,25 @@ class Sessions:
         with self._lock:
             return sum(s.stored for s in self._sessions.values())
 
-    def add(self, session: str, path: str | Path, name: str, progress=None):
-        """Store one uploaded file for ``session`` and index it. Returns its ``DocumentInfo``.
+    def held(self) -> tuple[int, int]:
+        """The sessions holding documents and the characters of text they hold (for tests and the operator)."""
+        with self._lock:
+            return len(self._sessions), sum(s.chars for s in self._sessions.values())
+
+    def add(self, session: str, path: str | Path, name: str, progress=None, visitor: str = ""):
+        """Store one uploaded file for ``session`` of ``visitor`` (its client address), index it, delete the
+        stored file. Returns its ``DocumentInfo``.
 
         ``path`` is Gradio's copy in its upload cache; it is deleted whatever happens.
 
         Raises:
-            UploadError: the file is refused (see ``rag.index.uploads``), or ``budget``: the server's upload space
-                is full.
+            UploadError: the file is refused (see ``rag.index.uploads``), or ``budget``: the server's space for
+                files being read is full.
         """
         try:
             if not session:
                 raise UploadError("no_session", display_name(name))
-            s = self._session(session)
+            s = self._session(session, visitor)
             if len(s.collection) >= self.settings.upload_max_files:
                 raise UploadError("too_many", display_name(name), str(self.settings.upload_max_files))
             if not _inside(path, self.upload_folder or _gradio_uploads()):
@@ -153,12 +191,13 @@ class Sessions:
             s.stored += size
             try:
                 info = s.collection.add(stored, name, progress)
-                s.collection.retriever()  # merged now, not at the session's next question
-                return info
-            except Exception:
+            finally:  # only the text is needed from now on
                 stored.unlink(missing_ok=True)
                 s.stored -= size
-                raise
+            s.chars += info.chars
+            self._make_room(keep=session)
+            s.collection.retriever()  # merged now, not at the session's next question
+            return info
         finally:
             _discard_upload(path, self.upload_folder or _gradio_uploads())
 
@@ -173,6 +212,7 @@ class Sessions:
             return False
         shutil.rmtree(s.folder, ignore_errors=True)
         log.info("uploads: session ended, %d document(s) deleted", len(s.collection))
+        release_free_memory()
         return True
 
     def sweep(self, now: float | None = None) -> int:
