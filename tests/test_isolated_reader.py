@@ -3,17 +3,13 @@ app, and holds no lock other visitors' files wait on. The hostile files are gene
 
 from __future__ import annotations
 
-import io
-import os
-import random
 import resource
 import threading
 import time
-import zipfile
-import zlib
 
 import pytest
 
+from eval.hostile_files import long_word, one_page_pdf, padded_word, pdf_bomb
 from rag.corpus.readers import ReadError, read
 from rag.corpus.readers.isolated import TooCostly, TooLong, read_isolated
 from rag.index.uploads import Collection, UploadError
@@ -22,52 +18,8 @@ from ui.messages import french_upload
 LIMITS = {"pages_limit": 500, "max_chars": 100_000, "memory": 1 << 30, "seconds": 30}
 
 
-def one_page_pdf(content: bytes) -> bytes:
-    """A PDF of one page whose content stream is ``content``, deflated (a few hundred KB for tens of MB)."""
-    stream = zlib.compress(content, 9)
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-               b"/Resources << /Font << /F1 5 0 R >> >> >>",
-               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream",
-               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out, offsets = bytearray(b"%PDF-1.4\n"), []
-    for n, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % n + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
 SMALL = one_page_pdf(b"BT /F1 12 Tf 72 712 Td (Le sommet adopte une declaration finale.) Tj ET\n")
-# 60 MB of drawing operators: about 117 KB on disk; read in the app's process it took 20 s and 1.6 GB here.
-BOMB = one_page_pdf(b"0 0 1 1 re f\n" * (60_000_000 // 13))
-
-
-W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
-TYPES = ('<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-         '<Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" '
-         'ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>')
-RELS = ('<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-        '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-        'officeDocument" Target="word/document.xml"/></Relationships>')
-
-
-def word_file(paragraphs: list[bytes], padding: int = 0) -> bytes:
-    """A .docx whose body is ``paragraphs``, with ``padding`` random bytes stored beside it (which keeps the
-    archive-wide expansion ratio low)."""
-    body = b"".join(b"<w:p><w:r><w:t>" + p + b"</w:t></w:r></w:p>" for p in paragraphs)
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", TYPES)
-        z.writestr("_rels/.rels", RELS)
-        z.writestr("word/document.xml", f"<w:document {W}><w:body>".encode() + body + b"</w:body></w:document>")
-        if padding:
-            z.writestr(zipfile.ZipInfo("word/media/pad.bin"), os.urandom(padding), compress_type=zipfile.ZIP_STORED)
-    return out.getvalue()
+BOMB = pdf_bomb()
 
 
 def peak_mb() -> float:
@@ -101,7 +53,7 @@ def test_a_pdf_inflating_to_60_mb_is_stopped_in_its_worker_and_the_app_keeps_its
 def test_a_word_file_padded_to_93_mib_of_xml_is_refused_at_once():
     """The probe's file: 1.7 MB holding 93 MiB of ``word/document.xml`` beside a stored random part (parsed in the
     app it took 388 s and 2.7 GB)."""
-    padded = word_file([b"Le sommet adopte une declaration finale."] * 1_300_000, padding=1_400_000)
+    padded = padded_word()
     before, started = peak_mb(), time.perf_counter()
     with pytest.raises(ReadError) as info:
         read_isolated("piege.docx", padded, **LIMITS)
@@ -113,9 +65,7 @@ def test_a_word_file_padded_to_93_mib_of_xml_is_refused_at_once():
 def test_a_word_file_of_56_mb_of_varied_text_stops_at_the_character_cap():
     """Under every archive ratio (19 MB on disk), too long to index: the reader stops at the cap instead of
     walking the whole document (which the worker's 30 s would cut: it took that long before)."""
-    rnd = random.Random(7)
-    words = [bytes(rnd.choices(b"abcdefghijklmnopqrstuvwxyz", k=rnd.randint(3, 9))) for _ in range(50_000)]
-    honest = word_file([b" ".join(rnd.choices(words, k=12)) for _ in range(350_000)])
+    honest = long_word()
     assert len(honest) < 20_000_000
     started = time.perf_counter()
     with pytest.raises(TooLong):

@@ -427,3 +427,21 @@ def test_a_varied_x_forwarded_for_does_not_lift_the_visitor_cap(tiny_retriever, 
         assert [n for n in range(6) if s.documents(f"forged-{n}")] == [4, 5]
     finally:
         s.close()
+
+
+def test_only_the_most_recently_used_sessions_keep_a_merged_index(tiny_retriever, tmp_path, upload, monkeypatch):
+    """A merged index copies the shared vectors: past MERGED_KEPT sessions, the least recently used let theirs go,
+    and still answer from their own documents (the index is made again)."""
+    import ui.sessions
+
+    monkeypatch.setattr(ui.sessions, "MERGED_KEPT", 2)
+    s = Sessions(tiny_retriever, tiny_retriever.settings.replace(upload_dir=str(tmp_path / "u")),
+                 sweep_every=3600, upload_folder=upload.cache)
+    try:
+        for n, name in enumerate("abcd"):
+            s.add(name, upload(f"{name}.md"), f"{name}.md", visitor=f"192.0.2.{n}")
+        assert [n for n in "abcd" if s.get(n).collection._merged is not None] == ["c", "d"]
+        assert ANSWER in s.retriever_for("a").answer(QUESTION).sentences[0].text
+        assert [n for n in "abcd" if s.get(n).collection._merged is not None] == ["a", "d"]
+    finally:
+        s.close()

@@ -12,7 +12,10 @@ What all sessions hold is bounded, and no visitor (client address) can take it a
 ``upload_budget`` bytes; the sessions by ``upload_max_sessions``, of which one visitor holds at most
 ``upload_visitor_sessions`` (past it, that visitor's own least recently used session gives way); the text held,
 hence the passages and vectors, by ``upload_total_chars`` characters (past it, the least recently used other
-sessions give way). A session that lost its documents is told at its next upload or question.
+sessions give way). A session that lost its documents is told at its next upload or question. The index a
+session answers from (the shared one and its own documents, merged: a copy of the shared vectors, a few MB) is
+kept for the ``MERGED_KEPT`` most recently used sessions only, and made again in a fraction of a second for
+another.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ class Sessions:
         (self.root / OWNER).write_text(str(os.getpid()), encoding="ascii")
         self._sessions: dict[str, Session] = {}
         self._evicted: OrderedDict[str, None] = OrderedDict()  # sessions that lost their documents, to tell them
+        self._merged: OrderedDict[str, None] = OrderedDict()  # sessions holding a merged index, least recent first
         self._lock = threading.Lock()
         self._stop = threading.Event()
         every = sweep_every if sweep_every is not None else max(1.0, min(60.0, self.settings.upload_ttl / 4))
@@ -87,7 +91,25 @@ class Sessions:
     def retriever_for(self, session: str | None):
         """The retriever that answers this session: the shared one, with its own documents when it has some."""
         s = self.get(session)
-        return s.collection.retriever() if s is not None else self.retriever
+        if s is None:
+            return self.retriever
+        merged = s.collection.retriever()
+        self._keep_merged(session)
+        return merged
+
+    def _keep_merged(self, session: str) -> None:
+        """``session`` just used its merged index: past ``MERGED_KEPT`` sessions holding one, the least recently
+        used ones let theirs go."""
+        with self._lock:
+            self._merged.pop(session, None)
+            self._merged[session] = None
+            old = []
+            while len(self._merged) > MERGED_KEPT:
+                key, _ = self._merged.popitem(last=False)
+                if key in self._sessions:
+                    old.append(self._sessions[key].collection)
+        if old and sum(c.release() for c in old):
+            release_free_memory()
 
     def documents(self, session: str | None) -> list:
         s = self.get(session)
@@ -120,6 +142,7 @@ class Sessions:
     def _evict_locked(self, key: str) -> Session:
         """Take ``key``'s session out, remembering to tell it why (the caller holds the lock)."""
         self._evicted[key] = None
+        self._merged.pop(key, None)
         while len(self._evicted) > EVICTED_KEPT:
             self._evicted.popitem(last=False)
         return self._sessions.pop(key)
@@ -196,7 +219,7 @@ class Sessions:
                 s.stored -= size
             s.chars += info.chars
             self._make_room(keep=session)
-            s.collection.retriever()  # merged now, not at the session's next question
+            self.retriever_for(session)  # merged now, not at the session's next question
             return info
         finally:
             _discard_upload(path, self.upload_folder or _gradio_uploads())
@@ -208,6 +231,7 @@ class Sessions:
             return False
         with self._lock:
             s = self._sessions.pop(session, None)
+            self._merged.pop(session, None)
         if s is None:
             return False
         shutil.rmtree(s.folder, ignore_errors=True)
@@ -239,6 +263,7 @@ class Sessions:
 
 ROOT_PREFIX = "rag-uploads-"
 EVICTED_KEPT = 10_000  # evicted sessions remembered (to tell them why their documents are gone)
+MERGED_KEPT = 8  # sessions whose merged index is kept (each a copy of the shared vectors, a few MB)
 OWNER = "owner.pid"  # the pid of the app whose root folder this is
 
 

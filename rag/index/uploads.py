@@ -248,6 +248,13 @@ class Collection:
                 self._merged = merged
         return merged
 
+    def release(self) -> bool:
+        """Drop the merged index (the shared index's vectors copied beside this session's): the next
+        :meth:`retriever` builds it again, in a fraction of a second. True when there was one."""
+        with self._lock:
+            had, self._merged = self._merged is not None, None
+        return had
+
     def owns(self, doc_id: str) -> bool:
         return any(d.doc_id == doc_id for d in self.documents)
 
