@@ -1,7 +1,7 @@
 """Take the README screenshots: the app over the REAL corpus index, answering, and declining in its two ways.
 
     RAG_SCREENSHOT=1 python -m pytest tests/test_app_browser.py -k screenshot   # or:
-    python -m docs.screenshot [--out docs/screenshot.png]   # and docs/outcome-*.png
+    python -m docs.screenshot [--out docs/screenshot.png]   # and docs/outcome-*.png, docs/reference-*.png
 
 Uses the default settings (RAG_* variables), i.e. the live index in .index/, and
 Debian's Chromium at /usr/bin/chromium through Playwright.
@@ -64,11 +64,45 @@ def shoot(url: str, out: Path, question: str = QUESTION, ready: str = "#result .
     return out
 
 
+# The card a reference is copied from, its « Référence à copier » opened: (question, the card's document).
+REFERENCES = {
+    "official": ("Qui le Secrétaire général doit-il inviter à faire part de leurs points de vue ?",
+                 "onu-ag-resolution-79-239"),
+    "simulation": ("Que demande le projet de résolution des États-Unis sur les systèmes d'armement autonomes ?",
+                   "csnu-projet-resolution-etats-unis"),
+}
+
+
+def shoot_reference(url: str, out: Path, question: str, doc_id: str) -> Path:
+    """The first card of ``doc_id`` for ``question``, its reference box opened (an element screenshot)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 1400}, locale="fr-FR")
+            open_app(page, url)
+            box = page.locator("#question textarea")
+            box.fill(question)
+            box.press("Enter")
+            page.locator("#result .card").first.wait_for(timeout=60_000)
+            card = page.locator(f'#result article.card[data-doc="{doc_id}"]').first
+            card.locator("details.ref-box summary").click()
+            page.wait_for_timeout(300)
+            card.screenshot(path=str(out))
+        finally:
+            browser.close()
+    return out
+
+
 def shoot_all(url: str, out: Path) -> Path:
-    """The main screenshot at ``out``, and one per outcome beside it (``outcome-answered.png``…)."""
+    """The main screenshot at ``out``, one per outcome beside it (``outcome-answered.png``…), and the references
+    of an official text and of a simulation text (``reference-official.png``, ``reference-simulation.png``)."""
     shoot(url, out)
     for name, (question, ready) in OUTCOMES.items():
         shoot(url, out.parent / f"outcome-{name}.png", question, ready, height=900, full_page=False)
+    for name, (question, doc_id) in REFERENCES.items():
+        shoot_reference(url, out.parent / f"reference-{name}.png", question, doc_id)
     return out
 
 

@@ -9,7 +9,7 @@ import sys
 import textwrap
 import time
 
-from rag.answering.citation import page_label, references
+from rag.answering.citation import answer_json, citations, page_label
 from rag.answering.extraction import LEVEL_LABELS
 from rag.corpus.documents import CorpusError
 from rag.index.ingest import add_documents, remove_document
@@ -61,7 +61,7 @@ def _wrap(text: str, indent: str = "    ") -> str:
     return textwrap.fill(" ".join(text.split()), 100, initial_indent=indent, subsequent_indent=indent)
 
 
-def _print_answer(answer, refs: list[str]) -> None:
+def _print_answer(answer, cited) -> None:
     wrap = _wrap
     if answer.abstained:
         print(wrap(answer.message, ""))
@@ -73,13 +73,14 @@ def _print_answer(answer, refs: list[str]) -> None:
         for s in answer.sentences:
             print(wrap(f"« {s.text} » [{s.passage + 1}]"))
         print()
-    for n, (p, ref) in enumerate(zip(answer.passages, refs), 1):
+    for n, (p, c) in enumerate(zip(answer.passages, cited), 1):
         page = page_label(p.page, p.page_end, p.ocr)
         print(f"[{n}] {p.title} — {p.section or '(début du document)'}{' — ' + page if page else ''} "
               f"(score {p.score:.4f})")
         print(wrap(p.text))
+        print(wrap(f"Référence courte : {c.short}", "    "))
         print("    Référence :")
-        for line in ref.split("\n"):
+        for line in c.full.split("\n"):
             print(wrap(line, "      "))
         print()
 
@@ -99,11 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "ask":
             r = Retriever.from_settings(settings)
             answer = r.answer(args.question, k=args.k, mode=args.mode, docs=args.doc)
-            refs = references(r, answer)
             if args.json:
-                print(json.dumps({**answer.to_dict(), "references": refs}, ensure_ascii=False, indent=2))
+                print(json.dumps(answer_json(r, answer), ensure_ascii=False, indent=2))
             else:
-                _print_answer(answer, refs)
+                _print_answer(answer, citations(r, answer))
         elif args.command == "embed":
             from rag.index.build import embed_shard
 

@@ -203,7 +203,8 @@ class Retriever:
         ocr = bool(page) and any(page <= n <= (page_end or page) for n in doc.ocr_pages)
         return Passage(doc_id=ch.doc_id, title=doc.title, section=" > ".join(ch.section), start=ch.start,
                        end=ch.end, text=ch.text, score=round(cand.score, 6), chunk_id=ch.chunk_id, body=doc.body,
-                       date=doc.date, highlights=tuple(highlights), page=page, page_end=page_end, ocr=ocr)
+                       date=doc.date, highlights=tuple(highlights), page=page, page_end=page_end, ocr=ocr,
+                       status=doc.status)
 
     # ---------------------------------------------------------------- public
     def search(self, question: str, k: int = 5, mode: str = "hybrid",

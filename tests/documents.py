@@ -17,13 +17,15 @@ NL = dict(new_x="LMARGIN", new_y="NEXT")
 def make_pdf(pages: list[list[str]], outline: dict[int, list[tuple[int, str]]] | None = None,
              title: str = "", author: str = "", date: datetime.datetime | None = None,
              header: str = "", numbers: bool = False, images: set[int] = frozenset(),
-             password: str = "") -> bytes:
+             password: str = "", headings: dict[int, str] | None = None) -> bytes:
     """A PDF whose page ``i`` (0-based) prints the paragraphs ``pages[i]``.
 
     Args:
         outline: per page index, outline entries ``(level from 0, title)``; each title is also printed on
             top of its page, as a heading would be.
         header: a running header printed on top of every page; ``numbers``: a page number at the bottom.
+        headings: per page index, a heading printed in bold on top of it, as in the outline but without an
+            outline entry (what many PDFs have).
         images: pages (0-based) that hold only an image (a scan: no text layer), whatever ``pages`` says.
         password: encrypt with this user password.
     """
@@ -43,6 +45,10 @@ def make_pdf(pages: list[list[str]], outline: dict[int, list[tuple[int, str]]] |
             continue
         if header:
             pdf.cell(0, 8, header, **NL)
+        if i in (headings or {}):
+            pdf.set_font("Helvetica", style="B", size=13)
+            pdf.cell(0, 9, headings[i], **NL)
+            pdf.set_font("Helvetica", size=11)
         for level, heading in (outline or {}).get(i, []):
             pdf.start_section(heading, level=level)
             pdf.set_font("Helvetica", style="B", size=13)

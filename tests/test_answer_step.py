@@ -159,7 +159,7 @@ def test_each_label_claims_how_often_it_was_right():
 
 
 def test_an_answer_says_what_its_label_means_on_screen(real_retriever):
-    from rag.answering.citation import passage_excerpts
+    from rag.answering.citation import citations
     from ui.render import render_answer
 
     answer = real_retriever.answer("Quand la résolution 79/239 a-t-elle été adoptée ?")
@@ -167,7 +167,7 @@ def test_an_answer_says_what_its_label_means_on_screen(real_retriever):
     assert answer.level_note.startswith("juste ") and answer.level_note.endswith("sur nos questions de test")
     claimed = dict(zip(("high", "medium", "low"), real_retriever.settings.level_accuracy))[answer.level]
     assert f"juste {round(claimed * 10)} fois sur 10" in answer.level_note
-    page = render_answer(answer, passage_excerpts(real_retriever, answer), {})
+    page = render_answer(answer, citations(real_retriever, answer), {})
     assert answer.level_note in page
 
 

@@ -130,7 +130,8 @@ def test_home_page_serves(app_url):
 
 
 def test_one_citation_formatter_for_the_card_the_api_and_the_cli(client, app_retriever, capsys):
-    """The card's « Copier la référence », the API's references and the command line print the same text."""
+    """The card's « Copier la référence » (and « … courte »), the API's references (and citations) and the command
+    line print the same text."""
     import html as html_lib
     import re
 
@@ -142,7 +143,10 @@ def test_one_citation_formatter_for_the_card_the_api_and_the_cli(client, app_ret
     assert len(refs) == len(result["passages"]) and refs[0].startswith("« ")
     assert all(f"Source : {p['doc_id']}, caractères" in r for p, r in zip(result["passages"], refs))
     page = App(app_retriever).ask(QUESTION, 5, "hybrid", None)
-    assert [html_lib.unescape(x) for x in re.findall(r'data-ref="([^"]*)"', page)] == refs
+    assert [html_lib.unescape(x) for x in re.findall(r'class="act copy-ref" data-ref="([^"]*)"', page)] == refs
+    shorts = [html_lib.unescape(x) for x in re.findall(r'class="act copy-ref copy-short" data-ref="([^"]*)"', page)]
+    assert shorts == [c["short"] for c in result["citations"]] and all(shorts)
+    assert [c["full"] for c in result["citations"]] == refs
     s = app_retriever.settings
     assert main(["ask", "--corpus", s.corpus_dir, "--index", s.index_dir, "--embedder", "bundled", "-q", "--json",
                  QUESTION]) == 0

@@ -87,13 +87,19 @@ def test_copy_reference(browser, app_url):
     page = context.new_page()
     open_app(page, app_url)
     ask(page, "Que signifie un contrôle humain significatif ?", ".answer")
-    page.locator("#result article.card").first.locator("button.copy-ref").click()
+    card = page.locator("#result article.card").first
+    card.locator("button.copy-ref:not(.copy-short)").click()
     page.wait_for_function("document.querySelector('#result button.copy-ref').textContent.includes('copiée')",
                            timeout=TIMEOUT)
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied.startswith("« ")
     assert "Institut fictif d'études stratégiques" in copied and "janvier 2025" in copied
     assert "caractères" in copied and "controle-humain" in copied
+    card.locator("button.copy-short").click()
+    page.wait_for_function("document.querySelector('#result button.copy-short').textContent.includes('copiée')",
+                           timeout=TIMEOUT)
+    short = page.evaluate("navigator.clipboard.readText()")
+    assert short == "Institut fictif d'études stratégiques, 2025, section « Définition »"
     context.close()
 
 

@@ -4,7 +4,7 @@ question check (the engine's, with French messages)."""
 from __future__ import annotations
 
 from rag import Answer, Passage, QueryError, Sentence
-from rag.answering.citation import Excerpt, reference_text
+from rag.answering.citation import Excerpt, cite, reference_text
 from ui import about, handlers, render
 from ui.messages import french
 
@@ -32,7 +32,8 @@ def test_answer_panel_is_escaped_and_linked():
     s = Sentence(text=p.text[a:b], passage=0, start=p.start + a, end=p.start + b, score=0.9, passage_start=a,
                  passage_end=b)
     answer = Answer(question=f"Q {XSS}", abstained=False, confidence=7.0, sentences=(s,), passages=(p, passage()))
-    html_ = render.render_answer(answer, [Excerpt(s.text, s.start, s.end)] * 2, {"doc-a": "A"})
+    cited = [cite(q, Excerpt(s.text, s.start, s.end)) for q in answer.passages]
+    html_ = render.render_answer(answer, cited, {"doc-a": "A"})
     assert "<script" not in html_ and "<img" not in html_ and "<b>" not in html_ and "<i>" not in html_
     assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html_
     assert 'href="#passage-1"' in html_ and 'id="passage-1"' in html_ and 'id="passage-2"' in html_
@@ -50,7 +51,7 @@ def test_the_three_outcomes_look_different():
                      status="related", message=f"Les documents évoquent « sommet {XSS} », mais ne disent pas qui.")
     off = Answer(question="Recette ?", abstained=True, confidence=0.0, sentences=(), passages=(p,), status="off_topic",
                  message="Le corpus ne traite pas de cette question.")
-    html_ = {a.status: render.render_answer(a, [Excerpt("x", 0, 1)], {"doc-a": "A"})
+    html_ = {a.status: render.render_answer(a, [cite(a.passages[0], Excerpt("x", 0, 1))], {"doc-a": "A"})
              for a in (answered, related, off)}
     assert "Réponse extraite" in html_["answered"] and "confiance élevée" in html_["answered"]
     assert "Le corpus en parle, mais ne répond pas à cette question" in html_["related"]
@@ -101,7 +102,7 @@ def test_a_passage_without_section_shows_no_empty_section_mark():
     from ui.render import render_card
 
     p = Passage(doc_id="note", title="Note", section="", start=0, end=10, text="Une phrase.", score=1.0, page=2)
-    html = render_card(1, p, Excerpt(text="Une phrase.", start=0, end=10), 1.0, "A", [], False, False)
+    html = render_card(1, p, cite(p, Excerpt(text="Une phrase.", start=0, end=10)), 1.0, "A", [], False, False)
     assert "§" not in html and "« p. 2 »" in html
 
 
@@ -110,7 +111,8 @@ def test_a_refused_order_or_language_is_not_told_to_widen_the_documents():
 
     p = passage()
     pages = {m: render.render_answer(Answer(question="?", abstained=True, confidence=0.0, sentences=(), passages=(p,),
-                                            status="off_topic", message=m), [Excerpt("x", 0, 1)], {"doc-a": "A"})
+                                            status="off_topic", message=m), [cite(p, Excerpt("x", 0, 1))],
+                                     {"doc-a": "A"})
              for m in (INSTRUCTION_MESSAGE, OTHER_LANGUAGE_MESSAGE, OFF_TOPIC_MESSAGE)}
     assert "élargissez" not in pages[INSTRUCTION_MESSAGE] and "élargissez" not in pages[OTHER_LANGUAGE_MESSAGE]
     assert "élargissez les documents cherchés" in pages[OFF_TOPIC_MESSAGE]

@@ -13,7 +13,7 @@ import pytest
 from documents import make_docx, make_pdf
 
 from rag import Retriever, Settings
-from rag.answering.citation import passage_excerpts, references
+from rag.answering.citation import citations, passage_excerpts, references
 from rag.corpus.readers import page_span
 
 PAGES = [
@@ -153,7 +153,7 @@ def test_card_shows_the_page_and_links_the_original(pdf_retriever):
 
     answer = pdf_retriever.answer(QUESTIONS[0], k=5)
     files = {d.doc_id: d.file for d in pdf_retriever.documents}
-    page = render_answer(answer, passage_excerpts(pdf_retriever, answer), {}, files)
+    page = render_answer(answer, citations(pdf_retriever, answer), {}, files)
     first = next(p for p in answer.passages if p.doc_id == "rapport-commission")
     assert f'<span class="card-page">« p. {first.page} »</span>' in page
     assert 'href="/corpus-file/rapport-commission" download="rapport-commission.pdf"' in page
@@ -250,3 +250,36 @@ def test_original_is_served_only_by_id_from_the_corpus_folder(pdf_retriever, pdf
     finally:
         path.write_bytes(saved)
     assert _get(g, "/corpus-file/note")[0] == 200
+
+
+def test_an_answer_on_page_2_cites_page_2_with_no_heading_glued_into_it(tmp_path):
+    """A two-page PDF whose second page opens with a bold heading (no outline entry): the passage and the quoted
+    sentence cite p. 2 on every surface, the quote is exactly the characters it cites, and the heading is not part
+    of the sentence."""
+    from rag.answering.citation import answer_json
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    answer_text = "Le comité d'éthique de la défense rendra son avis sur les essais avant la fin de l'année 2026."
+    (corpus / "avis.pdf").write_bytes(make_pdf(
+        [["L'introduction présente les travaux du ministère sur les armes autonomes et leur encadrement juridique "
+          "par le droit international humanitaire.", "Elle rappelle aussi les débats de Genève."],
+         [answer_text, "Les essais reprendront ensuite sous le contrôle du commandement."]],
+        headings={1: "Calendrier du comité"}, title="Avis sur les essais"))
+    r = Retriever.from_settings(Settings(corpus_dir=str(corpus), index_dir=str(tmp_path / "index"),
+                                         embedder="bundled"))
+    answer = r.answer("Quand le comité d'éthique de la défense rendra-t-il son avis ?", k=3)
+    assert answer.status == "answered"
+    quote = answer.sentences[0]
+    assert "Calendrier" not in quote.text and words(quote.text) == words(answer_text)
+    out = answer_json(r, answer)
+    [cited] = [c for c in out["sentence_citations"]]
+    assert cited["page"] == 2 and "page_end" not in cited
+    p = answer.passages[quote.passage]
+    assert (p.page_end or p.page) == 2
+    passage_citation = out["citations"][quote.passage]
+    assert passage_citation["page"] == 2 and "p. 2." in passage_citation["full"]
+    assert passage_citation["short"].endswith("p. 2")
+    text = r.clean_document("avis").text  # what the reference's characters are: the extracted text's
+    full = "".join(r.clean_document("avis").render(quote.start, quote.end))
+    assert full == quote.text and quote.text in text

@@ -56,7 +56,7 @@ def test_upload_a_markdown_file_and_get_an_answer_cited_from_it(browser, app_url
         first = page.locator("#result article.card").first
         assert "Mon document" in first.inner_text()
         assert first.locator("button.read-link").count() == 0  # the Corpus tab reads the shared corpus only
-        reference = first.locator("button.copy-ref").get_attribute("data-ref")
+        reference = first.locator("button.copy-ref:not(.copy-short)").get_attribute("data-ref")
         assert ANSWER in reference and "mon-document-1, caractères" in reference
 
         page.evaluate("document.querySelector('#my-docs-list').scrollIntoView({block: 'start'})")

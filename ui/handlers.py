@@ -11,7 +11,7 @@ import time
 import gradio as gr
 
 from rag import MAX_K, MAX_QUESTION_CHARS, MODES, Answer, QueryError, Retriever
-from rag.answering.citation import passage_excerpts, references
+from rag.answering.citation import answer_json, citations
 from rag.corpus.documents import CorpusError, original_file
 from rag.index.uploads import UploadError, display_name
 from rag.retrieval.request import QUESTION_TOKENS, normalize_question
@@ -183,7 +183,7 @@ class App:
             notes = "".join(render_notice(n, "warning") for n in self.notes(question, answer))
             if self.sessions is not None and self.sessions.was_evicted(session):
                 notes = render_notice(MSG_EVICTED, "warning") + notes
-            return notes + render_answer(answer, passage_excerpts(retriever, answer), self.letters, self.files,
+            return notes + render_answer(answer, citations(retriever, answer), self.letters, self.files,
                                          self.mine(retriever))
         except QueryError as exc:
             return render_notice(french(exc, self.doc_ids), "error")
@@ -202,8 +202,7 @@ class App:
         except Exception:  # noqa: BLE001
             log.exception("search failed")
             raise gr.Error(MSG_INTERNAL, print_exception=False) from None
-        out = answer.to_dict()
-        out["references"] = references(self.r, answer)
+        out = answer_json(self.r, answer)
         out["notes"] = notes
         out["index_older_than_corpus"] = MSG_STALE in notes
         return out

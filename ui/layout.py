@@ -87,7 +87,9 @@ API_DESCRIPTION = ("Answer a question from the corpus. Returns the Answer as JSO
                    "related or off_topic), abstained (status != answered), confidence and level, message, "
                    "sentences (verbatim, with passage index and file offsets), passages, and notes (French: "
                    "the question was cut to its token budget; the index is older than the corpus), references (one "
-                   "ready-to-paste citation per passage, as the page's « Copier la référence »). "
+                   "ready-to-paste citation per passage, as the page's « Copier la référence »), citations and "
+                   "sentence_citations (per passage and per quoted sentence: short and full reference, symbol, "
+                   "status, paragraph, page). "
                    "docs: null means every document; a list names some ([] is refused, as in the page). "
                    "Bad input is refused before queueing (HTTP 422, French message).")
 

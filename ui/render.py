@@ -13,9 +13,11 @@ from typing import Iterable, Sequence
 from urllib.parse import quote
 
 from rag import Answer, DocumentInfo, Passage
-from rag.answering.citation import Excerpt, page_label, reference_text, section_path
+from rag.answering.citation import Citation, page_label, section_path
 from rag.answering.extraction import INSTRUCTION_MESSAGE, LEVEL_LABELS, OTHER_LANGUAGE_MESSAGE
+from rag.corpus.documents import STATUSES, UNOFFICIAL
 from rag.corpus.readers import page_span
+from rag.text.paragraphs import paragraph_label
 
 FILES_ROUTE = "/corpus-file/"  # + document id: the original file, served from the corpus folder (ui.guard)
 
@@ -78,19 +80,35 @@ MINE_LETTER = "M"
 MINE_TAG = '<span class="tag tag-mine">Mon document</span>'
 
 
-def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: str, same_doc: list[int],
-                in_answer: bool, low: bool, file: str = "", mine: bool = False) -> str:
-    """One passage's card; ``file``: the document's file name (a download link for a PDF, Word or HTML
-    original); ``mine``: it comes from the visitor's own upload (badge « Mon document », no reader or download
-    link: the Corpus tab reads the shared corpus only)."""
+def status_tag(status: str) -> str:
+    """What a document is, in words (« simulation de l'ONU, texte non officiel »): a plain tag, a warning one for a
+    text that is not official; none for the visitor's own documents (« Mon document » says it)."""
+    if status not in STATUSES or status == "upload":
+        return ""
+    label = STATUSES[status]
+    warn = status in UNOFFICIAL
+    return (f'<span class="tag tag-status{" tag-unofficial" if warn else ""}">'
+            f'{"⚠ " if warn else ""}{esc(label[0].upper() + label[1:])}</span>')
+
+
+def render_card(n: int, p: Passage, citation: Citation, top_score: float, letter: str, same_doc: list[int],
+                in_answer: bool, low: bool, file: str = "", mine: bool = False,
+                quoted: Sequence[tuple[int, int]] = ()) -> str:
+    """One passage's card; ``citation``: its reference (the excerpt it quotes); ``file``: the document's file name
+    (a download link for a PDF, Word or HTML original); ``mine``: it comes from the visitor's own upload (badge
+    « Mon document », no reader or download link: the Corpus tab reads the shared corpus only); ``quoted``: the
+    spans of ``p.text`` the answer quotes, the only ones marked (a passage the answer does not quote is shown
+    plain)."""
     rel = max(0.0, min(1.0, p.score / top_score)) if top_score > 0 else 0.0
     level = "low" if low else ("high" if rel >= 0.8 else "medium")
     level_label = "faible confiance" if low else f"pertinence relative {round(rel * 100)} %"
-    ref = reference_text(p, excerpt)
     meta = " · ".join(esc(x) for x in (p.body, p.date) if x)
     page = page_label(p.page, p.page_end, p.ocr)
     page_tag = f'<span class="card-page">« {esc(page)} »</span> ' if page else ""
+    where = " · ".join(x for x in (esc(citation.paragraph) if in_answer else "",
+                                   "§ " + esc(section_path(p)) if section_path(p) else "") if x)
     tags = [MINE_TAG] if mine else []
+    tags.append(status_tag(p.status))
     if in_answer:
         tags.append('<span class="tag tag-answer">cité dans la réponse</span>')
     if low:
@@ -106,7 +124,7 @@ def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: 
     <div class="card-titles">
       <div class="card-title">{esc(p.title)}</div>
       <div class="card-meta">{meta}</div>
-      <div class="card-section">{page_tag}{"§ " + esc(section_path(p)) if section_path(p) else ""}</div>
+      <div class="card-section">{page_tag}{where}</div>
     </div>
     <div class="meter meter-{level}" title="score {p.score:.4f}">
       <div class="meter-bar"><span style="width:{round(rel * 100)}%"></span></div>
@@ -114,16 +132,20 @@ def render_card(n: int, p: Passage, excerpt: Excerpt, top_score: float, letter: 
     </div>
   </header>
   <div class="card-tags">{"".join(tags)}</div>
-  <blockquote class="passage" lang="fr">{render_marked(p.text, p.highlights)}</blockquote>
+  <blockquote class="passage" lang="fr">{render_marked(p.text, quoted)}</blockquote>
   <footer class="card-actions">
-    <button type="button" class="act copy-ref" data-ref="{esc(ref)}">Copier la référence</button>
+    <button type="button" class="act copy-ref" data-ref="{esc(citation.full)}">Copier la référence</button>
+    <button type="button" class="act copy-ref copy-short" data-ref="{esc(citation.short)}"
+            title="{esc(citation.short)}">Copier la référence courte</button>
     {"" if mine else (f'<button type="button" class="act read-link" data-doc="{esc(p.doc_id)}" '
-                      f'data-start="{p.start}" data-end="{p.end}">'
+                      f'data-start="{citation.start}" data-end="{citation.end}">'
                       f'Lire dans le document{" " + esc(page) if page else ""} ›</button>')}
     {"" if mine else file_link(p.doc_id, file)}
-    <span class="offsets">{esc(p.doc_id)}{" · " + esc(page) if page else ""} · caractères {p.start}–{p.end}</span>
+    <span class="offsets" title="les caractères de la citation dans le fichier, comme la référence">"""\
+        f"""{esc(p.doc_id)}{" · " + esc(page) if page else ""} · caractères {citation.start}–{citation.end}</span>
   </footer>
-  <details class="ref-box"><summary>Référence à copier</summary><pre class="ref-text">{esc(ref)}</pre></details>
+  <details class="ref-box"><summary>Référence à copier</summary><p class="ref-short">{esc(citation.short)}</p>"""\
+        f"""<pre class="ref-text">{esc(citation.full)}</pre></details>
 </article>"""
 
 
@@ -138,11 +160,12 @@ def render_sources(passages: Sequence[Passage], by_doc: dict[str, list[int]], le
         for d, ns in by_doc.items())
 
 
-def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str, str],
+def render_answer(answer: Answer, citations: Sequence[Citation], letters: dict[str, str],
                   files: dict[str, str] | None = None, mine: frozenset[str] | set[str] = frozenset()) -> str:
-    """The whole result panel: extracted answer (or abstention notice), sources, passage cards (``files``: per
-    document id its file name, for the download link of a PDF, Word or HTML original; ``mine``: the ids of the
-    visitor's own documents, badge « Mon document »)."""
+    """The whole result panel: extracted answer (or abstention notice), sources, passage cards (``citations``: per
+    passage, its reference; ``files``: per document id its file name, for the download link of a PDF, Word or HTML
+    original; ``mine``: the ids of the visitor's own documents, badge « Mon document »). Only the sentences the
+    answer quotes are marked."""
     files = files or {}
     letters = {**letters, **{d: MINE_LETTER for d in mine}}
     if not answer.passages:
@@ -155,9 +178,12 @@ def render_answer(answer: Answer, excerpts: Sequence[Excerpt], letters: dict[str
     by_doc: dict[str, list[int]] = {}
     for i, p in enumerate(answer.passages, 1):
         by_doc.setdefault(p.doc_id, []).append(i)
-    cards = [render_card(i, p, excerpts[i - 1], top, letters.get(p.doc_id, "?"),
+    quoted: dict[int, list[tuple[int, int]]] = {}
+    for s in answer.sentences:
+        quoted.setdefault(s.passage, []).append((s.passage_start, s.passage_end))
+    cards = [render_card(i, p, citations[i - 1], top, letters.get(p.doc_id, "?"),
                          [m for m in by_doc[p.doc_id] if m != i], i - 1 in cited, answer.abstained,
-                         files.get(p.doc_id, ""), p.doc_id in mine)
+                         files.get(p.doc_id, ""), p.doc_id in mine, quoted.get(i - 1, ()))
              for i, p in enumerate(answer.passages, 1)]
     sources = render_sources(answer.passages, by_doc, letters, mine)
     question = f'<div class="asked">Question : <q>{esc(answer.question)}</q></div>'
@@ -261,15 +287,19 @@ def render_reader(doc, info: DocumentInfo, span: tuple[int, int] | None = None, 
             parts.append(f"<h{level}>{body}</h{level}>")
         else:
             parts.append(f"<p>{body}</p>")
-    at_page = ""
+    at = []
+    if span:
+        at.append(paragraph_label(doc, span[0]))
     if span and pages and span[1] > span[0]:
-        at_page = page_label(*page_span(pages, *doc.to_file(span[0], min(span[1], len(doc.text)))))
-    where = (f'<div class="reader-where">Passage cité surligné{", " + esc(at_page) if at_page else ""} '
+        at.append(page_label(*page_span(pages, *doc.to_file(span[0], min(span[1], len(doc.text))))))
+    at_text = ", ".join(esc(x) for x in at if x)
+    where = (f'<div class="reader-where">Passage cité surligné{", " + at_text if at_text else ""} '
              f'(caractères {span[0]}–{span[1]} du texte nettoyé).</div>' if span else "")
     return f"""<div class="rag-result"><div class="reader-head">
 <span class="doc-badge doc-{esc(letter)}">{esc(letter)}</span>
 <div><div class="card-title">{esc(info.title)}</div>
-<div class="card-meta">{" · ".join(esc(x) for x in (info.body, info.kind, info.date) if x)}</div></div></div>
+<div class="card-meta">{" · ".join(esc(x) for x in (info.body, info.kind, info.date) if x)}</div>
+<div class="card-tags">{status_tag(getattr(info, "status", ""))}</div></div></div>
 {where}<div class="reader" id="reader-scroll" lang="fr">{"".join(parts)}</div></div>"""
 
 

@@ -15,7 +15,8 @@ class Passage:
     ``text`` (offsets into ``text``) of the sentences that best answer the
     question. A passage of a PDF has the (1-based) ``page`` it starts on,
     ``page_end`` when it ends on another one (else 0), and ``ocr`` when one of
-    those pages was read by OCR; ``page`` is 0 for other formats.
+    those pages was read by OCR; ``page`` is 0 for other formats. ``status``
+    says what the document is (a key of ``rag.corpus.documents.STATUSES``).
     """
 
     doc_id: str
@@ -32,6 +33,7 @@ class Passage:
     page: int = 0
     page_end: int = 0
     ocr: bool = False
+    status: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,13 +92,19 @@ class Answer:
             raise ValueError("abstained must be true exactly when status is not 'answered'")
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """As JSON; a passage of a document without pages has no ``page``/``page_end`` (never 0)."""
+        out = dataclasses.asdict(self)
+        for p in out["passages"]:
+            if not p["page"]:
+                del p["page"], p["page_end"]
+        return out
 
 
 @dataclass(frozen=True)
 class DocumentInfo:
     """A corpus document as the index knows it (``file``: its file name in the corpus folder; ``pages``:
-    for a PDF, the offset where each page starts; ``ocr_pages``: the pages read by OCR)."""
+    for a PDF, the offset where each page starts; ``ocr_pages``: the pages read by OCR; ``symbol``, ``status``,
+    ``cite_as``: how it is cited, see ``rag.corpus.documents``)."""
 
     doc_id: str
     title: str
@@ -110,6 +118,9 @@ class DocumentInfo:
     file: str = ""
     pages: tuple[int, ...] = ()
     ocr_pages: tuple[int, ...] = ()
+    symbol: str = ""
+    status: str = ""
+    cite_as: str = ""
 
     def __post_init__(self) -> None:
         for name in ("pages", "ocr_pages"):  # JSON gives lists

@@ -8,7 +8,10 @@ is skipped with a warning that names it, and so is a file larger than its format
 refuses (an encrypted PDF, a zip bomb; the reason is the reader's). The rest of the corpus is still indexed.
 Metadata lives in ``metadata.toml`` in the same folder, one
 table per document id, and is optional: a document without metadata takes its
-title from its first heading, or from its file name.
+title from its first heading, or from its file name. Besides title, body, kind, date, notes and keywords, a table
+may say how the document is cited: ``symbol`` (an official document symbol, « A/RES/79/239 »), ``cite_as`` (the
+short form of an in-text reference, « Ifri, 2025 ») and ``status``, one of :data:`STATUSES` (an unknown value is
+refused, with the file and line named).
 """
 
 from __future__ import annotations
@@ -26,7 +29,19 @@ from rag.corpus import readers
 
 # How a document's fields are made from its file and metadata.toml; raise it whenever they change (an index
 # records it: rag.index.versions).
-DOCUMENTS_VERSION = 1
+DOCUMENTS_VERSION = 2
+
+# What a document is, said in words on every card, reference and API answer: the keys are metadata.toml's
+# ``status`` values. Only ``official`` texts are official; a ``simulation`` is never to be cited as the body's.
+STATUSES = {
+    "official": "texte officiel",
+    "draft": "projet, non adopté",
+    "simulation": "simulation de l'ONU, texte non officiel",
+    "press": "article de presse",
+    "study": "étude",
+    "upload": "document envoyé dans cette session",
+}
+UNOFFICIAL = ("draft", "simulation")  # statuses whose every reference says « non officiel » or « non adopté »
 
 log = logging.getLogger("rag")
 
@@ -59,6 +74,9 @@ class Document:
     keywords: str = ""  # other names users give the document (acronyms, English names)
     pages: tuple[int, ...] = ()
     ocr_pages: tuple[int, ...] = ()
+    symbol: str = ""  # an official document symbol (« A/RES/79/239 »)
+    status: str = ""  # a key of STATUSES ("" when metadata.toml does not say)
+    cite_as: str = ""  # the short form of an in-text reference (« Ifri, 2025 »)
 
     @property
     def fingerprint(self) -> str:
@@ -96,7 +114,24 @@ def read_metadata(corpus_dir: Path) -> dict[str, dict]:
     for doc_id, meta in data.items():
         if not isinstance(meta, dict):
             raise CorpusError(f"{path}: entry {doc_id!r} must be a table like [{doc_id}]")
+        status = meta.get("status", "")
+        if status != "" and (not isinstance(status, str) or status not in STATUSES or status == "upload"):
+            line = _line_of(path, doc_id, "status")
+            raise CorpusError(f"{path}{f':{line}' if line else ''}: status {status!r} of [{doc_id}] is not one of "
+                              f"{', '.join(k for k in STATUSES if k != 'upload')}")
     return data
+
+
+def _line_of(path: Path, doc_id: str, key: str) -> int | None:
+    """The line of ``key = …`` in the table ``[doc_id]`` of a TOML file (for a message), or None."""
+    table = None
+    for n, line in enumerate(_read_bytes(path).decode("utf-8").splitlines(), 1):
+        head = re.match(r"^\s*\[\s*\"?([^\]\"]+)\"?\s*\]", line)
+        if head:
+            table = head.group(1)
+        elif table == doc_id and re.match(rf"^\s*{key}\s*=", line):
+            return n
+    return None
 
 
 def document_paths(corpus_dir: str | Path) -> list[Path]:
@@ -181,6 +216,9 @@ def _document(doc_id: str, path: Path, found: readers.ReadResult, meta: dict) ->
         keywords=str(meta.get("keywords", "")),
         pages=found.pages,
         ocr_pages=found.ocr_pages,
+        symbol=str(meta.get("symbol", "")),
+        status=str(meta.get("status", "")),
+        cite_as=str(meta.get("cite_as", "")),
     )
 
 

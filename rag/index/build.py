@@ -54,13 +54,16 @@ def chunk_corpus(docs: list[Document], embedder: Embedder, settings: Settings,
     return chunks, records, cleans
 
 
+CITING = ("symbol", "status", "cite_as")  # how a document is cited: no part of its chunks or vectors
+
+
 def document_fingerprint(doc: Document, file_sha256: str) -> str:
     """What decides a document's chunks and vectors: its file's bytes, its text and metadata as read.
 
     Two builds with the same settings, code and embedder give a document of the same fingerprint the same
     chunks, chunk ids and vectors; an incremental update reuses them.
     """
-    fields = {k: v for k, v in dataclasses.asdict(doc).items() if k not in ("path", "text")}
+    fields = {k: v for k, v in dataclasses.asdict(doc).items() if k not in ("path", "text", *CITING)}
     payload = {"file": Path(doc.path).name, "sha256": file_sha256, "text": doc.fingerprint, "fields": fields}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False, default=repr).encode()).hexdigest()
 
@@ -198,7 +201,8 @@ def _assemble(docs: list[Document], reused: set[str], new: _Part, old_part: _Par
         if doc.doc_id in reused:
             part, picked = old_part, old_rows_of.get(doc.doc_id, [])
             origin += picked
-            all_records[doc.doc_id] = dataclasses.asdict(old_infos[doc.doc_id])
+            all_records[doc.doc_id] = {**dataclasses.asdict(old_infos[doc.doc_id]),
+                                       **{k: getattr(doc, k) for k in CITING}}  # as metadata.toml says now
             all_cleans[doc.doc_id] = previous.clean[doc.doc_id]
         else:
             part, picked = new, new_rows_of.get(doc.doc_id, [])

@@ -114,7 +114,8 @@ def document_record(doc: Document, n_chunks: int) -> dict:
     """What ``documents.jsonl`` records of a document."""
     return {"doc_id": doc.doc_id, "title": doc.title, "body": doc.body, "kind": doc.kind, "date": doc.date,
             "notes": doc.notes, "keywords": doc.keywords, "chars": len(doc.text), "chunks": n_chunks,
-            "file": Path(doc.path).name, "pages": list(doc.pages), "ocr_pages": list(doc.ocr_pages)}
+            "file": Path(doc.path).name, "pages": list(doc.pages), "ocr_pages": list(doc.ocr_pages),
+            "symbol": doc.symbol, "status": doc.status, "cite_as": doc.cite_as}
 
 
 def _chunk_record(c: Chunk, rows: list[int]) -> dict:

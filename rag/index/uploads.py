@@ -182,7 +182,7 @@ class Collection:
             raise UploadError("too_long", shown, str(s.upload_max_chars))
         title = doc.title if doc.title != doc_id else shown
         notes = f"Envoyé dans cette session : {shown}" + "".join(f" ; {n}" for n in left_out)
-        doc = dataclasses.replace(doc, title=title, body=BODY, kind=KIND, notes=notes)
+        doc = dataclasses.replace(doc, title=title, body=BODY, kind=KIND, notes=notes, status="upload")
         chunks, records, cleans = chunk_corpus([doc], self.shared.embedder, s)
         if not chunks:
             raise UploadError("no_text", shown)

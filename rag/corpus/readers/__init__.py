@@ -26,7 +26,7 @@ from pathlib import Path
 
 # What the readers extract from a file; raise it whenever a reader's text, pages or metadata change (an index
 # records it, rag.index.versions, and cached reads are keyed by it).
-READERS_VERSION = 1
+READERS_VERSION = 2
 
 # Suffix -> format (the module of this package that reads it).
 FORMATS = {".md": "text", ".txt": "text", ".pdf": "pdf", ".docx": "docx", ".html": "html", ".htm": "html"}

@@ -116,15 +116,24 @@ def _drop_running(pages: list[list[str]]) -> list[list[str]]:
 
 
 def _paragraphs(lines: list[str]) -> list[str]:
-    """Lines with a blank line after each one that ends a paragraph (ends a sentence, stops short)."""
+    """Lines with a blank line after each one that ends a paragraph: it ends a sentence and stops short, or it is
+    a title line (short, no end punctuation, the next line starting a new sentence), which is never glued to the
+    sentence below it."""
     lengths = sorted(len(s) for s in lines if s.strip())
     if not lengths:
         return []
     width = lengths[int(0.9 * (len(lengths) - 1))]
+    following = [next((t.strip() for t in lines[i + 1:] if t.strip()), "") for i in range(len(lines))]
     out: list[str] = []
-    for s in lines:
+    for s, after in zip(lines, following):
         out.append("\\" + s if s.lstrip().startswith("#") else s)  # never a markdown heading by accident
-        if s.strip() and s.rstrip().endswith(SENTENCE_END) and len(s) < 0.85 * width:
+        line = s.strip()
+        if not line or len(s) >= 0.85 * width:
+            continue
+        ends = line.endswith(SENTENCE_END)
+        title = (not ends and not line.endswith((",", ";", ":", "-")) and line[:1].isupper() and len(line) < 0.6 * width
+                 and after[:1].isupper())
+        if ends or title:
             out.append("")
     return out
 
