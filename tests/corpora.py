@@ -124,6 +124,7 @@ title = "Résolution fictive de l'Assemblée générale"
 body = "Assemblée générale (document de test)"
 kind = "Résolution"
 date = "24 décembre 2024"
+status = "simulation"
 
 ["note-technique"]
 title = "Note technique <b>sécurité</b> des interfaces"

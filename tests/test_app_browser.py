@@ -192,3 +192,28 @@ def test_clicking_an_example_asks_it(page):
     example.click()
     page.locator("#result .answer").wait_for(timeout=TIMEOUT)
     assert page.locator("#question textarea").input_value() == "Que signifie un contrôle humain significatif ?"
+
+
+def test_a_simulation_text_is_tagged_and_the_references_export_as_csl_json(browser, app_url):
+    """The fixture's resolution is a simulation: its card says so in words; « Exporter les références » downloads
+    the documents cited on the page as CSL-JSON, the simulation's status among them."""
+    import json
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    open_app(page, app_url)
+    ask(page, "Que prie le Secrétaire général de faire selon la résolution ?", ".answer")
+    card = page.locator('#result article.card[data-doc="resolution-onu"]').first
+    assert "Simulation de l'ONU, texte non officiel" in card.locator(".tag-unofficial").inner_text()
+    assert "texte non officiel" in card.locator("button.copy-short").get_attribute("data-ref")
+    with page.expect_download() as info:
+        page.locator("#result button.csl-export").click()
+    download = info.value
+    assert download.suggested_filename == "references.csl.json"
+    items = json.loads(Path(download.path()).read_text(encoding="utf-8"))
+    shown = set(page.locator("#result article.card").evaluate_all("cards => cards.map(c => c.dataset.doc)"))
+    assert {item["id"] for item in items} == shown
+    resolution = next(item for item in items if item["id"] == "resolution-onu")
+    assert resolution["note"] == "simulation de l'ONU, texte non officiel" and resolution["type"] == "document"
+    assert resolution["issued"] == {"date-parts": [[2024]]}
+    context.close()

@@ -161,3 +161,21 @@ def test_the_reader_opens_at_the_quoted_sentence_with_its_paragraph(real_retriev
     span = real_retriever.clean_document(c.doc_id).to_clean(c.start, c.end)
     html = app.reader(c.doc_id, span)
     assert "Passage cité surligné, par. 8" in html and "Texte officiel" in html
+
+
+def test_the_references_on_screen_export_as_csl_json(real_retriever):
+    from rag.answering.citation import csl_items
+
+    answer = real_retriever.answer("Que demande le projet de résolution des États-Unis sur les systèmes "
+                                   "d'armement autonomes ?", k=10)
+    items = {item["id"]: item for item in csl_items(citations(real_retriever, answer))}
+    assert set(items) == {p.doc_id for p in answer.passages}
+    draft = items[DRAFT]
+    assert draft["type"] == "document" and draft["note"] == "simulation de l'ONU, texte non officiel"
+    assert draft["author"] == [{"literal": "Soumis au nom des États-Unis d'Amérique"}]
+    assert draft["issued"] == {"date-parts": [[2025]]} and "par. 1" in draft["section"]
+    if "onu-ag-resolution-79-239" in items:
+        resolution = items["onu-ag-resolution-79-239"]
+        assert resolution["type"] == "legislation" and resolution["number"] == "A/RES/79/239"
+    assert all("page" not in item for item in items.values())
+    assert answer_json(real_retriever, answer)["csl"] == list(items.values())

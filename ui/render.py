@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 from pathlib import Path
 from typing import Iterable, Sequence
 from urllib.parse import quote
 
 from rag import Answer, DocumentInfo, Passage
-from rag.answering.citation import Citation, page_label, section_path
+from rag.answering.citation import Citation, csl_items, page_label, section_path
 from rag.answering.extraction import INSTRUCTION_MESSAGE, LEVEL_LABELS, OTHER_LANGUAGE_MESSAGE
 from rag.corpus.documents import STATUSES, UNOFFICIAL
 from rag.corpus.readers import page_span
@@ -149,6 +150,15 @@ def render_card(n: int, p: Passage, citation: Citation, top_score: float, letter
 </article>"""
 
 
+def csl_button(citations: Sequence[Citation]) -> str:
+    """A button that downloads the documents cited on the page as CSL-JSON (for Zotero and other reference
+    managers); the page's script makes the file from ``data-csl``."""
+    data = json.dumps(csl_items(list(citations)), ensure_ascii=False, indent=1)
+    return (f'<button type="button" class="act csl-export" data-csl="{esc(data)}" '
+            f'title="Pour Zotero, Mendeley et les autres gestionnaires de références">'
+            f'Exporter les références (CSL-JSON)</button>')
+
+
 def render_sources(passages: Sequence[Passage], by_doc: dict[str, list[int]], letters: dict[str, str],
                    mine: frozenset[str] | set[str]) -> str:
     """The « Sources » list: per document, its badge, title and links to its passages."""
@@ -228,7 +238,7 @@ def render_answer(answer: Answer, citations: Sequence[Citation], letters: dict[s
   <p class="answer-note">Phrases citées mot pour mot depuis le corpus ; aucun texte n'est généré. """
             f"""Chaque [n] renvoie au passage source.</p>
 </section>
-<section class="sources"><h3 class="sec-title">Sources</h3><ul>{sources}</ul></section>
+<section class="sources"><h3 class="sec-title">Sources</h3><ul>{sources}</ul>{csl_button(citations)}</section>
 <section class="passages"><h3 class="sec-title">Passages ({len(cards)})</h3>{"".join(cards)}</section>
 </div>""")
 

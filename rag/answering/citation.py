@@ -221,13 +221,51 @@ def references(retriever, answer: Answer) -> list[str]:
     return [c.full for c in citations(retriever, answer)]
 
 
+CSL_TYPES = {"press": "article-newspaper", "study": "report"}  # others: a legislation if official with a symbol,
+# else a document
+
+
+def csl_items(cited: list[Citation]) -> list[dict]:
+    """The references as CSL-JSON items (Zotero, Mendeley, pandoc's citeproc import them), one per document:
+    its title, body as author, date, symbol as number, kind as genre, status in words as note; the quoted
+    sections, paragraphs and pages go in ``section`` and ``page``."""
+    items: dict[str, dict] = {}
+    for c in cited:
+        item = items.get(c.doc_id)
+        if item is None:
+            year = re.search(r"\b(1[89]|20)\d\d\b", c.date)
+            kind = CSL_TYPES.get(c.status) or ("legislation" if c.official and c.symbol else "document")
+            item = items[c.doc_id] = {
+                "id": c.doc_id, "type": kind, "title": c.title,
+                **({"author": [{"literal": c.body}]} if c.body else {}),
+                "issued": {"date-parts": [[int(year.group(0))]]} if year else {"literal": c.date},
+                **({"number": c.symbol} if c.symbol else {}), **({"genre": c.kind} if c.kind else {}),
+                **({"note": c.status_label} if c.status_label else {}),
+                "section": [], "page": []}
+        where = c.paragraph or c.section
+        if where and where not in item["section"]:
+            item["section"].append(where)
+        if c.page:
+            label = f"{c.page}-{c.page_end}" if c.page_end and c.page_end != c.page else str(c.page)
+            if label not in item["page"]:
+                item["page"].append(label)
+    out = []
+    for item in items.values():
+        item["section"] = "; ".join(item["section"])
+        item["page"] = ", ".join(item["page"])
+        out.append({k: v for k, v in item.items() if v not in ("", [])})
+    return out
+
+
 def answer_json(retriever, answer: Answer) -> dict:
     """The answer as JSON, as the API and ``python -m rag ask --json`` give it: ``Answer.to_dict()``, then
     ``references`` (the full reference of each passage), ``citations`` (each passage's :class:`Citation`) and
-    ``sentence_citations`` (each quoted sentence's, with its own page and paragraph)."""
+    ``sentence_citations`` (each quoted sentence's, with its own page and paragraph) and ``csl`` (the documents
+    cited, as CSL-JSON items for a reference manager)."""
     out = answer.to_dict()
     cited = citations(retriever, answer)
     out["references"] = [c.full for c in cited]
     out["citations"] = [c.to_dict() for c in cited]
     out["sentence_citations"] = [c.to_dict() for c in sentence_citations(retriever, answer)]
+    out["csl"] = csl_items(cited)
     return out

@@ -17,6 +17,14 @@
   document.addEventListener('click', (ev) => {
     const c = ev.target.closest('button.copy-ref');
     if (c) { ev.preventDefault(); copy(c.dataset.ref || '', c); return; }
+    const x = ev.target.closest('button.csl-export');
+    if (x) {
+      ev.preventDefault();
+      const url = URL.createObjectURL(new Blob([x.dataset.csl || '[]'], {type: 'application/vnd.citationstyles.csl+json'}));
+      const a = document.createElement('a'); a.href = url; a.download = 'references.csl.json';
+      document.body.appendChild(a); a.click(); a.remove(); setTimeout(() => URL.revokeObjectURL(url), 1000);
+      return;
+    }
     const r = ev.target.closest('button.read-link');
     if (r) {
       ev.preventDefault();
