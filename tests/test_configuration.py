@@ -259,3 +259,19 @@ def test_build_app_and_launch_take_the_app_settings(tiny_retriever, monkeypatch)
     other = layout.build_app(tiny_retriever, concurrency=1)
     assert other._queue.default_concurrency_limit == 1 and other._queue.max_size == 5
     assert other.app_settings == AppSettings(concurrency=1, queue_size=5)
+
+
+def test_the_readme_limits_are_the_code_defaults():
+    """The README's table of a public Space's limits says the defaults the code has."""
+    import re
+
+    from corpora import ROOT
+
+    rows = re.findall(r"^\| `(RAG_[A-Z_]+)` \| (\d+) \|", (ROOT / "README.md").read_text(encoding="utf-8"), re.M)
+    assert len(rows) >= 15
+    engine, app = Settings(), AppSettings()
+    for variable, value in rows:
+        if variable.startswith("RAG_APP_"):
+            assert getattr(app, variable[len("RAG_APP_"):].lower()) == int(value), variable
+        else:
+            assert getattr(engine, variable[len("RAG_"):].lower()) == int(value), variable
