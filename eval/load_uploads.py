@@ -14,7 +14,8 @@ sends the probe's hostile mix through Gradio's own routes, as the page does:
 * 150 new sessions with a tiny file each, from 150 addresses (the cap of sessions holding documents is 100).
 
 Printed, quiet beside hostile: the questions' p50 and p95, the app process's resident memory (without its reading
-workers, which have their own limit) at the start, its peak, and at the end, and what became of each upload.
+workers, which have their own limit) at the start, its peak, and at the end, and what became of each upload; and
+first, on the idle app, how long one 100,000-character text takes from its upload to searchable.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def outcome(panel: str) -> str:
 
     refused = re.search(r'<li class="upload-refused">(.*?)</li>', panel, re.S)
     if refused:
-        return "refused: « " + html.unescape(refused.group(1)).split(" : ", 1)[-1][:70] + " »"
+        return "refused: « " + html.unescape(refused.group(1)).split(" : ", 1)[-1][:120] + " »"
     return "indexed" if "doc-mine" in panel else "? " + html.unescape(re.sub(r"<[^>]+>", " ", panel))[:60]
 
 
@@ -182,6 +183,7 @@ def main(argv=None) -> int:
         config = httpx.get(url + "config", timeout=30).json()
         fn = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "upload")
         pool = questions(200)
+        alone, alone_seconds = upload(url, fn, "198.51.100.1", "seul.md", long_text(99))
         rss = Rss(pid)
         rss.start()
         quiet_lat, quiet_err = phase(url, pool, lambda: time.sleep(args.quiet))
@@ -207,11 +209,13 @@ def main(argv=None) -> int:
         row("alone", quiet_lat, quiet_err, quiet, args.quiet),
         row("beside the hostile uploads", hostile_lat, hostile_err, hostile, wall)])
     uploads = "\n".join(f"- {line}" for line in log)
-    print(table, uploads, sep="\n\n")
+    idle = (f"On the idle app, one 100,000-character text goes from upload to searchable in {alone_seconds:.1f} s "
+            f"({alone}).")
+    print(idle, table, uploads, sep="\n\n")
     for e in (quiet_err + hostile_err)[:5]:
         print("error:", e)
     if args.readme:
-        update_readme(f"{table}\n\nThe hostile visitor's uploads, in order:\n\n{uploads}\n\n"
+        update_readme(f"{idle}\n\n{table}\n\nThe hostile visitor's uploads, in order:\n\n{uploads}\n\n"
                       "Regenerate with `python -m eval.load_uploads --readme` (memory: the app's process, without "
                       "the reading workers, each capped at `RAG_UPLOAD_READ_MEMORY`).",
                       "<!-- uploads:start -->", "<!-- uploads:end -->")

@@ -54,6 +54,7 @@ MODE_LABELS = {
 CSS = (ASSETS / "app.css").read_text(encoding="utf-8")
 JS = (ASSETS / "app.js").read_text(encoding="utf-8")
 SCROLL_TO_HIT = (ASSETS / "scroll_to_hit.js").read_text(encoding="utf-8")
+SHOW_ANSWER = (ASSETS / "show_answer.js").read_text(encoding="utf-8")
 
 
 def theme() -> gr.themes.Base:
@@ -61,7 +62,9 @@ def theme() -> gr.themes.Base:
     return gr.themes.Soft(primary_hue="indigo", secondary_hue="slate", neutral_hue="slate",
                           font=["ui-sans-serif", "system-ui", "-apple-system", "Segoe UI", "Roboto", "Noto Sans",
                                 "DejaVu Sans", "sans-serif"],
-                          font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "DejaVu Sans Mono", "monospace"])
+                          font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "DejaVu Sans Mono", "monospace"]
+                          ).set(body_text_color_subdued="*neutral_600",  # 7.2:1 on the page's background (AA: 4.5)
+                                body_text_color_subdued_dark="*neutral_300")
 
 
 def app_limits(app_settings: AppSettings | None = None, settings: Settings | None = None) -> guard.Limits:
@@ -80,7 +83,9 @@ def launch_options() -> dict:
 
 
 # --------------------------------------------------------------------------- layout
-HEADER = ('<div id="app-header"><h1>Gouvernance de l\'IA militaire — questions-réponses citées</h1>'
+HEADER = ('<a class="skip-link" href="#result">Aller au résultat</a>'
+          '<p id="result-status" class="sr-only" role="status" aria-live="polite"></p>'
+          '<div id="app-header"><h1>Gouvernance de l\'IA militaire — questions-réponses citées</h1>'
           '<p>Réponses extraites mot pour mot des {n} documents du corpus, chaque phrase reliée à '
           'sa source. Questions en français ou en anglais.</p></div>')
 API_DESCRIPTION = ("Answer a question from the corpus. Returns the Answer as JSON: status (answered, "
@@ -163,9 +168,9 @@ def wire(app: App, c: dict, tabs: gr.Tabs, upload_slots: int = 1) -> None:
     inputs = [c["question"], c["k"], c["mode"], c["docs"]]
     ask_kw = dict(fn=app.ask, inputs=inputs, outputs=[c["result"]], api_visibility="private",
                   show_progress="minimal", concurrency_id=ENGINE)
-    c["question"].submit(**ask_kw)
-    c["ask_btn"].click(**ask_kw)
-    c["examples"].load_input_event.then(**ask_kw)
+    for event in (c["question"].submit(**ask_kw), c["ask_btn"].click(**ask_kw),
+                  c["examples"].load_input_event.then(**ask_kw)):
+        event.then(None, js=SHOW_ANSWER)  # the answer scrolled into view, focused and announced
     c["reader_doc"].input(app.reader, inputs=[c["reader_doc"]], outputs=[c["reader"]], api_visibility="private")
     reader_go.click(app.open_reader, inputs=[reader_req], outputs=[tabs, c["reader_doc"], c["reader"]],
                     js="(x) => window.__ragReaderRequest || x", api_visibility="private",

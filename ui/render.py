@@ -224,7 +224,7 @@ def render_answer(answer: Answer, citations: Sequence[Citation], letters: dict[s
 </details></div>""")
     note = f' <span class="conf-note">({esc(answer.level_note)})</span>' if answer.level_note else ""
     items = "".join(
-        f'<li><span class="quote">« {esc(s.text.strip())} »</span> '
+        f'<li><span class="quote" lang="fr">« {esc(s.text.strip())} »</span> '
         f'<a class="cite" href="#passage-{s.passage + 1}" title="Aller au passage {s.passage + 1}">'
         f'[{s.passage + 1}]</a></li>'
         for s in answer.sentences)

@@ -1,0 +1,20 @@
+() => {
+  // After a question: bring the result into view, give it the focus (a keyboard or screen-reader user lands on
+  // it) and say in the live region what came back.
+  const show = (n) => {
+    const panel = document.querySelector('#result .rag-result');
+    if (!panel) { if (n > 0) setTimeout(() => show(n - 1), 100); return; }
+    const target = panel.querySelector('.answer, .abstain, .notice') || panel;
+    target.setAttribute('tabindex', '-1');
+    target.scrollIntoView({block: 'start'});
+    target.focus({preventScroll: true});
+    const live = document.querySelector('#result-status');
+    if (live) {
+      live.textContent = panel.querySelector('.answer') ? 'Réponse trouvée dans le corpus.'
+        : panel.querySelector('.outcome-related') ? 'Pas de réponse : le corpus en parle sans répondre.'
+        : panel.querySelector('.outcome-off-topic') ? 'Pas de réponse : le corpus ne traite pas de cette question.'
+        : (target.textContent || '').trim().slice(0, 200);
+    }
+  };
+  setTimeout(() => show(30), 50);
+}
