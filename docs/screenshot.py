@@ -43,20 +43,22 @@ def open_app(page, url: str, timeout: int = 60_000) -> None:
 
 
 def shoot(url: str, out: Path, question: str = QUESTION, ready: str = "#result .answer",
-          height: int = 1600, full_page: bool = True) -> Path:
+          height: int = 1600, full_page: bool = True, width: int = 1280) -> Path:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": height}, locale="fr-FR")
+            page = browser.new_page(viewport={"width": width, "height": height}, locale="fr-FR",
+                                    is_mobile=width < 600)
             open_app(page, url)
             box = page.locator("#question textarea")
             box.fill(question)
             box.press("Enter")
             page.locator(ready).wait_for(timeout=60_000)
             page.wait_for_timeout(500)
-            page.evaluate("window.scrollTo(0, 0)")
+            if full_page:
+                page.evaluate("window.scrollTo(0, 0)")
             out.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(out), full_page=full_page)
         finally:
@@ -96,9 +98,11 @@ def shoot_reference(url: str, out: Path, question: str, doc_id: str) -> Path:
 
 
 def shoot_all(url: str, out: Path) -> Path:
-    """The main screenshot at ``out``, one per outcome beside it (``outcome-answered.png``…), and the references
+    """The main screenshot at ``out``, the answer on a phone (``phone.png``), one per outcome beside it
+    (``outcome-answered.png``…), and the references
     of an official text and of a simulation text (``reference-official.png``, ``reference-simulation.png``)."""
     shoot(url, out)
+    shoot(url, out.parent / "phone.png", height=844, full_page=False, width=390)  # as the answer is shown there
     for name, (question, ready) in OUTCOMES.items():
         shoot(url, out.parent / f"outcome-{name}.png", question, ready, height=900, full_page=False)
     for name, (question, doc_id) in REFERENCES.items():

@@ -217,3 +217,61 @@ def test_a_simulation_text_is_tagged_and_the_references_export_as_csl_json(brows
     assert resolution["note"] == "simulation de l'ONU, texte non officiel" and resolution["type"] == "document"
     assert resolution["issued"] == {"date-parts": [[2024]]}
     context.close()
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's serious and critical WCAG violations on the page as it is now (rule: elements)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [f"{v['id']}: {[n['target'] for n in v['nodes']][:3]}" for v in found
+            if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}],
+                         ids=["desktop", "phone"])
+def test_no_serious_accessibility_violation_after_an_answer_in_the_reader_and_the_about_tab(browser, app_url,
+                                                                                        viewport):
+    context = browser.new_context(viewport=viewport, locale="fr-FR", is_mobile=viewport["width"] < 600)
+    page = context.new_page()
+    open_app(page, app_url)
+    ask(page, "Que signifie un contrôle humain significatif ?", ".answer")
+    assert serious_violations(page) == []
+    page.locator("#result article.card").first.locator("button.read-link").click()
+    page.locator("#reader #reader-hit").wait_for(timeout=TIMEOUT)
+    assert serious_violations(page) == []
+    page.get_by_role("tab", name="À propos").click()
+    page.locator("h3.sec-title", has_text="Évaluation").wait_for(state="visible", timeout=TIMEOUT)
+    assert serious_violations(page) == []
+    context.close()
+
+
+def test_on_a_phone_the_page_fits_and_the_answer_is_on_screen_focused_and_announced(browser, app_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR", is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    open_app(page, app_url)
+    ask(page, "Que signifie un contrôle humain significatif ?", ".answer")
+    wait_in_viewport(page, "#result .answer-list .quote")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390, "sideways scroll on a phone"
+    assert page.evaluate("!!document.activeElement.closest('#result')"), "the answer has the focus"
+    page.wait_for_function("document.querySelector('#result-status').textContent.includes('Réponse trouvée')",
+                           timeout=TIMEOUT)
+    ask(page, "Quelle est la recette de la blanquette de veau ?", ".outcome-off-topic")
+    page.wait_for_function("document.querySelector('#result-status').textContent.includes('ne traite pas')",
+                           timeout=TIMEOUT)
+    context.close()
+
+
+def test_a_skip_link_leads_from_the_top_of_the_page_to_the_result(page):
+    """The first focusable element of the page is the skip link, shown when focused; it goes to the result."""
+    ask(page, "Que signifie un contrôle humain significatif ?", ".answer")
+    first = page.evaluate("document.querySelector('a[href], button, input, textarea, select, "
+                          "[tabindex]:not([tabindex=\"-1\"])').className")
+    assert first == "skip-link"
+    skip = page.locator("a.skip-link")
+    skip.focus()
+    assert skip.is_visible() and skip.inner_text() == "Aller au résultat"
+    page.evaluate("window.scrollTo(0, 0)")
+    page.keyboard.press("Enter")
+    wait_in_viewport(page, "#result .answer")

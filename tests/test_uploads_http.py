@@ -129,6 +129,33 @@ def test_refused_files_get_a_french_line_naming_them(uploads_app):
     assert uploads_app["sessions"].documents("session-c-13579") == []
 
 
+def test_the_pdf_bomb_and_the_padded_word_file_are_refused_by_the_app_within_30_s_keeping_its_memory(uploads_app):
+    """The probe's files, generated here, through the app's own routes: each refused with its French line within
+    30 s, the app (this process) keeping less than 300 MB more than before them (it kept 1.6 GB for the PDF, read in
+    its own process before), the session holding nothing."""
+    import gc
+    import resource
+
+    import psutil
+
+    from eval.hostile_files import padded_word, pdf_bomb
+
+    url, demo = uploads_app["url"], uploads_app["demo"]
+    files = (("piege.pdf", pdf_bomb(), "trop de mémoire ou de temps"),
+             ("piege.docx", padded_word(), "contenu décompressé serait démesuré"))  # made before the measure
+    gc.collect()
+    kept, peak = psutil.Process().memory_info().rss / 2**20, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for name, data, reason in files:
+        started = time.perf_counter()
+        panel = html.unescape(upload(url, "session-d-24680", demo, name, data))
+        assert time.perf_counter() - started < 30, name
+        assert f"« {name} »" in panel and reason in panel, panel[-400:]
+    gc.collect()
+    assert psutil.Process().memory_info().rss / 2**20 - kept < 300
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - peak < 300
+    assert uploads_app["sessions"].documents("session-d-24680") == []
+
+
 def test_the_upload_folder_of_gradio_keeps_no_copy(uploads_app):
     import gradio as gr
 
