@@ -64,9 +64,9 @@ def test_search_abstains_off_topic(client):
 
 @pytest.mark.parametrize("question, words", [
     # the resolution is in the corpus, its vote is not: a number that counts States is needed
-    ("Combien d'États ont voté pour la résolution de l'Assemblée générale ?", ("États", "voté", "résolution")),
+    ("Combien d'États ont voté pour la résolution de l'Assemblée générale ?", ("États", "résolution", "Assemblée")),
     # the Assembly is there, nobody who presided it: a person is needed, not a body
-    ("Qui a présidé la séance de l'Assemblée générale ?", ("présidé", "séance")),
+    ("Qui a présidé la séance de l'Assemblée générale ?", ("Assemblée", "générale")),
 ])
 def test_search_says_related_when_the_corpus_talks_about_it_but_does_not_answer(client, question, words):
     result = search(client, question)
@@ -75,8 +75,8 @@ def test_search_says_related_when_the_corpus_talks_about_it_but_does_not_answer(
     assert result["passages"], "the passages on the topic are still returned"
     assert {p["doc_id"] for p in result["passages"][:2]} & {"resolution-onu"}
     message = result["message"]
-    assert "mais aucune de leurs phrases ne dit" in message
-    assert all(w in message for w in words), message  # built from the question's own words
+    assert message.startswith("Aucune phrase des passages trouvés ne dit") and "«" not in message
+    assert all(w in message for w in words), message  # the question's own words the corpus has, as searched
     # and the question it does answer is answered, with its date
     dated = search(client, "Quand la résolution a-t-elle été adoptée ?")
     assert dated["status"] == "answered" and "24 décembre 2024" in dated["sentences"][0]["text"]

@@ -68,5 +68,11 @@ def test_upload_a_markdown_file_and_get_an_answer_cited_from_it(browser, app_url
         assert shot.stat().st_size > 10_000
         if os.environ.get("RAG_SCREENSHOT"):
             page.screenshot(path=str(ROOT / "docs" / "upload.png"), full_page=False)
+
+        page.locator("#clear-docs").click()  # the documents go, and the answer that quoted them
+        page.wait_for_function("!document.querySelector('#result').textContent.includes('Héliotrope')",
+                               timeout=TIMEOUT)
+        assert "Vos documents ont été supprimés" in page.locator("#result").inner_text()
+        assert "Aucun document envoyé" in page.locator("#my-docs-list").inner_text()
     finally:
         context.close()

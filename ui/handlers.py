@@ -17,6 +17,7 @@ from rag.index.uploads import UploadError, display_name
 from rag.retrieval.request import QUESTION_TOKENS, normalize_question
 from ui.guard import client_ip
 from ui.messages import (
+    MSG_CLEARED,
     MSG_CUT,
     MSG_EMPTY,
     MSG_EVICTED,
@@ -285,11 +286,13 @@ class App:
                 problems.append(french_upload(UploadError("internal", name)))
         return self.my_documents(request, problems), None
 
-    def clear_documents(self, request: gr.Request = None) -> str:
-        """UI handler: delete this session's documents now."""
+    def clear_documents(self, request: gr.Request = None) -> tuple[str, str]:
+        """UI handler: delete this session's documents now; the answer on screen, which may quote them, goes too.
+
+        Returns the panel's HTML and the result panel's."""
         if self.sessions is not None:
             self.sessions.end(session_of(request))
-        return self.my_documents(request)
+        return self.my_documents(request), render_notice(MSG_CLEARED, "info")
 
     def end_session(self, request: gr.Request = None) -> None:
         """The page's ``unload`` event (the tab closed): delete this session's documents and folder."""

@@ -184,7 +184,7 @@ def wire(app: App, c: dict, tabs: gr.Tabs, upload_slots: int = 1) -> None:
         c["upload_files"].upload(app.upload, inputs=[c["upload_files"]], outputs=[c["my_docs"], c["upload_files"]],
                                  api_visibility="private", show_progress="full", concurrency_id=UPLOADS,
                                  concurrency_limit=upload_slots)
-        c["clear_docs"].click(app.clear_documents, outputs=[c["my_docs"]], api_visibility="private")
+        c["clear_docs"].click(app.clear_documents, outputs=[c["my_docs"], c["result"]], api_visibility="private")
 
 
 def build_app(retriever: Retriever, app_settings: AppSettings | None = None, *, concurrency: int | None = None,

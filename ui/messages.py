@@ -15,6 +15,7 @@ MSG_CUT = ("Question longue : seul son début (« {start} ») a été lu, la lim
 MSG_EVICTED = ("Vos documents envoyés ont été retirés pour faire de la place : le serveur garde un nombre limité "
                "de sessions et de textes à la fois, et la vôtre était la moins récemment utilisée. Renvoyez-les si "
                "besoin.")
+MSG_CLEARED = "Vos documents ont été supprimés, et la réponse qui pouvait les citer avec eux. Posez une question."
 MSG_STALE = ("Index plus ancien que le corpus : des fichiers ont changé depuis sa construction. Les passages "
              "cités sont ceux de l'index ; redémarrez l'application pour le reconstruire.")
 

@@ -342,17 +342,17 @@ _MISSING = {
 
 
 def related_message(query: Query, known=None) -> str:
-    """Plain French built only from fixed text and the question's own words.
+    """Plain French built only from fixed text and the question's own words, which it never puts between
+    quotation marks (they would read as the corpus's): what is missing, the words searched, what to try.
 
-    The documents are said to evoke only the focus words that have two letters or digits and, with ``known``
-    (a word → bool of the keyword index), occur in the corpus: not « x > » from markup, nor the words of an
-    instruction the corpus never uses."""
+    The words searched are the focus words that have two letters or digits and, with ``known`` (a word → bool of
+    the keyword index), occur in the corpus: not « x > » from markup, nor the words of an instruction the corpus
+    never uses."""
     words = [w for w in query.focus if sum(c.isalnum() for c in w) >= 2 and (known is None or known(w))]
-    topic = " ".join(words[:8])
-    about = f"Les documents évoquent « {topic} », mais aucune de leurs phrases" if topic else \
-        "Aucune phrase des documents"
-    return (f"{about} ne dit {_MISSING[query.answer_type]} : « {query.text[:300]} » reste sans "
-            "réponse dans le corpus. Les passages les plus proches sont repliés ci-dessous.")
+    searched = f" Mots cherchés, présents dans le corpus : {', '.join(words[:8])}." if words else ""
+    return (f"Aucune phrase des passages trouvés ne dit {_MISSING[query.answer_type]}.{searched} Essayez "
+            "d'autres mots, la question en français ou en anglais, ou d'autres documents cherchés. Les passages "
+            "les plus proches sont repliés ci-dessous.")
 
 
 OFF_TOPIC_MESSAGE = ("Le corpus ne traite pas de cette question : aucun passage n'en est assez proche. "

@@ -31,6 +31,7 @@ from typing import Callable
 import numpy as np
 
 from rag.core.types import DocumentInfo
+from rag.corpus import readers
 from rag.corpus.documents import MAX_FILE_BYTES, read_document
 from rag.corpus.readers.isolated import TooCostly, TooLong, read_isolated
 from rag.corpus.readers.text import looks_utf16, unicode_bom
@@ -162,10 +163,13 @@ class Collection:
         check_file(path, name, s)
         tell(0.0, f"Lecture de {shown}")
         doc_id = self._new_id()
+        if suffix_of(name) in TEXT_SUFFIXES:  # decoding at most 1 MB of text cannot be bombed: read here
+            read = functools.partial(readers.read, max_chars=s.upload_max_chars)
+        else:  # a PDF, Word or HTML file is parsed in a worker process with its own limits
+            read = functools.partial(read_isolated, max_chars=s.upload_max_chars, memory=s.upload_read_memory,
+                                     seconds=s.upload_read_seconds)
         try:
-            doc, left_out = read_document(path, doc_id, pages_limit=s.upload_max_pages, read=functools.partial(
-                read_isolated, max_chars=s.upload_max_chars, memory=s.upload_read_memory,
-                seconds=s.upload_read_seconds))
+            doc, left_out = read_document(path, doc_id, pages_limit=s.upload_max_pages, read=read)
         except TooLong:
             raise UploadError("too_long", shown, str(s.upload_max_chars)) from None
         except TooCostly as exc:
