@@ -91,8 +91,8 @@ def section_path(p: Passage) -> str:
 class Citation:
     """How one excerpt is cited: the facts (``page`` None for a document without pages; ``paragraph`` "" when
     the document has no numbered paragraphs, see ``rag.text.paragraphs``), the in-text form ``short`` and the full
-    reference ``full``. ``quote`` is exactly the file's characters ``start:end`` of ``doc_id`` (for a PDF, of its
-    extracted text)."""
+    reference ``full``. ``quote`` is the cleaned rendering of exactly the file's characters ``start:end`` of
+    ``doc_id`` (for a PDF, of its extracted text): the passage's own text, never more or fewer words."""
 
     quote: str
     doc_id: str
