@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,8 +43,16 @@ def open_app(page, url: str, timeout: int = 60_000) -> None:
     page.locator("#question textarea").wait_for(state="visible", timeout=timeout)
 
 
-def shoot(url: str, out: Path, question: str = QUESTION, ready: str = "#result .answer",
-          height: int = 1600, full_page: bool = True, width: int = 1280) -> Path:
+def send_question(page, question: str) -> None:
+    """Type ``question`` into the page's box and send it (Enter), as a visitor does."""
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+@contextmanager
+def app_page(url: str, width: int = 1280, height: int = 900):
+    """A page of Debian's Chromium showing the app at ``url`` (a phone's when narrower than 600 px)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -52,17 +61,21 @@ def shoot(url: str, out: Path, question: str = QUESTION, ready: str = "#result .
             page = browser.new_page(viewport={"width": width, "height": height}, locale="fr-FR",
                                     is_mobile=width < 600)
             open_app(page, url)
-            box = page.locator("#question textarea")
-            box.fill(question)
-            box.press("Enter")
-            page.locator(ready).wait_for(timeout=60_000)
-            page.wait_for_timeout(500)
-            if full_page:
-                page.evaluate("window.scrollTo(0, 0)")
-            out.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(out), full_page=full_page)
+            yield page
         finally:
             browser.close()
+
+
+def shoot(url: str, out: Path, question: str = QUESTION, ready: str = "#result .answer",
+          height: int = 1600, full_page: bool = True, width: int = 1280) -> Path:
+    with app_page(url, width, height) as page:
+        send_question(page, question)
+        page.locator(ready).wait_for(timeout=60_000)
+        page.wait_for_timeout(500)
+        if full_page:
+            page.evaluate("window.scrollTo(0, 0)")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(out), full_page=full_page)
     return out
 
 
@@ -77,23 +90,13 @@ REFERENCES = {
 
 def shoot_reference(url: str, out: Path, question: str, doc_id: str) -> Path:
     """The first card of ``doc_id`` for ``question``, its reference box opened (an element screenshot)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 1400}, locale="fr-FR")
-            open_app(page, url)
-            box = page.locator("#question textarea")
-            box.fill(question)
-            box.press("Enter")
-            page.locator("#result .card").first.wait_for(timeout=60_000)
-            card = page.locator(f'#result article.card[data-doc="{doc_id}"]').first
-            card.locator("details.ref-box summary").click()
-            page.wait_for_timeout(300)
-            card.screenshot(path=str(out))
-        finally:
-            browser.close()
+    with app_page(url, 1100, 1400) as page:
+        send_question(page, question)
+        page.locator("#result .card").first.wait_for(timeout=60_000)
+        card = page.locator(f'#result article.card[data-doc="{doc_id}"]').first
+        card.locator("details.ref-box summary").click()
+        page.wait_for_timeout(300)
+        card.screenshot(path=str(out))
     return out
 
 

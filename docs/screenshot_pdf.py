@@ -47,7 +47,7 @@ def main(argv=None) -> Path:
     from playwright.sync_api import sync_playwright
 
     import app
-    from docs.screenshot import CHROMIUM, CHROMIUM_ARGS, free_port, open_app
+    from docs.screenshot import CHROMIUM, CHROMIUM_ARGS, free_port, open_app, send_question
     from rag import Retriever, Settings
     from tests.documents import make_pdf
 
@@ -67,9 +67,7 @@ def main(argv=None) -> Path:
                 try:
                     page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="fr-FR")
                     open_app(page, f"http://127.0.0.1:{port}/")
-                    box = page.locator("#question textarea")
-                    box.fill(QUESTION)
-                    box.press("Enter")
+                    send_question(page, QUESTION)
                     page.locator("#result .card-page").first.wait_for(timeout=60_000)
                     page.wait_for_timeout(500)
                     out.parent.mkdir(parents=True, exist_ok=True)

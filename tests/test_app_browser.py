@@ -18,7 +18,7 @@ if not Path(CHROMIUM).exists():
                 allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
 
-from docs.screenshot import open_app  # noqa: E402
+from docs.screenshot import open_app, send_question  # noqa: E402
 
 TIMEOUT = 30_000
 
@@ -35,9 +35,7 @@ def page(browser, app_url):
 
 
 def ask(page, question: str, selector: str):
-    box = page.locator("#question textarea")
-    box.fill(question)
-    box.press("Enter")
+    send_question(page, question)
     page.locator(f"#result {selector}").first.wait_for(state="attached", timeout=TIMEOUT)
 
 

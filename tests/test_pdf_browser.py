@@ -8,7 +8,7 @@ import os
 import pytest
 from documents import make_pdf
 
-from docs.screenshot import CHROMIUM, CHROMIUM_ARGS, free_port, open_app
+from docs.screenshot import CHROMIUM, CHROMIUM_ARGS, free_port, open_app, send_question
 from docs.screenshot_pdf import OUTLINE, PAGES, QUESTION
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}")
@@ -41,9 +41,7 @@ def test_pdf_citation_page_reader_and_download_in_a_browser(pdf_app):
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="fr-FR")
             open_app(page, url)
-            box = page.locator("#question textarea")
-            box.fill(QUESTION)
-            box.press("Enter")
+            send_question(page, QUESTION)
             card = page.locator("#passage-1")
             card.locator(".card-page").wait_for(timeout=60_000)
             assert card.locator(".card-page").inner_text() == "« p. 3 »"

@@ -17,7 +17,7 @@ if not Path(CHROMIUM).exists():
                 allow_module_level=True)
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
 
-from docs.screenshot import open_app  # noqa: E402
+from docs.screenshot import open_app, send_question  # noqa: E402
 
 TIMEOUT = 120_000
 ANSWER = "Le projet Héliotrope de drones sous-marins est financé à hauteur de 42 millions d'euros par la marine."
@@ -47,9 +47,7 @@ def test_upload_a_markdown_file_and_get_an_answer_cited_from_it(browser, app_url
         assert "Note interne sur le projet Héliotrope" in listed.first.inner_text()
         assert "note héliotrope.md" in listed.first.inner_text()
 
-        box = page.locator("#question textarea")
-        box.fill("Combien coûte le projet Héliotrope ?")
-        box.press("Enter")
+        send_question(page, "Combien coûte le projet Héliotrope ?")
         page.locator("#result .answer").wait_for(state="visible", timeout=TIMEOUT)
         answer = page.locator("#result .answer").inner_text()
         assert ANSWER in answer

@@ -138,6 +138,13 @@ def client_ip(headers: dict[str, str], peer, trusted_proxies: int = 0) -> str:
     return peer[0] if peer else "?"
 
 
+def request_ip(request, trusted_proxies: int = 0) -> str:
+    """:func:`client_ip` of a request object (Starlette's, or Gradio's ``gr.Request``): its headers and peer."""
+    client = getattr(request, "client", None)
+    headers = {k.lower(): v for k, v in getattr(request, "headers", {}).items()}
+    return client_ip(headers, (client.host, client.port) if client else None, trusted_proxies)
+
+
 def _depth(value, limit: int) -> bool:
     """True when ``value`` nests no deeper than ``limit`` (iteratively: a deep value cannot blow the stack)."""
     stack = [(value, 0)]
@@ -323,13 +330,8 @@ class Guard:
             if mine >= lim.per_session:
                 raise Refusal(429, MSG_TOO_MANY.format(n=lim.per_session))
         if lim.per_ip:
-            same = 0
-            for e in events:
-                req = getattr(e, "request", None)
-                if req is not None:
-                    h = {k.lower(): v for k, v in req.headers.items()}
-                    peer = (req.client.host, req.client.port) if req.client else None
-                    same += client_ip(h, peer, lim.trusted_proxies) == ip
+            same = sum(request_ip(e.request, lim.trusted_proxies) == ip for e in events
+                       if getattr(e, "request", None) is not None)
             if same + self._joining.get(f"{group}:ip:{ip}", 0) >= lim.per_ip:
                 raise Refusal(429, MSG_TOO_MANY.format(n=lim.per_ip))
 

@@ -15,7 +15,7 @@ from rag.answering.citation import answer_json, citations
 from rag.corpus.documents import CorpusError, original_file
 from rag.index.uploads import UploadError, display_name
 from rag.retrieval.request import QUESTION_TOKENS, normalize_question
-from ui.guard import client_ip
+from ui.guard import request_ip
 from ui.messages import (
     MSG_CLEARED,
     MSG_CUT,
@@ -51,14 +51,6 @@ def session_of(request) -> str | None:
     """The browser session's id Gradio gives a handler (None outside a request)."""
     value = getattr(request, "session_hash", None) if request is not None else None
     return value if isinstance(value, str) and value else None
-
-
-def visitor_of(request, trusted_proxies: int = 0) -> str:
-    """The client address of a handler's request, read as the guard reads it (``ui.guard.client_ip``)."""
-    if request is None or getattr(request, "client", None) is None:
-        return ""
-    headers = {k.lower(): v for k, v in getattr(request, "headers", {}).items()}
-    return client_ip(headers, (request.client.host, request.client.port), trusted_proxies)
 
 
 class App:
@@ -264,7 +256,7 @@ class App:
 
         Returns the panel's HTML and an empty file box (ready for the next files)."""
         session, problems = session_of(request), []
-        visitor = visitor_of(request, self.trusted_proxies)
+        visitor = request_ip(request, self.trusted_proxies)  # as the guard reads it
         if self.sessions is not None and self.sessions.was_evicted(session):
             problems.append(MSG_EVICTED)
         paths = [f for f in (files if isinstance(files, list) else [files] if files else []) if isinstance(f, str)]

@@ -71,7 +71,6 @@ class Sessions:
         (self.root / OWNER).write_text(str(os.getpid()), encoding="ascii")
         self._sessions: dict[str, Session] = {}
         self._evicted: OrderedDict[str, None] = OrderedDict()  # sessions that lost their documents, to tell them
-        self._merged: OrderedDict[str, None] = OrderedDict()  # sessions holding a merged index, least recent first
         self._lock = threading.Lock()
         self._stop = threading.Event()
         every = sweep_every if sweep_every is not None else max(1.0, min(60.0, self.settings.upload_ttl / 4))
@@ -94,21 +93,15 @@ class Sessions:
         if s is None:
             return self.retriever
         merged = s.collection.retriever()
-        self._keep_merged(session)
+        self._release_merged()
         return merged
 
-    def _keep_merged(self, session: str) -> None:
-        """``session`` just used its merged index: past ``MERGED_KEPT`` sessions holding one, the least recently
-        used ones let theirs go."""
+    def _release_merged(self) -> None:
+        """Past ``MERGED_KEPT`` sessions holding a merged index, the least recently used ones let theirs go."""
         with self._lock:
-            self._merged.pop(session, None)
-            self._merged[session] = None
-            old = []
-            while len(self._merged) > MERGED_KEPT:
-                key, _ = self._merged.popitem(last=False)
-                if key in self._sessions:
-                    old.append(self._sessions[key].collection)
-        if old and sum(c.release() for c in old):
+            holding = sorted((s for s in self._sessions.values() if s.collection.merged),
+                             key=lambda s: s.used, reverse=True)
+        if sum(s.collection.release() for s in holding[MERGED_KEPT:]):
             release_free_memory()
 
     def documents(self, session: str | None) -> list:
@@ -142,7 +135,6 @@ class Sessions:
     def _evict_locked(self, key: str) -> Session:
         """Take ``key``'s session out, remembering to tell it why (the caller holds the lock)."""
         self._evicted[key] = None
-        self._merged.pop(key, None)
         while len(self._evicted) > EVICTED_KEPT:
             self._evicted.popitem(last=False)
         return self._sessions.pop(key)
@@ -231,7 +223,6 @@ class Sessions:
             return False
         with self._lock:
             s = self._sessions.pop(session, None)
-            self._merged.pop(session, None)
         if s is None:
             return False
         shutil.rmtree(s.folder, ignore_errors=True)

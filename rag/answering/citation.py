@@ -146,13 +146,19 @@ def cite(p: Passage, excerpt: Excerpt, doc: DocumentInfo | None = None, paragrap
 def short_name(p: Passage, doc: DocumentInfo | None) -> str:
     """The name a short reference starts with: ``cite_as``, else the symbol, else « body, year », else the title;
     a text that is not official says so (« (simulation de l'ONU, texte non officiel) »)."""
-    year = re.search(r"\b(1[89]|20)\d\d\b", p.date)
+    year = _year(p.date)
     name = ((doc.cite_as or doc.symbol) if doc is not None else "") or (
-        f"{p.body}, {year.group(0)}" if p.body and year else p.title)
+        f"{p.body}, {year}" if p.body and year else p.title)
     status = doc.status if doc is not None else p.status
     if status in UNOFFICIAL:
         name += f" ({STATUSES[status]})"
     return name
+
+
+def _year(date: str) -> str:
+    """The year a date names (« 24 décembre 2024 » → « 2024 »), or ""."""
+    found = re.search(r"\b(?:1[89]|20)\d\d\b", date)
+    return found.group(0) if found else ""
 
 
 def _full(p: Passage, excerpt: Excerpt, doc: DocumentInfo | None, status_label: str, paragraph: str, page: str,
@@ -233,12 +239,12 @@ def csl_items(cited: list[Citation]) -> list[dict]:
     for c in cited:
         item = items.get(c.doc_id)
         if item is None:
-            year = re.search(r"\b(1[89]|20)\d\d\b", c.date)
+            year = _year(c.date)
             kind = CSL_TYPES.get(c.status) or ("legislation" if c.official and c.symbol else "document")
             item = items[c.doc_id] = {
                 "id": c.doc_id, "type": kind, "title": c.title,
                 **({"author": [{"literal": c.body}]} if c.body else {}),
-                "issued": {"date-parts": [[int(year.group(0))]]} if year else {"literal": c.date},
+                "issued": {"date-parts": [[int(year)]]} if year else {"literal": c.date},
                 **({"number": c.symbol} if c.symbol else {}), **({"genre": c.kind} if c.kind else {}),
                 **({"note": c.status_label} if c.status_label else {}),
                 "section": [], "page": []}

@@ -252,6 +252,11 @@ class Collection:
                 self._merged = merged
         return merged
 
+    @property
+    def merged(self) -> bool:
+        """Whether the merged index is made (see :meth:`release`)."""
+        return self._merged is not None
+
     def release(self) -> bool:
         """Drop the merged index (the shared index's vectors copied beside this session's): the next
         :meth:`retriever` builds it again, in a fraction of a second. True when there was one."""

@@ -55,10 +55,9 @@ def paragraph_labels(clean: CleanDoc) -> list[tuple[int, int, str]]:
     return out
 
 
-def paragraph_label(clean: CleanDoc, offset: int, labels: list[tuple[int, int, str]] | None = None) -> str:
-    """The label of the paragraph holding clean-text ``offset`` ("" when none); ``labels``: those of
-    :func:`paragraph_labels` when already computed."""
-    labels = paragraph_labels(clean) if labels is None else labels
+def paragraph_label(clean: CleanDoc, offset: int) -> str:
+    """The label of the paragraph holding clean-text ``offset`` ("" when none)."""
+    labels = paragraph_labels(clean)
     i = bisect.bisect_right([s for s, _, _ in labels], offset) - 1
     if i >= 0 and labels[i][0] <= offset < labels[i][1]:
         return labels[i][2]
