@@ -364,6 +364,8 @@ OFF_TOPIC_MESSAGE = ("Le corpus ne traite pas de cette question : aucun passage 
 INSTRUCTION = re.compile(
     r"\b(?:ignore[sz]?|oublie[sz]?|disregard|forget|contourne[sz]?|bypass|override)\b.{0,40}\b(?:instructions?|"
     r"consignes?|regles?|rules?|prompts?|directives?|guidelines?)\b"
+    r"|\b(?:ignore[sz]?|oublie[sz]?|disregard|forget)\b.{0,20}\b(?:ce qui precede|tout ce qui precede|"
+    r"everything (?:above|before)|all (?:of the )?(?:above|previous))"
     r"|\b(?:system prompt|prompt systeme|jailbreak|developer mode|mode developpeur)\b"
     r"|\b(?:you are now|from now on you|act as|pretend (?:to be|you)|roleplay|tu es maintenant|"
     r"a partir de maintenant,? tu|agis comme|fais comme si|joue le role)\b"
