@@ -31,3 +31,15 @@ def test_symbols_and_acronyms_are_found():
         scores = index.scores(query)
         assert int(np.argmax(scores)) == want and scores[want] > 0, query
     assert not index.scores("zzzz inconnu").any()
+
+
+def test_cached_terms_are_the_terms_and_a_fresh_list():
+    """The analyser keeps the terms of short texts: a caller changing the list it got does not change what the
+    next caller gets, and a long text (not cached) gives what the same words give in short pieces."""
+    a = Analyzer(cached_texts=2)
+    first = a("Le contrôle humain significatif des armes.")
+    first.append("poison")
+    assert a("Le contrôle humain significatif des armes.") == ["control", "humain", "signif", "arme"]
+    long_text = "Le contrôle humain des armes. " * 60
+    assert len(long_text) > Analyzer.CACHED_CHARS
+    assert a(long_text) == ["control", "humain", "arme"] * 60

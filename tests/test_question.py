@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rag.answering.extraction import (
     counted,
@@ -262,3 +264,13 @@ def test_the_language_is_found_once_per_question_and_carried_by_the_query(tiny_r
     calls.clear()
     assert tiny_retriever.answer("Que signifie un contrôle humain significatif ?", k=3).lang == "fr"
     assert len(calls) == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.text("abcdeé", min_size=0, max_size=8), min_size=1, max_size=3).map(tuple), max_size=4),
+       st.sets(st.text("abcdeé", min_size=0, max_size=9), max_size=6))
+def test_group_coverage_is_same_family_on_every_pair(groups, words):
+    """The coverage only tries the words that share a stem's first three letters: the same result as trying
+    :func:`same_family` on every pair."""
+    want = sum(any(same_family(t, w) for t in g for w in words) for g in groups) / len(groups) if groups else 1.0
+    assert group_coverage(groups, words) == want

@@ -35,16 +35,25 @@ STOPWORDS = frozenset({strip_accents(w.lower()) for w in (*STOPWORDS_FRENCH, *ST
 
 
 class Analyzer:
-    """French text to BM25 terms (acronyms in capitals are not stemmed)."""
+    """French text to BM25 terms (acronyms in capitals are not stemmed).
 
-    def __init__(self) -> None:
+    The terms of the last short texts analysed are kept (a bounded cache): the answer step analyses the sentences
+    of the top passages at every question, and the same passages come back question after question."""
+
+    CACHED_CHARS = 1000  # texts up to this length are cached (sentences and questions; a build's chunks pass once)
+
+    def __init__(self, cached_texts: int = 8192) -> None:
         self._stemmer = Stemmer.Stemmer("french")
+        self._terms = lru_cache(maxsize=cached_texts)(self._analyse)
 
     @lru_cache(maxsize=65536)  # noqa: B019 (one analyser lives as long as its index; the cache is bounded)
     def _stem(self, word: str) -> str:
         return strip_accents(self._stemmer.stemWord(word))
 
     def __call__(self, text: str) -> list[str]:
+        return list(self._terms(text) if len(text) <= self.CACHED_CHARS else self._analyse(text))
+
+    def _analyse(self, text: str) -> tuple[str, ...]:
         text = ELISION.sub(" ", unicodedata.normalize("NFC", text))
         terms: list[str] = []
         for tok in TOKEN.findall(text):
@@ -57,7 +66,7 @@ class Analyzer:
                 if not acronym and (plain in STOPWORDS or (len(plain) < 2 and not plain.isdigit())):
                     continue
                 terms.append(self._stem(part.lower()) if part.isalpha() and not acronym else plain)
-        return terms
+        return tuple(terms)
 
 
 _EN = frozenset("the of and to in is are was were what which who whom how why when where does did do has have "
