@@ -60,6 +60,18 @@ def test_passage_vectors_keep_the_order_of_the_texts(onnx_e5):
     np.testing.assert_allclose(together, alone, atol=1e-5)  # sorted by length inside, returned in order
 
 
+def test_a_process_that_never_embeds_a_passage_holds_one_session():
+    """The check of the probes runs on the query session: the passage session (every core, about 120 MB) is made at
+    the first passage batch, and gives the vectors the check accepted."""
+    fresh = OnnxE5Embedder()
+    assert set(fresh._sessions) == {"query"}
+    text = "Le contrôle humain significatif des armes autonomes est au cœur des débats."
+    checked = fresh._encode([text], "passage", "query")[0]
+    served = fresh.encode_passages([text])[0]
+    assert set(fresh._sessions) == {"query", "passage"}
+    assert float(checked @ served) >= EXACT_COSINE
+
+
 def test_the_export_is_deterministic(onnx_e5, torch_e5, tmp_path):
     """The same checkpoint exports to the same bytes: an export made anywhere is the one its stamp describes."""
     folder = tmp_path / "again"
