@@ -149,6 +149,10 @@ class Settings:
             past them, with a message; the app's own memory is not touched).
         upload_read_seconds: seconds that worker may take.
         upload_dir: folder under which each session's private folder is made (empty: the system's temp folder).
+        feedback_file: the JSON-lines file where the app's « Juste / Faux / Il manque quelque chose » buttons record
+            a visitor's verdict on an answer (empty, the default: no buttons; see ``ui.feedback``). Nothing that
+            identifies the visitor is written; ``python -m eval.feedback FILE`` turns it into candidate test cases.
+        feedback_max_bytes: size the feedback file may reach; past it new verdicts are refused, with a message.
         store: where the chunk vectors live: ``faiss`` (files in the build folder), ``milvus://PATH.db`` (the
             embedded Milvus Lite server on that file), ``milvus://host:19530`` or ``http(s)://…`` (a Milvus
             standalone or cluster; token from ``RAG_MILVUS_TOKEN``). See ``rag.stores.registry``.
@@ -202,6 +206,8 @@ class Settings:
     upload_read_memory: int = 1024 * 1024 * 1024
     upload_read_seconds: int = 30
     upload_dir: str = ""
+    feedback_file: str = ""
+    feedback_max_bytes: int = 50 * 1024 * 1024
     store: str = "faiss"
     milvus_collection: str = "rag"
     milvus_timeout: float = 30.0
@@ -244,7 +250,7 @@ class Settings:
             raise ValueError(f"uploads must be one of {UPLOADS}, got {self.uploads!r}")
         for name in ("upload_max_bytes", "upload_max_pages", "upload_max_files", "upload_max_chars", "upload_ttl",
                      "upload_budget", "upload_max_sessions", "upload_visitor_sessions", "upload_total_chars",
-                     "upload_read_memory", "upload_read_seconds"):
+                     "upload_read_memory", "upload_read_seconds", "feedback_max_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         store_kind(self.store)

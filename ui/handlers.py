@@ -15,6 +15,8 @@ from rag.answering.citation import answer_json, citations
 from rag.corpus.documents import CorpusError, original_file
 from rag.index.uploads import UploadError, display_name
 from rag.retrieval.request import QUESTION_TOKENS, normalize_question
+from ui import my_documents
+from ui.feedback import Feedback, answer_record
 from ui.guard import request_ip
 from ui.messages import (
     MSG_CLEARED,
@@ -57,9 +59,11 @@ class App:
     """Event handlers bound to one retriever, and to each session's own documents (``sessions``, None when
     uploads are off)."""
 
-    def __init__(self, retriever: Retriever, sessions: Sessions | None = None, trusted_proxies: int = 0) -> None:
+    def __init__(self, retriever: Retriever, sessions: Sessions | None = None, trusted_proxies: int = 0,
+                 feedback: Feedback | None = None) -> None:
         self.r = retriever
         self.sessions = sessions
+        self.feedback = feedback or Feedback(None)  # « Juste / Faux / Il manque » (off without a file)
         self.trusted_proxies = trusted_proxies  # as the guard's: whose address a visitor's uploads count against
         self.documents = list(retriever.documents)
         self.doc_ids = [d.doc_id for d in self.documents]
@@ -139,6 +143,7 @@ class App:
     def answer(self, question, k, mode, docs, session: str | None = None) -> tuple[Answer, Retriever]:
         """``run``, and the retriever that answered (the session's own documents, when it has some, are always
         searched with the ticked ones). Raises QueryError (with its code)."""
+        asked = (question, k, mode, docs)
         text = check_question(question)
         t0 = time.perf_counter()
         retriever = self.retriever_for(session)
@@ -148,6 +153,7 @@ class App:
         answer = retriever.answer(text, k=self._k(k), mode=mode, docs=docs)
         log.info("answer in %.0f ms (k=%s, mode=%s, status=%s, confidence=%.2f)",
                  (time.perf_counter() - t0) * 1000, k, mode, answer.status, answer.confidence)
+        self.feedback.remember(session, asked, answer_record(answer, self._k(k), mode, self._docs(asked[3])))
         return answer, retriever
 
     def notes(self, question: str, answer: Answer) -> list[str]:
@@ -200,12 +206,33 @@ class App:
         out["index_older_than_corpus"] = MSG_STALE in notes
         return out
 
-    def reader(self, doc_id, span: tuple[int, int] | None = None) -> str:
+    def own_document(self, doc_id, session: str | None):
+        """``(clean text, DocumentInfo)`` of one of ``session``'s own documents, or None (another session's,
+        or gone)."""
+        s = self.sessions.get(session) if self.sessions is not None and my_documents.is_upload_id(doc_id) else None
+        info = next((d for d in s.collection.documents if d.doc_id == doc_id), None) if s is not None else None
+        doc = s.collection.clean.get(doc_id) if info is not None else None
+        return (doc, info) if doc is not None else None
+
+    def reader(self, doc_id, span: tuple[int, int] | None = None, request: gr.Request = None,
+               lang: str = "fr") -> str:
+        """The reader's HTML: a corpus document, or one of the session's own (another session's is refused)."""
+        if my_documents.is_upload_id(doc_id):
+            own = self.own_document(doc_id, session_of(request))
+            if own is None:
+                return render_notice(my_documents.text("not_yours", lang), "warning")
+            return render_reader(own[0], own[1], span, my_documents.MINE_LETTER)
         if not isinstance(doc_id, str) or doc_id not in self.doc_ids:
             return render_notice("Choisissez un document à lire.", "info")
         doc = self.r.clean_document(doc_id)
         info = next(d for d in self.documents if d.doc_id == doc_id)
         return render_reader(doc, info, span, self.letters.get(doc_id, "?"))
+
+    def reader_list(self, request: gr.Request = None, lang: str = "fr"):
+        """The reader's list of documents for this session: the corpus's, then its own."""
+        corpus = [(f"{self.letters[d.doc_id]} · {d.title}", d.doc_id) for d in self.documents]
+        mine = self.sessions.documents(session_of(request)) if self.sessions is not None else []
+        return gr.update(choices=my_documents.reader_choices(corpus, mine, lang))
 
     def original(self, doc_id: str) -> tuple[str, bytes] | None:
         """The original file of an indexed document, as it was indexed: ``(file name, bytes)``, or None (an
@@ -224,13 +251,20 @@ class App:
             return None
         return name, data
 
-    def open_reader(self, request: str):
-        """From a card's 'Lire dans le document': switch to the corpus tab, select the document, mark the passage."""
+    def open_reader(self, request: str, http: gr.Request = None):
+        """From a card's 'Lire dans le document': switch to the corpus tab, select the document, mark the passage
+        (one of the session's own documents too; another session's is refused)."""
         try:
             req = json.loads(request or "{}") if isinstance(request, str) and len(request) <= 1000 else None
             doc_id, start, end = str(req["doc"]), int(req["start"]), int(req["end"])
         except (ValueError, KeyError, TypeError, OverflowError, RecursionError):  # Infinity, deep JSON, not a dict
             return gr.update(), gr.update(), gr.update()
+        if my_documents.is_upload_id(doc_id):
+            own = self.own_document(doc_id, session_of(http))
+            if own is None:
+                return gr.Tabs(selected="corpus"), gr.update(), self.reader(doc_id, None, http)
+            return (gr.Tabs(selected="corpus"), self.reader_list(http) | {"value": doc_id},
+                    self.reader(doc_id, own[0].to_clean(start, end), http))
         if doc_id not in self.doc_ids:
             return gr.update(), gr.update(), gr.update()
         span = self.r.clean_document(doc_id).to_clean(start, end)
@@ -260,23 +294,46 @@ class App:
         if self.sessions is not None and self.sessions.was_evicted(session):
             problems.append(MSG_EVICTED)
         paths = [f for f in (files if isinstance(files, list) else [files] if files else []) if isinstance(f, str)]
-        for i, path in enumerate(paths):
-            name = display_name(path)
+        job = self.sessions.begin_upload(session) if self.sessions is not None and session else None
+        added: list[str] = []
+        try:
+            for i, path in enumerate(paths):
+                name = display_name(path)
+                if job is not None and job.cancel.is_set():  # « Annuler l'envoi »: the rest is not read
+                    self.sessions.discard(path)
+                    continue
 
-            def tell(fraction: float, what: str, i=i) -> None:
-                progress((i + fraction) / len(paths), desc=what)
+                def tell(fraction: float, what: str, i=i) -> None:
+                    progress((i + fraction) / len(paths), desc=what)
 
-            try:
-                t0 = time.perf_counter()
-                info = self.sessions.add(session, path, name, tell, visitor=visitor)
-                log.info("uploads: %s indexed in %.1f s (%d characters, %d passages)", info.doc_id,
-                         time.perf_counter() - t0, info.chars, info.chunks)
-            except UploadError as exc:
-                problems.append(french_upload(exc))
-            except Exception:  # noqa: BLE001 (a visitor sees a sentence, the log has the trace)
-                log.exception("upload failed")
-                problems.append(french_upload(UploadError("internal", name)))
+                try:
+                    t0 = time.perf_counter()
+                    info = self.sessions.add(session, path, name, tell, visitor=visitor,
+                                             cancelled=job.cancel.is_set if job is not None else None)
+                    added.append(info.doc_id)
+                    log.info("uploads: %s indexed in %.1f s (%d characters, %d passages)", info.doc_id,
+                             time.perf_counter() - t0, info.chars, info.chunks)
+                except UploadError as exc:
+                    if exc.code != "cancelled":
+                        problems.append(french_upload(exc))
+                except Exception:  # noqa: BLE001 (a visitor sees a sentence, the log has the trace)
+                    log.exception("upload failed")
+                    problems.append(french_upload(UploadError("internal", name)))
+            if job is not None and job.cancel.is_set():  # the files this upload added go too: nothing half done
+                self.sessions.remove(session, added)
+                problems = [my_documents.text("cancelled")]
+                log.info("uploads: an upload was cancelled (%d file(s) taken back out)", len(added))
+        finally:
+            if job is not None:
+                self.sessions.end_upload(session, job)
         return self.my_documents(request, problems), None
+
+    def cancel_upload(self, request: gr.Request = None, lang: str = "fr") -> str:
+        """UI handler of « Annuler l'envoi »: stop this session's upload under way; once it has stopped (or after
+        ``CANCEL_WAIT`` seconds), the panel's message."""
+        stopped = self.sessions.cancel_upload(session_of(request), my_documents.CANCEL_WAIT) if self.sessions else None
+        key = "none" if stopped is None else "cancelled" if stopped else "cancelling"
+        return render_notice(my_documents.text(key, lang), "info")
 
     def clear_documents(self, request: gr.Request = None) -> tuple[str, str]:
         """UI handler: delete this session's documents now; the answer on screen, which may quote them, goes too.

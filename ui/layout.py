@@ -19,7 +19,7 @@ from starlette.middleware import Middleware
 
 from rag import MAX_K, MAX_QUESTION_CHARS, MODES, AppSettings, Retriever, Settings
 from rag.index.uploads import UPLOAD_SUFFIXES
-from ui import guard
+from ui import feedback, guard, my_documents
 from ui.about import EVAL_RESULTS, eval_plots, load_eval_summary, render_about
 from ui.handlers import DEFAULT_K, App
 from ui.messages import MSG_EMPTY
@@ -119,8 +119,9 @@ def ask_tab(app: App, choices: list[tuple[str, str]]) -> dict:
                            examples_per_page=len(EXAMPLES))
     mine = my_documents_panel(app) if app.sessions is not None else {}
     result = gr.HTML(render_notice(MSG_EMPTY, "info"), elem_id="result", padding=False)
+    verdicts = feedback.feedback_panel() if app.feedback.enabled else {}  # off unless the operator names a file
     return dict(question=question, ask_btn=ask_btn, k=k, mode=mode, docs=docs, examples=examples, result=result,
-                **mine)
+                **mine, **verdicts)
 
 
 def my_documents_panel(app: App) -> dict:
@@ -130,8 +131,11 @@ def my_documents_panel(app: App) -> dict:
         files = gr.File(label="Ajouter des documents (" + ", ".join(s[1:].upper() for s in UPLOAD_SUFFIXES) + ")",
                         file_count="multiple", type="filepath", elem_id="upload-files", height=120)
         panel = gr.HTML(app.my_documents(), elem_id="my-docs-list", padding=False)
-        clear = gr.Button("Effacer mes documents", size="sm", variant="secondary", elem_id="clear-docs")
-    return dict(upload_files=files, my_docs=panel, clear_docs=clear)
+        with gr.Row():
+            cancel = gr.Button(my_documents.text("cancel"), size="sm", variant="secondary", elem_id="cancel-upload")
+            clear = gr.Button("Effacer mes documents", size="sm", variant="secondary", elem_id="clear-docs")
+        cancelled = gr.HTML("", elem_id="cancel-status", padding=False)
+    return dict(upload_files=files, my_docs=panel, clear_docs=clear, cancel_upload=cancel, cancel_status=cancelled)
 
 
 def corpus_tab(app: App, choices: list[tuple[str, str]]) -> dict:
@@ -170,8 +174,9 @@ def wire(app: App, c: dict, tabs: gr.Tabs, upload_slots: int = 1) -> None:
     inputs = [c["question"], c["k"], c["mode"], c["docs"]]
     ask_kw = dict(fn=app.ask, inputs=inputs, outputs=[c["result"]], api_visibility="private",
                   show_progress="minimal", concurrency_id=ENGINE)
-    for event in (c["question"].submit(**ask_kw), c["ask_btn"].click(**ask_kw),
-                  c["examples"].load_input_event.then(**ask_kw)):
+    asked = [c["question"].submit(**ask_kw), c["ask_btn"].click(**ask_kw),
+             c["examples"].load_input_event.then(**ask_kw)]
+    for event in asked:
         event.then(None, js=SHOW_ANSWER)  # the answer scrolled into view, focused and announced
     c["reader_doc"].input(app.reader, inputs=[c["reader_doc"]], outputs=[c["reader"]], api_visibility="private")
     reader_go.click(app.open_reader, inputs=[reader_req], outputs=[tabs, c["reader_doc"], c["reader"]],
@@ -180,27 +185,39 @@ def wire(app: App, c: dict, tabs: gr.Tabs, upload_slots: int = 1) -> None:
 
     gr.api(app.search, api_name="search", concurrency_id=ENGINE, api_description=API_DESCRIPTION)
 
+    cleared = []
     if app.sessions is not None:  # « Mes documents »: read and embedded in their own lane, with progress
-        c["upload_files"].upload(app.upload, inputs=[c["upload_files"]], outputs=[c["my_docs"], c["upload_files"]],
-                                 api_visibility="private", show_progress="full", concurrency_id=UPLOADS,
-                                 concurrency_limit=upload_slots)
-        c["clear_docs"].click(app.clear_documents, outputs=[c["my_docs"], c["result"]], api_visibility="private")
+        uploaded = c["upload_files"].upload(
+            app.upload, inputs=[c["upload_files"]], outputs=[c["my_docs"], c["upload_files"]],
+            api_visibility="private", show_progress="full", concurrency_id=UPLOADS, concurrency_limit=upload_slots)
+        cleared.append(c["clear_docs"].click(app.clear_documents, outputs=[c["my_docs"], c["result"]],
+                                             api_visibility="private"))
+        for event in (uploaded, cleared[0]):  # the reader's list: the corpus's documents and the session's own
+            event.then(app.reader_list, outputs=[c["reader_doc"]], api_visibility="private", show_progress="hidden")
+        c["cancel_upload"].click(app.cancel_upload, outputs=[c["cancel_status"]], api_visibility="private",
+                                 concurrency_id=my_documents.CANCEL_GROUP, show_progress="hidden")
+    if app.feedback.enabled:
+        feedback.wire_feedback(app.feedback, c, asked, cleared)
 
 
 def build_app(retriever: Retriever, app_settings: AppSettings | None = None, *, concurrency: int | None = None,
-              queue_size: int | None = None) -> gr.Blocks:
+              queue_size: int | None = None, feedback_file: str | None = None) -> gr.Blocks:
     """The Gradio app over ``retriever`` (queue configured; launch it with ``launch(demo, ...)``).
 
     ``app_settings`` (default: ``AppSettings.from_env()``, read now) sets the queue and, kept as
     ``demo.app_settings``, the limits ``launch`` applies; ``concurrency`` and ``queue_size`` override its fields.
     With ``retriever.settings.uploads == "on"`` (the default), the page has the « Mes documents » panel; each
-    session's files live in ``demo.upload_sessions`` (``ui.sessions.Sessions``) until the session ends."""
+    session's files live in ``demo.upload_sessions`` (``ui.sessions.Sessions``) until the session ends. With a
+    feedback file (``feedback_file``, else ``retriever.settings.feedback_file``), each answer gets the « Juste / Faux /
+    Il manque quelque chose » panel (``ui.feedback``; ``demo.feedback``)."""
     overrides = {k: v for k, v in (("concurrency", concurrency), ("queue_size", queue_size)) if v is not None}
     app_settings = dataclasses.replace(AppSettings.from_env() if app_settings is None else app_settings, **overrides)
     sessions = Sessions(retriever) if retriever.settings.uploads == "on" else None
     if sessions is not None:
         atexit.register(sessions.close)
-    app = App(retriever, sessions, trusted_proxies=app_settings.trusted_proxies)
+    verdicts = feedback.Feedback(retriever.settings.feedback_file if feedback_file is None else feedback_file,
+                                 retriever.settings.feedback_max_bytes)
+    app = App(retriever, sessions, trusted_proxies=app_settings.trusted_proxies, feedback=verdicts)
     info = retriever.info()
     choices = [(f"{app.letters[d.doc_id]} · {d.title}", d.doc_id) for d in app.documents]
 
@@ -217,16 +234,17 @@ def build_app(retriever: Retriever, app_settings: AppSettings | None = None, *, 
         wire(app, components, tabs, app_settings.upload_concurrency)
         if sessions is not None:
             demo.unload(app.end_session)
-    demo.upload_sessions = sessions
+    demo.upload_sessions, demo.feedback = sessions, verdicts
     demo.app_settings, demo.engine_settings = app_settings, retriever.settings
     demo.queue(default_concurrency_limit=app_settings.concurrency, max_size=app_settings.queue_size, api_open=False)
     guard.fair_queue(demo)
+    verdict_checks, verdict_names = feedback.guard_entries(verdicts)
     demo.guard_routes = guard.Routes(
-        blocks=demo, groups=(ENGINE, UPLOADS),
+        blocks=demo, groups=(ENGINE, UPLOADS, feedback.GROUP, my_documents.CANCEL_GROUP),
         checks={app.search: app.check_search, app.ask: app.check_ask, app.reader: app.check_reader,
-                app.open_reader: app.check_open_reader, app.upload: app.check_upload},
+                app.open_reader: app.check_open_reader, app.upload: app.check_upload, **verdict_checks},
         names={app.search: ["question", "k", "mode", "docs"], app.ask: ["question", "k", "mode", "docs"],
-               app.reader: ["doc_id"], app.open_reader: ["request"], app.upload: ["files"]},
+               app.reader: ["doc_id"], app.open_reader: ["request"], app.upload: ["files"], **verdict_names},
         files=app.original)
     return demo
 

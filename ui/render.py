@@ -97,7 +97,7 @@ def render_card(n: int, p: Passage, citation: Citation, top_score: float, letter
                 quoted: Sequence[tuple[int, int]] = ()) -> str:
     """One passage's card; ``citation``: its reference (the excerpt it quotes); ``file``: the document's file name
     (a download link for a PDF, Word or HTML original); ``mine``: it comes from the visitor's own upload (badge
-    « Mon document », no reader or download link: the Corpus tab reads the shared corpus only); ``quoted``: the
+    « Mon document », no download link: its file is not kept; its reader is the session's own); ``quoted``: the
     spans of ``p.text`` the answer quotes, the only ones marked (a passage the answer does not quote is shown
     plain)."""
     rel = max(0.0, min(1.0, p.score / top_score)) if top_score > 0 else 0.0
@@ -138,9 +138,8 @@ def render_card(n: int, p: Passage, citation: Citation, top_score: float, letter
     <button type="button" class="act copy-ref" data-ref="{esc(citation.full)}">Copier la référence</button>
     <button type="button" class="act copy-ref copy-short" data-ref="{esc(citation.short)}"
             title="{esc(citation.short)}">Copier la référence courte</button>
-    {"" if mine else (f'<button type="button" class="act read-link" data-doc="{esc(p.doc_id)}" '
-                      f'data-start="{citation.start}" data-end="{citation.end}">'
-                      f'Lire dans le document{" " + esc(page) if page else ""} ›</button>')}
+    <button type="button" class="act read-link" data-doc="{esc(p.doc_id)}" data-start="{citation.start}"
+            data-end="{citation.end}">Lire dans le document{" " + esc(page) if page else ""} ›</button>
     {"" if mine else file_link(p.doc_id, file)}
     <span class="offsets" title="les caractères de la citation dans le fichier, comme la référence">"""\
         f"""{esc(p.doc_id)}{" · " + esc(page) if page else ""} · caractères {citation.start}–{citation.end}</span>

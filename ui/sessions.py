@@ -37,6 +37,14 @@ log = logging.getLogger("app")
 
 
 @dataclass
+class Upload:
+    """One upload event under way in a session: ``cancel`` asks it to stop, ``done`` says it has."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
 class Session:
     """One browser session's folder and collection."""
 
@@ -71,6 +79,7 @@ class Sessions:
         (self.root / OWNER).write_text(str(os.getpid()), encoding="ascii")
         self._sessions: dict[str, Session] = {}
         self._evicted: OrderedDict[str, None] = OrderedDict()  # sessions that lost their documents, to tell them
+        self._uploads: dict[str, Upload] = {}  # session -> its upload under way (« Annuler l'envoi » stops it)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         every = sweep_every if sweep_every is not None else max(1.0, min(60.0, self.settings.upload_ttl / 4))
@@ -176,15 +185,16 @@ class Sessions:
         with self._lock:
             return len(self._sessions), sum(s.chars for s in self._sessions.values())
 
-    def add(self, session: str, path: str | Path, name: str, progress=None, visitor: str = ""):
+    def add(self, session: str, path: str | Path, name: str, progress=None, visitor: str = "", cancelled=None):
         """Store one uploaded file for ``session`` of ``visitor`` (its client address), index it, delete the
         stored file. Returns its ``DocumentInfo``.
 
-        ``path`` is Gradio's copy in its upload cache; it is deleted whatever happens.
+        ``path`` is Gradio's copy in its upload cache; it is deleted whatever happens. ``cancelled``: see
+        ``Collection.add``.
 
         Raises:
             UploadError: the file is refused (see ``rag.index.uploads``), or ``budget``: the server's space for
-                files being read is full.
+                files being read is full, or ``cancelled``.
         """
         try:
             if not session:
@@ -205,7 +215,7 @@ class Sessions:
                 raise UploadError("unreadable", display_name(name), exc.strerror or type(exc).__name__) from None
             s.stored += size
             try:
-                info = s.collection.add(stored, name, progress)
+                info = s.collection.add(stored, name, progress, cancelled)
             finally:  # only the text is needed from now on
                 stored.unlink(missing_ok=True)
                 s.stored -= size
@@ -215,6 +225,45 @@ class Sessions:
             return info
         finally:
             _discard_upload(path, self.upload_folder or _gradio_uploads())
+
+    def remove(self, session: str | None, doc_ids) -> int:
+        """Take some of a session's documents out (an upload cancelled after some of its files were in). Returns
+        how many went."""
+        s = self.get(session)
+        if s is None:
+            return 0
+        removed = s.collection.remove(doc_ids)
+        s.chars -= sum(d.chars for d in removed)
+        self.retriever_for(session)
+        return len(removed)
+
+    def discard(self, path) -> None:
+        """Delete Gradio's copy of an uploaded file that will not be read (an upload cancelled before it)."""
+        _discard_upload(path, self.upload_folder or _gradio_uploads())
+
+    # ------------------------------------------------------------- cancelling
+    def begin_upload(self, session: str) -> Upload:
+        """Register an upload under way for ``session`` (its ``cancel`` event is what « Annuler l'envoi » sets)."""
+        job = Upload()
+        with self._lock:
+            self._uploads[session] = job
+        return job
+
+    def end_upload(self, session: str, job: Upload) -> None:
+        with self._lock:
+            if self._uploads.get(session) is job:
+                del self._uploads[session]
+        job.done.set()
+
+    def cancel_upload(self, session: str | None, wait: float = 0.0) -> bool | None:
+        """Ask ``session``'s upload under way to stop, and wait up to ``wait`` seconds for it to have stopped
+        (its files taken back out). Returns whether it has stopped; None when no upload was under way."""
+        with self._lock:
+            job = self._uploads.get(session) if session else None
+        if job is None:
+            return None
+        job.cancel.set()
+        return job.done.wait(wait)
 
     # ------------------------------------------------------------- ending
     def end(self, session: str | None) -> bool:

@@ -142,22 +142,33 @@ class Collection:
     def __len__(self) -> int:
         return len(self.documents)
 
-    def add(self, path: str | Path, name: str, progress: Progress | None = None) -> DocumentInfo:
+    def add(self, path: str | Path, name: str, progress: Progress | None = None,
+            cancelled: Callable[[], bool] | None = None) -> DocumentInfo:
         """Check, read, chunk and embed one stored file; it is searched from the next question on.
 
         Args:
             path: the file as stored (under a generated name).
             name: the name the client gave it (shown, escaped, never used as a path).
             progress: told what is done, as a fraction of this file.
+            cancelled: asked between two steps, and last just before the document joins the collection (under
+                its lock): True stops the upload with ``UploadError("cancelled")``, the collection unchanged.
 
         Raises:
             UploadError: ``too_many`` (detail: the limit), the codes of :func:`check_file`, ``not_utf8``,
                 ``encrypted``, ``zip_bomb``, ``damaged``, ``unreadable`` (detail: the reader's reason),
                 ``too_many_pages`` and ``too_long`` (detail: the limit), ``no_text``, ``too_costly`` (reading it in
-                its worker process took more memory or time than ``upload_read_memory``/``upload_read_seconds``).
+                its worker process took more memory or time than ``upload_read_memory``/``upload_read_seconds``),
+                ``cancelled``.
         """
         s, shown = self.settings, display_name(name)
-        tell = progress or (lambda fraction, what: None)
+        told = progress or (lambda fraction, what: None)
+        stop = cancelled or (lambda: False)
+
+        def tell(fraction: float, what: str) -> None:
+            if stop():
+                raise UploadError("cancelled", shown)
+            told(fraction, what)
+
         if len(self.documents) >= s.upload_max_files:
             raise UploadError("too_many", shown, str(s.upload_max_files))
         check_file(path, name, s)
@@ -195,6 +206,8 @@ class Collection:
         vectors = self._embed(passages + texts, tell, shown)
         info = DocumentInfo(**records[doc_id])
         with self._lock:
+            if stop():  # the last moment: past it the document is in, before it nothing changed
+                raise UploadError("cancelled", shown)
             base = sum(len(v) for v in self.sentence_vectors)
             self.documents.append(info)
             self.chunks.extend(chunks)
@@ -203,8 +216,35 @@ class Collection:
             self.sentence_vectors.append(vectors[len(passages):])
             self.clean[doc_id] = cleans[doc_id]
             self._merged = None
-        tell(1.0, f"{shown} indexé")
+        told(1.0, f"{shown} indexé")
         return info
+
+    def remove(self, doc_ids) -> list[DocumentInfo]:
+        """Take documents out of the collection (an upload cancelled after some of its files were in): their
+        chunks, vectors and texts go, the others' sentence rows are renumbered. Returns those removed."""
+        gone = set(doc_ids)
+        with self._lock:
+            kept = [i for i, d in enumerate(self.documents) if d.doc_id not in gone]
+            removed = [d for d in self.documents if d.doc_id in gone]
+            if not removed:
+                return []
+            starts = np.cumsum([0] + [len(v) for v in self.sentence_vectors])  # each document's first sentence row
+            chunks, rows, new_base = [], [], 0
+            for i in kept:
+                doc_id, old_base = self.documents[i].doc_id, int(starts[i])
+                for c, rr in zip(self.chunks, self.sentence_rows):
+                    if c.doc_id == doc_id:
+                        chunks.append(c)
+                        rows.append(tuple(r - old_base + new_base for r in rr))
+                new_base += len(self.sentence_vectors[i])
+            self.documents = [self.documents[i] for i in kept]
+            self.vectors = [self.vectors[i] for i in kept]
+            self.sentence_vectors = [self.sentence_vectors[i] for i in kept]
+            self.chunks, self.sentence_rows = chunks, rows
+            for d in removed:
+                self.clean.pop(d.doc_id, None)
+            self._merged = None
+        return removed
 
     def _new_id(self) -> str:
         taken = {d.doc_id for d in self.shared.documents} | {d.doc_id for d in self.documents}

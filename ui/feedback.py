@@ -1,0 +1,267 @@
+"""« Juste », « Faux », « Il manque quelque chose »: a visitor's verdict on the answer on screen, as a JSON line.
+
+Off unless the operator names a file (``Settings.feedback_file``, ``RAG_FEEDBACK_FILE``): without one the page shows
+no buttons. With one, a panel under the result offers the three verdicts and an optional comment (at most
+``COMMENT_CHARS`` characters: a longer one is refused with a message and stays in its box). Each verdict appends one
+line to the file::
+
+    {"time": "2026-12-06T20:31:07Z", "question": "…", "mode": "hybrid", "k": 5, "docs": null,
+     "outcome": "answered", "confidence": 0.62, "level": "medium",
+     "quotes": [{"doc": "…", "start": 11094, "end": 11445, "text": "…"}],
+     "passages": [{"doc": "…", "start": 10990, "end": 11600}], "verdict": "wrong", "comment": ""}
+
+The line describes the answer the session was shown (kept in memory per session when it was given, never taken
+from the request), so a client cannot make up quotes. Nothing identifies the visitor: no address, no session id,
+and the text of a visitor's own uploaded document is never written (its quotes keep their id and offsets).
+A file that cannot be written (missing folder, read-only or full disk) or that has reached ``feedback_max_bytes``
+refuses the verdict with a message; the answer on screen is never touched. ``python -m eval.feedback FILE`` turns
+the lines into candidate test cases.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+import gradio as gr
+
+from rag.index.uploads import DOC_PREFIX
+from ui.render import esc, render_notice
+
+log = logging.getLogger("app")
+
+COMMENT_CHARS = 500
+COMMENT_BOX = 4 * COMMENT_CHARS  # what the box takes (and the guard lets through): past COMMENT_CHARS, a message
+SESSIONS_KEPT = 2000  # sessions whose last answer is remembered (the oldest forgotten first)
+GROUP = "feedback"  # the concurrency group of the verdicts (one file, written one line at a time)
+VERDICTS = ("right", "wrong", "missing")
+
+# Every string the visitor reads, in French and English (``text`` picks one).
+TEXTS = {
+    "title": {"fr": "Cette réponse est-elle juste ?", "en": "Is this answer right?"},
+    "right": {"fr": "Juste", "en": "Right"},
+    "wrong": {"fr": "Faux", "en": "Wrong"},
+    "missing": {"fr": "Il manque quelque chose", "en": "Something is missing"},
+    "comment": {"fr": f"Commentaire (facultatif, {COMMENT_CHARS} caractères au plus)",
+                "en": f"Comment (optional, at most {COMMENT_CHARS} characters)"},
+    "placeholder": {"fr": "Ex. : la bonne réponse est au paragraphe 8 de la résolution.",
+                    "en": "E.g. the right answer is in paragraph 8 of the resolution."},
+    "privacy": {"fr": "Sont enregistrés la question, les options, les passages affichés, votre avis et votre "
+                      "commentaire ; ni votre adresse, ni votre session, ni le texte de vos documents.",
+                "en": "What is recorded: the question, the options, the passages shown, your verdict and your "
+                      "comment; not your address, your session or the text of your own documents."},
+    "thanks": {"fr": "Merci : votre avis « {verdict} » est enregistré ; il servira à écrire de nouvelles questions "
+                     "de test.",
+               "en": "Thank you: your verdict “{verdict}” is recorded; it will help write new test questions."},
+    "no_answer": {"fr": "Posez d'abord une question : l'avis porte sur la réponse affichée.",
+                  "en": "Ask a question first: the verdict is about the answer on screen."},
+    "too_long": {"fr": "Commentaire trop long : {n} caractères, {limit} au plus. Raccourcissez-le puis cliquez de "
+                       "nouveau ; rien n'a été enregistré, votre texte est conservé.",
+                 "en": "Comment too long: {n} characters, at most {limit}. Shorten it and click again; nothing was "
+                       "recorded and your text is kept."},
+    "full": {"fr": "Votre avis n'a pas été enregistré : le fichier des avis a atteint sa taille maximale ({mb} Mo). "
+                   "La réponse reste affichée.",
+             "en": "Your verdict was not recorded: the feedback file has reached its maximum size ({mb} MB). "
+                   "The answer stays on screen."},
+    "unwritable": {"fr": "Votre avis n'a pas pu être enregistré : le fichier des avis n'est pas accessible en "
+                         "écriture sur le serveur. La réponse reste affichée.",
+                   "en": "Your verdict could not be recorded: the feedback file cannot be written on the server. "
+                         "The answer stays on screen."},
+}
+
+
+def text(key: str, lang: str = "fr") -> str:
+    """One of ``TEXTS`` in ``lang`` (French for any other)."""
+    entry = TEXTS[key]
+    return entry.get(lang, entry["fr"])
+
+
+def session_key(request) -> str | None:
+    value = getattr(request, "session_hash", None) if request is not None else None
+    return value if isinstance(value, str) and value else None
+
+
+def answer_record(answer, k, mode, docs) -> dict:
+    """What a feedback line says of an answer (``rag.Answer``): the question as read, the options, the outcome, the
+    quoted sentences and the passages shown (doc id and file offsets; the text of a corpus quote, never that of
+    a visitor's own document)."""
+    def own(doc_id: str) -> bool:
+        return doc_id.startswith(DOC_PREFIX)
+
+    quotes = []
+    for s in answer.sentences:
+        doc = answer.passages[s.passage].doc_id
+        quotes.append({"doc": doc, "start": s.start, "end": s.end, "text": None if own(doc) else s.text.strip(),
+                       **({"upload": True} if own(doc) else {})})
+    passages = [{"doc": p.doc_id, "start": p.start, "end": p.end, **({"upload": True} if own(p.doc_id) else {})}
+                for p in answer.passages]
+    return {"question": answer.question, "mode": mode, "k": k, "docs": docs, "outcome": answer.status,
+            "confidence": round(float(answer.confidence), 4), "level": answer.level, "quotes": quotes,
+            "passages": passages}
+
+
+class Feedback:
+    """The feedback file, and each session's last answer (what a verdict is about). Thread-safe."""
+
+    def __init__(self, path: str | Path | None, max_bytes: int = 50 * 1024 * 1024) -> None:
+        self.path = Path(path) if path else None
+        self.max_bytes = max_bytes
+        self._last: OrderedDict[str, tuple[tuple, dict]] = OrderedDict()  # session -> (inputs, record)
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self.path is not None
+
+    # ------------------------------------------------------------- the answer shown
+    def remember(self, session: str | None, inputs: tuple, record: dict) -> None:
+        """The answer ``session`` is shown, for the inputs ``(question, k, mode, docs)`` it was asked with."""
+        if not self.enabled or not session:
+            return
+        with self._lock:
+            self._last[session] = (_key(inputs), record)
+            self._last.move_to_end(session)
+            while len(self._last) > SESSIONS_KEPT:
+                self._last.popitem(last=False)
+
+    def forget(self, session: str | None) -> None:
+        with self._lock:
+            self._last.pop(session, None)
+
+    def shown(self, session: str | None, inputs: tuple | None = None) -> dict | None:
+        """The record of ``session``'s last answer (None: none, or one asked with other ``inputs``)."""
+        with self._lock:
+            found = self._last.get(session) if session else None
+        if found is None or (inputs is not None and found[0] != _key(inputs)):
+            return None
+        return found[1]
+
+    # ------------------------------------------------------------- the file
+    def write(self, line: dict) -> str | None:
+        """Append ``line`` to the file. Returns None, or why not: ``full`` (past ``max_bytes``) or ``unwritable``."""
+        data = (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8")
+        with self._lock:
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            except OSError as exc:
+                log.warning("feedback: %s cannot be opened (%s)", self.path, exc.strerror or exc)
+                return "unwritable"
+            try:
+                before = os.fstat(fd).st_size
+                if before + len(data) > self.max_bytes:
+                    log.warning("feedback: %s has reached its %d bytes; verdict refused", self.path, self.max_bytes)
+                    return "full"
+                try:
+                    written = os.write(fd, data)
+                    if written != len(data):
+                        raise OSError(28, "short write")
+                except OSError as exc:
+                    log.warning("feedback: %s cannot be written (%s)", self.path, exc.strerror or exc)
+                    try:  # no half line left behind
+                        os.ftruncate(fd, before)
+                    except OSError:
+                        pass
+                    return "unwritable"
+            finally:
+                os.close(fd)
+        return None
+
+    # ------------------------------------------------------------- handlers
+    def check(self, values: list) -> tuple[str, str] | None:
+        """Pre-queue check of a verdict's input (``ui.guard``): a comment is text, of a bounded size."""
+        comment = (list(values) + [None])[0]
+        if comment is not None and not (isinstance(comment, str) and len(comment) <= COMMENT_BOX):
+            return "comment", text("too_long").format(n=len(comment) if isinstance(comment, str) else "?",
+                                                       limit=COMMENT_CHARS)
+        return None
+
+    def submit(self, verdict: str, comment, request=None, lang: str = "fr") -> str:
+        """Record ``verdict`` on the answer the session was shown. Returns the panel's message (never raises)."""
+        comment = (comment if isinstance(comment, str) else "").strip()
+        if len(comment) > COMMENT_CHARS:
+            return render_notice(text("too_long", lang).format(n=len(comment), limit=COMMENT_CHARS), "warning")
+        record = self.shown(session_key(request))
+        if record is None:
+            return render_notice(text("no_answer", lang), "info")
+        line = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **record, "verdict": verdict,
+                "comment": comment}
+        try:
+            problem = self.write(line)
+        except Exception:  # noqa: BLE001 (a verdict never breaks the page; the log has the trace)
+            log.exception("feedback failed")
+            problem = "unwritable"
+        if problem == "full":
+            return render_notice(text("full", lang).format(mb=self.max_bytes // (1024 * 1024)), "warning")
+        if problem:
+            return render_notice(text("unwritable", lang), "warning")
+        return render_notice(text("thanks", lang).format(verdict=text(verdict, lang)), "info")
+
+    def right(self, comment, request: gr.Request = None, lang: str = "fr") -> str:
+        return self.submit("right", comment, request, lang)
+
+    def wrong(self, comment, request: gr.Request = None, lang: str = "fr") -> str:
+        return self.submit("wrong", comment, request, lang)
+
+    def missing(self, comment, request: gr.Request = None, lang: str = "fr") -> str:
+        return self.submit("missing", comment, request, lang)
+
+    def after_answer(self, question, k, mode, docs, request: gr.Request = None):
+        """After a question: the panel shows when an answer to exactly these inputs is on screen, with an empty
+        comment and no message."""
+        shown = self.shown(session_key(request), (question, k, mode, docs)) is not None
+        return gr.update(visible=shown), gr.update(value=""), ""
+
+    def hide(self, request: gr.Request = None):
+        """The answer is gone (« Effacer mes documents »): nothing left to judge."""
+        self.forget(session_key(request))
+        return gr.update(visible=False), ""
+
+
+def _key(inputs: tuple) -> str:
+    question, k, mode, docs = (list(inputs) + [None] * 4)[:4]
+    k = int(k) if isinstance(k, float) and k.is_integer() else k
+    return json.dumps([question, k, mode, sorted(docs) if isinstance(docs, list) else docs], ensure_ascii=False,
+                      default=str)
+
+
+# --------------------------------------------------------------------------- the page
+def feedback_panel(lang: str = "fr") -> dict:
+    """The panel under the result (hidden until an answer is on screen): the three verdicts and the comment."""
+    with gr.Group(visible=False, elem_id="feedback") as group:
+        gr.HTML(f'<h2 class="sec-title feedback-title" id="feedback-title">{esc(text("title", lang))}</h2>',
+                padding=False)
+        with gr.Row(equal_height=True):
+            buttons = {v: gr.Button(text(v, lang), size="sm", variant="secondary", elem_id=f"feedback-{v}",
+                                    min_width=120) for v in VERDICTS}
+        comment = gr.Textbox(label=text("comment", lang), placeholder=text("placeholder", lang), lines=2,
+                             max_lines=6, max_length=COMMENT_BOX, elem_id="feedback-comment")
+        status = gr.HTML("", elem_id="feedback-status", padding=False)
+        gr.HTML(f'<p class="muted feedback-privacy">{esc(text("privacy", lang))}</p>', padding=False)
+    return dict(feedback_group=group, feedback_buttons=buttons, feedback_comment=comment, feedback_status=status)
+
+
+def wire_feedback(fb: Feedback, c: dict, answered: list, cleared: list) -> None:
+    """The verdicts' events; the panel shown or hidden after each of the ``answered`` events (a question asked),
+    hidden after the ``cleared`` ones (the answer taken off the page)."""
+    for verdict, button in c["feedback_buttons"].items():
+        button.click(getattr(fb, verdict), inputs=[c["feedback_comment"]], outputs=[c["feedback_status"]],
+                     api_visibility="private", concurrency_id=GROUP, concurrency_limit=1, show_progress="hidden")
+    inputs = [c["question"], c["k"], c["mode"], c["docs"]]
+    outputs = [c["feedback_group"], c["feedback_comment"], c["feedback_status"]]
+    for event in answered:
+        event.then(fb.after_answer, inputs=inputs, outputs=outputs, api_visibility="private", concurrency_id=GROUP,
+                   concurrency_limit=1, show_progress="hidden")
+    for event in cleared:
+        event.then(fb.hide, outputs=[c["feedback_group"], c["feedback_status"]], api_visibility="private",
+                   concurrency_id=GROUP, concurrency_limit=1, show_progress="hidden")
+
+
+def guard_entries(fb: Feedback) -> tuple[dict, dict]:
+    """The verdict handlers' pre-queue checks and parameter names, for ``ui.guard.Routes``."""
+    handlers = (fb.right, fb.wrong, fb.missing)
+    return {h: fb.check for h in handlers}, {h: ["comment"] for h in handlers}
