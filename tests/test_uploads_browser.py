@@ -53,7 +53,7 @@ def test_upload_a_markdown_file_and_get_an_answer_cited_from_it(browser, app_url
         assert ANSWER in answer
         first = page.locator("#result article.card").first
         assert "Mon document" in first.inner_text()
-        assert first.locator("button.read-link").count() == 0  # the Corpus tab reads the shared corpus only
+        assert first.locator("button.read-link").count() == 1  # it opens in the reader (test_feedback_browser)
         reference = first.locator("button.copy-ref:not(.copy-short)").get_attribute("data-ref")
         assert ANSWER in reference and "mon-document-1, caractères" in reference
 
