@@ -329,3 +329,16 @@ def test_cancel_takes_every_file_of_the_upload_back_out(tiny_retriever, sessions
     # the next upload is not cancelled by the earlier click
     panel, _ = app.upload([str(upload("quatre.md"))], visitor("s"), progress=lambda *a, **k: None)
     assert "Envoi annulé" not in html.unescape(panel) and len(sessions.documents("s")) == 2
+
+
+def test_an_upload_cancelled_while_it_waits_in_the_queue_reads_none_of_its_files(tiny_retriever, sessions, upload):
+    app = App(tiny_retriever, sessions)
+    assert "Aucun envoi en cours" in html.unescape(app.cancel_upload(visitor("s")))  # nothing waits: nothing kept
+    app.upload_waiting = lambda session: session == "s"  # as the page's queue says: one upload of "s" waits
+    assert "Annulation demandée" in html.unescape(app.cancel_upload(visitor("s")))
+    files = [str(upload("un.md")), str(upload("deux.md", OTHER))]
+    panel, _ = app.upload(files, visitor("s"), progress=lambda *a, **k: None)
+    assert "Envoi annulé" in html.unescape(panel) and sessions.documents("s") == []
+    assert not any(Path(f).exists() for f in files)
+    panel, _ = app.upload([str(upload("trois.md"))], visitor("s"), progress=lambda *a, **k: None)  # said once
+    assert "Envoi annulé" not in html.unescape(panel) and len(sessions.documents("s")) == 1

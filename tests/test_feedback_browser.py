@@ -115,6 +115,8 @@ def test_cancelling_an_upload_leaves_nothing_indexed(page, served, tmp_path):
         time.sleep(0.05)
     assert sessions._uploads, "the upload never started"
     session = next(iter(sessions._uploads))
+    # the page shows how far it is: the embedding step, passages done out of all
+    page.get_by_text("Calcul des plongements de long rapport.txt").first.wait_for(timeout=TIMEOUT)
     page.locator("#cancel-upload").click()
     page.locator("#my-docs-list", has_text="Envoi annulé").wait_for(timeout=TIMEOUT)
     assert "Aucun document envoyé" in page.locator("#my-docs-list").inner_text()

@@ -64,6 +64,7 @@ class App:
         self.r = retriever
         self.sessions = sessions
         self.feedback = feedback or Feedback(None)  # « Juste / Faux / Il manque » (off without a file)
+        self.upload_waiting = lambda session: False  # has this session an upload waiting in the queue? (the page's)
         self.trusted_proxies = trusted_proxies  # as the guard's: whose address a visitor's uploads count against
         self.documents = list(retriever.documents)
         self.doc_ids = [d.doc_id for d in self.documents]
@@ -329,9 +330,12 @@ class App:
         return self.my_documents(request, problems), None
 
     def cancel_upload(self, request: gr.Request = None, lang: str = "fr") -> str:
-        """UI handler of « Annuler l'envoi »: stop this session's upload under way; once it has stopped (or after
-        ``CANCEL_WAIT`` seconds), the panel's message."""
-        stopped = self.sessions.cancel_upload(session_of(request), my_documents.CANCEL_WAIT) if self.sessions else None
+        """UI handler of « Annuler l'envoi »: stop this session's upload under way (or still waiting for its turn in
+        the queue); once it has stopped (or after ``CANCEL_WAIT`` seconds), the panel's message."""
+        session, stopped = session_of(request), None
+        if self.sessions is not None:
+            waiting = bool(session) and self.upload_waiting(session)
+            stopped = self.sessions.cancel_upload(session, my_documents.CANCEL_WAIT, waiting=waiting)
         key = "none" if stopped is None else "cancelled" if stopped else "cancelling"
         return render_notice(my_documents.text(key, lang), "info")
 

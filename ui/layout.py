@@ -237,6 +237,9 @@ def build_app(retriever: Retriever, app_settings: AppSettings | None = None, *, 
     demo.upload_sessions, demo.feedback = sessions, verdicts
     demo.app_settings, demo.engine_settings = app_settings, retriever.settings
     demo.queue(default_concurrency_limit=app_settings.concurrency, max_size=app_settings.queue_size, api_open=False)
+    app.upload_waiting = lambda session: any(  # « Annuler l'envoi » of an upload still waiting for its turn
+        e.session_hash == session and getattr(e.fn, "fn", None) == app.upload
+        for e in list(getattr(getattr(demo, "_queue", None), "event_ids_to_events", {}).values()))
     guard.fair_queue(demo)
     verdict_checks, verdict_names = feedback.guard_entries(verdicts)
     demo.guard_routes = guard.Routes(

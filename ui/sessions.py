@@ -80,6 +80,7 @@ class Sessions:
         self._sessions: dict[str, Session] = {}
         self._evicted: OrderedDict[str, None] = OrderedDict()  # sessions that lost their documents, to tell them
         self._uploads: dict[str, Upload] = {}  # session -> its upload under way (« Annuler l'envoi » stops it)
+        self._cancel_next: dict[str, float] = {}  # session -> when it cancelled an upload still waiting in the queue
         self._lock = threading.Lock()
         self._stop = threading.Event()
         every = sweep_every if sweep_every is not None else max(1.0, min(60.0, self.settings.upload_ttl / 4))
@@ -247,6 +248,9 @@ class Sessions:
         job = Upload()
         with self._lock:
             self._uploads[session] = job
+            asked = self._cancel_next.pop(session, None)
+        if asked is not None and time.monotonic() - asked < CANCEL_KEPT:  # cancelled while it waited its turn
+            job.cancel.set()
         return job
 
     def end_upload(self, session: str, job: Upload) -> None:
@@ -255,11 +259,19 @@ class Sessions:
                 del self._uploads[session]
         job.done.set()
 
-    def cancel_upload(self, session: str | None, wait: float = 0.0) -> bool | None:
+    def cancel_upload(self, session: str | None, wait: float = 0.0, waiting: bool = False) -> bool | None:
         """Ask ``session``'s upload under way to stop, and wait up to ``wait`` seconds for it to have stopped
-        (its files taken back out). Returns whether it has stopped; None when no upload was under way."""
+        (its files taken back out). Returns whether it has stopped; None when no upload was under way.
+
+        ``waiting``: the session has an upload waiting in the queue, not started: it will stop as it starts (if
+        within ``CANCEL_KEPT`` seconds), reading none of its files; returns False."""
         with self._lock:
             job = self._uploads.get(session) if session else None
+            if job is None and waiting and session:
+                self._cancel_next[session] = time.monotonic()
+                while len(self._cancel_next) > EVICTED_KEPT:
+                    self._cancel_next.pop(next(iter(self._cancel_next)))
+                return False
         if job is None:
             return None
         job.cancel.set()
@@ -303,6 +315,7 @@ class Sessions:
 
 ROOT_PREFIX = "rag-uploads-"
 EVICTED_KEPT = 10_000  # evicted sessions remembered (to tell them why their documents are gone)
+CANCEL_KEPT = 600.0  # seconds a cancelled upload still waiting in the queue stays cancelled
 MERGED_KEPT = 8  # sessions whose merged index is kept (each a copy of the shared vectors, a few MB)
 OWNER = "owner.pid"  # the pid of the app whose root folder this is
 
