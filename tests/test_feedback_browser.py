@@ -144,3 +144,24 @@ def test_on_a_phone_the_feedback_controls_fit_the_screen(browser, served):
         assert serious_violations(page) == []
     finally:
         context.close()
+
+
+def test_the_guard_refuses_a_flood_of_comment_before_the_queue_and_the_line_says_no_more_than_the_page(served):
+    """Through HTTP, as a script would: a comment past the box's size is refused with a French 422 before anything
+    is queued; a verdict with no answer shown to that session writes nothing (quotes come from the server)."""
+    import httpx
+
+    demo, url = served["demo"], served["url"]
+    wrong = next(i for i, f in demo.fns.items() if getattr(f.fn, "__name__", "") == "wrong")
+    before = served["file"].read_bytes() if served["file"].exists() else b""
+    body = {"data": ["x" * 2001], "fn_index": wrong, "session_hash": "script-1", "event_data": None,
+            "trigger_id": None}
+    r = httpx.post(url + "gradio_api/queue/join", json=body, timeout=30)
+    assert r.status_code == 422 and "Commentaire trop long" in r.json()["detail"][0]["message"]
+    body["data"] = ["une citation inventée"]
+    r = httpx.post(url + "gradio_api/queue/join", json=body, timeout=30)
+    assert r.status_code == 200
+    deadline = time.monotonic() + 30
+    while demo._queue.event_ids_to_events and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert (served["file"].read_bytes() if served["file"].exists() else b"") == before
