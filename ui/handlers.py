@@ -218,7 +218,7 @@ class App:
     def reader(self, doc_id, span: tuple[int, int] | None = None, request: gr.Request = None,
                lang: str = "fr") -> str:
         """The reader's HTML: a corpus document, or one of the session's own (another session's is refused)."""
-        if my_documents.is_upload_id(doc_id):
+        if my_documents.is_upload_id(doc_id) and doc_id not in self.doc_ids:
             own = self.own_document(doc_id, session_of(request))
             if own is None:
                 return render_notice(my_documents.text("not_yours", lang), "warning")
@@ -260,7 +260,7 @@ class App:
             doc_id, start, end = str(req["doc"]), int(req["start"]), int(req["end"])
         except (ValueError, KeyError, TypeError, OverflowError, RecursionError):  # Infinity, deep JSON, not a dict
             return gr.update(), gr.update(), gr.update()
-        if my_documents.is_upload_id(doc_id):
+        if my_documents.is_upload_id(doc_id) and doc_id not in self.doc_ids:
             own = self.own_document(doc_id, session_of(http))
             if own is None:
                 return gr.Tabs(selected="corpus"), gr.update(), self.reader(doc_id, None, http)
@@ -331,13 +331,13 @@ class App:
 
     def cancel_upload(self, request: gr.Request = None, lang: str = "fr") -> str:
         """UI handler of « Annuler l'envoi »: stop this session's upload under way (or still waiting for its turn in
-        the queue); once it has stopped (or after ``CANCEL_WAIT`` seconds), the panel's message."""
+        the queue); once it has stopped (or after ``CANCEL_WAIT`` seconds), the « Mes documents » panel, saying so."""
         session, stopped = session_of(request), None
         if self.sessions is not None:
             waiting = bool(session) and self.upload_waiting(session)
             stopped = self.sessions.cancel_upload(session, my_documents.CANCEL_WAIT, waiting=waiting)
         key = "none" if stopped is None else "cancelled" if stopped else "cancelling"
-        return render_notice(my_documents.text(key, lang), "info")
+        return self.my_documents(request, [my_documents.text(key, lang)])
 
     def clear_documents(self, request: gr.Request = None) -> tuple[str, str]:
         """UI handler: delete this session's documents now; the answer on screen, which may quote them, goes too.

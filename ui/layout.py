@@ -134,8 +134,7 @@ def my_documents_panel(app: App) -> dict:
         with gr.Row():
             cancel = gr.Button(my_documents.text("cancel"), size="sm", variant="secondary", elem_id="cancel-upload")
             clear = gr.Button("Effacer mes documents", size="sm", variant="secondary", elem_id="clear-docs")
-        cancelled = gr.HTML("", elem_id="cancel-status", padding=False)
-    return dict(upload_files=files, my_docs=panel, clear_docs=clear, cancel_upload=cancel, cancel_status=cancelled)
+    return dict(upload_files=files, my_docs=panel, clear_docs=clear, cancel_upload=cancel)
 
 
 def corpus_tab(app: App, choices: list[tuple[str, str]]) -> dict:
@@ -194,7 +193,7 @@ def wire(app: App, c: dict, tabs: gr.Tabs, upload_slots: int = 1) -> None:
                                              api_visibility="private"))
         for event in (uploaded, cleared[0]):  # the reader's list: the corpus's documents and the session's own
             event.then(app.reader_list, outputs=[c["reader_doc"]], api_visibility="private", show_progress="hidden")
-        c["cancel_upload"].click(app.cancel_upload, outputs=[c["cancel_status"]], api_visibility="private",
+        c["cancel_upload"].click(app.cancel_upload, outputs=[c["my_docs"]], api_visibility="private",
                                  concurrency_id=my_documents.CANCEL_GROUP, show_progress="hidden")
     if app.feedback.enabled:
         feedback.wire_feedback(app.feedback, c, asked, cleared)
