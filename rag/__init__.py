@@ -11,7 +11,8 @@ import importlib
 # worker process, the settings) does not load the index, the stores and the embedder's libraries.
 _HOMES = {
     "Answer": "rag.core.types", "DocumentInfo": "rag.core.types", "Passage": "rag.core.types",
-    "Sentence": "rag.core.types", "CorpusError": "rag.corpus.documents", "build_index": "rag.index.build",
+    "Sentence": "rag.core.types", "Explanation": "rag.core.types", "CorpusError": "rag.corpus.documents",
+    "build_index": "rag.index.build",
     "MAX_K": "rag.retrieval.request", "MAX_QUESTION_CHARS": "rag.retrieval.request",
     "QueryError": "rag.retrieval.request", "Retriever": "rag.retriever", "MODES": "rag.settings",
     "AppSettings": "rag.settings", "Settings": "rag.settings", "IndexProblem": "rag.stores.base",

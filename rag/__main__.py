@@ -10,12 +10,14 @@ import textwrap
 import time
 
 from rag.answering.citation import answer_json, citations, page_label
+from rag.answering.explain import describe
 from rag.answering.extraction import LEVEL_LABELS
 from rag.corpus.documents import CorpusError
 from rag.index.ingest import add_documents, remove_document
 from rag.retrieval.request import MAX_K, QueryError
 from rag.retriever import Retriever
 from rag.settings import MODES, Settings
+from rag.text.followup import read_with
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +38,10 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--mode", default="hybrid", choices=MODES, help="search mode (default hybrid)")
     a.add_argument("--doc", action="append", metavar="ID", help="search only this document (repeatable)")
     a.add_argument("--json", action="store_true", help="print the answer as JSON")
+    a.add_argument("--explain", action="store_true",
+                   help="say under each passage why it was returned (similarity, words found, answer type)")
+    a.add_argument("--after", metavar="QUESTION",
+                   help="the previous question: a follow-up (« Et la Chine ? », « And when? ») is read with it")
     i = sub.add_parser("info", parents=[common], help="documents, chunks, embedder and index size")
     i.add_argument("--json", action="store_true", help="print as JSON")
     d = sub.add_parser("add", parents=[common], help="copy files into the corpus and index them (only them)")
@@ -61,7 +67,7 @@ def _wrap(text: str, indent: str = "    ") -> str:
     return textwrap.fill(" ".join(text.split()), 100, initial_indent=indent, subsequent_indent=indent)
 
 
-def _print_answer(answer, cited) -> None:
+def _print_answer(answer, cited, explain: bool = False) -> None:
     wrap = _wrap
     if answer.abstained:
         print(wrap(answer.message, ""))
@@ -78,6 +84,8 @@ def _print_answer(answer, cited) -> None:
         print(f"[{n}] {p.title} — {p.section or '(début du document)'}{' — ' + page if page else ''} "
               f"(score {p.score:.4f})")
         print(wrap(p.text))
+        if explain and n <= len(answer.explanations):
+            print(wrap(f"Pourquoi ce passage ? {describe(answer.explanations[n - 1])}", "    "))
         print(wrap(f"Référence courte : {c.short}", "    "))
         print("    Référence :")
         for line in c.full.split("\n"):
@@ -99,11 +107,17 @@ def main(argv: list[str] | None = None) -> int:
                   f"{info['bytes'] / 1e6:.1f} MB in {info['index']}")
         elif args.command == "ask":
             r = Retriever.from_settings(settings)
-            answer = r.answer(args.question, k=args.k, mode=args.mode, docs=args.doc)
+            read = read_with(args.question, args.after)
+            answer = r.answer(read or args.question, k=args.k, mode=args.mode, docs=args.doc)
             if args.json:
-                print(json.dumps(answer_json(r, answer), ensure_ascii=False, indent=2))
+                out = answer_json(r, answer)
+                if read:
+                    out["typed"] = args.question  # the question as typed; ``question`` is how it was read
+                print(json.dumps(out, ensure_ascii=False, indent=2))
             else:
-                _print_answer(answer, citations(r, answer))
+                if read:
+                    print(_wrap(f"Compris comme : {read}", "") + "\n")
+                _print_answer(answer, citations(r, answer), args.explain)
         elif args.command == "embed":
             from rag.index.build import embed_shard
 

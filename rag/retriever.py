@@ -15,7 +15,7 @@ from typing import Iterable
 
 import numpy as np
 
-from rag.answering import abstention, candidates
+from rag.answering import abstention, candidates, explain
 from rag.answering import extraction as answering
 from rag.core.types import Answer, DocumentInfo, Passage, Sentence
 from rag.corpus.freshness import CorpusWatch
@@ -234,6 +234,8 @@ class Retriever:
         passages are still returned and ``status`` is ``related`` or
         ``off_topic``, with ``message`` saying so in French.
         """
+        if docs is not None and not isinstance(docs, (str, list, tuple)):
+            docs = self._check_docs(docs)  # an iterator is read once, here: the explanations name its documents
         query, qv, cands = self._prepare(question, k, mode, docs)
         if not cands:
             return Answer(query.text, True, 0.0, (), (), mode, status=answering.OFF_TOPIC,
@@ -274,10 +276,13 @@ class Retriever:
         message = {answering.RELATED: answering.related_message(query, known),
                    answering.OFF_TOPIC: refusal or answering.OFF_TOPIC_MESSAGE}.get(status, "")
         level = answering.level(probability, s.confidence_high, s.confidence_medium)
+        why = explain.explanations(query, cands, [self._indexed(c) for c in cands], scored, chosen,
+                                   self._data.keyword.analyze, mode, [docs] if isinstance(docs, str) else docs)
         return Answer(query.text, status != answering.ANSWERED, round(probability, 4), sentences, tuple(passages),
                       mode, status=status, level=level,
                       level_note=answering.level_claim(level, s.level_accuracy) if status == answering.ANSWERED else "",
-                      topic=round(topic, 4), message=message, answer_type=query.answer_type, lang=query.lang)
+                      topic=round(topic, 4), message=message, answer_type=query.answer_type, lang=query.lang,
+                      explanations=why)
 
     def _prepare(self, question, k: int, mode: str, docs) -> tuple[Query, np.ndarray, list[Ranked]]:
         """Validate, cut to the token budget, analyse, embed and rank: what every question goes through first."""
@@ -305,6 +310,13 @@ class Retriever:
         ch = self._data.chunks[cand.row]
         doc = self._docs[ch.doc_id]
         return " ".join((ch.text, " ".join(ch.section), doc.title, doc.keywords))
+
+    def _indexed(self, cand: Ranked) -> str:
+        """What keyword search reads of a passage (``rag.index.texts.keyword_text``): its document's names,
+        section path and text."""
+        ch = self._data.chunks[cand.row]
+        doc = self._docs[ch.doc_id]
+        return "\n".join([doc.title, doc.body, doc.keywords, " > ".join(ch.section), ch.text])
 
     def _sentence(self, passages: list[Passage], cands: list[Ranked], c: answering.Candidate) -> Sentence:
         clean_start = self._data.chunks[cands[c.passage].row].clean_start

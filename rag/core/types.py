@@ -54,6 +54,36 @@ class Sentence:
 
 
 @dataclass(frozen=True)
+class Explanation:
+    """Why a passage of an answer was returned: the signals that ranked it (``rag.answering.explain``).
+
+    Ranks are 1-based among the ``pool`` candidates the ranker weighed (0: that side did not rank the passage;
+    for keywords, no word of the question is in it). ``rank`` is the passage's place in the answer,
+    ``fused_rank`` its rank by the fused score before the per-document cap. ``words`` are the question's words
+    found in the passage by the keyword analyser. ``has_type`` says whether the sentence shown for the passage (the
+    quoted one, else the one highlighted) carries the expected ``answer_type`` (``None``: a type no sentence is
+    checked for). ``docs`` is the document filter in force (empty: every document).
+    """
+
+    passage: int
+    rank: int
+    fused_rank: int
+    pool: int
+    mode: str
+    dense: float
+    dense_rank: int
+    sentence: float
+    sentence_rank: int
+    keyword: float
+    keyword_rank: int
+    words: tuple[str, ...] = ()
+    answer_type: str = "other"
+    has_type: bool | None = None
+    quoted: bool = False
+    docs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Answer:
     """What ``Retriever.answer`` returns: an extractive answer, or an honest decline.
 
@@ -66,7 +96,8 @@ class Answer:
     sur 10 sur nos questions de test »: how often answers so labelled were right); ``topic`` the
     probability that the corpus is about the question. ``message`` is the fixed
     French sentence shown when declining; ``answer_type`` the type the question
-    asks for (``rag.text.question.TYPES``).
+    asks for (``rag.text.question.TYPES``); ``explanations`` say, per passage, the signals
+    that ranked it (``rag.answering.explain``).
     """
 
     question: str
@@ -82,6 +113,7 @@ class Answer:
     message: str = ""
     answer_type: str = "other"
     lang: str = "fr"
+    explanations: tuple[Explanation, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.status:

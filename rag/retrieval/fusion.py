@@ -54,6 +54,19 @@ def fuse(dense: np.ndarray, sentence: np.ndarray, keyword: np.ndarray, *, dense_
     """Weighted reciprocal rank fusion of three rankings of the same candidates: the chunk's dense similarity,
     its best sentence's, and its BM25 score (a candidate without any query term, score 0, gets nothing from
     that side). ``dense_weight`` goes to the two dense sides, split by ``sentence_weight``; the rest to BM25."""
+    return fuse_ranks(ranks(dense), ranks(sentence), keyword_ranks(keyword), dense_weight=dense_weight,
+                      sentence_weight=sentence_weight, rrf_k=rrf_k)
+
+
+def keyword_ranks(keyword: np.ndarray) -> np.ndarray:
+    """The BM25 ranks of candidates (:func:`ranks`), 0 for a candidate with no query term (score 0: unranked)."""
+    return np.where(keyword > 0, ranks(keyword), 0.0)
+
+
+def fuse_ranks(dense_rank: np.ndarray, sentence_rank: np.ndarray, keyword_rank: np.ndarray, *, dense_weight: float,
+               sentence_weight: float, rrf_k: int) -> np.ndarray:
+    """:func:`fuse` of ranks already computed (a keyword rank of 0: no query term, nothing from that side);
+    the ranker keeps them to explain a passage (``rag.answering.explain``)."""
     w, sw, k = dense_weight, sentence_weight, rrf_k
-    return (w * (1 - sw) / (k + ranks(dense)) + w * sw / (k + ranks(sentence))
-            + (1 - w) * np.where(keyword > 0, 1.0 / (k + ranks(keyword)), 0.0))
+    keyword_part = np.divide(1.0, k + keyword_rank, out=np.zeros(len(keyword_rank)), where=keyword_rank > 0)
+    return w * (1 - sw) / (k + dense_rank) + w * sw / (k + sentence_rank) + (1 - w) * keyword_part

@@ -14,7 +14,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.index.folder import IndexData
-from rag.retrieval.fusion import HEAD, PER_DOCUMENT, diversify, document_names, fold_words, fuse
+from rag.retrieval.fusion import (
+    HEAD,
+    PER_DOCUMENT,
+    diversify,
+    document_names,
+    fold_words,
+    fuse_ranks,
+    keyword_ranks,
+    ranks,
+)
 from rag.settings import Settings
 from rag.text import glossary
 from rag.text.glossary import Glossary
@@ -23,13 +32,20 @@ from rag.text.question import Query
 
 @dataclass(frozen=True)
 class Ranked:
-    """A chunk in a ranking: its row, fused score and the scores it was fused from."""
+    """A chunk in a ranking: its row, fused score and the scores it was fused from, with the ranks (1-based, among
+    the ``pool`` candidates ranked) each score gave it, and ``fused_rank``, its rank by the fused score before the
+    per-document cap (0: that side did not rank it; keyword: no query term in the chunk)."""
 
     row: int
     score: float
     dense: float
     keyword: float
     sentence: float
+    dense_rank: int = 0
+    keyword_rank: int = 0
+    sentence_rank: int = 0
+    fused_rank: int = 0
+    pool: int = 0
 
 
 class Ranker:
@@ -67,6 +83,10 @@ class Ranker:
             sent = np.array([self.best_sentence(int(r), qv)[1] for r in rows], dtype=np.float32)
         else:
             dense = sent = np.zeros(len(rows), np.float32)
+        zeros = np.zeros(len(rows))
+        dense_rank = ranks(dense) if qv is not None else zeros
+        sent_rank = ranks(sent) if qv is not None else zeros
+        kw_rank = keyword_ranks(kws)
         if mode == "dense":
             score = dense
         elif mode == "keyword":
@@ -74,13 +94,16 @@ class Ranker:
         else:
             w = 1.0 - (1.0 - (s.dense_weight_en if english else s.dense_weight)) * self.keyword_evidence(query)
             sw, k = s.sentence_weight, s.rrf_k
-            score = fuse(dense, sent, kws, dense_weight=w, sentence_weight=sw, rrf_k=k)
+            score = fuse_ranks(dense_rank, sent_rank, kw_rank, dense_weight=w, sentence_weight=sw, rrf_k=k)
         order = np.lexsort((rows, -score))
+        fused_rank = np.empty(len(rows), dtype=np.int64)
+        fused_rank[order] = np.arange(1, len(rows) + 1)
         if allowed is None:  # a search restricted to chosen documents is theirs to fill
             doc_of = [self.index.chunks[int(rows[i])].doc_id for i in order]
             order = order[diversify(doc_of, self.document_caps(query, set(doc_of)))]
         order = order[:n]
-        return [Ranked(int(rows[i]), float(score[i]), float(dense[i]), float(kws[i]), float(sent[i]))
+        return [Ranked(int(rows[i]), float(score[i]), float(dense[i]), float(kws[i]), float(sent[i]),
+                       int(dense_rank[i]), int(kw_rank[i]), int(sent_rank[i]), int(fused_rank[i]), len(rows))
                 for i in order]
 
     def document_caps(self, query: Query, docs: set[str]) -> dict[str, int]:
