@@ -23,6 +23,7 @@ from gradio_client import Client
 from wrapping import WrappedEmbedder
 
 from docs.screenshot import free_port
+from rag import MAX_QUESTION_CHARS
 
 QUESTION = "Que signifie un contrôle humain significatif ?"
 
@@ -159,7 +160,8 @@ def test_every_route_that_runs_the_engine_is_queued(gated):
     demo = gated["demo"]
     engine = [f for f in demo.fns.values() if f.concurrency_id in ("engine", "uploads")]
     assert {(getattr(f.fn, "__name__", ""), f.concurrency_id) for f in engine} == {
-        ("ask", "engine"), ("search", "engine"), ("upload", "uploads")}  # upload embeds, in its own lane
+        ("ask_turn", "engine"), ("ask_alone", "engine"), ("search", "engine"),
+        ("upload", "uploads")}  # upload embeds, in its own lane
     assert all(f.queue is not False for f in engine) and demo._queue.max_size
     assert not demo.api_open if hasattr(demo, "api_open") else True
 
@@ -284,8 +286,11 @@ def test_unknown_ids_are_echoed_by_a_short_prefix(app_url):
 def test_private_handlers_refuse_odd_values_with_4xx(gated):
     url, demo = gated["url"], gated["demo"]
     wait_idle(demo)
-    ask = fn_index(demo, "ask")
-    for data in ([QUESTION, float("inf"), "hybrid", None], [{"a": 1}, 5, "hybrid", None], [QUESTION, 5, ["x"], None],
+    ask = fn_index(demo, "ask_turn")
+    for data in ([QUESTION, 5, "hybrid", None, {"a": 1}],
+                 [QUESTION, 5, "hybrid", None, "x" * (2 * MAX_QUESTION_CHARS + 1)],
+                 [QUESTION, 5, "hybrid", None, ["Et la Chine ?"]],  # the previous question: text or nothing
+                 [QUESTION, float("inf"), "hybrid", None], [{"a": 1}, 5, "hybrid", None], [QUESTION, 5, ["x"], None],
                  [QUESTION, 5, "hybrid", [["deep"]]], [QUESTION, 1e308 * 10, "hybrid", None],
                  [QUESTION, "5", "hybrid", None]):
         r = join(url, ask, data, "session-odd")

@@ -71,7 +71,7 @@ def upload(url: str, session: str, demo, name: str, content: bytes) -> str:
 
 def ask(url: str, demo, session: str, question: str = QUESTION) -> str:
     every = sorted(APP_DOCS)  # the page sends the ticked documents: all of them
-    return run(url, fn_index(demo, "ask"), [question, 5, "hybrid", every], session)[0]
+    return run(url, fn_index(demo, "ask_turn"), [question, 5, "hybrid", every, None], session)[0]
 
 
 def test_session_b_never_sees_session_a_document_and_a_folder_goes_when_a_ends(uploads_app):

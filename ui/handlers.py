@@ -15,6 +15,7 @@ from rag.answering.citation import answer_json, citations
 from rag.corpus.documents import CorpusError, original_file
 from rag.index.uploads import UploadError, display_name
 from rag.retrieval.request import QUESTION_TOKENS, normalize_question
+from rag.text.followup import read_with
 from ui import my_documents
 from ui.feedback import Feedback, answer_record
 from ui.guard import request_ip
@@ -34,6 +35,7 @@ from ui.messages import (
 )
 from ui.render import doc_letters, render_answer, render_my_documents, render_notice, render_reader
 from ui.sessions import Sessions
+from ui.why import render_understood
 
 log = logging.getLogger("app")
 
@@ -191,6 +193,36 @@ class App:
             log.exception("ask failed")
             return render_notice(MSG_INTERNAL, "error")
 
+    def check_turn(self, values: list) -> tuple[str, str] | None:
+        """Pre-queue check of a question of the page with the previous one (``ask_turn``): ``check_ask``, and a
+        previous question that is text of a question's size, or nothing."""
+        previous = (list(values) + [None] * 5)[4]
+        if previous is not None and not (isinstance(previous, str) and len(previous) <= 2 * MAX_QUESTION_CHARS):
+            return "previous", "Question précédente invalide."
+        return self.check_ask(values)
+
+    def ask_turn(self, question, k, mode, docs, previous=None, request: gr.Request = None, lang: str = "fr"):
+        """UI handler of a question in the conversation: a follow-up (« Et la Chine ? ») is read with ``previous``
+        (``rag.text.followup``). Returns the result panel, the question to remember as the previous one (how this
+        one was read; ``previous`` unchanged when nothing was asked), the « Compris comme » note and whether it and
+        its button show (never raises)."""
+        read = None
+        try:
+            read = read_with(question, previous) if isinstance(previous, str) else None
+        except Exception:  # noqa: BLE001 (a reading that fails leaves the question as typed)
+            log.exception("follow-up reading failed")
+        page = self.ask(read or question, k, mode, docs, request)
+        try:
+            asked = read or check_question(question)
+        except QueryError:
+            asked = previous
+        return page, asked, render_understood(read, lang) if read else "", gr.update(visible=bool(read))
+
+    def ask_alone(self, question, k, mode, docs, request: gr.Request = None, lang: str = "fr"):
+        """UI handler of « Poser la question seule »: the question as typed, not read with the previous one (the
+        outputs of ``ask_turn``, the note hidden)."""
+        return self.ask_turn(question, k, mode, docs, None, request, lang)
+
     def search(self, question: str, k: int = DEFAULT_K, mode: str = "hybrid",
                docs: list[str] | None = None) -> dict:
         """API: the Answer as JSON. Bad input raises gr.Error with a French reason (no stack trace)."""
@@ -339,13 +371,14 @@ class App:
         key = "none" if stopped is None else "cancelled" if stopped else "cancelling"
         return self.my_documents(request, [my_documents.text(key, lang)])
 
-    def clear_documents(self, request: gr.Request = None) -> tuple[str, str]:
-        """UI handler: delete this session's documents now; the answer on screen, which may quote them, goes too.
+    def clear_documents(self, request: gr.Request = None):
+        """UI handler: delete this session's documents now; the answer on screen, which may quote them, goes too,
+        and the « Compris comme » note above it.
 
-        Returns the panel's HTML and the result panel's."""
+        Returns the panel's HTML, the result panel's, and the note's row hidden."""
         if self.sessions is not None:
             self.sessions.end(session_of(request))
-        return self.my_documents(request), render_notice(MSG_CLEARED, "info")
+        return self.my_documents(request), render_notice(MSG_CLEARED, "info"), gr.update(visible=False)
 
     def end_session(self, request: gr.Request = None) -> None:
         """The page's ``unload`` event (the tab closed): delete this session's documents and folder."""

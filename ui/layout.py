@@ -25,6 +25,7 @@ from ui.handlers import DEFAULT_K, App
 from ui.messages import MSG_EMPTY
 from ui.render import render_documents, render_notice, render_plot
 from ui.sessions import Sessions
+from ui.why import text as why_text
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
@@ -118,10 +119,17 @@ def ask_tab(app: App, choices: list[tuple[str, str]]) -> dict:
     examples = gr.Examples(EXAMPLES, inputs=[question], label="Exemples (cliquer pour poser la question)",
                            examples_per_page=len(EXAMPLES))
     mine = my_documents_panel(app) if app.sessions is not None else {}
+    # A follow-up's reading (« Compris comme : … ») and the button that asks the question as typed instead.
+    with gr.Row(visible=False, elem_id="understood-row", equal_height=True) as understood_row:
+        understood = gr.HTML("", elem_id="understood", padding=False)
+        alone = gr.Button(why_text("alone"), size="sm", variant="secondary", elem_id="ask-alone", scale=0,
+                          min_width=200)
     result = gr.HTML(render_notice(MSG_EMPTY, "info"), elem_id="result", padding=False)
     verdicts = feedback.feedback_panel() if app.feedback.enabled else {}  # off unless the operator names a file
+    previous = gr.State(None)  # the question before, as it was read: per browser tab
     return dict(question=question, ask_btn=ask_btn, k=k, mode=mode, docs=docs, examples=examples, result=result,
-                **mine, **verdicts)
+                understood_row=understood_row, understood=understood, ask_alone=alone, previous=previous, **mine,
+                **verdicts)
 
 
 def my_documents_panel(app: App) -> dict:
@@ -171,10 +179,12 @@ def wire(app: App, c: dict, tabs: gr.Tabs, upload_slots: int = 1) -> None:
     reader_go = gr.Button("open", elem_id="reader-go", elem_classes=["hidden-control"])
 
     inputs = [c["question"], c["k"], c["mode"], c["docs"]]
-    ask_kw = dict(fn=app.ask, inputs=inputs, outputs=[c["result"]], api_visibility="private",
+    outputs = [c["result"], c["previous"], c["understood"], c["understood_row"]]
+    ask_kw = dict(fn=app.ask_turn, inputs=[*inputs, c["previous"]], outputs=outputs, api_visibility="private",
                   show_progress="minimal", concurrency_id=ENGINE)
+    alone_kw = dict(ask_kw, fn=app.ask_alone, inputs=inputs)
     asked = [c["question"].submit(**ask_kw), c["ask_btn"].click(**ask_kw),
-             c["examples"].load_input_event.then(**ask_kw)]
+             c["examples"].load_input_event.then(**ask_kw), c["ask_alone"].click(**alone_kw)]
     for event in asked:
         event.then(None, js=SHOW_ANSWER)  # the answer scrolled into view, focused and announced
     c["reader_doc"].input(app.reader, inputs=[c["reader_doc"]], outputs=[c["reader"]], api_visibility="private")
@@ -189,7 +199,8 @@ def wire(app: App, c: dict, tabs: gr.Tabs, upload_slots: int = 1) -> None:
         uploaded = c["upload_files"].upload(
             app.upload, inputs=[c["upload_files"]], outputs=[c["my_docs"], c["upload_files"]],
             api_visibility="private", show_progress="full", concurrency_id=UPLOADS, concurrency_limit=upload_slots)
-        cleared.append(c["clear_docs"].click(app.clear_documents, outputs=[c["my_docs"], c["result"]],
+        cleared.append(c["clear_docs"].click(app.clear_documents,
+                                             outputs=[c["my_docs"], c["result"], c["understood_row"]],
                                              api_visibility="private"))
         for event in (uploaded, cleared[0]):  # the reader's list: the corpus's documents and the session's own
             event.then(app.reader_list, outputs=[c["reader_doc"]], api_visibility="private", show_progress="hidden")
@@ -243,10 +254,13 @@ def build_app(retriever: Retriever, app_settings: AppSettings | None = None, *, 
     verdict_checks, verdict_names = feedback.guard_entries(verdicts)
     demo.guard_routes = guard.Routes(
         blocks=demo, groups=(ENGINE, UPLOADS, feedback.GROUP, my_documents.CANCEL_GROUP),
-        checks={app.search: app.check_search, app.ask: app.check_ask, app.reader: app.check_reader,
-                app.open_reader: app.check_open_reader, app.upload: app.check_upload, **verdict_checks},
-        names={app.search: ["question", "k", "mode", "docs"], app.ask: ["question", "k", "mode", "docs"],
-               app.reader: ["doc_id"], app.open_reader: ["request"], app.upload: ["files"], **verdict_names},
+        checks={app.search: app.check_search, app.ask_turn: app.check_turn, app.ask_alone: app.check_ask,
+                app.reader: app.check_reader, app.open_reader: app.check_open_reader, app.upload: app.check_upload,
+                **verdict_checks},
+        names={app.search: ["question", "k", "mode", "docs"],
+               app.ask_turn: ["question", "k", "mode", "docs", "previous"],
+               app.ask_alone: ["question", "k", "mode", "docs"], app.reader: ["doc_id"], app.open_reader: ["request"],
+               app.upload: ["files"], **verdict_names},
         files=app.original)
     return demo
 

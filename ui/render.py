@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Iterable, Sequence
 from urllib.parse import quote
 
-from rag import Answer, DocumentInfo, Passage
+from rag import Answer, DocumentInfo, Explanation, Passage
 from rag.answering.citation import Citation, csl_items, page_label, section_path
 from rag.answering.extraction import INSTRUCTION_MESSAGE, LEVEL_LABELS, OTHER_LANGUAGE_MESSAGE
 from rag.corpus.documents import STATUSES, UNOFFICIAL
 from rag.corpus.readers import page_span
 from rag.text.paragraphs import paragraph_label
+from ui.why import render_why
 
 FILES_ROUTE = "/corpus-file/"  # + document id: the original file, served from the corpus folder (ui.guard)
 
@@ -94,12 +95,12 @@ def status_tag(status: str) -> str:
 
 def render_card(n: int, p: Passage, citation: Citation, top_score: float, letter: str, same_doc: list[int],
                 in_answer: bool, low: bool, file: str = "", mine: bool = False,
-                quoted: Sequence[tuple[int, int]] = ()) -> str:
+                quoted: Sequence[tuple[int, int]] = (), why: Explanation | None = None, lang: str = "fr") -> str:
     """One passage's card; ``citation``: its reference (the excerpt it quotes); ``file``: the document's file name
     (a download link for a PDF, Word or HTML original); ``mine``: it comes from the visitor's own upload (badge
     « Mon document », no download link: its file is not kept; its reader is the session's own); ``quoted``: the
     spans of ``p.text`` the answer quotes, the only ones marked (a passage the answer does not quote is shown
-    plain)."""
+    plain); ``why``: the signals that ranked it, under « Pourquoi ce passage ? »."""
     rel = max(0.0, min(1.0, p.score / top_score)) if top_score > 0 else 0.0
     level = "low" if low else ("high" if rel >= 0.8 else "medium")
     level_label = "faible confiance" if low else f"pertinence relative {round(rel * 100)} %"
@@ -134,6 +135,7 @@ def render_card(n: int, p: Passage, citation: Citation, top_score: float, letter
   </header>
   <div class="card-tags">{"".join(tags)}</div>
   <blockquote class="passage" lang="fr">{render_marked(p.text, quoted)}</blockquote>
+  {render_why(why, lang)}
   <footer class="card-actions">
     <button type="button" class="act copy-ref" data-ref="{esc(citation.full)}">Copier la référence</button>
     <button type="button" class="act copy-ref copy-short" data-ref="{esc(citation.short)}"
@@ -192,7 +194,8 @@ def render_answer(answer: Answer, citations: Sequence[Citation], letters: dict[s
         quoted.setdefault(s.passage, []).append((s.passage_start, s.passage_end))
     cards = [render_card(i, p, citations[i - 1], top, letters.get(p.doc_id, "?"),
                          [m for m in by_doc[p.doc_id] if m != i], i - 1 in cited, answer.abstained,
-                         files.get(p.doc_id, ""), p.doc_id in mine, quoted.get(i - 1, ()))
+                         files.get(p.doc_id, ""), p.doc_id in mine, quoted.get(i - 1, ()),
+                         answer.explanations[i - 1] if i <= len(answer.explanations) else None)
              for i, p in enumerate(answer.passages, 1)]
     sources = render_sources(answer.passages, by_doc, letters, mine)
     question = f'<div class="asked">Question : <q>{esc(answer.question)}</q></div>'
