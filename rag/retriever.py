@@ -35,6 +35,7 @@ log = logging.getLogger("rag")
 
 ANSWER_FROM = 10  # answer sentences come from the top passages only (their rank is a signal)
 ANSWER_MARGIN = 0.25  # further quoted sentences have a probability within this of the first one
+WHERE_TERMS = 4096  # the keyword terms of this many (document, section) pairs kept for the explanations
 
 
 class Retriever:
@@ -48,6 +49,7 @@ class Retriever:
         self.documents: list[DocumentInfo] = list(data.documents)
         self._docs = {d.doc_id: d for d in data.documents}
         self.ranker = Ranker(data, settings, self.glossary)
+        self._where_terms: dict[tuple[str, tuple[str, ...]], frozenset[str]] = {}
         self._watch = CorpusWatch(settings.corpus_dir, data.manifest.get("corpus", {}))
 
     @classmethod
@@ -276,7 +278,7 @@ class Retriever:
         message = {answering.RELATED: answering.related_message(query, known),
                    answering.OFF_TOPIC: refusal or answering.OFF_TOPIC_MESSAGE}.get(status, "")
         level = answering.level(probability, s.confidence_high, s.confidence_medium)
-        why = explain.explanations(query, cands, [self._indexed(c) for c in cands], scored, chosen,
+        why = explain.explanations(query, cands, [self._indexed_terms(c) for c in cands], scored, chosen,
                                    self._data.keyword.analyze, mode, [docs] if isinstance(docs, str) else docs)
         return Answer(query.text, status != answering.ANSWERED, round(probability, 4), sentences, tuple(passages),
                       mode, status=status, level=level,
@@ -311,12 +313,19 @@ class Retriever:
         doc = self._docs[ch.doc_id]
         return " ".join((ch.text, " ".join(ch.section), doc.title, doc.keywords))
 
-    def _indexed(self, cand: Ranked) -> str:
-        """What keyword search reads of a passage (``rag.index.texts.keyword_text``): its document's names,
-        section path and text."""
+    def _indexed_terms(self, cand: Ranked) -> set[str]:
+        """The keyword terms of what keyword search reads of a passage (``rag.index.texts.keyword_text``): its
+        document's names and section path (kept for the next questions: passages share them), and its text."""
         ch = self._data.chunks[cand.row]
-        doc = self._docs[ch.doc_id]
-        return "\n".join([doc.title, doc.body, doc.keywords, " > ".join(ch.section), ch.text])
+        key = (ch.doc_id, ch.section)
+        where = self._where_terms.get(key)
+        if where is None:
+            doc = self._docs[ch.doc_id]
+            if len(self._where_terms) >= WHERE_TERMS:
+                self._where_terms.clear()
+            where = self._where_terms[key] = frozenset(self._data.keyword.analyze(
+                "\n".join([doc.title, doc.body, doc.keywords, " > ".join(ch.section)])))
+        return where | set(self._data.keyword.analyze(ch.text))
 
     def _sentence(self, passages: list[Passage], cands: list[Ranked], c: answering.Candidate) -> Sentence:
         clean_start = self._data.chunks[cands[c.passage].row].clean_start

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from rag import Retriever
 from rag.answering.citation import answer_json
 from rag.answering.explain import describe
 from rag.answering.extraction import DATE
@@ -100,8 +101,13 @@ def test_describe_in_french_and_english(tiny_retriever):
     assert "tous les documents cherchés" in describe(plain) and "every document searched" in describe(plain, "en")
 
 
-def test_the_json_and_the_command_line_carry_the_explanations(tiny_retriever, tiny_settings, capsys):
+def test_the_json_and_the_command_line_carry_the_explanations(tiny_retriever, tiny_settings, capsys, monkeypatch):
     from rag.__main__ import main
+
+    # the CLI has no chunk options: the tiny index's settings go through RAG_* variables (else it would rebuild)
+    monkeypatch.setenv("RAG_CHUNK_TOKENS", str(tiny_settings.chunk_tokens))
+    monkeypatch.setenv("RAG_CHUNK_OVERLAP", str(tiny_settings.chunk_overlap))
+    folder = tiny_retriever.index_folder
 
     out = json.loads(json.dumps(answer_json(tiny_retriever, tiny_retriever.answer(BUDGET, k=2))))
     assert [e["rank"] for e in out["explanations"]] == [1, 2] and "dense_rank" in out["explanations"][0]
@@ -112,3 +118,9 @@ def test_the_json_and_the_command_line_carry_the_explanations(tiny_retriever, ti
     assert printed.count("Pourquoi ce passage ? Sens") == 2 and "mots trouvés : " in printed
     assert main([*base, BUDGET]) == 0
     assert "Pourquoi ce passage" not in capsys.readouterr().out
+    assert main([*base, "--after", "Quel est le budget de la défense ?", "Et en 2030 ?"]) == 0
+    assert capsys.readouterr().out.startswith("Compris comme : Quel est le budget de la défense en 2030 ?\n")
+    assert main([*base, "--json", "--after", "Quel est le budget de la défense ?", "Et en 2030 ?"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["question"], out["typed"]) == ("Quel est le budget de la défense en 2030 ?", "Et en 2030 ?")
+    assert Retriever.from_settings(tiny_settings).index_folder == folder  # served, never rebuilt

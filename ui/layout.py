@@ -97,7 +97,8 @@ API_DESCRIPTION = ("Answer a question from the corpus. Returns the Answer as JSO
                    "the question was cut to its token budget; the index is older than the corpus), references (one "
                    "ready-to-paste citation per passage, as the page's « Copier la référence »), citations and "
                    "sentence_citations (per passage and per quoted sentence: short and full reference, symbol, "
-                   "status, paragraph, page). "
+                   "status, paragraph, page), explanations (per passage, the signals that ranked it: similarity and "
+                   "ranks, the question's words found, the expected answer type and whether the sentence has it). "
                    "docs: null means every document; a list names some ([] is refused, as in the page). "
                    "Bad input is refused before queueing (HTTP 422, French message).")
 

@@ -62,10 +62,10 @@ def text(key: str, lang: str = "fr", **values) -> str:
     return entry.get(lang, entry["fr"]).format(**values)
 
 
-def matched_words(analyze: Callable[[str], list[str]], question: str, passage: str) -> tuple[str, ...]:
+def matched_words(analyze: Callable[[str], list[str]], question: str, found: set[str] | frozenset[str]
+                  ) -> tuple[str, ...]:
     """The words of ``question`` (as written) whose keyword terms (``analyze``: the keyword index's analyser)
-    occur in ``passage``, in the question's order, each once."""
-    found = set(analyze(passage))
+    are among a passage's terms ``found``, in the question's order, each once."""
     out: dict[str, str] = {}
     for word in TOKEN.findall(question):
         terms = analyze(word)
@@ -86,7 +86,8 @@ def has_type(query: Query, candidate: Candidate | None) -> bool | None:
     return None
 
 
-def explanations(query: Query, cands: Sequence[Ranked], indexed: Sequence[str], scored: Sequence[Candidate],
+def explanations(query: Query, cands: Sequence[Ranked], indexed: Sequence[set[str] | frozenset[str]],
+                 scored: Sequence[Candidate],
                  chosen: Sequence[Candidate], analyze: Callable[[str], list[str]], mode: str,
                  docs: Sequence[str] | None) -> tuple[Explanation, ...]:
     """One :class:`Explanation` per ranked passage.
@@ -94,7 +95,8 @@ def explanations(query: Query, cands: Sequence[Ranked], indexed: Sequence[str], 
     Args:
         query: the analysed question.
         cands: the ranked passages, as the answer returns them.
-        indexed: what keyword search read of each passage (its document's names, section path and text).
+        indexed: the keyword terms of what keyword search read of each passage (its document's names, section
+            path and text).
         scored: the candidate sentences, most likely first; ``chosen`` the quoted ones.
         analyze: the keyword index's analyser.
         mode: the search mode.
