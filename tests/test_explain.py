@@ -14,6 +14,7 @@ from rag.answering.extraction import DATE
 from rag.retrieval.fusion import fuse_ranks
 from rag.text.folding import fold
 from rag.text.question import analyze
+from ui.handlers import App
 
 BUDGET = "Quel est le budget de la défense consacré à l'intelligence artificielle ?"
 DRONES = "Que suppose un contrôle humain significatif des drones ?"
@@ -111,6 +112,8 @@ def test_the_json_and_the_command_line_carry_the_explanations(tiny_retriever, ti
 
     out = json.loads(json.dumps(answer_json(tiny_retriever, tiny_retriever.answer(BUDGET, k=2))))
     assert [e["rank"] for e in out["explanations"]] == [1, 2] and "dense_rank" in out["explanations"][0]
+    api = App(tiny_retriever).search(BUDGET, 2)  # the app's API
+    assert json.loads(json.dumps(api["explanations"])) == out["explanations"]
     base = ["ask", "--corpus", tiny_settings.corpus_dir, "--index", tiny_settings.index_dir, "--embedder",
             "bundled", "-q", "-k", "2"]
     assert main([*base, "--explain", BUDGET]) == 0

@@ -92,3 +92,24 @@ def test_clearing_my_documents_hides_the_understood_note(page):
     page.locator("#clear-docs").click()
     note.wait_for(state="hidden", timeout=TIMEOUT)
     assert "Compris comme" not in page.locator("#result").inner_text()
+
+
+def test_on_a_phone_the_note_and_the_open_explanation_fit_and_have_no_serious_accessibility_violation(browser,
+                                                                                                      app_url):
+    from test_app_browser import serious_violations
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR", is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    try:
+        open_app(page, app_url)
+        send_question(page, FIRST)
+        wait_asked(page, FIRST)
+        send_question(page, FOLLOW_UP)
+        wait_asked(page, READ)
+        page.locator("#understood-row .understood").wait_for(state="visible", timeout=TIMEOUT)
+        page.locator("#result details.why summary").first.click()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, "sideways scroll on a phone"
+        assert serious_violations(page) == []
+    finally:
+        context.close()

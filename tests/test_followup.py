@@ -71,9 +71,12 @@ def test_the_subject_of_a_previous_question():
     assert antecedent("What does resolution 79/239 say?") == "resolution 79/239"
 
 
-def test_no_question_of_the_test_set_is_rewritten_after_any_other():
+def test_no_question_of_the_test_set_or_example_of_the_page_is_rewritten_after_any_other():
+    from ui.layout import EXAMPLES
+
     questions = [json.loads(line)["question"] for line in
                  (ROOT / "eval" / "testset.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(questions) > 500
+    questions += EXAMPLES
     rewritten = [(q, p) for q in questions for p in questions if p != q and read_with(q, p) is not None]
     assert rewritten == []

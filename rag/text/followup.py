@@ -31,7 +31,6 @@ _WORD = re.compile(r"[\w/.\-]+(?:'[\w/.\-]+)?|[^\w\s]", re.UNICODE)
 _ARTICLES = ("le", "la", "les", "l'")
 _DE = {"le": "du", "les": "des", "la": "de la", "l'": "de l'"}
 _A = {"le": "au", "les": "aux", "la": "à la", "l'": "à l'"}
-_CONTRACTED = {"du": ("de", "le"), "des": ("de", "les"), "au": ("à", "le"), "aux": ("à", "les")}
 
 # A pronoun that stands for the previous question's subject.
 _CLITIC = re.compile(r"\b(?:l'|les )(a|ont|avait|avaient|aura|auront)\s+(\w+)", re.IGNORECASE)
@@ -124,17 +123,15 @@ def _replace_name(previous: str, new: str) -> str | None:
     if not fitting:
         return None
     m = fitting[0]
-    lead = m.group(1)
-    new_art = fold(new.split()[0]) if new.split()[0].lower() in _ARTICLES or new.lower().startswith("l'") else ""
-    if not lead:
+    lead = fold(m.group(1) or "")
+    has_article = bool(re.match(r"(?i)(?:(?:le|la|les)\s|l')", new))
+    if lead in ("de", "d'", "du", "des", "de la", "de l'"):
+        replacement = _with_article(new, "de") if has_article else \
+            f"d'{new}" if fold(new[:1]) in "aeiouy" else f"de {new}"
+    elif lead in ("a", "au", "aux", "a la", "a l'"):
+        replacement = _with_article(new, "à") if has_article else f"à {new}"
+    else:  # no preposition: the new phrase, with its own article or none
         replacement = new
-    elif fold(lead) in ("de", "d'", "du", "des", "de la", "de l'"):
-        replacement = _with_article(new, "de") if new_art else f"{'d' if new[:1] in 'AEIOUaeiou' else 'de'}" \
-            f"{chr(39) if new[:1] in 'AEIOUaeiou' else ' '}{new}"
-    elif fold(lead) in ("a", "au", "aux", "a la", "a l'"):
-        replacement = _with_article(new, "à") if new_art else f"à {new}"
-    else:  # an article alone: the new phrase brings its own, or none
-        replacement = new if new_art else new
     return previous[:m.start()] + replacement + previous[m.end():]
 
 
