@@ -25,6 +25,7 @@ SUMMIT = "Quand le sommet REAIM 2026 s'est-il tenu ?"
     ("Où s'est-il tenu ?", SUMMIT, "Où le sommet REAIM 2026 s'est-il tenu ?"),
     ("Et où ?", SUMMIT, "Où le sommet REAIM 2026 s'est-il tenu ?"),
     ("Et quand ?", "Qui a adopté la résolution 79/239 ?", "Quand la résolution 79/239 a-t-elle été adoptée ?"),
+    ("Que demande-t-elle ?", RESOLUTION, "Que demande la résolution 79/239 ?"),
     ("Et en 2024 ?", SUMMIT, "Quand le sommet REAIM 2024 s'est-il tenu ?"),
     ("Et en 2024 ?", POSITION, "Quelle est la position de la France sur les SALA en 2024 ?"),
     ("And when?", "Who adopted resolution 79/239?", "When was resolution 79/239 adopted?"),
@@ -51,6 +52,9 @@ def test_a_question_without_its_own_subject_is_read_with_the_previous_one(questi
     ("What does meaningful human control mean?", "Who adopted resolution 79/239?"),
     (POSITION, POSITION),
     ("Et la Chine ?", "Que signifie un contrôle humain significatif ?"),  # no name to replace
+    ("Et qui ?", SUMMIT),  # « Qui le sommet s'est-il tenu ? » would not be a question
+    ("Et combien ?", "Qui a adopté la résolution 79/239 ?"),
+    ("And who?", "When was the REAIM 2026 summit held?"),
 ])
 def test_a_full_question_or_one_without_a_previous_is_left_alone(question, previous):
     assert read_with(question, previous) is None

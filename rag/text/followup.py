@@ -19,6 +19,7 @@ MAX_WORDS = 7  # a follow-up is short: a longer question says what it is about
 
 _WH_FR = ("quand", "où", "qui", "pourquoi", "comment", "combien")
 _WH_EN = ("when", "where", "who", "why", "how")
+_ADVERBS = ("quand", "ou", "pourquoi", "comment")  # folded: « où » is « ou »
 _WH = re.compile(r"^(?:et|and)\s+(quand|où|ou|qui|pourquoi|comment|combien|when|where|who|why|how)\s*\?*\s*$",
                  re.IGNORECASE)
 _AND = re.compile(r"^(?:et pour|et qu'en est-il (?:de|du|des|d')|and for|what about|how about|et|and)"
@@ -141,19 +142,19 @@ def _swap_wh(wh: str, previous: str) -> str | None:
     first = fold(words[0]) if words else ""
     english = wh.lower() in _WH_EN
     if english:
-        m = re.match(r"(?i)^(when|where|who|why|how|what)\s+(" + "|".join(_EN_AUX) + r")\s+(.+)$", previous)
-        if m:
+        m = re.match(r"(?i)^(when|where|why|how)\s+(" + "|".join(_EN_AUX) + r")\s+(.+)$", previous)
+        if m and wh.lower() != "who":
             return f"{wh.capitalize()} {m.group(2)} {m.group(3)}"
         m = re.match(r"(?i)^(who|what)\s+(\w+ed)\s+(.+?)\s*\?*$", previous)
         if m and wh.lower() != "who":  # « Who adopted X? » → « When was X adopted? »
             return f"{wh.capitalize()} was {m.group(3)} {m.group(2)}?"
         return None
     m = re.match(r"(?i)^qui\s+a\s+(\w+é)\s+((le|la|les|l'|un|une)\s*.+?)\s*\?*$", previous)
-    if m and first == "qui" and wh != "qui":  # « Qui a adopté la résolution ? » → « Quand la résolution a-t-elle
+    if m and fold(wh) in _ADVERBS:  # « Qui a adopté la résolution ? » → « Quand la résolution a-t-elle
         art = fold(m.group(3))                 # été adoptée ? »
         pronoun, ending = {"la": ("elle", "e"), "une": ("elle", "e"), "les": ("ils", "s")}.get(art, ("il", ""))
         return f"{wh.capitalize()} {m.group(2)} a-t-{pronoun} été {m.group(1)}{ending} ?"
-    if first in ("quand", "ou", "pourquoi", "comment", "qui"):
+    if first in _ADVERBS and fold(wh) in _ADVERBS:  # « Quand … s'est-il tenu ? » → « Où … s'est-il tenu ? »
         return wh.capitalize() + previous[len(words[0]):]
     return None
 
@@ -210,6 +211,9 @@ def _rewrite(q: str, words: list[str], previous: str) -> str | None:
         participle = re.sub(r"(?<=[éiut])(?:es|e|s)$", "", c.group(2))
         return q[:c.start()] + f"{c.group(1)} {participle} {what}" + q[c.end():]
     inv = _INVERTED.search(q)
+    if inv and fold(q).startswith(("que ", "qu'")):  # « Que demande-t-elle ? » → « Que demande la résolution ? »
+        verb = re.sub(r"(?i)-(?:t-)?(?:il|elle|ils|elles)$", "", inv.group(1))
+        return q[:inv.start(1)] + f"{verb} {what}" + q[inv.end(1):]
     if inv:  # « Quand a-t-elle été adoptée ? » → « Quand la résolution 79/239 a-t-elle été adoptée ? »
         at = inv.start(1)
         return q[:at] + f"{what} " + q[at:]
