@@ -108,6 +108,11 @@ def test_on_a_phone_the_note_and_the_open_explanation_fit_and_have_no_serious_ac
         send_question(page, FOLLOW_UP)
         wait_asked(page, READ)
         page.locator("#understood-row .understood").wait_for(state="visible", timeout=TIMEOUT)
+        for shown in ("#understood-row .understood", "#result .answer-list .quote"):  # the note and the answer
+            page.wait_for_function("s => { const r = document.querySelector(s).getBoundingClientRect();"
+                                   " return r.top >= 0 && r.bottom <= window.innerHeight; }", arg=shown,
+                                   timeout=TIMEOUT)
+        assert page.evaluate("!!document.activeElement.closest('#result')"), "the answer has the focus"
         page.locator("#result details.why summary").first.click()
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, "sideways scroll on a phone"
         assert serious_violations(page) == []

@@ -6,7 +6,10 @@
     if (!panel) { if (n > 0) setTimeout(() => show(n - 1), 100); return; }
     const target = panel.querySelector('.answer, .abstain, .notice') || panel;
     target.setAttribute('tabindex', '-1');
-    target.scrollIntoView({block: 'start'});
+    // a follow-up's « Compris comme : … » note, just above the answer, comes into view with it
+    const note = document.querySelector('#understood-row .understood');
+    (note && note.offsetParent !== null ? document.querySelector('#understood-row') : target)
+      .scrollIntoView({block: 'start'});
     target.focus({preventScroll: true});
     const live = document.querySelector('#result-status');
     if (live) {
