@@ -84,3 +84,32 @@ def test_no_question_of_the_test_set_or_example_of_the_page_is_rewritten_after_a
     questions += EXAMPLES
     rewritten = [(q, p) for q in questions for p in questions if p != q and read_with(q, p) is not None]
     assert rewritten == []
+
+
+def test_in_the_app_a_follow_up_is_read_shown_judged_and_asked_alone(tiny_retriever, tmp_path):
+    """The page's handlers: the reading and its note, the previous question to keep, the feedback panel (it finds
+    the answer by the question as typed) and its line (the question as read), « Poser la question seule »."""
+    from types import SimpleNamespace
+
+    from ui.feedback import Feedback
+    from ui.handlers import App
+
+    file = tmp_path / "avis.jsonl"
+    app = App(tiny_retriever, feedback=Feedback(file))
+    request = SimpleNamespace(session_hash="tab-1", client=SimpleNamespace(host="10.0.0.1", port=1), headers={})
+    first = "Quel est le budget de la défense ?"
+    page, kept, note, row = app.ask_turn(first, 5, "hybrid", None, None, request)
+    assert kept == first and note == "" and row["visible"] is False
+    page, kept, note, row = app.ask_turn("Et en 2030 ?", 5, "hybrid", None, kept, request)
+    read = "Quel est le budget de la défense en 2030 ?"
+    assert kept == read and row["visible"] is True
+    assert "Compris comme :" in note and read in note.replace("&#x27;", "'") and read in page.replace("&#x27;", "'")
+    assert app.feedback.after_answer("Et en 2030 ?", 5, "hybrid", None, request)[0]["visible"] is True
+    app.feedback.wrong("", request)
+    assert json.loads(file.read_text(encoding="utf-8").splitlines()[0])["question"] == read
+    page, kept, note, row = app.ask_alone("Et en 2030 ?", 5, "hybrid", None, request)
+    assert kept == "Et en 2030 ?" and note == "" and row["visible"] is False
+    assert "Et en 2030 ?" in page
+    # a blank question keeps the previous one; the page's own odd values never raise
+    assert app.ask_turn("   ", 5, "hybrid", None, read, request)[1] == read
+    assert app.ask_turn({"a": 1}, 5, "hybrid", None, ["x"], request)[1] == ["x"]

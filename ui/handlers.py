@@ -212,6 +212,11 @@ class App:
         except Exception:  # noqa: BLE001 (a reading that fails leaves the question as typed)
             log.exception("follow-up reading failed")
         page = self.ask(read or question, k, mode, docs, request)
+        if read:  # the feedback panel looks for the answer by the inputs on the page: the question as typed
+            session = session_of(request)
+            record = self.feedback.shown(session, (read, k, mode, docs))
+            if record is not None:
+                self.feedback.remember(session, (question, k, mode, docs), record)
         try:
             asked = read or check_question(question)
         except QueryError:
