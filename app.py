@@ -5,7 +5,8 @@
 Nothing on the page is generated: the answer is made of sentences quoted verbatim from the corpus, each pointing
 to the passage it comes from. The page itself lives in ``ui/``: ``ui.layout`` (Blocks, queue, ``launch`` behind
 ``ui.guard``), ``ui.handlers`` (events and API), ``ui.render`` (pure HTML), ``ui.about`` (evaluation results),
-``ui.messages`` (French messages), ``ui.sessions`` (each session's uploads) and ``ui/assets`` (CSS, JavaScript).
+``ui.messages`` (messages), ``ui.i18n`` (French and English), ``ui.sessions`` (each session's uploads) and
+``ui/assets`` (CSS, JavaScript).
 This module reads the settings once (``Settings`` and ``AppSettings``, ``RAG_*`` and ``RAG_APP_*`` variables; a bad
 value stops it with one line naming the variable, see docs/configuration.md), sets the process's memory habits
 (``ui.memory``), loads or builds the index, then serves while spaCy and the first query vector warm up.

@@ -1,7 +1,7 @@
 """Take the README screenshots: the app over the REAL corpus index, answering, and declining in its two ways.
 
     RAG_SCREENSHOT=1 python -m pytest tests/test_app_browser.py -k screenshot   # or:
-    python -m docs.screenshot [--out docs/screenshot.png]   # and docs/outcome-*.png, docs/reference-*.png
+    python -m docs.screenshot [--out docs/screenshot.png]   # and docs/{desktop,phone}-{fr,en}.png, outcome-*.png…
 
 Uses the default settings (RAG_* variables), i.e. the live index in .index/, and
 Debian's Chromium at /usr/bin/chromium through Playwright.
@@ -20,6 +20,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 QUESTION = "Que signifie un contrôle humain significatif ?"
+# The README's 2×2 table: the same question in each language, on a desktop and a phone, the browser in that language.
+QUESTIONS = {"fr": QUESTION, "en": "What does meaningful human control mean?"}
+LOCALES = {"fr": "fr-FR", "en": "en-US"}
 
 
 def free_port() -> int:
@@ -41,6 +44,8 @@ def open_app(page, url: str, timeout: int = 60_000) -> None:
     the page keeps its heartbeat stream open (how Gradio learns that the tab closed)."""
     page.goto(url, wait_until="load", timeout=timeout)
     page.locator("#question textarea").wait_for(state="visible", timeout=timeout)
+    # the labels in the page's language (the load event relabels an English page)
+    page.wait_for_function("() => !!document.documentElement.dataset.ragReady", timeout=timeout)
 
 
 def send_question(page, question: str) -> None:
@@ -51,14 +56,15 @@ def send_question(page, question: str) -> None:
 
 
 @contextmanager
-def app_page(url: str, width: int = 1280, height: int = 900):
-    """A page of Debian's Chromium showing the app at ``url`` (a phone's when narrower than 600 px)."""
+def app_page(url: str, width: int = 1280, height: int = 900, locale: str = "fr-FR"):
+    """A page of Debian's Chromium showing the app at ``url`` (a phone's when narrower than 600 px), the browser's
+    language ``locale``."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": width, "height": height}, locale="fr-FR",
+            page = browser.new_page(viewport={"width": width, "height": height}, locale=locale,
                                     is_mobile=width < 600)
             open_app(page, url)
             yield page
@@ -67,13 +73,17 @@ def app_page(url: str, width: int = 1280, height: int = 900):
 
 
 def shoot(url: str, out: Path, question: str = QUESTION, ready: str = "#result .answer",
-          height: int = 1600, full_page: bool = True, width: int = 1280) -> Path:
-    with app_page(url, width, height) as page:
+          height: int = 1600, full_page: bool = True, width: int = 1280, locale: str = "fr-FR",
+          top: bool = False) -> Path:
+    """``question`` answered at ``url``, the whole page (``full_page``), or the screen where the answer was brought,
+    or the top of the page (``top``)."""
+    with app_page(url, width, height, locale) as page:
         send_question(page, question)
         page.locator(ready).wait_for(timeout=60_000)
         page.wait_for_timeout(500)
-        if full_page:
+        if full_page or top:
             page.evaluate("window.scrollTo(0, 0)")
+            page.wait_for_timeout(200)
         out.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(out), full_page=full_page)
     return out
@@ -101,11 +111,17 @@ def shoot_reference(url: str, out: Path, question: str, doc_id: str) -> Path:
 
 
 def shoot_all(url: str, out: Path) -> Path:
-    """The main screenshot at ``out``, the answer on a phone (``phone.png``), one per outcome beside it
-    (``outcome-answered.png``…), and the references
-    of an official text and of a simulation text (``reference-official.png``, ``reference-simulation.png``)."""
+    """The main screenshot at ``out``, the answer on a phone (``phone.png``), the same on a desktop and a phone in
+    each language (``desktop-fr.png``, ``desktop-en.png``, ``phone-fr.png``, ``phone-en.png``), one per outcome
+    beside it (``outcome-answered.png``…), and the references of an official text and of a simulation text
+    (``reference-official.png``, ``reference-simulation.png``)."""
     shoot(url, out)
     shoot(url, out.parent / "phone.png", height=844, full_page=False, width=390)  # as the answer is shown there
+    for lang, question in QUESTIONS.items():
+        shoot(url, out.parent / f"desktop-{lang}.png", question, height=1200, full_page=False, width=1280,
+              locale=LOCALES[lang], top=True)
+        shoot(url, out.parent / f"phone-{lang}.png", question, height=844, full_page=False, width=390,
+              locale=LOCALES[lang])
     for name, (question, ready) in OUTCOMES.items():
         shoot(url, out.parent / f"outcome-{name}.png", question, ready, height=900, full_page=False)
     for name, (question, doc_id) in REFERENCES.items():

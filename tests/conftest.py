@@ -37,7 +37,7 @@ _CONVERTING: list[subprocess.Popen] = []
 SLOW_MODULES = {"test_app_api", "test_app_browser", "test_bundled_runtime", "test_eval", "test_faults", "test_hostile",
                 "test_public", "test_public_http", "test_real_corpus", "test_bench_corpus", "test_pdf_browser",
                 "test_uploads_http", "test_uploads_browser", "test_milvus", "test_answer_step", "test_isolated_reader",
-                "test_feedback_browser", "test_explain_browser"}
+                "test_feedback_browser", "test_explain_browser", "test_i18n_browser"}
 
 
 def pytest_sessionstart(session):

@@ -80,7 +80,7 @@ def test_answer_cards_and_citation_link(page):
 
 
 def test_copy_reference(browser, app_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR")
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=app_url.rstrip("/"))
     page = context.new_page()
     open_app(page, app_url)
@@ -197,7 +197,7 @@ def test_a_simulation_text_is_tagged_and_the_references_export_as_csl_json(brows
     the documents cited on the page as CSL-JSON, the simulation's status among them."""
     import json
 
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="fr-FR", accept_downloads=True)
     page = context.new_page()
     open_app(page, app_url)
     ask(page, "Que prie le Secrétaire général de faire selon la résolution ?", ".answer")

@@ -8,7 +8,10 @@ import re
 from pathlib import Path
 
 from rag.settings import ROOT
+from ui.i18n import DEFAULT, date, number, text
+from ui.i18n import size as i18n_size
 from ui.render import dec, esc
+from ui.strings_about import SUMMARY_EN, SUMMARY_FR, SUMMARY_FR_PARAGRAPHS
 
 log = logging.getLogger("app")
 
@@ -55,41 +58,44 @@ def load_eval_summary(folder: Path = EVAL_RESULTS) -> tuple[str, str]:
     return "none", ""
 
 
-def render_about(info: dict, threshold: float) -> str:
-    created = str(info.get("created") or "?").replace("T", " ").replace("+0000", " UTC")
+def summary_in(markdown: str, lang: str = DEFAULT) -> str:
+    """The evaluation summary (English, from ``python -m eval``) in ``lang``: for French, its known paragraphs and
+    table phrases in French and its decimal points as commas (``ui.strings_about``; a phrase not known stays
+    English); for English, the labels' French names in English."""
+    if lang != "fr":
+        for french, english in SUMMARY_EN.items():
+            markdown = markdown.replace(french, english)
+        return markdown
+    blocks = []
+    for block in re.split(r"\n\s*\n", markdown):
+        joined = " ".join(line.strip() for line in block.strip().splitlines())
+        if joined in SUMMARY_FR_PARAGRAPHS:
+            blocks.append(SUMMARY_FR_PARAGRAPHS[joined])
+            continue
+        lines = []
+        for line in block.splitlines():
+            for english in sorted(SUMMARY_FR, key=len, reverse=True):
+                line = line.replace(english, SUMMARY_FR[english])
+            if line.lstrip().startswith("|"):
+                line = DECIMAL.sub(r"\1,\2", line)
+            lines.append(line)
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+DECIMAL = re.compile(r"(?<![\w.])(\d+)\.(\d+)(?![\w.])")
+
+
+def render_about(info: dict, threshold: float, lang: str = DEFAULT) -> str:
+    """How it works and the index, in ``lang``."""
     size = info.get("bytes") or 0
-    size_text = f"{dec(size / 1e6, 1)} Mo" if size >= 1e6 else f"{dec(size / 1e3, 0)} ko"
-    return (f"""<div class="rag-result about">
-<h2>Comment ça marche</h2>
-<ul>
-<li><strong>Aucune génération.</strong> Les réponses sont des phrases citées telles quelles depuis les """
-            f"""{esc(info.get("documents"))} documents
-du corpus (textes officiels, études, presse) ; l'interface n'ajoute que des libellés fixes.</li>
-<li><strong>Recherche hybride.</strong> Chaque passage (≈ 160 jetons) est classé par similarité sémantique (plongements
-multilingues : une question en anglais trouve du texte français), par mots-clés (BM25) et par la similarité de sa
-meilleure phrase ; les trois classements sont fusionnés (fusion des rangs réciproques).</li>
-<li><strong>Lecture de la question.</strong> Langue, type de réponse attendu (personne, """
-            f"""organisation, lieu, date, nombre,
-définition, raison…) et termes sur lesquels porte la question.</li>
-<li><strong>Réponse extraite.</strong> Une phrase des meilleurs passages n'est citée que si un modèle """
-            f"""calibré sur des
-questions d'essai lui donne une probabilité de répondre d'au moins {dec(threshold)}. Il pèse ses indices : proximité
-avec la question, termes de la question qu'elle reprend, et la présence d'une expression du type attendu (une date pour
-« quand », un nombre pour « combien », un nom pour « qui », un lieu pour « où »), qui compte sans être exigée. Une
-phrase qui renvoie à la précédente (« Ceux-ci désignent… ») est citée avec elle. La confiance affichée (élevée,
-moyenne, faible) dit combien de fois sur 10 les réponses ainsi étiquetées étaient justes sur nos questions de test.
-Chaque phrase est reliée à son passage et à ses positions exactes dans le fichier source.</li>
-<li><strong>Trois issues.</strong> Une réponse citée ; ou « le corpus en parle, mais ne répond pas à cette question »,
-avec les passages sur le sujet repliés ; ou « le corpus ne traite pas de cette question » (aussi pour une demande
-qui donne des consignes à l'assistant, ou une question ni en français ni en anglais).</li>
-</ul>
-<h3 class="sec-title">Index</h3>
-<table class="docs"><tbody>
-<tr><td>Modèle de plongements</td><td><code>{esc(info.get("embedder"))}</code></td></tr>
-<tr><td>Index vectoriel</td><td><code>{esc(info.get("vector_index"))}</code></td></tr>
-<tr><td>Construit le</td><td>{esc(created)}</td></tr>
-<tr><td>Documents · passages · phrases</td><td>"""
-            f"""{esc(info.get("documents"))} · {esc(info.get("chunks"))} · {esc(info.get("sentences"))}</td></tr>
-<tr><td>Taille sur disque</td><td>{esc(size_text)}</td></tr>
-</tbody></table>
-</div>""")
+    rows = [("about_embedder", f'<code>{esc(info.get("embedder"))}</code>'),
+            ("about_vectors", f'<code>{esc(info.get("vector_index"))}</code>'),
+            ("about_built", esc(date(str(info.get("created") or "?"), lang, time=True))),
+            ("about_counts", " · ".join(esc(number(int(info.get(k) or 0), lang))
+                                        for k in ("documents", "chunks", "sentences"))),
+            ("about_size", esc(i18n_size(size, lang, binary=False)))]
+    table = "".join(f"<tr><td>{esc(text(key, lang))}</td><td>{value}</td></tr>" for key, value in rows)
+    how = text("about_how", lang, documents=esc(info.get("documents")), threshold=dec(threshold, 2, lang))
+    return (f'<div class="rag-result about">\n{how}\n<h3 class="sec-title">{esc(text("about_index", lang))}</h3>\n'
+            f'<table class="docs"><tbody>\n{table}\n</tbody></table>\n</div>')

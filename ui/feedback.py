@@ -31,6 +31,7 @@ from pathlib import Path
 import gradio as gr
 
 from rag.index.uploads import DOC_PREFIX
+from ui.i18n import request_lang
 from ui.render import esc, render_notice
 
 log = logging.getLogger("app")
@@ -180,8 +181,10 @@ class Feedback:
                                                        limit=COMMENT_CHARS)
         return None
 
-    def submit(self, verdict: str, comment, request=None, lang: str = "fr") -> str:
-        """Record ``verdict`` on the answer the session was shown. Returns the panel's message (never raises)."""
+    def submit(self, verdict: str, comment, request=None, lang: str | None = None) -> str:
+        """Record ``verdict`` on the answer the session was shown. Returns the panel's message in ``lang`` or the
+        visitor's language (never raises)."""
+        lang = lang or request_lang(request)
         comment = (comment if isinstance(comment, str) else "").strip()
         if len(comment) > COMMENT_CHARS:
             return render_notice(text("too_long", lang).format(n=len(comment), limit=COMMENT_CHARS), "warning")
@@ -201,13 +204,13 @@ class Feedback:
             return render_notice(text("unwritable", lang), "warning")
         return render_notice(text("thanks", lang).format(verdict=text(verdict, lang)), "info")
 
-    def right(self, comment, request: gr.Request = None, lang: str = "fr") -> str:
+    def right(self, comment, request: gr.Request = None, lang: str | None = None) -> str:
         return self.submit("right", comment, request, lang)
 
-    def wrong(self, comment, request: gr.Request = None, lang: str = "fr") -> str:
+    def wrong(self, comment, request: gr.Request = None, lang: str | None = None) -> str:
         return self.submit("wrong", comment, request, lang)
 
-    def missing(self, comment, request: gr.Request = None, lang: str = "fr") -> str:
+    def missing(self, comment, request: gr.Request = None, lang: str | None = None) -> str:
         return self.submit("missing", comment, request, lang)
 
     def after_answer(self, question, k, mode, docs, request: gr.Request = None):
@@ -233,16 +236,36 @@ def _key(inputs: tuple) -> str:
 def feedback_panel(lang: str = "fr") -> dict:
     """The panel under the result (hidden until an answer is on screen): the three verdicts and the comment."""
     with gr.Group(visible=False, elem_id="feedback") as group:
-        gr.HTML(f'<h2 class="sec-title feedback-title" id="feedback-title">{esc(text("title", lang))}</h2>',
-                padding=False)
+        title = gr.HTML(panel_title(lang), padding=False)
         with gr.Row(equal_height=True):
             buttons = {v: gr.Button(text(v, lang), size="sm", variant="secondary", elem_id=f"feedback-{v}",
                                     min_width=120) for v in VERDICTS}
         comment = gr.Textbox(label=text("comment", lang), placeholder=text("placeholder", lang), lines=2,
                              max_lines=6, max_length=COMMENT_BOX, elem_id="feedback-comment")
         status = gr.HTML("", elem_id="feedback-status", padding=False)
-        gr.HTML(f'<p class="muted feedback-privacy">{esc(text("privacy", lang))}</p>', padding=False)
-    return dict(feedback_group=group, feedback_buttons=buttons, feedback_comment=comment, feedback_status=status)
+        privacy = gr.HTML(panel_privacy(lang), padding=False)
+    return dict(feedback_group=group, feedback_buttons=buttons, feedback_comment=comment, feedback_status=status,
+                feedback_title=title, feedback_privacy=privacy)
+
+
+def panel_title(lang: str = "fr") -> str:
+    return f'<h2 class="sec-title feedback-title" id="feedback-title">{esc(text("title", lang))}</h2>'
+
+
+def panel_privacy(lang: str = "fr") -> str:
+    return f'<p class="muted feedback-privacy">{esc(text("privacy", lang))}</p>'
+
+
+def relabel_targets(c: dict) -> dict:
+    """The panel's labels for ``ui.page_language.relabel``: (component, a function of (lang, request) giving its
+    update's fields) by name."""
+    out = {f"feedback_{v}": (button, lambda lang, _r, v=v: {"value": text(v, lang)})
+           for v, button in c["feedback_buttons"].items()}
+    out.update(feedback_title=(c["feedback_title"], lambda lang, _r: {"value": panel_title(lang)}),
+               feedback_privacy=(c["feedback_privacy"], lambda lang, _r: {"value": panel_privacy(lang)}),
+               feedback_comment=(c["feedback_comment"], lambda lang, _r: {"label": text("comment", lang),
+                                                                          "placeholder": text("placeholder", lang)}))
+    return out
 
 
 def wire_feedback(fb: Feedback, c: dict, answered: list, cleared: list) -> None:

@@ -19,19 +19,16 @@ from rag.text.followup import read_with
 from ui import my_documents
 from ui.feedback import Feedback, answer_record
 from ui.guard import request_ip
+from ui.i18n import DEFAULT, request_lang, text
 from ui.messages import (
-    MSG_CLEARED,
-    MSG_CUT,
-    MSG_EMPTY,
-    MSG_EVICTED,
     MSG_INTERNAL,
-    MSG_NO_DOCS,
     MSG_STALE,
     PARAMETER,
     french,
     french_upload,
     msg_too_long,
     upload_limits,
+    upload_progress,
 )
 from ui.render import doc_letters, render_answer, render_my_documents, render_notice, render_reader
 from ui.sessions import Sessions
@@ -159,39 +156,47 @@ class App:
         self.feedback.remember(session, asked, answer_record(answer, self._k(k), mode, self._docs(asked[3])))
         return answer, retriever
 
-    def notes(self, question: str, answer: Answer) -> list[str]:
-        """French notes on an answer: the question was cut to its token budget; the index is older than the corpus."""
+    def notes(self, question: str, answer: Answer, lang: str = DEFAULT) -> list[str]:
+        """Notes on an answer (French by default): the question was cut to its token budget; the index is older than
+        the corpus."""
         out = []
         if answer.question != check_question(question):
-            out.append(MSG_CUT.format(start=answer.question[:60] + ("…" if len(answer.question) > 60 else ""),
-                                      tokens=QUESTION_TOKENS))
+            out.append(text("cut", lang, start=answer.question[:60] + ("…" if len(answer.question) > 60 else ""),
+                            tokens=QUESTION_TOKENS))
         if self.r.corpus_changed():
-            out.append(MSG_STALE)
+            out.append(text("stale", lang))
         return out
 
+    def searched_titles(self, docs) -> list[str] | None:
+        """The titles of the ticked documents, None when all are (what a decline says was searched)."""
+        chosen = self._docs(docs)
+        if not isinstance(chosen, (list, tuple)):
+            return None
+        return [d.title for d in self.documents if d.doc_id in chosen]
+
     def ask(self, question, k, mode, docs, request: gr.Request = None) -> str:
-        """UI handler: HTML of the result panel (never raises)."""
-        session = session_of(request)
+        """UI handler: HTML of the result panel in the visitor's language (never raises)."""
+        session, lang = session_of(request), request_lang(request)
         try:
             try:
                 check_question(question)
             except QueryError as exc:
                 if exc.code == "empty":  # a blank box (spaces or invisible marks only) gets the invitation
-                    return render_notice(MSG_EMPTY, "info")
+                    return render_notice(text("empty", lang), "info")
                 raise
             if isinstance(docs, (list, tuple)) and not docs:
-                return render_notice(MSG_NO_DOCS, "info")
+                return render_notice(text("no_docs", lang), "info")
             answer, retriever = self.answer(question, k, mode, docs, session)
-            notes = "".join(render_notice(n, "warning") for n in self.notes(question, answer))
+            notes = "".join(render_notice(n, "warning") for n in self.notes(question, answer, lang))
             if self.sessions is not None and self.sessions.was_evicted(session):
-                notes = render_notice(MSG_EVICTED, "warning") + notes
+                notes = render_notice(text("evicted", lang), "warning") + notes
             return notes + render_answer(answer, citations(retriever, answer), self.letters, self.files,
-                                         self.mine(retriever))
+                                         self.mine(retriever), lang, self.searched_titles(docs))
         except QueryError as exc:
-            return render_notice(french(exc, self.doc_ids), "error")
+            return render_notice(french(exc, self.doc_ids, lang), "error")
         except Exception:  # noqa: BLE001 (a visitor sees a sentence, the log has the trace)
             log.exception("ask failed")
-            return render_notice(MSG_INTERNAL, "error")
+            return render_notice(text("internal", lang), "error")
 
     def check_turn(self, values: list) -> tuple[str, str] | None:
         """Pre-queue check of a question of the page with the previous one (``ask_turn``): ``check_ask``, and a
@@ -201,12 +206,12 @@ class App:
             return "previous", "Question précédente invalide."
         return self.check_ask(values)
 
-    def ask_turn(self, question, k, mode, docs, previous=None, request: gr.Request = None, lang: str = "fr"):
+    def ask_turn(self, question, k, mode, docs, previous=None, request: gr.Request = None, lang: str | None = None):
         """UI handler of a question in the conversation: a follow-up (« Et la Chine ? ») is read with ``previous``
         (``rag.text.followup``). Returns the result panel, the question to remember as the previous one (how this
         one was read; ``previous`` unchanged when nothing was asked), the « Compris comme » note and whether it and
         its button show (never raises)."""
-        read = None
+        read, lang = None, lang or request_lang(request)
         try:
             read = read_with(question, previous) if isinstance(previous, str) else None
         except Exception:  # noqa: BLE001 (a reading that fails leaves the question as typed)
@@ -223,7 +228,7 @@ class App:
             asked = previous
         return page, asked, render_understood(read, lang) if read else "", gr.update(visible=bool(read))
 
-    def ask_alone(self, question, k, mode, docs, request: gr.Request = None, lang: str = "fr"):
+    def ask_alone(self, question, k, mode, docs, request: gr.Request = None, lang: str | None = None):
         """UI handler of « Poser la question seule »: the question as typed, not read with the previous one (the
         outputs of ``ask_turn``, the note hidden)."""
         return self.ask_turn(question, k, mode, docs, None, request, lang)
@@ -253,21 +258,25 @@ class App:
         return (doc, info) if doc is not None else None
 
     def reader(self, doc_id, span: tuple[int, int] | None = None, request: gr.Request = None,
-               lang: str = "fr") -> str:
-        """The reader's HTML: a corpus document, or one of the session's own (another session's is refused)."""
+               lang: str | None = None) -> str:
+        """The reader's HTML, in ``lang`` or the visitor's language: a corpus document, or one of the session's
+        own (another session's is refused)."""
+        lang = lang or request_lang(request)
         if my_documents.is_upload_id(doc_id) and doc_id not in self.doc_ids:
             own = self.own_document(doc_id, session_of(request))
             if own is None:
                 return render_notice(my_documents.text("not_yours", lang), "warning")
-            return render_reader(own[0], own[1], span, my_documents.MINE_LETTER)
+            return render_reader(own[0], own[1], span, my_documents.MINE_LETTER, lang)
         if not isinstance(doc_id, str) or doc_id not in self.doc_ids:
-            return render_notice("Choisissez un document à lire.", "info")
+            return render_notice(text("choose_document", lang), "info")
         doc = self.r.clean_document(doc_id)
         info = next(d for d in self.documents if d.doc_id == doc_id)
-        return render_reader(doc, info, span, self.letters.get(doc_id, "?"))
+        return render_reader(doc, info, span, self.letters.get(doc_id, "?"), lang)
 
-    def reader_list(self, request: gr.Request = None, lang: str = "fr"):
-        """The reader's list of documents for this session: the corpus's, then its own."""
+    def reader_list(self, request: gr.Request = None, lang: str | None = None):
+        """The reader's list of documents for this session: the corpus's, then its own (« (vos documents) », in
+        ``lang`` or the visitor's language)."""
+        lang = lang or request_lang(request)
         corpus = [(f"{self.letters[d.doc_id]} · {d.title}", d.doc_id) for d in self.documents]
         mine = self.sessions.documents(session_of(request)) if self.sessions is not None else []
         return gr.update(choices=my_documents.reader_choices(corpus, mine, lang))
@@ -306,7 +315,7 @@ class App:
         if doc_id not in self.doc_ids:
             return gr.update(), gr.update(), gr.update()
         span = self.r.clean_document(doc_id).to_clean(start, end)
-        return gr.Tabs(selected="corpus"), gr.update(value=doc_id), self.reader(doc_id, span)
+        return gr.Tabs(selected="corpus"), gr.update(value=doc_id), self.reader(doc_id, span, http)
 
     # ------------------------------------------------------------- « Mes documents »
     def check_upload(self, values: list) -> tuple[str, str] | None:
@@ -319,18 +328,19 @@ class App:
         return None
 
     def my_documents(self, request: gr.Request = None, problems=()) -> str:
-        """The « Mes documents » panel of this session."""
+        """The « Mes documents » panel of this session, in the visitor's language."""
+        lang = request_lang(request)
         docs = self.sessions.documents(session_of(request)) if self.sessions is not None else []
-        return render_my_documents(docs, problems, upload_limits(self.r.settings))
+        return render_my_documents(docs, problems, upload_limits(self.r.settings, lang), lang)
 
     def upload(self, files, request: gr.Request = None, progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
         """UI handler: store and index the files just uploaded, one line per refused file (never raises).
 
         Returns the panel's HTML and an empty file box (ready for the next files)."""
-        session, problems = session_of(request), []
+        session, problems, lang = session_of(request), [], request_lang(request)
         visitor = request_ip(request, self.trusted_proxies)  # as the guard reads it
         if self.sessions is not None and self.sessions.was_evicted(session):
-            problems.append(MSG_EVICTED)
+            problems.append(text("evicted", lang))
         paths = [f for f in (files if isinstance(files, list) else [files] if files else []) if isinstance(f, str)]
         job = self.sessions.begin_upload(session) if self.sessions is not None and session else None
         added: list[str] = []
@@ -341,8 +351,8 @@ class App:
                     self.sessions.discard(path)
                     continue
 
-                def tell(fraction: float, what: str, i=i) -> None:
-                    progress((i + fraction) / len(paths), desc=what)
+                def tell(fraction: float, what: str, i=i, name=name) -> None:
+                    progress((i + fraction) / len(paths), desc=upload_progress(what, name, lang))
 
                 try:
                     t0 = time.perf_counter()
@@ -353,23 +363,23 @@ class App:
                              time.perf_counter() - t0, info.chars, info.chunks)
                 except UploadError as exc:
                     if exc.code != "cancelled":
-                        problems.append(french_upload(exc))
+                        problems.append(french_upload(exc, lang))
                 except Exception:  # noqa: BLE001 (a visitor sees a sentence, the log has the trace)
                     log.exception("upload failed")
-                    problems.append(french_upload(UploadError("internal", name)))
+                    problems.append(french_upload(UploadError("internal", name), lang))
             if job is not None and job.cancel.is_set():  # the files this upload added go too: nothing half done
                 self.sessions.remove(session, added)
-                problems = [my_documents.text("cancelled")]
+                problems = [my_documents.text("cancelled", lang)]
                 log.info("uploads: an upload was cancelled (%d file(s) taken back out)", len(added))
         finally:
             if job is not None:
                 self.sessions.end_upload(session, job)
         return self.my_documents(request, problems), None
 
-    def cancel_upload(self, request: gr.Request = None, lang: str = "fr") -> str:
+    def cancel_upload(self, request: gr.Request = None, lang: str | None = None) -> str:
         """UI handler of « Annuler l'envoi »: stop this session's upload under way (or still waiting for its turn in
         the queue); once it has stopped (or after ``CANCEL_WAIT`` seconds), the « Mes documents » panel, saying so."""
-        session, stopped = session_of(request), None
+        session, stopped, lang = session_of(request), None, lang or request_lang(request)
         if self.sessions is not None:
             waiting = bool(session) and self.upload_waiting(session)
             stopped = self.sessions.cancel_upload(session, my_documents.CANCEL_WAIT, waiting=waiting)
@@ -383,7 +393,8 @@ class App:
         Returns the panel's HTML, the result panel's, and the note's row hidden."""
         if self.sessions is not None:
             self.sessions.end(session_of(request))
-        return self.my_documents(request), render_notice(MSG_CLEARED, "info"), gr.update(visible=False)
+        return (self.my_documents(request), render_notice(text("cleared", request_lang(request)), "info"),
+                gr.update(visible=False))
 
     def end_session(self, request: gr.Request = None) -> None:
         """The page's ``unload`` event (the tab closed): delete this session's documents and folder."""

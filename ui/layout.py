@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import json
 from pathlib import Path
 
 import gradio as gr
@@ -19,10 +20,11 @@ from starlette.middleware import Middleware
 
 from rag import MAX_K, MAX_QUESTION_CHARS, MODES, AppSettings, Retriever, Settings
 from rag.index.uploads import UPLOAD_SUFFIXES
-from ui import feedback, guard, my_documents
-from ui.about import EVAL_RESULTS, eval_plots, load_eval_summary, render_about
+from ui import feedback, guard, my_documents, page_language
+from ui.about import EVAL_RESULTS, eval_plots, load_eval_summary, render_about, summary_in
 from ui.handlers import DEFAULT_K, App
-from ui.messages import MSG_EMPTY
+from ui.i18n import STRINGS, text
+from ui.page_language import label
 from ui.render import render_documents, render_notice, render_plot
 from ui.sessions import Sessions
 from ui.why import text as why_text
@@ -33,23 +35,32 @@ DELETE_CACHE = (300, 900)  # every 5 minutes, Gradio deletes its temp files olde
 ENGINE = "engine"  # one concurrency group for every handler that answers or searches
 UPLOADS = "uploads"  # « Mes documents »: reading and embedding in a lane of their own, so questions keep theirs
 
-EXAMPLES = [
+# Example questions, each in its own language (marked so on the page).
+FRENCH_EXAMPLES = [
     "Que signifie un contrôle humain significatif ?",
-    "What does meaningful human control mean?",
     "Qu'est-ce que REAIM et quel type d'acteurs ce processus rassemble-t-il ?",
     "Quelles phases du cycle de vie des outils d'IA militaire l'Assemblée générale énumère-t-elle ?",
-    "On what date did the General Assembly adopt resolution 79/239?",
     "Que désigne le sigle SALA dans la note de l'UIP ?",
-    "What legal nature does the US draft give to the guidelines it proposes on autonomous weapons oversight?",
     "Quel dirigeant a affirmé en 2017 que la maîtrise de l'IA conférerait la domination mondiale ?",
+]
+EXAMPLES = [
+    FRENCH_EXAMPLES[0],
+    "What does meaningful human control mean?",
+    FRENCH_EXAMPLES[1],
+    FRENCH_EXAMPLES[2],
+    "On what date did the General Assembly adopt resolution 79/239?",
+    FRENCH_EXAMPLES[3],
+    "What legal nature does the US draft give to the guidelines it proposes on autonomous weapons oversight?",
+    FRENCH_EXAMPLES[4],
     "Why does the Ifri author argue that AI governance must be able to adapt over time?",
 ]
 
-MODE_LABELS = {
-    "hybrid": "Hybride : sens + mots-clés (recommandé)",
-    "dense": "Sémantique seule (plongements)",
-    "keyword": "Mots-clés seuls (BM25)",
-}
+
+def mode_choices(lang: str = "fr") -> list[tuple[str, str]]:
+    return [(text(f"mode_{m}", lang) if f"mode_{m}" in STRINGS else m, m) for m in MODES]
+
+
+MODE_LABELS = {m: label for label, m in mode_choices()}
 # The page's style, and its script: delegated click handlers for the buttons inside the HTML panels (copy a
 # reference; open the reader); then the reader's scroll to the marked passage.
 CSS = (ASSETS / "app.css").read_text(encoding="utf-8")
@@ -81,16 +92,12 @@ def app_limits(app_settings: AppSettings | None = None, settings: Settings | Non
 
 
 def launch_options() -> dict:
-    """What ``launch`` needs besides host and port (theme, CSS, page script)."""
-    return {"theme": theme(), "css": CSS, "js": JS}
+    """What ``launch`` needs besides host and port (theme, CSS, page script, the language picked before Gradio
+    starts)."""
+    return {"theme": theme(), "css": CSS, "js": JS, "head": page_language.head()}
 
 
 # --------------------------------------------------------------------------- layout
-HEADER = ('<a class="skip-link" href="#result">Aller au résultat</a>'
-          '<p id="result-status" class="sr-only" role="status" aria-live="polite"></p>'
-          '<div id="app-header"><h1>Gouvernance de l\'IA militaire — questions-réponses citées</h1>'
-          '<p>Réponses extraites mot pour mot des {n} documents du corpus, chaque phrase reliée à '
-          'sa source. Questions en français ou en anglais.</p></div>')
 API_DESCRIPTION = ("Answer a question from the corpus. Returns the Answer as JSON: status (answered, "
                    "related or off_topic), abstained (status != answered), confidence and level, message, "
                    "sentences (verbatim, with passage index and file offsets), passages, and notes (French: "
@@ -107,69 +114,81 @@ def ask_tab(app: App, choices: list[tuple[str, str]]) -> dict:
     """The « Question » tab's components: question, button, options, examples, result panel."""
     with gr.Row(equal_height=True):
         question = gr.Textbox(
-            label="Votre question", placeholder="Ex. : Que signifie un contrôle humain significatif ?",
+            label=text("question_label"), placeholder=text("question_placeholder"),
             lines=1, max_lines=4, scale=5, autofocus=True, elem_id="question",
             max_length=MAX_QUESTION_CHARS * 2, submit_btn=False)
-        ask_btn = gr.Button("Rechercher", variant="primary", scale=1, min_width=140, elem_id="ask-btn")
-    with gr.Accordion("Options de recherche", open=False):
+        ask_btn = gr.Button(text("ask_button"), variant="primary", scale=1, min_width=140, elem_id="ask-btn")
+    with gr.Accordion(text("options"), open=False) as options:
         with gr.Row():
-            k = gr.Slider(1, min(20, MAX_K), value=DEFAULT_K, step=1, label="Nombre de passages")
-            mode = gr.Radio([(MODE_LABELS.get(m, m), m) for m in MODES], value="hybrid",
-                            label="Mode de recherche")
-        docs = gr.CheckboxGroup(choices, value=list(app.doc_ids), label="Documents interrogés")
-    examples = gr.Examples(EXAMPLES, inputs=[question], label="Exemples (cliquer pour poser la question)",
-                           examples_per_page=len(EXAMPLES))
+            k = gr.Slider(1, min(20, MAX_K), value=DEFAULT_K, step=1, label=text("k_label"))
+            mode = gr.Radio(mode_choices(), value="hybrid", label=text("mode_label"))
+        docs = gr.CheckboxGroup(choices, value=list(app.doc_ids), label=text("docs_label"), elem_id="docs-filter")
+    examples = gr.Examples(EXAMPLES, inputs=[question], label=text("examples_label"),
+                           examples_per_page=len(EXAMPLES), elem_id="examples")
     mine = my_documents_panel(app) if app.sessions is not None else {}
     # A follow-up's reading (« Compris comme : … ») and the button that asks the question as typed instead.
     with gr.Row(visible=False, elem_id="understood-row", equal_height=True) as understood_row:
         understood = gr.HTML("", elem_id="understood", padding=False)
         alone = gr.Button(why_text("alone"), size="sm", variant="secondary", elem_id="ask-alone", scale=0,
                           min_width=200)
-    result = gr.HTML(render_notice(MSG_EMPTY, "info"), elem_id="result", padding=False)
+    result = gr.HTML(render_notice(text("empty"), "info"), elem_id="result", padding=False)
     verdicts = feedback.feedback_panel() if app.feedback.enabled else {}  # off unless the operator names a file
     previous = gr.State(None)  # the question before, as it was read: per browser tab
-    return dict(question=question, ask_btn=ask_btn, k=k, mode=mode, docs=docs, examples=examples, result=result,
-                understood_row=understood_row, understood=understood, ask_alone=alone, previous=previous, **mine,
-                **verdicts)
+    return dict(question=question, ask_btn=ask_btn, options=options, k=k, mode=mode, docs=docs, examples=examples,
+                result=result, understood_row=understood_row, understood=understood, ask_alone=alone,
+                previous=previous, **mine, **verdicts)
 
 
 def my_documents_panel(app: App) -> dict:
     """The « Mes documents » panel: files of this browser session only, searched with the corpus."""
-    with gr.Accordion("Mes documents (privés à cette session)", open=False, elem_id="my-docs-panel"):
+    with gr.Accordion(text("my_docs_title"), open=False, elem_id="my-docs-panel") as accordion:
         # No file_types: Gradio would refuse another type with an English error; rag.index.uploads refuses it in French.
-        files = gr.File(label="Ajouter des documents (" + ", ".join(s[1:].upper() for s in UPLOAD_SUFFIXES) + ")",
-                        file_count="multiple", type="filepath", elem_id="upload-files", height=120)
+        files = gr.File(label=text("upload_label", kinds=UPLOAD_KINDS), file_count="multiple", type="filepath",
+                        elem_id="upload-files", height=120)
         panel = gr.HTML(app.my_documents(), elem_id="my-docs-list", padding=False)
         with gr.Row():
             cancel = gr.Button(my_documents.text("cancel"), size="sm", variant="secondary", elem_id="cancel-upload")
-            clear = gr.Button("Effacer mes documents", size="sm", variant="secondary", elem_id="clear-docs")
-    return dict(upload_files=files, my_docs=panel, clear_docs=clear, cancel_upload=cancel)
+            clear = gr.Button(text("clear_docs"), size="sm", variant="secondary", elem_id="clear-docs")
+    return dict(my_docs_panel=accordion, upload_files=files, my_docs=panel, clear_docs=clear, cancel_upload=cancel)
+
+
+UPLOAD_KINDS = ", ".join(s[1:].upper() for s in UPLOAD_SUFFIXES)
 
 
 def corpus_tab(app: App, choices: list[tuple[str, str]]) -> dict:
     """The « Corpus » tab's components: the documents' table and the reader."""
-    gr.HTML(render_documents(app.documents, app.letters), padding=False)
+    documents = gr.HTML(render_documents(app.documents, app.letters), padding=False)
     reader_doc = gr.Dropdown([(t, d) for t, d in choices], value=app.doc_ids[0] if app.doc_ids else None,
-                             label="Lire un document (texte nettoyé)", elem_id="reader-doc")
-    reader = gr.HTML(app.reader(app.doc_ids[0]) if app.doc_ids else "", elem_id="reader", padding=False)
-    return dict(reader_doc=reader_doc, reader=reader)
+                             label=text("reader_label"), elem_id="reader-doc")
+    reader = gr.HTML(app.reader(app.doc_ids[0], lang="fr") if app.doc_ids else "", elem_id="reader", padding=False)
+    return dict(documents=documents, reader_doc=reader_doc, reader=reader)
 
 
-def about_tab(info: dict, threshold: float) -> None:
+def evaluation_title(lang: str = "fr") -> str:
+    return f'<div class="rag-result"><h3 class="sec-title">{text("evaluation", lang)}</h3></div>'
+
+
+def no_evaluation(lang: str = "fr") -> str:
+    return f'<div class="rag-result"><p class="muted">{text("no_eval", lang)}</p></div>'
+
+
+def about_tab(info: dict, threshold: float) -> dict:
     """The « À propos » tab: how it works, the index, the evaluation results."""
-    gr.HTML(render_about(info, threshold), padding=False)
-    gr.HTML('<div class="rag-result"><h3 class="sec-title">Évaluation</h3></div>', padding=False)
-    kind, text = load_eval_summary()
+    out = {"about": gr.HTML(render_about(info, threshold), padding=False),
+           "eval_title": gr.HTML(evaluation_title(), padding=False)}
+    kind, summary = load_eval_summary()
     if kind == "markdown":
-        gr.Markdown(text, elem_id="eval-summary")  # Markdown sanitises any HTML it contains
+        # Markdown sanitises any HTML it contains
+        out["eval_summary"] = gr.Markdown(summary_in(summary, "fr"), elem_id="eval-summary")
+        out["eval_summary"].english = summary
         raw = (EVAL_RESULTS / "summary.md").read_text(encoding="utf-8")
         for plot in eval_plots(raw):  # inline: no copy in Gradio's temp folder, no server path in /config
             gr.HTML(render_plot(plot), padding=False)
     elif kind == "metrics":
-        gr.HTML(f'<div class="rag-result">{text}</div>', padding=False)
+        gr.HTML(f'<div class="rag-result">{summary}</div>', padding=False)
     else:
-        gr.HTML('<div class="rag-result"><p class="muted">Les résultats d\'évaluation ne sont pas encore '
-                'disponibles (eval/results/summary.md absent).</p></div>', padding=False)
+        out["no_eval"] = gr.HTML(no_evaluation(), padding=False)
+    return out
 
 
 def wire(app: App, c: dict, tabs: gr.Tabs, upload_slots: int = 1) -> None:
@@ -211,6 +230,52 @@ def wire(app: App, c: dict, tabs: gr.Tabs, upload_slots: int = 1) -> None:
         feedback.wire_feedback(app.feedback, c, asked, cleared)
 
 
+def wire_language(demo: gr.Blocks, app: App, c: dict, info: dict) -> None:
+    """At page load, every static label in the visitor's language (``ui.page_language``), then the page's title,
+    ``<html lang>`` and the examples' own languages."""
+    n = len(app.documents)
+    targets = {
+        "header": (c["header"], lambda lang, _r: {"value": page_language.header(n, lang)}),
+        "tab_ask": (c["tab_ask"], label("tab_ask")), "tab_corpus": (c["tab_corpus"], label("tab_corpus")),
+        "tab_about": (c["tab_about"], label("tab_about")),
+        "question": (c["question"], label("question_label", placeholder=lambda lang: text("question_placeholder",
+                                                                                          lang))),
+        "ask_btn": (c["ask_btn"], lambda lang, _r: {"value": text("ask_button", lang)}),
+        "options": (c["options"], label("options")), "k": (c["k"], label("k_label")),
+        "mode": (c["mode"], label("mode_label", choices=mode_choices)), "docs": (c["docs"], label("docs_label")),
+        "examples": (c["examples"].dataset, label("examples_label")),
+        "ask_alone": (c["ask_alone"], lambda lang, _r: {"value": why_text("alone", lang)}),  # ui.why's own strings
+        "documents": (c["documents"], lambda lang, _r: {"value": render_documents(app.documents, app.letters, lang)}),
+        "reader_doc": (c["reader_doc"], label("reader_label")),
+        "reader": (c["reader"], lambda lang, _r: {"value": app.reader(app.doc_ids[0], lang=lang) if app.doc_ids
+                                                  else ""}),
+        "about": (c["about"], lambda lang, _r: {"value": render_about(info, app.threshold, lang)}),
+        "eval_title": (c["eval_title"], lambda lang, _r: {"value": evaluation_title(lang)}),
+    }
+    if "eval_summary" in c:
+        english = c["eval_summary"].english
+        targets["eval_summary"] = (c["eval_summary"], lambda lang, _r: {"value": summary_in(english, lang)})
+    if "no_eval" in c:
+        targets["no_eval"] = (c["no_eval"], lambda lang, _r: {"value": no_evaluation(lang)})
+    if "upload_files" in c:
+        targets.update({
+            "my_docs_panel": (c["my_docs_panel"], label("my_docs_title")),
+            "upload_files": (c["upload_files"], lambda lang, _r: {"label": text("upload_label", lang,
+                                                                                kinds=UPLOAD_KINDS)}),
+            "my_docs": (c["my_docs"], lambda _lang, request: {"value": app.my_documents(request)}),
+            "clear_docs": (c["clear_docs"], lambda lang, _r: {"value": text("clear_docs", lang)}),
+            "cancel_upload": (c["cancel_upload"], lambda lang, _r: {"value": my_documents.text("cancel", lang)}),
+        })
+    if "feedback_buttons" in c:  # « Juste / Faux / Il manque quelque chose » (ui.feedback's own strings)
+        targets.update(feedback.relabel_targets(c))
+    on_load, outputs = page_language.relabel(targets)
+    chosen = gr.Textbox(visible=False)
+    french = gr.Textbox(json.dumps(FRENCH_EXAMPLES, ensure_ascii=False), visible=False)
+    c["page_lang"] = chosen
+    demo.load(on_load, outputs=[*outputs, chosen], api_visibility="private", show_progress="hidden").then(
+        None, inputs=[chosen, french], js=page_language.AFTER_LOAD)
+
+
 def build_app(retriever: Retriever, app_settings: AppSettings | None = None, *, concurrency: int | None = None,
               queue_size: int | None = None, feedback_file: str | None = None) -> gr.Blocks:
     """The Gradio app over ``retriever`` (queue configured; launch it with ``launch(demo, ...)``).
@@ -232,17 +297,18 @@ def build_app(retriever: Retriever, app_settings: AppSettings | None = None, *, 
     info = retriever.info()
     choices = [(f"{app.letters[d.doc_id]} · {d.title}", d.doc_id) for d in app.documents]
 
-    with gr.Blocks(title="IA militaire : corpus de gouvernance — questions-réponses citées",
-                   delete_cache=DELETE_CACHE) as demo:
-        gr.HTML(HEADER.format(n=len(app.documents)), padding=False)
+    with gr.Blocks(title=text("page_title"), delete_cache=DELETE_CACHE) as demo:
+        components = {"header": gr.HTML(page_language.header(len(app.documents)), padding=False)}
         with gr.Tabs(selected="ask") as tabs:
-            with gr.Tab("Question", id="ask"):
-                components = ask_tab(app, choices)
-            with gr.Tab("Corpus", id="corpus"):
+            with gr.Tab(text("tab_ask"), id="ask") as tab_ask:
+                components.update(ask_tab(app, choices))
+            with gr.Tab(text("tab_corpus"), id="corpus") as tab_corpus:
                 components.update(corpus_tab(app, choices))
-            with gr.Tab("À propos", id="about"):
-                about_tab(info, app.threshold)
+            with gr.Tab(text("tab_about"), id="about") as tab_about:
+                components.update(about_tab(info, app.threshold))
+        components.update(tab_ask=tab_ask, tab_corpus=tab_corpus, tab_about=tab_about)
         wire(app, components, tabs, app_settings.upload_concurrency)
+        wire_language(demo, app, components, info)
         if sessions is not None:
             demo.unload(app.end_session)
     demo.upload_sessions, demo.feedback = sessions, verdicts

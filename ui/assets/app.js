@@ -9,7 +9,8 @@
       ta.remove();
     }
     const label = btn.dataset.label || btn.textContent; btn.dataset.label = label;
-    btn.textContent = ok ? '✓ Référence copiée' : 'Copie impossible : voir « Référence à copier »';
+    const say = (key, fallback) => (window.__ragText && window.__ragText(key)) || fallback;
+    btn.textContent = ok ? say('copied', '✓ Référence copiée') : say('copy_failed', 'Copie impossible : voir « Référence à copier »');
     btn.classList.toggle('done', ok);
     if (!ok) { const d = btn.closest('.card')?.querySelector('details.ref-box'); if (d) d.open = true; }
     setTimeout(() => { btn.textContent = label; btn.classList.remove('done'); }, 2500);
