@@ -18,12 +18,15 @@ pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright
 from test_app_browser import serious_violations  # noqa: E402
 
 from docs.screenshot import open_app, send_question  # noqa: E402
+from ui import feedback, my_documents  # noqa: E402
 from ui.i18n import STRINGS  # noqa: E402
 
 TIMEOUT = 30_000
 QUESTION = "What does meaningful human control mean?"
-# Every interface string that French and English write differently, French side (its fixed part before a field).
-FRENCH = sorted({v["fr"].split("{")[0].strip() for v in STRINGS.values() if v["fr"] != v["en"]} - {""}, key=len)
+# Every interface string that French and English write differently, French side (its fixed part before a field):
+# the page's, and those of the feedback panel and « Annuler l'envoi » (their own {"fr", "en"} tables).
+ALL = [*STRINGS.values(), *feedback.TEXTS.values(), *my_documents.TEXTS.values()]
+FRENCH = sorted({v["fr"].split("{")[0].strip() for v in ALL if v["fr"] != v["en"]} - {""}, key=len)
 FRENCH = [s for s in FRENCH if len(s) > 4]
 # Gradio's own French strings that an English page must not show.
 GRADIO_FRENCH = ["Utiliser via API", "Créé avec Gradio", "Paramètres", "Déposez", "Chargement"]
@@ -114,6 +117,7 @@ def test_an_upload_in_english(english, tmp_path):
     page.get_by_text("My documents (private to this session)").click()
     page.locator("#upload-files input[type=file]").set_input_files(str(note))
     page.locator("#my-docs-list .my-docs li").first.wait_for(timeout=60_000)
+    assert page.locator("#cancel-upload").inner_text().strip() == "Cancel the upload"
     panel = page.locator("#my-docs-list").inner_text()
     assert "characters" in panel and "passages" in panel and "visible in this session only" in panel
     assert french_shown(page) == []
@@ -157,4 +161,37 @@ def test_no_serious_accessibility_violation_on_the_english_page(browser, app_url
     answer(page)
     assert serious_violations(page) == []
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def with_feedback(app_retriever, tmp_path_factory):
+    """The app with a feedback file (the panel under an answer), served in-process."""
+    import app
+    from docs.screenshot import free_port
+
+    file = tmp_path_factory.mktemp("feedback") / "verdicts.jsonl"
+    demo = app.build_app(app_retriever, feedback_file=str(file))
+    port = free_port()
+    app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/", file
+    finally:
+        demo.close()
+
+
+def test_the_feedback_panel_in_english(browser, with_feedback):
+    url, file = with_feedback
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
+    page = context.new_page()
+    open_app(page, url)
+    answer(page)
+    page.locator("#feedback-wrong").wait_for(state="visible", timeout=TIMEOUT)
+    assert page.locator("#feedback-title").inner_text().strip() == "Is this answer right?"
+    assert french_shown(page) == []
+    page.locator("#feedback-wrong").click()
+    page.locator("#feedback-status .notice").wait_for(timeout=TIMEOUT)
+    assert "Thank you: your verdict “Wrong” is recorded" in page.locator("#feedback-status").inner_text()
+    assert french_shown(page) == []
+    assert '"verdict": "wrong"' in file.read_text(encoding="utf-8")
     context.close()
