@@ -18,14 +18,14 @@ pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright
 from test_app_browser import serious_violations  # noqa: E402
 
 from docs.screenshot import open_app, send_question  # noqa: E402
-from ui import feedback, my_documents  # noqa: E402
+from ui import feedback, my_documents, why  # noqa: E402
 from ui.i18n import STRINGS  # noqa: E402
 
 TIMEOUT = 30_000
 QUESTION = "What does meaningful human control mean?"
 # Every interface string that French and English write differently, French side (its fixed part before a field):
-# the page's, and those of the feedback panel and « Annuler l'envoi » (their own {"fr", "en"} tables).
-ALL = [*STRINGS.values(), *feedback.TEXTS.values(), *my_documents.TEXTS.values()]
+# the page's, and those of the feedback panel, « Annuler l'envoi » and « Pourquoi ce passage ? » (their own tables).
+ALL = [*STRINGS.values(), *feedback.TEXTS.values(), *my_documents.TEXTS.values(), *why.TEXTS.values()]
 FRENCH = sorted({v["fr"].split("{")[0].strip() for v in ALL if v["fr"] != v["en"]} - {""}, key=len)
 FRENCH = [s for s in FRENCH if len(s) > 4]
 # Gradio's own French strings that an English page must not show.
@@ -87,7 +87,11 @@ def test_an_english_browser_sees_no_french_interface_text_after_an_answer(englis
     assert page.locator("#result .answer").count() == 1, "the fixture corpus answers this question"
     assert page.locator("#result .answer .quote[lang=fr]").count() >= 1  # the quotes stay French, marked so
     assert "Extracted answer" in page.locator("#result").inner_text()
-    page.locator("#result article.card").first.locator("details.ref-box summary").click()
+    card = page.locator("#result article.card").first
+    card.locator("details.ref-box summary").click()
+    card.locator("details.why summary").click()  # « Why this passage? »: the signals, in English
+    assert card.locator("details.why summary").inner_text().strip() == "Why this passage?"
+    assert card.locator(".why-text").inner_text().strip()
     assert french_shown(page) == []
     page.wait_for_function("document.querySelector('#result-status').textContent.includes('Answer found')",
                            timeout=TIMEOUT)
@@ -195,3 +199,15 @@ def test_the_feedback_panel_in_english(browser, with_feedback):
     assert french_shown(page) == []
     assert '"verdict": "wrong"' in file.read_text(encoding="utf-8")
     context.close()
+
+
+def test_a_follow_up_in_english(english):
+    page = english
+    answer(page, "Who adopted resolution 79/239?")
+    send_question(page, "And when?")
+    page.locator("#understood-row .understood").wait_for(state="visible", timeout=TIMEOUT)
+    page.wait_for_function("document.querySelector('#result .asked q').textContent.includes('When was')",
+                           timeout=TIMEOUT)
+    assert "Understood as: When was resolution 79/239 adopted?" in page.locator("#understood-row").inner_text()
+    assert page.locator("#ask-alone").inner_text().strip() == "Ask the question on its own"
+    assert french_shown(page) == []

@@ -34,8 +34,12 @@ def render_why(expl: Explanation | None, lang: str = "fr") -> str:
     explanation."""
     if expl is None:
         return ""
+    said = esc(describe(expl, lang))
+    if lang != "fr" and expl.words:  # the words found are the corpus's (French): marked so on an English page
+        found = esc(", ".join(expl.words))
+        said = said.replace(found, f'<span lang="fr">{found}</span>', 1)
     return (f'<details class="why"><summary>{esc(text("why", lang))}</summary>'
-            f'<p class="why-text">{esc(describe(expl, lang))}</p></details>')
+            f'<p class="why-text">{said}</p></details>')
 
 
 def render_understood(read: str, lang: str = "fr") -> str:
