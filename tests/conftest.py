@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from corpora import APP_DOCS, APP_METADATA, ROOT, TINY_METADATA, write_corpus
+from corpora import APP_DOCS, APP_METADATA, MINE, ROOT, TINY_METADATA, write_corpus
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no test downloads anything
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -144,6 +144,35 @@ def browser():
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+# --------------------------------------------------------------------------- a visitor's own documents
+@pytest.fixture()
+def upload(tmp_path):
+    """Writes a file (``MINE`` unless told) into a stand-in for Gradio's upload cache; returns its path."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+
+    def write(name: str, content: str | bytes = MINE):
+        folder = cache / str(len(list(cache.iterdir())))
+        folder.mkdir()
+        path = folder / name
+        path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
+        return path
+
+    write.cache = cache
+    return write
+
+
+@pytest.fixture()
+def sessions(tiny_retriever, tmp_path, upload):
+    """The visitors' sessions over the tiny corpus, their uploads in a folder of the test's."""
+    from ui.sessions import Sessions
+
+    s = Sessions(tiny_retriever, tiny_retriever.settings.replace(upload_dir=str(tmp_path / "uploads")),
+                 sweep_every=3600, upload_folder=upload.cache)
+    yield s
+    s.close()
 
 
 # --------------------------------------------------------------------------- builds that count what they embed

@@ -1,5 +1,6 @@
 """The corpora of the tests: the tiny one with the debris of the real corpus (``TINY``), the app's French one
-(``APP_DOCS``, with markup that must never run), and ``write_corpus`` to put one in a folder.
+(``APP_DOCS``, with markup that must never run), a visitor's own note (``MINE``, uploaded), and ``write_corpus`` to
+put one in a folder.
 
 Plain data and helpers, imported by name (``from corpora import TINY, write_corpus``); the fixtures built on them
 are in conftest.py.
@@ -131,4 +132,18 @@ title = "Note technique <b>sécurité</b> des interfaces"
 body = "Équipe de test <script>alert(3)</script>"
 kind = "Note technique"
 date = "2025"
+"""
+
+
+# A visitor's own document, uploaded in the tests of « Mes documents »: nothing of it is in any corpus.
+MINE_ANSWER = "Le projet Héliotrope de drones sous-marins est financé à hauteur de 42 millions d'euros par la marine."
+MINE = f"""# Le projet Héliotrope
+
+## Financement
+
+{MINE_ANSWER}
+
+## Calendrier
+
+Sa livraison à la marine est prévue en 2031, après deux années d'essais en mer.
 """

@@ -11,18 +11,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from corpora import MINE_ANSWER
 
 from eval.feedback import candidates, fold
 from rag.index.uploads import Collection, UploadError
 from ui.feedback import COMMENT_BOX, COMMENT_CHARS, Feedback
 from ui.handlers import App
-from ui.sessions import Sessions
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "Quel budget pour l'intelligence artificielle de défense en 2030 ?"
-MINE_ANSWER = "Le projet Héliotrope de drones sous-marins est financé à hauteur de 42 millions d'euros par la marine."
-MINE = (f"# Le projet Héliotrope\n\n## Financement\n\n{MINE_ANSWER}\n\n## Calendrier\n\n"
-        "Sa livraison est prévue en 2031.\n")
 OTHER = "# La flotte\n\nLa flotte compte douze frégates de défense aérienne, livrées entre 2027 et 2029.\n"
 VISITOR = "203.0.113.77"
 LINE_KEYS = {"time", "question", "mode", "k", "docs", "outcome", "confidence", "level", "quotes", "passages",
@@ -33,29 +30,6 @@ def visitor(session: str):
     """A request as Gradio gives it: a session, a client address, headers that name the address again."""
     return SimpleNamespace(session_hash=session, client=SimpleNamespace(host=VISITOR, port=5555),
                            headers={"x-forwarded-for": VISITOR, "user-agent": "Mozilla/5.0 test"})
-
-
-@pytest.fixture()
-def upload(tmp_path):
-    cache = tmp_path / "cache"
-    cache.mkdir()
-
-    def write(name: str, content: str = MINE):
-        folder = cache / str(len(list(cache.iterdir())))
-        folder.mkdir()
-        (folder / name).write_text(content, encoding="utf-8")
-        return folder / name
-
-    write.cache = cache
-    return write
-
-
-@pytest.fixture()
-def sessions(tiny_retriever, tmp_path, upload):
-    s = Sessions(tiny_retriever, tiny_retriever.settings.replace(upload_dir=str(tmp_path / "uploads")),
-                 sweep_every=3600, upload_folder=upload.cache)
-    yield s
-    s.close()
 
 
 def lines(path: Path) -> list[dict]:

@@ -6,50 +6,14 @@ from __future__ import annotations
 import time
 
 import pytest
+from corpora import MINE
+from corpora import MINE_ANSWER as ANSWER
 
 from rag.index.uploads import Collection, UploadError, display_name
 from ui.messages import french_upload
 from ui.sessions import Sessions
 
 QUESTION = "Combien coûte le projet Héliotrope ?"
-ANSWER = "Le projet Héliotrope de drones sous-marins est financé à hauteur de 42 millions d'euros par la marine."
-MINE = f"""# Le projet Héliotrope
-
-## Financement
-
-{ANSWER}
-
-## Calendrier
-
-Sa livraison à la marine est prévue en 2031, après deux années d'essais en mer.
-"""
-
-
-@pytest.fixture()
-def upload(tmp_path):
-    """Writes a file into a stand-in for Gradio's upload cache; returns its path."""
-    cache = tmp_path / "cache"
-    cache.mkdir()
-
-    def write(name: str, content: str | bytes = MINE):
-        folder = cache / str(len(list(cache.iterdir())))
-        folder.mkdir()
-        path = folder / name
-        path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-        return path
-
-    write.cache = cache
-    return write
-
-
-@pytest.fixture()
-def sessions(tiny_retriever, tmp_path, upload):
-    s = Sessions(tiny_retriever, tiny_retriever.settings.replace(upload_dir=str(tmp_path / "uploads")),
-                 sweep_every=3600, upload_folder=upload.cache)
-    yield s
-    s.close()
-
-
 def test_an_uploaded_document_is_found_and_cited_exactly(tiny_retriever, upload):
     collection = Collection(tiny_retriever)
     path = upload("rapport.md")
