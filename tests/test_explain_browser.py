@@ -43,6 +43,9 @@ def wait_asked(page, question: str) -> None:
 def test_why_this_passage_opens_with_the_keyboard_and_shows_the_signals(page):
     send_question(page, "Que signifie un contrôle humain significatif ?")
     wait_asked(page, "Que signifie un contrôle humain significatif ?")
+    # the page gives the answer the focus a moment after it shows it: only then is the focus the test's to move
+    page.wait_for_function("() => !!document.activeElement && !!document.activeElement.closest('#result')",
+                           timeout=TIMEOUT)
     why = page.locator("#result details.why").first
     summary = why.locator("summary")
     assert summary.inner_text() == "Pourquoi ce passage ?"
