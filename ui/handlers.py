@@ -13,25 +13,21 @@ import gradio as gr
 from rag import MAX_K, MAX_QUESTION_CHARS, MODES, Answer, QueryError, Retriever
 from rag.answering.citation import answer_json, citations
 from rag.corpus.documents import CorpusError, original_file
-from rag.index.uploads import UploadError, display_name
 from rag.retrieval.request import QUESTION_TOKENS, normalize_question
 from rag.text.followup import read_with
 from ui import my_documents
 from ui.feedback import Feedback, answer_record
-from ui.guard import request_ip
 from ui.i18n import DEFAULT, request_lang, text
 from ui.messages import (
     MSG_INTERNAL,
     MSG_STALE,
     PARAMETER,
     french,
-    french_upload,
     msg_too_long,
-    upload_limits,
-    upload_progress,
 )
-from ui.render import doc_letters, render_answer, render_my_documents, render_notice, render_reader
-from ui.sessions import Sessions
+from ui.my_documents import MyDocumentsHandlers
+from ui.render import doc_letters, render_answer, render_notice, render_reader
+from ui.sessions import Sessions, session_of
 from ui.why import render_understood
 
 log = logging.getLogger("app")
@@ -48,13 +44,7 @@ def check_question(question) -> str:
     return normalize_question("" if question is None else question)
 
 
-def session_of(request) -> str | None:
-    """The browser session's id Gradio gives a handler (None outside a request)."""
-    value = getattr(request, "session_hash", None) if request is not None else None
-    return value if isinstance(value, str) and value else None
-
-
-class App:
+class App(MyDocumentsHandlers):
     """Event handlers bound to one retriever, and to each session's own documents (``sessions``, None when
     uploads are off)."""
 
@@ -316,87 +306,3 @@ class App:
             return gr.update(), gr.update(), gr.update()
         span = self.r.clean_document(doc_id).to_clean(start, end)
         return gr.Tabs(selected="corpus"), gr.update(value=doc_id), self.reader(doc_id, span, http)
-
-    # ------------------------------------------------------------- « Mes documents »
-    def check_upload(self, values: list) -> tuple[str, str] | None:
-        """Pre-queue check of an upload event: at most ``upload_max_files`` file references."""
-        files = (list(values) + [None])[0]
-        limit = self.r.settings.upload_max_files
-        if files is not None and not (isinstance(files, list) and len(files) <= limit
-                                      and all(isinstance(f, dict) for f in files)):
-            return "files", f"Au plus {limit} fichiers par session."
-        return None
-
-    def my_documents(self, request: gr.Request = None, problems=()) -> str:
-        """The « Mes documents » panel of this session, in the visitor's language."""
-        lang = request_lang(request)
-        docs = self.sessions.documents(session_of(request)) if self.sessions is not None else []
-        return render_my_documents(docs, problems, upload_limits(self.r.settings, lang), lang)
-
-    def upload(self, files, request: gr.Request = None, progress=gr.Progress()):  # noqa: B008 (Gradio's idiom)
-        """UI handler: store and index the files just uploaded, one line per refused file (never raises).
-
-        Returns the panel's HTML and an empty file box (ready for the next files)."""
-        session, problems, lang = session_of(request), [], request_lang(request)
-        visitor = request_ip(request, self.trusted_proxies)  # as the guard reads it
-        if self.sessions is not None and self.sessions.was_evicted(session):
-            problems.append(text("evicted", lang))
-        paths = [f for f in (files if isinstance(files, list) else [files] if files else []) if isinstance(f, str)]
-        job = self.sessions.begin_upload(session) if self.sessions is not None and session else None
-        added: list[str] = []
-        try:
-            for i, path in enumerate(paths):
-                name = display_name(path)
-                if job is not None and job.cancel.is_set():  # « Annuler l'envoi »: the rest is not read
-                    self.sessions.discard(path)
-                    continue
-
-                def tell(fraction: float, what: str, i=i, name=name) -> None:
-                    progress((i + fraction) / len(paths), desc=upload_progress(what, name, lang))
-
-                try:
-                    t0 = time.perf_counter()
-                    info = self.sessions.add(session, path, name, tell, visitor=visitor,
-                                             cancelled=job.cancel.is_set if job is not None else None)
-                    added.append(info.doc_id)
-                    log.info("uploads: %s indexed in %.1f s (%d characters, %d passages)", info.doc_id,
-                             time.perf_counter() - t0, info.chars, info.chunks)
-                except UploadError as exc:
-                    if exc.code != "cancelled":
-                        problems.append(french_upload(exc, lang))
-                except Exception:  # noqa: BLE001 (a visitor sees a sentence, the log has the trace)
-                    log.exception("upload failed")
-                    problems.append(french_upload(UploadError("internal", name), lang))
-            if job is not None and job.cancel.is_set():  # the files this upload added go too: nothing half done
-                self.sessions.remove(session, added)
-                problems = [my_documents.text("cancelled", lang)]
-                log.info("uploads: an upload was cancelled (%d file(s) taken back out)", len(added))
-        finally:
-            if job is not None:
-                self.sessions.end_upload(session, job)
-        return self.my_documents(request, problems), None
-
-    def cancel_upload(self, request: gr.Request = None, lang: str | None = None) -> str:
-        """UI handler of « Annuler l'envoi »: stop this session's upload under way (or still waiting for its turn in
-        the queue); once it has stopped (or after ``CANCEL_WAIT`` seconds), the « Mes documents » panel, saying so."""
-        session, stopped, lang = session_of(request), None, lang or request_lang(request)
-        if self.sessions is not None:
-            waiting = bool(session) and self.upload_waiting(session)
-            stopped = self.sessions.cancel_upload(session, my_documents.CANCEL_WAIT, waiting=waiting)
-        key = "none" if stopped is None else "cancelled" if stopped else "cancelling"
-        return self.my_documents(request, [my_documents.text(key, lang)])
-
-    def clear_documents(self, request: gr.Request = None):
-        """UI handler: delete this session's documents now; the answer on screen, which may quote them, goes too,
-        and the « Compris comme » note above it.
-
-        Returns the panel's HTML, the result panel's, and the note's row hidden."""
-        if self.sessions is not None:
-            self.sessions.end(session_of(request))
-        return (self.my_documents(request), render_notice(text("cleared", request_lang(request)), "info"),
-                gr.update(visible=False))
-
-    def end_session(self, request: gr.Request = None) -> None:
-        """The page's ``unload`` event (the tab closed): delete this session's documents and folder."""
-        if self.sessions is not None:
-            self.sessions.end(session_of(request))

@@ -36,6 +36,12 @@ from ui.memory import release_free_memory
 log = logging.getLogger("app")
 
 
+def session_of(request) -> str | None:
+    """The browser session's id Gradio gives a handler (None outside a request)."""
+    value = getattr(request, "session_hash", None) if request is not None else None
+    return value if isinstance(value, str) and value else None
+
+
 @dataclass
 class Upload:
     """One upload event under way in a session: ``cancel`` asks it to stop, ``done`` says it has."""
