@@ -46,15 +46,6 @@ def test_every_key_has_both_languages_with_the_same_fields():
         assert fields(value["fr"]) == fields(value["en"]), key
 
 
-def test_the_feedback_panel_the_upload_cancel_and_the_explanations_have_both_languages_too():
-    from ui import feedback, my_documents, why
-
-    for table in (feedback.TEXTS, my_documents.TEXTS, why.TEXTS):
-        for key, value in table.items():
-            assert set(value) == set(LANGS) and value["fr"].strip() and value["en"].strip(), key
-            assert fields(value["fr"]) == fields(value["en"]), key
-
-
 def test_each_language_writes_its_own_quotation_marks():
     for key, value in STRINGS.items():
         assert "“" not in value["fr"] and "”" not in value["fr"], key

@@ -31,8 +31,9 @@ from pathlib import Path
 import gradio as gr
 
 from rag.index.uploads import DOC_PREFIX
-from ui.i18n import request_lang
+from ui.i18n import request_lang, text
 from ui.render import esc, render_notice
+from ui.sessions import session_of
 
 log = logging.getLogger("app")
 
@@ -42,49 +43,6 @@ SESSIONS_KEPT = 2000  # sessions whose last answer is remembered (the oldest for
 GROUP = "feedback"  # the concurrency group of the verdicts (one file, written one line at a time)
 VERDICTS = ("right", "wrong", "missing")
 
-# Every string the visitor reads, in French and English (``text`` picks one).
-TEXTS = {
-    "title": {"fr": "Cette réponse est-elle juste ?", "en": "Is this answer right?"},
-    "right": {"fr": "Juste", "en": "Right"},
-    "wrong": {"fr": "Faux", "en": "Wrong"},
-    "missing": {"fr": "Il manque quelque chose", "en": "Something is missing"},
-    "comment": {"fr": f"Commentaire (facultatif, {COMMENT_CHARS} caractères au plus)",
-                "en": f"Comment (optional, at most {COMMENT_CHARS} characters)"},
-    "placeholder": {"fr": "Ex. : la bonne réponse est au paragraphe 8 de la résolution.",
-                    "en": "E.g. the right answer is in paragraph 8 of the resolution."},
-    "privacy": {"fr": "Sont enregistrés la question, les options, les passages affichés, votre avis et votre "
-                      "commentaire ; ni votre adresse, ni votre session, ni le texte de vos documents.",
-                "en": "What is recorded: the question, the options, the passages shown, your verdict and your "
-                      "comment; not your address, your session or the text of your own documents."},
-    "thanks": {"fr": "Merci : votre avis « {verdict} » est enregistré ; il servira à écrire de nouvelles questions "
-                     "de test.",
-               "en": "Thank you: your verdict “{verdict}” is recorded; it will help write new test questions."},
-    "no_answer": {"fr": "Posez d'abord une question : l'avis porte sur la réponse affichée.",
-                  "en": "Ask a question first: the verdict is about the answer on screen."},
-    "too_long": {"fr": "Commentaire trop long : {n} caractères, {limit} au plus. Raccourcissez-le puis cliquez de "
-                       "nouveau ; rien n'a été enregistré, votre texte est conservé.",
-                 "en": "Comment too long: {n} characters, at most {limit}. Shorten it and click again; nothing was "
-                       "recorded and your text is kept."},
-    "full": {"fr": "Votre avis n'a pas été enregistré : le fichier des avis a atteint sa taille maximale ({mb} Mo). "
-                   "La réponse reste affichée.",
-             "en": "Your verdict was not recorded: the feedback file has reached its maximum size ({mb} MB). "
-                   "The answer stays on screen."},
-    "unwritable": {"fr": "Votre avis n'a pas pu être enregistré : le fichier des avis n'est pas accessible en "
-                         "écriture sur le serveur. La réponse reste affichée.",
-                   "en": "Your verdict could not be recorded: the feedback file cannot be written on the server. "
-                         "The answer stays on screen."},
-}
-
-
-def text(key: str, lang: str = "fr") -> str:
-    """One of ``TEXTS`` in ``lang`` (French for any other)."""
-    entry = TEXTS[key]
-    return entry.get(lang, entry["fr"])
-
-
-def session_key(request) -> str | None:
-    value = getattr(request, "session_hash", None) if request is not None else None
-    return value if isinstance(value, str) and value else None
 
 
 def answer_record(answer, k, mode, docs) -> dict:
@@ -177,7 +135,7 @@ class Feedback:
         """Pre-queue check of a verdict's input (``ui.guard``): a comment is text, of a bounded size."""
         comment = (list(values) + [None])[0]
         if comment is not None and not (isinstance(comment, str) and len(comment) <= COMMENT_BOX):
-            return "comment", text("too_long").format(n=len(comment) if isinstance(comment, str) else "?",
+            return "comment", text("feedback_too_long", n=len(comment) if isinstance(comment, str) else "?",
                                                        limit=COMMENT_CHARS)
         return None
 
@@ -187,10 +145,10 @@ class Feedback:
         lang = lang or request_lang(request)
         comment = (comment if isinstance(comment, str) else "").strip()
         if len(comment) > COMMENT_CHARS:
-            return render_notice(text("too_long", lang).format(n=len(comment), limit=COMMENT_CHARS), "warning")
-        record = self.shown(session_key(request))
+            return render_notice(text("feedback_too_long", lang, n=len(comment), limit=COMMENT_CHARS), "warning")
+        record = self.shown(session_of(request))
         if record is None:
-            return render_notice(text("no_answer", lang), "info")
+            return render_notice(text("feedback_no_answer", lang), "info")
         line = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **record, "verdict": verdict,
                 "comment": comment}
         try:
@@ -199,10 +157,10 @@ class Feedback:
             log.exception("feedback failed")
             problem = "unwritable"
         if problem == "full":
-            return render_notice(text("full", lang).format(mb=self.max_bytes // (1024 * 1024)), "warning")
+            return render_notice(text("feedback_full", lang, mb=self.max_bytes // (1024 * 1024)), "warning")
         if problem:
-            return render_notice(text("unwritable", lang), "warning")
-        return render_notice(text("thanks", lang).format(verdict=text(verdict, lang)), "info")
+            return render_notice(text("feedback_unwritable", lang), "warning")
+        return render_notice(text("feedback_thanks", lang, verdict=text(f"feedback_{verdict}", lang)), "info")
 
     def right(self, comment, request: gr.Request = None, lang: str | None = None) -> str:
         return self.submit("right", comment, request, lang)
@@ -216,12 +174,12 @@ class Feedback:
     def after_answer(self, question, k, mode, docs, request: gr.Request = None):
         """After a question: the panel shows when an answer to exactly these inputs is on screen, with an empty
         comment and no message."""
-        shown = self.shown(session_key(request), (question, k, mode, docs)) is not None
+        shown = self.shown(session_of(request), (question, k, mode, docs)) is not None
         return gr.update(visible=shown), gr.update(value=""), ""
 
     def hide(self, request: gr.Request = None):
         """The answer is gone (« Effacer mes documents »): nothing left to judge."""
-        self.forget(session_key(request))
+        self.forget(session_of(request))
         return gr.update(visible=False), ""
 
 
@@ -238,33 +196,38 @@ def feedback_panel(lang: str = "fr") -> dict:
     with gr.Group(visible=False, elem_id="feedback") as group:
         title = gr.HTML(panel_title(lang), padding=False)
         with gr.Row(equal_height=True):
-            buttons = {v: gr.Button(text(v, lang), size="sm", variant="secondary", elem_id=f"feedback-{v}",
-                                    min_width=120) for v in VERDICTS}
-        comment = gr.Textbox(label=text("comment", lang), placeholder=text("placeholder", lang), lines=2,
-                             max_lines=6, max_length=COMMENT_BOX, elem_id="feedback-comment")
+            buttons = {v: gr.Button(text(f"feedback_{v}", lang), size="sm", variant="secondary",
+                                    elem_id=f"feedback-{v}", min_width=120) for v in VERDICTS}
+        comment = gr.Textbox(**comment_labels(lang), lines=2, max_lines=6, max_length=COMMENT_BOX,
+                             elem_id="feedback-comment")
         status = gr.HTML("", elem_id="feedback-status", padding=False)
         privacy = gr.HTML(panel_privacy(lang), padding=False)
     return dict(feedback_group=group, feedback_buttons=buttons, feedback_comment=comment, feedback_status=status,
                 feedback_title=title, feedback_privacy=privacy)
 
 
+def comment_labels(lang: str) -> dict:
+    """The comment box's label and placeholder in ``lang``."""
+    return {"label": text("feedback_comment", lang, limit=COMMENT_CHARS),
+            "placeholder": text("feedback_placeholder", lang)}
+
+
 def panel_title(lang: str = "fr") -> str:
-    return f'<h2 class="sec-title feedback-title" id="feedback-title">{esc(text("title", lang))}</h2>'
+    return f'<h2 class="sec-title feedback-title" id="feedback-title">{esc(text("feedback_title", lang))}</h2>'
 
 
 def panel_privacy(lang: str = "fr") -> str:
-    return f'<p class="muted feedback-privacy">{esc(text("privacy", lang))}</p>'
+    return f'<p class="muted feedback-privacy">{esc(text("feedback_privacy", lang))}</p>'
 
 
 def relabel_targets(c: dict) -> dict:
     """The panel's labels for ``ui.page_language.relabel``: (component, a function of (lang, request) giving its
     update's fields) by name."""
-    out = {f"feedback_{v}": (button, lambda lang, _r, v=v: {"value": text(v, lang)})
+    out = {f"feedback_{v}": (button, lambda lang, _r, v=v: {"value": text(f"feedback_{v}", lang)})
            for v, button in c["feedback_buttons"].items()}
     out.update(feedback_title=(c["feedback_title"], lambda lang, _r: {"value": panel_title(lang)}),
                feedback_privacy=(c["feedback_privacy"], lambda lang, _r: {"value": panel_privacy(lang)}),
-               feedback_comment=(c["feedback_comment"], lambda lang, _r: {"label": text("comment", lang),
-                                                                          "placeholder": text("placeholder", lang)}))
+               feedback_comment=(c["feedback_comment"], lambda lang, _r: comment_labels(lang)))
     return out
 
 

@@ -255,7 +255,7 @@ class App(MyDocumentsHandlers):
         if my_documents.is_upload_id(doc_id) and doc_id not in self.doc_ids:
             own = self.own_document(doc_id, session_of(request))
             if own is None:
-                return render_notice(my_documents.text("not_yours", lang), "warning")
+                return render_notice(text("my_doc_not_yours", lang), "warning")
             return render_reader(own[0], own[1], span, my_documents.MINE_LETTER, lang)
         if not isinstance(doc_id, str) or doc_id not in self.doc_ids:
             return render_notice(text("choose_document", lang), "info")

@@ -27,7 +27,6 @@ from ui.i18n import STRINGS, text
 from ui.page_language import label
 from ui.render import render_documents, render_notice, render_plot
 from ui.sessions import Sessions
-from ui.why import text as why_text
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
@@ -129,7 +128,7 @@ def ask_tab(app: App, choices: list[tuple[str, str]]) -> dict:
     # A follow-up's reading (« Compris comme : … ») and the button that asks the question as typed instead.
     with gr.Row(visible=False, elem_id="understood-row", equal_height=True) as understood_row:
         understood = gr.HTML("", elem_id="understood", padding=False)
-        alone = gr.Button(why_text("alone"), size="sm", variant="secondary", elem_id="ask-alone", scale=0,
+        alone = gr.Button(text("ask_alone"), size="sm", variant="secondary", elem_id="ask-alone", scale=0,
                           min_width=200)
     result = gr.HTML(render_notice(text("empty"), "info"), elem_id="result", padding=False)
     verdicts = feedback.feedback_panel() if app.feedback.enabled else {}  # off unless the operator names a file
@@ -147,7 +146,7 @@ def my_documents_panel(app: App) -> dict:
                         elem_id="upload-files", height=120)
         panel = gr.HTML(app.my_documents(), elem_id="my-docs-list", padding=False)
         with gr.Row():
-            cancel = gr.Button(my_documents.text("cancel"), size="sm", variant="secondary", elem_id="cancel-upload")
+            cancel = gr.Button(text("upload_cancel"), size="sm", variant="secondary", elem_id="cancel-upload")
             clear = gr.Button(text("clear_docs"), size="sm", variant="secondary", elem_id="clear-docs")
     return dict(my_docs_panel=accordion, upload_files=files, my_docs=panel, clear_docs=clear, cancel_upload=cancel)
 
@@ -244,7 +243,7 @@ def wire_language(demo: gr.Blocks, app: App, c: dict, info: dict) -> None:
         "options": (c["options"], label("options")), "k": (c["k"], label("k_label")),
         "mode": (c["mode"], label("mode_label", choices=mode_choices)), "docs": (c["docs"], label("docs_label")),
         "examples": (c["examples"].dataset, label("examples_label")),
-        "ask_alone": (c["ask_alone"], lambda lang, _r: {"value": why_text("alone", lang)}),  # ui.why's own strings
+        "ask_alone": (c["ask_alone"], lambda lang, _r: {"value": text("ask_alone", lang)}),
         "documents": (c["documents"], lambda lang, _r: {"value": render_documents(app.documents, app.letters, lang)}),
         "reader_doc": (c["reader_doc"], label("reader_label")),
         "reader": (c["reader"], lambda lang, _r: {"value": app.reader(app.doc_ids[0], lang=lang) if app.doc_ids
@@ -264,7 +263,7 @@ def wire_language(demo: gr.Blocks, app: App, c: dict, info: dict) -> None:
                                                                                 kinds=UPLOAD_KINDS)}),
             "my_docs": (c["my_docs"], lambda _lang, request: {"value": app.my_documents(request)}),
             "clear_docs": (c["clear_docs"], lambda lang, _r: {"value": text("clear_docs", lang)}),
-            "cancel_upload": (c["cancel_upload"], lambda lang, _r: {"value": my_documents.text("cancel", lang)}),
+            "cancel_upload": (c["cancel_upload"], lambda lang, _r: {"value": text("upload_cancel", lang)}),
         })
     if "feedback_buttons" in c:  # « Juste / Faux / Il manque quelque chose » (ui.feedback's own strings)
         targets.update(feedback.relabel_targets(c))

@@ -3,8 +3,8 @@ small pieces the reader's handlers share.
 
 A session's own documents open in the Corpus tab's reader like the corpus's (the card's « Lire dans le document »
 and the reader's list, where they are labelled « M · titre (vos documents) »); only the session that uploaded a
-document can read it: another gets ``TEXTS["not_yours"]``. An upload under way can be cancelled: its files are
-taken back out, so the session's documents are exactly what they were before it (``ui.sessions.Sessions``).
+document can read it: another is told it is not available. An upload under way can be cancelled: its files are taken
+back out, so the session's documents are exactly what they were before it (``ui.sessions.Sessions``).
 """
 
 from __future__ import annotations
@@ -27,27 +27,6 @@ log = logging.getLogger("app")
 CANCEL_WAIT = 20.0  # seconds « Annuler l'envoi » waits for the upload to have stopped before it answers
 CANCEL_GROUP = "cancel"  # its concurrency group: never behind the uploads it cancels
 
-# Every string the visitor reads, in French and English (``text`` picks one).
-TEXTS = {
-    "mine": {"fr": "{letter} · {title} (vos documents)", "en": "{letter} · {title} (your documents)"},
-    "not_yours": {"fr": "Ce document n'est pas disponible : un document envoyé n'est lisible que dans la session "
-                        "qui l'a envoyé (il a peut-être été effacé).",
-                  "en": "This document is not available: an uploaded document can only be read in the session that "
-                        "uploaded it (it may have been deleted)."},
-    "cancel": {"fr": "Annuler l'envoi", "en": "Cancel the upload"},
-    "cancelled": {"fr": "Envoi annulé : aucun de ses fichiers n'a été gardé ; vos documents sont tels qu'avant "
-                        "l'envoi.",
-                  "en": "Upload cancelled: none of its files was kept; your documents are as they were before it."},
-    "cancelling": {"fr": "Annulation demandée : l'envoi s'arrête à sa prochaine étape, sans rien garder.",
-                   "en": "Cancellation requested: the upload stops at its next step and keeps nothing."},
-    "none": {"fr": "Aucun envoi en cours.", "en": "No upload under way."},
-}
-
-
-def text(key: str, lang: str = "fr") -> str:
-    """One of ``TEXTS`` in ``lang`` (French for any other)."""
-    entry = TEXTS[key]
-    return entry.get(lang, entry["fr"])
 
 
 def is_upload_id(doc_id) -> bool:
@@ -56,7 +35,7 @@ def is_upload_id(doc_id) -> bool:
 
 def reader_choices(corpus: list[tuple[str, str]], mine, lang: str = "fr") -> list[tuple[str, str]]:
     """The reader's list: the corpus's documents, then the session's own (``DocumentInfo``), labelled as such."""
-    return list(corpus) + [(text("mine", lang).format(letter=MINE_LETTER, title=d.title), d.doc_id) for d in mine]
+    return list(corpus) + [(i18n.text("my_doc_mine", lang, letter=MINE_LETTER, title=d.title), d.doc_id) for d in mine]
 
 
 class MyDocumentsHandlers:
@@ -114,7 +93,7 @@ class MyDocumentsHandlers:
                     problems.append(french_upload(UploadError("internal", name), lang))
             if job is not None and job.cancel.is_set():  # the files this upload added go too: nothing half done
                 self.sessions.remove(session, added)
-                problems = [text("cancelled", lang)]
+                problems = [i18n.text("upload_cancelled", lang)]
                 log.info("uploads: an upload was cancelled (%d file(s) taken back out)", len(added))
         finally:
             if job is not None:
@@ -128,8 +107,8 @@ class MyDocumentsHandlers:
         if self.sessions is not None:
             waiting = bool(session) and self.upload_waiting(session)
             stopped = self.sessions.cancel_upload(session, CANCEL_WAIT, waiting=waiting)
-        key = "none" if stopped is None else "cancelled" if stopped else "cancelling"
-        return self.my_documents(request, [text(key, lang)])
+        key = "upload_none" if stopped is None else "upload_cancelled" if stopped else "upload_cancelling"
+        return self.my_documents(request, [i18n.text(key, lang)])
 
     def clear_documents(self, request: gr.Request = None):
         """UI handler: delete this session's documents now; the answer on screen, which may quote them, goes too,

@@ -152,7 +152,59 @@ _RESULT = {
     "no_my_docs": {"fr": "Aucun document envoyé dans cette session.", "en": "No document uploaded in this session."},
 }
 
-STRINGS: dict[str, dict[str, str]] = {**_PAGE, **_RESULT}
+# the feedback panel (ui.feedback), « Mes documents » and its uploads (ui.my_documents), « Pourquoi ce passage ? »
+# and the follow-up note (ui.why)
+_PANELS = {
+    "feedback_title": {"fr": "Cette réponse est-elle juste ?", "en": "Is this answer right?"},
+    "feedback_right": {"fr": "Juste", "en": "Right"},
+    "feedback_wrong": {"fr": "Faux", "en": "Wrong"},
+    "feedback_missing": {"fr": "Il manque quelque chose", "en": "Something is missing"},
+    "feedback_comment": {"fr": "Commentaire (facultatif, {limit} caractères au plus)",
+                         "en": "Comment (optional, at most {limit} characters)"},
+    "feedback_placeholder": {"fr": "Ex. : la bonne réponse est au paragraphe 8 de la résolution.",
+                             "en": "E.g. the right answer is in paragraph 8 of the resolution."},
+    "feedback_privacy": {"fr": "Sont enregistrés la question, les options, les passages affichés, votre avis et votre "
+                               "commentaire ; ni votre adresse, ni votre session, ni le texte de vos documents.",
+                         "en": "What is recorded: the question, the options, the passages shown, your verdict and your "
+                               "comment; not your address, your session or the text of your own documents."},
+    "feedback_thanks": {"fr": "Merci : votre avis « {verdict} » est enregistré ; il servira à écrire de nouvelles "
+                              "questions de test.",
+                        "en": "Thank you: your verdict “{verdict}” is recorded; it will help write new test "
+                              "questions."},
+    "feedback_no_answer": {"fr": "Posez d'abord une question : l'avis porte sur la réponse affichée.",
+                           "en": "Ask a question first: the verdict is about the answer on screen."},
+    "feedback_too_long": {"fr": "Commentaire trop long : {n} caractères, {limit} au plus. Raccourcissez-le puis "
+                                "cliquez de nouveau ; rien n'a été enregistré, votre texte est conservé.",
+                          "en": "Comment too long: {n} characters, at most {limit}. Shorten it and click again; "
+                                "nothing was recorded and your text is kept."},
+    "feedback_full": {"fr": "Votre avis n'a pas été enregistré : le fichier des avis a atteint sa taille maximale "
+                            "({mb} Mo). La réponse reste affichée.",
+                      "en": "Your verdict was not recorded: the feedback file has reached its maximum size ({mb} MB). "
+                            "The answer stays on screen."},
+    "feedback_unwritable": {"fr": "Votre avis n'a pas pu être enregistré : le fichier des avis n'est pas accessible en "
+                                  "écriture sur le serveur. La réponse reste affichée.",
+                            "en": "Your verdict could not be recorded: the feedback file cannot be written on the "
+                                  "server. The answer stays on screen."},
+    "my_doc_mine": {"fr": "{letter} · {title} (vos documents)", "en": "{letter} · {title} (your documents)"},
+    "my_doc_not_yours": {"fr": "Ce document n'est pas disponible : un document envoyé n'est lisible que dans la "
+                               "session qui l'a envoyé (il a peut-être été effacé).",
+                         "en": "This document is not available: an uploaded document can only be read in the session "
+                               "that uploaded it (it may have been deleted)."},
+    "upload_cancel": {"fr": "Annuler l'envoi", "en": "Cancel the upload"},
+    "upload_cancelled": {"fr": "Envoi annulé : aucun de ses fichiers n'a été gardé ; vos documents sont tels qu'avant "
+                               "l'envoi.",
+                         "en": "Upload cancelled: none of its files was kept; your documents are as they were before "
+                               "it."},
+    "upload_cancelling": {"fr": "Annulation demandée : l'envoi s'arrête à sa prochaine étape, sans rien garder.",
+                          "en": "Cancellation requested: the upload stops at its next step and keeps nothing."},
+    "upload_none": {"fr": "Aucun envoi en cours.", "en": "No upload under way."},
+    "why_title": {"fr": "Pourquoi ce passage ?", "en": "Why this passage?"},
+    "understood": {"fr": "Compris comme :", "en": "Understood as:"},
+    "understood_after": {"fr": "(lu avec la question précédente)", "en": "(read with the previous question)"},
+    "ask_alone": {"fr": "Poser la question seule", "en": "Ask the question on its own"},
+}
+
+STRINGS: dict[str, dict[str, str]] = {**_PAGE, **_RESULT, **_PANELS}
 
 # the app's messages (ui.messages) and the About tab (ui.about) add theirs
 from ui.strings_about import ABOUT  # noqa: E402
