@@ -22,6 +22,7 @@ from rag.corpus.freshness import CorpusWatch
 from rag.corpus.readers import page_span
 from rag.index.build import open_index
 from rag.index.folder import IndexData
+from rag.index.texts import keyword_text
 from rag.index.uploads import merge_index
 from rag.retrieval.ranking import Ranked, Ranker
 from rag.retrieval.request import MAX_K, QueryError, fit_question, normalize_question, shown
@@ -35,7 +36,6 @@ log = logging.getLogger("rag")
 
 ANSWER_FROM = 10  # answer sentences come from the top passages only (their rank is a signal)
 ANSWER_MARGIN = 0.25  # further quoted sentences have a probability within this of the first one
-WHERE_TERMS = 4096  # the keyword terms of this many (document, section) pairs kept for the explanations
 
 
 class Retriever:
@@ -49,7 +49,6 @@ class Retriever:
         self.documents: list[DocumentInfo] = list(data.documents)
         self._docs = {d.doc_id: d for d in data.documents}
         self.ranker = Ranker(data, settings, self.glossary)
-        self._where_terms: dict[tuple[str, tuple[str, ...]], frozenset[str]] = {}
         self._watch = CorpusWatch(settings.corpus_dir, data.manifest.get("corpus", {}))
 
     @classmethod
@@ -314,18 +313,11 @@ class Retriever:
         return " ".join((ch.text, " ".join(ch.section), doc.title, doc.keywords))
 
     def _indexed_terms(self, cand: Ranked) -> set[str]:
-        """The keyword terms of what keyword search reads of a passage (``rag.index.texts.keyword_text``): its
-        document's names and section path (kept for the next questions: passages share them), and its text."""
+        """The keyword terms of what keyword search reads of a passage (:func:`rag.index.texts.keyword_text`): its
+        document's names and section path, and its text (each short enough for the analyser's cache)."""
         ch = self._data.chunks[cand.row]
-        key = (ch.doc_id, ch.section)
-        where = self._where_terms.get(key)
-        if where is None:
-            doc = self._docs[ch.doc_id]
-            if len(self._where_terms) >= WHERE_TERMS:
-                self._where_terms.clear()
-            where = self._where_terms[key] = frozenset(self._data.keyword.analyze(
-                "\n".join([doc.title, doc.body, doc.keywords, " > ".join(ch.section)])))
-        return where | set(self._data.keyword.analyze(ch.text))
+        analyze = self._data.keyword.analyze
+        return set(analyze(keyword_text(self._docs[ch.doc_id], ch.section, ""))) | set(analyze(ch.text))
 
     def _sentence(self, passages: list[Passage], cands: list[Ranked], c: answering.Candidate) -> Sentence:
         clean_start = self._data.chunks[cands[c.passage].row].clean_start
