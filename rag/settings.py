@@ -109,6 +109,8 @@ class Settings:
             keyword index from which the keyword side has full evidence.
         sentence_weight: weight of the best-sentence similarity when passages
             are reranked.
+        note_weight: what a footnote's ranking score counts for against a passage of the body (1: as much);
+            footnotes answer some questions but are mostly references, which match many words.
         candidates: how many candidates each retriever contributes to fusion.
         topic_model, topic_bias: the logistic model giving the probability that the corpus is about the question
             (``(mean, scale, weight)`` per topic feature, and its bias; see ``rag.answering.abstention``), fitted
@@ -178,6 +180,7 @@ class Settings:
     dense_weight_en: float = 0.4
     keyword_full_share: float = 0.6
     sentence_weight: float = 0.5
+    note_weight: float = 0.8
     candidates: int = 50
     # None: the value in ``calibration_file`` (see CALIBRATED for the fallbacks)
     topic_model: tuple | None = None
@@ -235,7 +238,7 @@ class Settings:
             raise ValueError(f"chunk_tokens must be between 16 and 512, got {self.chunk_tokens}")
         if not 0 <= self.chunk_overlap < self.chunk_tokens:
             raise ValueError("chunk_overlap must be >= 0 and smaller than chunk_tokens")
-        for name in ("dense_weight", "dense_weight_en", "keyword_full_share"):
+        for name in ("dense_weight", "dense_weight_en", "keyword_full_share", "note_weight"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1, got {getattr(self, name)}")
         if self.keyword_full_share <= 0.0:

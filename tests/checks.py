@@ -10,11 +10,13 @@ from rag.text.cleaning import clean_document
 
 
 def check_invariants(text: str) -> None:
-    """Cleaning keeps the way back to the file: offset maps as long as the clean text, in order, and every block
-    rendered back from its file offsets."""
+    """Cleaning keeps the way back to the file: offset maps as long as the clean text, in file order within the body
+    and within the footnotes, and every block rendered back from its file offsets."""
     doc = clean_document(text)
     assert len(doc.src_start) == len(doc.src_end) == len(doc.text)
-    assert np.all(np.diff(doc.src_start) >= 0) and np.all(np.diff(doc.src_end) >= 0)
+    for a, b in doc._regions():
+        assert np.all(np.diff(doc.src_start[a:b]) >= 0) and np.all(np.diff(doc.src_end[a:b]) >= 0)
+    assert all(b.kind == "note" for b in doc.blocks if doc.notes_start is not None and b.start >= doc.notes_start)
     assert np.all(doc.src_start < doc.src_end) if len(doc.text) else True
     for block in doc.blocks:
         start, end = doc.to_file(block.start, block.end)

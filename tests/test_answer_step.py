@@ -81,6 +81,20 @@ def test_a_joined_quote_cites_exactly_its_characters(real_retriever):
         assert p.text[s.passage_start:s.passage_end] == s.text
 
 
+def test_a_footnote_is_a_passage_that_answers_and_cites_its_own_characters(real_retriever):
+    """The Ifri study says some facts only in its footnotes (note 57: the drone that would have « killed » its
+    operator in a US Air Force simulation): they are passages too, under their section's « Notes », cited to their
+    own characters in the file."""
+    question = ("Selon l'Ifri, qu'aurait fait un drone piloté par une IA lors d'une simulation de l'armée de l'Air "
+                "américaine ?")
+    _, _, _, cands = real_retriever.candidates(question)
+    assert "« tuer » son opérateur" in cands[0].text
+    answer = real_retriever.answer(question)
+    p = next(p for p in answer.passages if "« tuer » son opérateur" in p.text)
+    assert p.section.endswith("Notes")
+    assert real_retriever.clean_document(p.doc_id).render(p.start, p.end) == p.text
+
+
 # ------------------------------------------------------------------ outcomes
 
 

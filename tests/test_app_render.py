@@ -63,6 +63,21 @@ def test_the_three_outcomes_look_different():
     assert "outcome-related" in html_["related"] and "outcome-off-topic" in html_["off_topic"]
 
 
+def test_the_reader_shows_the_footnotes_last_under_notes_with_the_quoted_one_marked():
+    from types import SimpleNamespace
+
+    from rag.text.cleaning import clean_document
+
+    raw = "# Étude\n\nLe texte cite une étude<sup>1</sup> qui\n\n---\n\n1. J. Dupont, Revue, 2021.\n\nconclut.\n"
+    doc = clean_document(raw)
+    a = doc.text.index("J. Dupont")
+    info = SimpleNamespace(title="Étude", pages=(), body="", kind="", date="")
+    html = render.render_reader(doc, info, (a, a + 9), "A")
+    body, notes = html.split('<h2 class="reader-notes">Notes</h2>')
+    assert "Le texte cite une étude qui conclut." in body and "Dupont" not in body
+    assert '<p class="reader-note">1. <mark' in notes and "reader-hit" in notes
+
+
 def test_reference_text():
     p = passage()
     ref = reference_text(p, Excerpt("Phrase clé.", 40, 51))

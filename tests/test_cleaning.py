@@ -16,7 +16,6 @@ from rag.text.cleaning import clean_document
 def test_debris_is_removed_and_page_breaks_are_joined():
     doc = clean_document(TINY["rapport-drones.md"])
     assert "<sup>" not in doc.text and "<b>" not in doc.text
-    assert "Croix-Rouge" not in doc.text and "Ibid" not in doc.text  # the footnote block
     assert "Scroll to Top" not in doc.text and "---" not in doc.text
     assert "systèmes d'armes létaux autonomes" in doc.text
     # The paragraph cut by the page break and its footnotes reads as one.
@@ -24,6 +23,44 @@ def test_debris_is_removed_and_page_breaks_are_joined():
             or "examine la question des SALA depuis 2014" in doc.text)
     sections = {b.section for b in doc.blocks if b.kind == "text"}
     assert ("Rapport sur les drones autonomes", "Recommandations") in sections
+    body = "\n".join(doc.text[b.start:b.end] for b in doc.blocks if b.kind != "note")
+    assert "Croix-Rouge" not in body and "Ibid" not in body
+
+
+def test_footnotes_are_kept_after_the_body_each_a_block_that_cites_back_to_the_file():
+    raw = TINY["rapport-drones.md"]
+    doc = clean_document(raw)
+    notes = [b for b in doc.blocks if b.kind == "note"]
+    assert notes and doc.notes_start is not None and all(b.start > doc.notes_start for b in notes)
+    assert all(b.section[-1] == "Notes" for b in notes)
+    texts = [doc.text[b.start:b.end] for b in notes]
+    assert any("Croix-Rouge" in t for t in texts) and any(t.startswith("2. Ibid") for t in texts), texts
+    for b in notes:  # a footnote's clean text renders back from its own place in the file
+        start, end = doc.to_file(b.start, b.end)
+        assert doc.render(start, end) == doc.text[b.start:b.end]
+        assert plain_words(raw[start:end]) == plain_words(doc.text[b.start:b.end])
+    # a sentence cut by a page break and a footnote reads as one, and renders back without the footnote
+    raw = "Le texte cite une étude<sup>1</sup> qui\n\n---\n\n1. J. Dupont, Revue, 2021.\n\nconclut au contraire.\n"
+    doc = clean_document(raw)
+    a = doc.text.index("Le texte")
+    sentence = "Le texte cite une étude qui conclut au contraire."
+    assert doc.text[a:a + len(sentence)] == sentence
+    start, end = doc.to_file(a, a + len(sentence))
+    assert "Dupont" in raw[start:end] and doc.render(start, end) == sentence
+    assert doc.text[doc.notes_start:].strip() == "1. J. Dupont, Revue, 2021."
+
+
+def plain_words(text: str) -> list[str]:
+    return re.sub(r"<[^>]+>", " ", text).split()
+
+
+def test_a_footnote_is_found_and_cited_like_any_passage():
+    doc = clean_document(ROOT.joinpath("corpus", "ifri-2025-promesses-artificielles.md").read_text(encoding="utf-8"))
+    at = doc.text.index("136. Le Comité consultatif de haut niveau")
+    assert at > doc.notes_start
+    block = next(b for b in doc.blocks if b.start <= at < b.end)
+    assert block.kind == "note" and block.section[-1] == "Notes"
+    assert "composé de 39 experts du monde entier" in doc.text[block.start:block.end]
 
 
 def test_table_of_contents_and_tags():
@@ -38,10 +75,13 @@ def test_real_corpus_offsets_and_debris():
         check_invariants(d.text)
         doc = clean_document(d.text)
         body = "\n".join(doc.text[b.start:b.end] for b in doc.blocks if b.kind == "text")
-        assert "<sup>" not in body and "<b>" not in body and "Scroll to Top" not in body
+        assert "<sup>" not in doc.text and "<b>" not in doc.text and "Scroll to Top" not in doc.text
         assert not re.search(r"\.{5,}", body), d.doc_id  # the table of contents' dotted leaders
-        # Footnote lines of the Ifri study ("12. J. Dupont, « Titre »...") are gone.
+        # Footnote lines of the Ifri study ("12. J. Dupont, « Titre »...") are out of the body, among the notes.
         assert not re.search(r"(?m)^\d{1,3}\. [A-Z]\. [A-Z]", body), d.doc_id
+        notes = "\n".join(doc.text[b.start:b.end] for b in doc.blocks if b.kind == "note")
+        if d.doc_id.startswith("ifri"):
+            assert re.search(r"(?m)^\d{1,3}\. [A-Z]\. [A-Z]", notes)
 
 
 markdownish = st.lists(

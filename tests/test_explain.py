@@ -56,7 +56,19 @@ def test_the_ranks_give_back_the_fused_score(tiny_retriever):
     fused = fuse_ranks(np.array([x.dense_rank for x in e], float), np.array([x.sentence_rank for x in e], float),
                        np.array([x.keyword_rank for x in e], float), dense_weight=w,
                        sentence_weight=s.sentence_weight, rrf_k=s.rrf_k)
+    fused *= np.array([x.note_weight or 1.0 for x in e])  # a footnote's score counts note_weight
     assert fused == pytest.approx([p.score for p in a.passages], abs=1e-6)
+
+
+def test_a_footnote_says_what_its_score_counted_for(tiny_retriever):
+    r = tiny_retriever.replace(settings=tiny_retriever.settings.replace(note_weight=0.8))
+    a = r.answer("Comité international de la Croix-Rouge et contrôle humain", k=5)
+    note = next(i for i, p in enumerate(a.passages) if p.section.endswith("Notes"))
+    e = a.explanations[note]
+    assert e.note_weight == 0.8 and not any(x.note_weight for i, x in enumerate(a.explanations) if i != note)
+    assert "une note de bas de page : son score compte pour 0,80" in describe(e)
+    assert "a footnote: its score counts 0.80" in describe(e, "en")
+    assert not r.answer("Comité international de la Croix-Rouge", k=5, mode="keyword").explanations[0].note_weight
 
 
 def test_the_words_found_are_the_question_words_in_the_passage(tiny_retriever):

@@ -37,6 +37,23 @@ def test_search_returns_cited_passages(tiny_retriever, tiny_settings, mode):
     assert [p.score for p in passages] == sorted((p.score for p in passages), reverse=True)
 
 
+def test_a_footnote_is_found_and_counts_note_weight_against_the_body(tiny_retriever, tiny_settings):
+    """« 1. Voir la note du Comité international de la Croix-Rouge » is a footnote of the drones report: a passage
+    of its own under « Notes », cited to its characters; its hybrid ranking score counts ``note_weight`` of a
+    body passage's (a search by one side alone is left as it is)."""
+    question = "Comité international de la Croix-Rouge et contrôle humain"
+    full = tiny_retriever.replace(settings=tiny_retriever.settings.replace(note_weight=1.0))
+    passages = full.search(question, k=5)
+    note = next(p for p in passages if "Croix-Rouge" in p.text)
+    assert note.section.endswith("Notes") and note.text.startswith("1. Voir la note")
+    assert_cited(tiny_settings, note)
+    weighed = tiny_retriever.replace(settings=tiny_retriever.settings.replace(note_weight=0.5))
+    for mode, factor in (("hybrid", 0.5), ("keyword", 1.0), ("dense", 1.0)):
+        a, b = ({p.chunk_id: p.score for p in r.search(question, k=5, mode=mode)} for r in (full, weighed))
+        assert b[note.chunk_id] == pytest.approx(factor * a[note.chunk_id], abs=1e-5)  # scores are rounded
+        assert all(b[c] == pytest.approx(a[c], abs=1e-5) for c in a if c != note.chunk_id and c in b)
+
+
 def test_keyword_symbols_and_doc_filter(tiny_retriever):
     assert tiny_retriever.search("A/12/678", k=1, mode="keyword")[0].doc_id == "resolution-test"
     only = tiny_retriever.search("intelligence artificielle", k=5, docs=["note-budget"])

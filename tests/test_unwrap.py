@@ -80,7 +80,10 @@ def test_markdown_hard_breaks_and_wrapped_footnotes_stay_as_they_were():
             "<sup>1</sup> J. Dupont, « Titre », Revue, vol. 3,\nn° 2, 2021.\n\nLa suite du texte.\n")
     doc = clean_document(text)
     assert "Distr. générale\n31 décembre 2024" in doc.text
-    assert "Dupont" not in doc.text and "n° 2, 2021" not in doc.text  # the whole footnote, both lines
+    # the whole footnote, both lines, is one footnote block after the body
+    note = next(b for b in doc.blocks if b.kind == "note")
+    assert doc.text[note.start:note.end] == "1 J. Dupont, « Titre », Revue, vol. 3, n° 2, 2021."
+    assert "La suite du texte." in doc.text[:doc.notes_start]
     check_invariants(text)
 
 

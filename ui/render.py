@@ -291,8 +291,9 @@ def render_reader(doc, info: DocumentInfo, span: tuple[int, int] | None = None, 
     """A document's clean text, block by block, with the clean range ``span`` marked (first mark has id reader-hit).
 
     A PDF's text shows where each page starts (« p. 12 », anchor ``page-12``), so that a passage opens at its page.
+    The footnotes come last, under « Notes ».
     """
-    parts, marked = [], False
+    parts, marked, notes_shown = [], False, False
     pages = tuple(getattr(info, "pages", ()) or ())
     shown_page = 0
     blocks = doc.blocks or ()
@@ -303,14 +304,19 @@ def render_reader(doc, info: DocumentInfo, span: tuple[int, int] | None = None, 
         spans = []
         if span and span[0] < b.end and span[1] > b.start:
             spans = [(max(span[0], b.start) - b.start, min(span[1], b.end) - b.start)]
-        if pages and b.end > b.start:
+        if pages and b.end > b.start and b.kind != "note":
             first, last = page_span(pages, *doc.to_file(b.start, b.end))
             if first > shown_page:
                 parts.append(f'<div class="page-mark" id="page-{first}">p. {first}</div>')
             shown_page = max(shown_page, last or first)
         body = render_marked(doc.text[b.start:b.end], spans, None if marked else "reader-hit")
         marked = marked or bool(spans)
-        if b.kind == "heading":
+        if b.kind == "note":  # the footnotes, after the body, like endnotes
+            if not notes_shown:
+                parts.append(f'<h2 class="reader-notes">{esc(text("reader_notes", lang))}</h2>')
+                notes_shown = True
+            parts.append(f'<p class="reader-note">{body}</p>')
+        elif b.kind == "heading":
             level = min(max(int(b.level or 1), 1) + 1, 6)
             parts.append(f"<h{level}>{body}</h{level}>")
         else:

@@ -35,6 +35,7 @@ _PAGE = {
     "my_docs_title": {"fr": "Mes documents (privés à cette session)", "en": "My documents (private to this session)"},
     "upload_label": {"fr": "Ajouter des documents ({kinds})", "en": "Add documents ({kinds})"},
     "clear_docs": {"fr": "Effacer mes documents", "en": "Clear my documents"},
+    "reader_notes": {"fr": "Notes", "en": "Notes"},
     "reader_label": {"fr": "Lire un document (texte nettoyé)", "en": "Read a document (cleaned text)"},
     "evaluation": {"fr": "Évaluation", "en": "Evaluation"},
     "no_eval": {"fr": "Les résultats d'évaluation ne sont pas encore disponibles (eval/results/summary.md absent).",

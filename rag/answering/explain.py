@@ -35,6 +35,8 @@ TEXTS = {
               "en": "rank {rank} of {pool} once the rankings are fused"},
     "moved": {"fr": "montré à la place {place} pour varier les documents",
               "en": "shown at place {place} to vary the documents"},
+    "note": {"fr": "une note de bas de page : son score compte pour {weight} de celui d'un passage du texte",
+             "en": "a footnote: its score counts {weight} of a passage of the text's"},
     "alone": {"fr": "classé par la recherche {mode} seule", "en": "ranked by {mode} search alone"},
     "type_found": {"fr": "type attendu : {type}, présent dans la phrase {which}",
                    "en": "expected answer: {type}, present in the {which} sentence"},
@@ -112,7 +114,8 @@ def explanations(query: Query, cands: Sequence[Ranked], indexed: Sequence[set[st
                     dense=round(c.dense, 4), dense_rank=c.dense_rank, sentence=round(c.sentence, 4),
                     sentence_rank=c.sentence_rank, keyword=round(c.keyword, 4), keyword_rank=c.keyword_rank,
                     words=matched_words(analyze, query.keyword_text, indexed[i]), answer_type=query.answer_type,
-                    has_type=has_type(query, shown.get(i)), quoted=i in quoted, docs=filter_)
+                    has_type=has_type(query, shown.get(i)), quoted=i in quoted, docs=filter_,
+                    note_weight=c.note_weight)
         for i, c in enumerate(cands))
 
 
@@ -146,6 +149,8 @@ def describe(expl: Explanation, lang: str = "fr") -> str:
         if expl.fused_rank != expl.rank:
             fused += f", {text('moved', lang, place=expl.rank)}"
         parts.append(fused)
+        if expl.note_weight:
+            parts.append(text("note", lang, weight=_number(expl.note_weight, lang)))
     elif expl.mode in MODES:
         parts.append(text("alone", lang, mode=MODES[expl.mode][lang]))
     type_name = TYPE_NAMES.get(expl.answer_type, {}).get(lang)

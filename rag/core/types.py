@@ -62,7 +62,8 @@ class Explanation:
     ``fused_rank`` its rank by the fused score before the per-document cap. ``words`` are the question's words
     found in the passage by the keyword analyser. ``has_type`` says whether the sentence shown for the passage (the
     quoted one, else the one highlighted) carries the expected ``answer_type`` (``None``: a type no sentence is
-    checked for). ``docs`` is the document filter in force (empty: every document).
+    checked for). ``docs`` is the document filter in force (empty: every document). ``note_weight`` is, for a
+    footnote ranked by hybrid search, what its score counted for against a passage of the body (0: not weighed).
     """
 
     passage: int
@@ -81,6 +82,7 @@ class Explanation:
     has_type: bool | None = None
     quoted: bool = False
     docs: tuple[str, ...] = ()
+    note_weight: float = 0.0
 
 
 @dataclass(frozen=True)

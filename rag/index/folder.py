@@ -127,7 +127,7 @@ def _chunk_record(c: Chunk, rows: list[int]) -> dict:
 def _write_clean(folder: Path, cleans: dict[str, CleanDoc]) -> None:
     records, starts, ends, at = [], [], [], 0
     for doc_id, c in cleans.items():
-        records.append({"doc_id": doc_id, "at": at, "text": c.text,
+        records.append({"doc_id": doc_id, "at": at, "text": c.text, "notes_start": c.notes_start,
                         "blocks": [[b.kind, b.start, b.end, b.level, list(b.section)] for b in c.blocks]})
         starts.append(c.src_start)
         ends.append(c.src_end)
@@ -147,7 +147,8 @@ def _read_clean(folder: Path) -> dict[str, CleanDoc]:
             raise IndexProblem(str(folder / "offsets.npy"), f"too short for document {rec['doc_id']!r}")
         blocks = tuple(Block(kind, start, end, level, tuple(section)) for kind, start, end, level, section
                        in rec["blocks"])
-        out[rec["doc_id"]] = CleanDoc(rec["text"], offsets[0, a:a + n].copy(), offsets[1, a:a + n].copy(), blocks)
+        out[rec["doc_id"]] = CleanDoc(rec["text"], offsets[0, a:a + n].copy(), offsets[1, a:a + n].copy(), blocks,
+                                      rec.get("notes_start"))
     return out
 
 

@@ -34,7 +34,8 @@ from rag.text.question import Query
 class Ranked:
     """A chunk in a ranking: its row, fused score and the scores it was fused from, with the ranks (1-based, among
     the ``pool`` candidates ranked) each score gave it, and ``fused_rank``, its rank by the fused score before the
-    per-document cap (0: that side did not rank it; keyword: no query term in the chunk)."""
+    per-document cap (0: that side did not rank it; keyword: no query term in the chunk); ``note_weight``, for a
+    footnote ranked by hybrid search, what its fused score was multiplied by (0: not weighed)."""
 
     row: int
     score: float
@@ -46,6 +47,7 @@ class Ranked:
     sentence_rank: int = 0
     fused_rank: int = 0
     pool: int = 0
+    note_weight: float = 0.0
 
 
 class Ranker:
@@ -60,6 +62,8 @@ class Ranker:
         self.glossary = glossary
         doc_of_chunk = np.array([c.doc_id for c in index.chunks])
         self.doc_rows = {d.doc_id: np.flatnonzero(doc_of_chunk == d.doc_id).astype(np.int64) for d in index.documents}
+        # the passages that are footnotes (after their document's body: rag.text.cleaning)
+        self.note_rows = np.array([_in_notes(index, c) for c in index.chunks], dtype=bool)
 
     def rank(self, query: Query, qv: np.ndarray | None, mode: str, allowed: np.ndarray | None,
               n: int) -> list[Ranked]:
@@ -95,6 +99,7 @@ class Ranker:
             w = 1.0 - (1.0 - (s.dense_weight_en if english else s.dense_weight)) * self.keyword_evidence(query)
             sw, k = s.sentence_weight, s.rrf_k
             score = fuse_ranks(dense_rank, sent_rank, kw_rank, dense_weight=w, sentence_weight=sw, rrf_k=k)
+            score = np.where(self.note_rows[rows], score * s.note_weight, score)  # a footnote counts less
         order = np.lexsort((rows, -score))
         fused_rank = np.empty(len(rows), dtype=np.int64)
         fused_rank[order] = np.arange(1, len(rows) + 1)
@@ -102,8 +107,10 @@ class Ranker:
             doc_of = [self.index.chunks[int(rows[i])].doc_id for i in order]
             order = order[diversify(doc_of, self.document_caps(query, set(doc_of)))]
         order = order[:n]
+        weighed = s.note_weight if mode == "hybrid" else 0.0
         return [Ranked(int(rows[i]), float(score[i]), float(dense[i]), float(kws[i]), float(sent[i]),
-                       int(dense_rank[i]), int(kw_rank[i]), int(sent_rank[i]), int(fused_rank[i]), len(rows))
+                       int(dense_rank[i]), int(kw_rank[i]), int(sent_rank[i]), int(fused_rank[i]), len(rows),
+                       weighed if self.note_rows[rows[i]] else 0.0)
                 for i in order]
 
     def document_caps(self, query: Query, docs: set[str]) -> dict[str, int]:
@@ -111,9 +118,10 @@ class Ranker:
         its share of the index's passages if larger (a document that is most of the corpus is most
         of the answers), and no limit for a document the question names."""
         named = self.named_documents(query)
-        total = max(1, len(self.index.chunks))
-        return {d: HEAD if d in named else max(PER_DOCUMENT, math.ceil(HEAD * len(self.doc_rows[d]) / total))
-                for d in docs}
+        body = ~self.note_rows  # a document's share: of the body passages (its footnotes do not widen it)
+        total = max(1, int(body.sum()))
+        share = {d: math.ceil(HEAD * int(body[self.doc_rows[d]].sum()) / total) for d in docs}
+        return {d: HEAD if d in named else max(PER_DOCUMENT, share[d]) for d in docs}
 
     def named_documents(self, query: Query) -> set[str]:
         """The documents a question names: by id, by a name of its metadata ``keywords`` that is a
@@ -144,3 +152,9 @@ class Ranker:
         sims = self.index.sentence_vectors[list(srows)] @ qv
         i = int(np.argmax(sims))
         return i, float(sims[i])
+
+
+def _in_notes(index: IndexData, chunk) -> bool:
+    """Whether a passage is one of its document's footnotes."""
+    clean = index.clean.get(chunk.doc_id)
+    return clean is not None and clean.notes_start is not None and chunk.clean_start >= clean.notes_start

@@ -84,7 +84,7 @@ def _text_sentences(doc: CleanDoc, start: int, end: int, ends: list[int]) -> lis
         if block.kind == "heading":
             a, b = strip_span(doc.text, a, b)
             spans.extend([(a, b)] if b > a else [])
-        elif block.kind == "text":
+        else:  # a paragraph or a footnote
             spans.extend(sentence_spans(doc.text, a, b))
     return spans
 
@@ -103,7 +103,7 @@ def _attach_headings(doc: CleanDoc, pieces: list[tuple[int, int]], ends: list[in
             else:
                 out.append(pending)
             pending = None
-        has_text = any(b.kind == "text" for b in _overlapping(doc, ends, cs, ce))
+        has_text = any(b.kind != "heading" for b in _overlapping(doc, ends, cs, ce))
         if not has_text:
             pending = (cs, ce)
             continue

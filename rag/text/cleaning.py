@@ -8,9 +8,14 @@ every clean character mapped to the span of file characters it renders
 (``src_start``/``src_end``), and the document's structure as blocks (headings
 and paragraphs with their section path).
 
+Footnotes are kept, each as a block of kind ``note``, but out of the way of the text they interrupt: a paragraph
+cut by a page break and the notes at the foot of that page still reads as one, and the notes come after the body,
+in file order, like endnotes (``notes_start``), each under its section's path and « Notes ».
+
 Invariant: ``doc.render(doc.src_start[i], doc.src_end[j - 1]) == doc.text[i:j]``
-whenever ``i:j`` starts and ends on rendered characters; so a passage cited as
-file offsets ``start:end`` can always be checked against the file.
+whenever ``i:j`` starts and ends on rendered characters and lies within the body or within the notes; so a passage
+cited as file offsets ``start:end`` can always be checked against the file. Within each of the two, the offset
+maps are in file order.
 """
 
 from __future__ import annotations
@@ -25,20 +30,23 @@ from rag.text.markup import SpannedText, append_inline, plain
 
 # The clean text, its blocks and its map to file offsets (with rag.text.line_kinds and rag.text.markup);
 # raise it whenever they change (an index records it: rag.index.versions).
-CLEANING_VERSION = 2
+CLEANING_VERSION = 3
 
 SENTENCE_END = tuple(".!?:;…»\"”)")
 # A line that opens a list item: a bullet or dash, « 1. », « 2) », « (a) », « b) », « iv) ».
 LIST_ITEM = re.compile(r"^\s*(?:[*+•▪◦■●▀✓✗➢→]|(?P<loose>[-–—]|\(?\d{1,3}[.)]|\(?[a-z][.)]|\([a-zA-Z]\)"
                        r"|\(?(?:i{1,3}|iv|v|vi{1,3}|ix|x)[.)]))\s+(?=\S)")
 ITEM_OPENS = (":", ";")  # a line ending so may be followed by a list item marked with a dash or a number
+NOTES = "Notes"  # a footnote's section path ends so: (« Introduction », « Notes »)
+NOTE_START = re.compile(r"^\s*(?:<sup>\s*\d+\s*</sup>|\d{1,3}\.\s)")  # the first line of a footnote: its number
+NOTE_SUP = re.compile(r"^\s*<sup>\s*(\d+)\s*</sup>\s*")  # its number as a superscript
 
 
 @dataclass(frozen=True)
 class Block:
     """A heading or a paragraph, as a range of the clean text."""
 
-    kind: str  # "heading" or "text"
+    kind: str  # "heading", "text" or "note" (a footnote)
     start: int  # clean-text offsets
     end: int
     level: int  # heading level; for text, the level of its section
@@ -53,16 +61,32 @@ class CleanDoc:
     src_start: np.ndarray  # int32, len(text): first file offset each clean char renders
     src_end: np.ndarray  # int32, len(text): one past the last file offset it renders
     blocks: tuple[Block, ...]
+    notes_start: int | None = None  # where the footnotes begin in the clean text (None: no footnotes)
+
+    def _regions(self) -> list[tuple[int, int]]:
+        """The body and the footnotes as clean ranges: the offset maps are in file order within each."""
+        n = len(self.text)
+        if self.notes_start is None or self.notes_start >= n:
+            return [(0, n)]
+        return [(0, self.notes_start), (self.notes_start, n)] if self.notes_start else [(0, n)]
 
     def to_file(self, start: int, end: int) -> tuple[int, int]:
         """File offsets of the clean range ``start:end`` (``end > start``)."""
         return int(self.src_start[start]), int(self.src_end[end - 1])
 
     def to_clean(self, start: int, end: int) -> tuple[int, int]:
-        """Clean range of the characters rendered from file offsets ``start:end``."""
-        lo = int(np.searchsorted(self.src_start, start, side="left"))
-        hi = int(np.searchsorted(self.src_end, end, side="right"))
-        return lo, max(lo, hi)
+        """Clean range of the characters rendered from file offsets ``start:end``: in the body, or in the footnotes
+        when a footnote's character starts nearer to ``start`` (a range of a footnote)."""
+        best = None
+        for a, b in self._regions():
+            lo = a + int(np.searchsorted(self.src_start[a:b], start, side="left"))
+            hi = a + int(np.searchsorted(self.src_end[a:b], end, side="right"))
+            if lo < b and (best is None or self.src_start[lo] < best[0]):
+                best = (int(self.src_start[lo]), lo, max(lo, hi))
+        if best is None:
+            n = len(self.text)
+            return n, n
+        return best[1], best[2]
 
     def render(self, start: int, end: int) -> str:
         """The document's cleaning restricted to the file slice ``start:end``."""
@@ -123,6 +147,22 @@ def _separators(para: list[Line]) -> list[str]:
     return seps
 
 
+def _write(out: SpannedText, para: list[Line]) -> None:
+    """Append the lines of one paragraph, joined as :func:`_separators` says, their markup rendered; a footnote
+    numbered by a superscript (« <sup>3</sup> Voir… ») keeps its number (« 3 Voir… »)."""
+    for j, (line, sep) in enumerate(zip(para, _separators(para))):
+        if j:
+            out.put(sep, para[j - 1].start + len(para[j - 1].text), line.start)
+        text, base = line.text, line.start
+        if not j and (m := NOTE_SUP.match(text)):
+            out.copy(m.group(1), base + m.start(1))
+            out.put(" ", base + m.end(1), base + m.end())
+            text, base = text[m.end():], base + m.end()
+        lead = len(text) - len(text.lstrip())
+        append_inline(out, text.strip(), base + lead)
+        out.trim_end()
+
+
 class _Assembler:
     """Builds the clean text and its blocks from a file's classified lines, one paragraph or heading at a time."""
 
@@ -133,16 +173,63 @@ class _Assembler:
         self.para: list[Line] = []
         self.gap_has_break = False  # a page break or a footnote block since the last paragraph
         self.last_end_file = 0
+        # the footnotes, apart: their clean text, blocks (offsets within it), the note under way, its file end
+        self.notes = SpannedText()
+        self.note_blocks: list[Block] = []
+        self.note: list[Line] = []
+        self.notes_end_file = 0
 
     def line(self, line: Line) -> None:
+        if line.kind == "note":
+            self.flush()
+            if self.note and NOTE_START.match(line.text):
+                self.flush_note()
+            self.note.append(line)
+            self.gap_has_break = True
+            return
+        self.flush_note()
         if line.kind == "text":
             self.para.append(line)
             return
         self.flush()
-        if line.kind in ("rule", "note"):
+        if line.kind == "rule":
             self.gap_has_break = True
         elif line.kind == "heading":
             self.heading(line)
+
+    def flush_note(self) -> None:
+        """End the footnote under way: a block of the footnotes, under its section's path and « Notes »."""
+        para, out = self.note, self.notes
+        self.note = []
+        if not para or not any(plain(line.text) for line in para):
+            return
+        if out.length:
+            out.put("\n\n", self.notes_end_file, para[0].start)
+        start = out.length
+        _write(out, para)
+        level = self.path[-1][0] if self.path else 0
+        self.note_blocks.append(Block("note", start, out.length, level, tuple(t for _, t in self.path) + (NOTES,)))
+        self.notes_end_file = para[-1].start + len(para[-1].text)
+
+    def finish(self) -> CleanDoc:
+        """The clean text: the body, then the footnotes (each part in file order)."""
+        self.flush()
+        self.flush_note()
+        clean, starts, ends = self.out.arrays()
+        blocks = list(self.blocks)
+        notes_start = None
+        if self.notes.length:
+            text, n_starts, n_ends = self.notes.arrays()
+            first = self.note_blocks[0]
+            at = int(n_starts[first.start])  # the file offset the first footnote starts at
+            notes_start = len(clean)
+            sep = "\n\n" if clean else ""  # rendering the line break before the first footnote
+            shift = len(clean) + len(sep)
+            clean += sep + text
+            starts = np.concatenate([starts, np.full(len(sep), max(at - 1, 0), np.int32), n_starts])
+            ends = np.concatenate([ends, np.full(len(sep), max(at, 1), np.int32), n_ends])
+            blocks += [Block(b.kind, b.start + shift, b.end + shift, b.level, b.section) for b in self.note_blocks]
+        return CleanDoc(clean, starts, ends, tuple(blocks), notes_start)
 
     def flush(self) -> None:
         """End the paragraph under way: a new text block, or the previous one continued across a break."""
@@ -166,12 +253,7 @@ class _Assembler:
             if out.length:
                 out.put("\n\n", self.last_end_file, first.start)
             start = out.length
-        for j, (line, sep) in enumerate(zip(para, _separators(para))):
-            if j:
-                out.put(sep, para[j - 1].start + len(para[j - 1].text), line.start)
-            lead = len(line.text) - len(line.text.lstrip())
-            append_inline(out, line.text.strip(), line.start + lead)
-            out.trim_end()
+        _write(out, para)
         level = self.path[-1][0] if self.path else 0
         blocks.append(Block("text", start, out.length, level, tuple(t for _, t in self.path)))
         self.last_end_file = para[-1].start + len(para[-1].text)
@@ -212,6 +294,4 @@ def clean_document(text: str) -> CleanDoc:
     doc = _Assembler()
     for line in lines:
         doc.line(line)
-    doc.flush()
-    clean, starts, ends = doc.out.arrays()
-    return CleanDoc(clean, starts, ends, tuple(doc.blocks))
+    return doc.finish()
