@@ -10,6 +10,7 @@ from eval.calibrate import isotonic, level_accuracy
 from rag import Settings
 from rag.answering import extraction as answering
 from rag.answering.candidates import ANAPHOR, label_part
+from rag.answering.citation import citations
 from rag.settings import AppSettings
 from rag.text.question import analyze
 
@@ -90,9 +91,12 @@ def test_a_footnote_is_a_passage_that_answers_and_cites_its_own_characters(real_
     _, _, _, cands = real_retriever.candidates(question)
     assert "« tuer » son opérateur" in cands[0].text
     answer = real_retriever.answer(question)
-    p = next(p for p in answer.passages if "« tuer » son opérateur" in p.text)
+    n, p = next((n, p) for n, p in enumerate(answer.passages) if "« tuer » son opérateur" in p.text)
     assert p.section.endswith("Notes")
     assert real_retriever.clean_document(p.doc_id).render(p.start, p.end) == p.text
+    cited = citations(real_retriever, answer)[n]  # a reference a diplomat can paste names the note
+    assert cited.paragraph == "note 57" and cited.short == "Ifri, 2025, note 57" and "\nNote 57." not in cited.full
+    assert " Note 57. " in cited.full
 
 
 # ------------------------------------------------------------------ outcomes

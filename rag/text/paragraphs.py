@@ -23,6 +23,7 @@ OPENING = re.compile(r"^(?:l['’]assemblée générale|le conseil de sécurité
                      r"\s*,?\s*$", re.IGNORECASE)
 NUMBERED = re.compile(r"^(\d{1,3})\.\s")
 LETTERED = re.compile(r"^([a-z])\)\s")
+NOTE_NUMBER = re.compile(r"^\s*(\d{1,3})[.\s]")  # a footnote's number, as cleaning keeps it (« 136. Le Comité… »)
 
 
 def paragraph_labels(clean: CleanDoc) -> list[tuple[int, int, str]]:
@@ -56,7 +57,11 @@ def paragraph_labels(clean: CleanDoc) -> list[tuple[int, int, str]]:
 
 
 def paragraph_label(clean: CleanDoc, offset: int) -> str:
-    """The label of the paragraph holding clean-text ``offset`` ("" when none)."""
+    """The label of the paragraph holding clean-text ``offset`` ("" when none); in a footnote, « note 12 »."""
+    if clean.notes_start is not None and offset >= clean.notes_start:
+        block = next((b for b in clean.blocks if b.kind == "note" and b.start <= offset < b.end), None)
+        number = NOTE_NUMBER.match(clean.text[block.start:block.end]) if block is not None else None
+        return f"note {number.group(1)}" if number else ""
     labels = paragraph_labels(clean)
     i = bisect.bisect_right([s for s, _, _ in labels], offset) - 1
     if i >= 0 and labels[i][0] <= offset < labels[i][1]:
