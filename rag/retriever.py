@@ -35,6 +35,9 @@ from rag.text.question import Query, analyze
 log = logging.getLogger("rag")
 
 ANSWER_FROM = 10  # answer sentences come from the top passages only (their rank is a signal)
+# The topic signals are read on this many ranked passages, however many are shown (the number they are calibrated
+# on: eval.calibrate.features): whether the corpus deals with a question does not depend on the passages asked for.
+TOPIC_POOL = 10
 ANSWER_MARGIN = 0.25  # further quoted sentences have a probability within this of the first one
 
 
@@ -237,11 +240,12 @@ class Retriever:
         """
         if docs is not None and not isinstance(docs, (str, list, tuple)):
             docs = self._check_docs(docs)  # an iterator is read once, here: the explanations name its documents
-        query, qv, cands = self._prepare(question, k, mode, docs)
+        query, qv, ranked = self._prepare(question, k, mode, docs)
+        cands = ranked[:k]
         if not cands:
             return Answer(query.text, True, 0.0, (), (), mode, status=answering.OFF_TOPIC,
                           message=answering.OFF_TOPIC_MESSAGE, answer_type=query.answer_type, lang=query.lang)
-        _, topic, scored = self._weigh(query, qv, cands)
+        _, topic, scored = self._weigh(query, qv, cands, ranked)
         s = self.settings
         best = scored[0] if scored else None
         refusal = answering.INSTRUCTION_MESSAGE if answering.is_instruction(query.text) else \
@@ -286,17 +290,19 @@ class Retriever:
                       explanations=why)
 
     def _prepare(self, question, k: int, mode: str, docs) -> tuple[Query, np.ndarray, list[Ranked]]:
-        """Validate, cut to the token budget, analyse, embed and rank: what every question goes through first."""
+        """Validate, cut to the token budget, analyse, embed and rank (at least ``TOPIC_POOL`` passages, the first
+        ``k`` of which are shown): what every question goes through first."""
         query = analyze(self.fit_question(normalize_question(question)), self.glossary)
         allowed = self._check(k, mode, docs)
         qv = self.embedder.encode_queries([query.text])[0]
-        return query, qv, self.ranker.rank(query, qv, mode, allowed, k)
+        return query, qv, self.ranker.rank(query, qv, mode, allowed, max(k, TOPIC_POOL))
 
-    def _weigh(self, query: Query, qv: np.ndarray,
-               cands: list[Ranked]) -> tuple[dict, float, list[answering.Candidate]]:
-        """The topic features and probability, and the candidate sentences, most likely first."""
+    def _weigh(self, query: Query, qv: np.ndarray, cands: list[Ranked],
+               ranked: list[Ranked]) -> tuple[dict, float, list[answering.Candidate]]:
+        """The topic features (on the first ``TOPIC_POOL`` of ``ranked``) and probability, and the candidate
+        sentences of the passages shown (``cands``), most likely first."""
         s = self.settings
-        feats = self.topic_features(query, qv, cands)
+        feats = self.topic_features(query, qv, ranked[:TOPIC_POOL])
         topic = abstention.confidence(feats, s.topic_model, s.topic_bias)
         return feats, topic, self.sentence_candidates(query, qv, cands, topic)
 
@@ -333,16 +339,17 @@ class Retriever:
         return doc.to_file(base + start, base + end)
 
     def features(self, question: str, k: int = 10, mode: str = "hybrid") -> dict[str, float]:
-        """The topic signals for ``question`` (what ``python -m eval --calibrate`` fits)."""
-        query, qv, cands = self._prepare(question, k, mode, None)
-        return self.topic_features(query, qv, cands)
+        """The topic signals for ``question`` (what ``python -m eval --calibrate`` fits), on the first
+        ``TOPIC_POOL`` ranked passages."""
+        query, qv, ranked = self._prepare(question, k, mode, None)
+        return self.topic_features(query, qv, ranked[:TOPIC_POOL])
 
     def candidates(self, question: str, k: int = 5, mode: str = "hybrid") -> tuple[Query, dict, float,
                                                                                  list[answering.Candidate]]:
         """What ``answer`` weighs, for calibration and error analysis: the question's analysis,
         its topic features and probability, and the candidate sentences with their features."""
-        query, qv, cands = self._prepare(question, k, mode, None)
-        return (query, *self._weigh(query, qv, cands))
+        query, qv, ranked = self._prepare(question, k, mode, None)
+        return (query, *self._weigh(query, qv, ranked[:k], ranked))
 
     def warm_up(self) -> None:
         """Load what the first question would otherwise wait for (spaCy's pipeline, the embedder)."""

@@ -215,7 +215,7 @@ def test_a_page_rendered_in_english_shows_no_french_interface_text():
         assert french_left(fr_page), "the French page shows French (else this test checks nothing)"
         assert french_left(en_page) == [], answer.status
         assert not ACCENTED.search(visible(en_page)), visible(en_page)
-    doc = SimpleNamespace(text=text_fr, blocks=(), to_file=lambda a, b: (a, b))
+    doc = SimpleNamespace(text=text_fr, blocks=(), notes_start=None, to_file=lambda a, b: (a, b))
     info = SimpleNamespace(title="Le contrôle humain", body="Institut", kind="étude", date="2025", status="study")
     page = render_reader(doc, info, (0, 20), "A", "en")
     assert french_left(page) == [] and "Quoted passage highlighted" in page
