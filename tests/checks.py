@@ -14,7 +14,7 @@ def check_invariants(text: str) -> None:
     and within the footnotes, and every block rendered back from its file offsets."""
     doc = clean_document(text)
     assert len(doc.src_start) == len(doc.src_end) == len(doc.text)
-    for a, b in doc._regions():
+    for a, b in doc.regions():
         assert np.all(np.diff(doc.src_start[a:b]) >= 0) and np.all(np.diff(doc.src_end[a:b]) >= 0)
     assert all(b.kind == "note" for b in doc.blocks if doc.notes_start is not None and b.start >= doc.notes_start)
     assert np.all(doc.src_start < doc.src_end) if len(doc.text) else True

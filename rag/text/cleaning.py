@@ -63,12 +63,11 @@ class CleanDoc:
     blocks: tuple[Block, ...]
     notes_start: int | None = None  # where the footnotes begin in the clean text (None: no footnotes)
 
-    def _regions(self) -> list[tuple[int, int]]:
-        """The body and the footnotes as clean ranges: the offset maps are in file order within each."""
-        n = len(self.text)
-        if self.notes_start is None or self.notes_start >= n:
-            return [(0, n)]
-        return [(0, self.notes_start), (self.notes_start, n)] if self.notes_start else [(0, n)]
+    def regions(self) -> list[tuple[int, int]]:
+        """The body and the footnotes as clean ranges (one range without footnotes or without a body): the offset
+        maps are in file order within each."""
+        n, at = len(self.text), self.notes_start
+        return [(0, at), (at, n)] if at is not None and 0 < at < n else [(0, n)]
 
     def to_file(self, start: int, end: int) -> tuple[int, int]:
         """File offsets of the clean range ``start:end`` (``end > start``)."""
@@ -78,7 +77,7 @@ class CleanDoc:
         """Clean range of the characters rendered from file offsets ``start:end``: in the body, or in the footnotes
         when a footnote's character starts nearer to ``start`` (a range of a footnote)."""
         best = None
-        for a, b in self._regions():
+        for a, b in self.regions():
             lo = a + int(np.searchsorted(self.src_start[a:b], start, side="left"))
             hi = a + int(np.searchsorted(self.src_end[a:b], end, side="right"))
             if lo < b and (best is None or self.src_start[lo] < best[0]):
