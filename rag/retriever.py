@@ -245,7 +245,7 @@ class Retriever:
         if not cands:
             return Answer(query.text, True, 0.0, (), (), mode, status=answering.OFF_TOPIC,
                           message=answering.OFF_TOPIC_MESSAGE, answer_type=query.answer_type, lang=query.lang)
-        _, topic, scored = self._weigh(query, qv, cands, ranked)
+        _, topic, scored = self._weigh(query, qv, ranked, k)
         s = self.settings
         best = scored[0] if scored else None
         refusal = answering.INSTRUCTION_MESSAGE if answering.is_instruction(query.text) else \
@@ -297,14 +297,14 @@ class Retriever:
         qv = self.embedder.encode_queries([query.text])[0]
         return query, qv, self.ranker.rank(query, qv, mode, allowed, max(k, TOPIC_POOL))
 
-    def _weigh(self, query: Query, qv: np.ndarray, cands: list[Ranked],
-               ranked: list[Ranked]) -> tuple[dict, float, list[answering.Candidate]]:
+    def _weigh(self, query: Query, qv: np.ndarray, ranked: list[Ranked],
+               k: int) -> tuple[dict, float, list[answering.Candidate]]:
         """The topic features (on the first ``TOPIC_POOL`` of ``ranked``) and probability, and the candidate
-        sentences of the passages shown (``cands``), most likely first."""
+        sentences of the ``k`` passages shown, most likely first."""
         s = self.settings
         feats = self.topic_features(query, qv, ranked[:TOPIC_POOL])
         topic = abstention.confidence(feats, s.topic_model, s.topic_bias)
-        return feats, topic, self.sentence_candidates(query, qv, cands, topic)
+        return feats, topic, self.sentence_candidates(query, qv, ranked[:k], topic)
 
     def sentence_candidates(self, query: Query, qv: np.ndarray, cands: list[Ranked],
                             topic: float) -> list[answering.Candidate]:
@@ -349,7 +349,7 @@ class Retriever:
         """What ``answer`` weighs, for calibration and error analysis: the question's analysis,
         its topic features and probability, and the candidate sentences with their features."""
         query, qv, ranked = self._prepare(question, k, mode, None)
-        return (query, *self._weigh(query, qv, ranked[:k], ranked))
+        return (query, *self._weigh(query, qv, ranked, k))
 
     def warm_up(self) -> None:
         """Load what the first question would otherwise wait for (spaCy's pipeline, the embedder)."""

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -118,19 +119,39 @@ def app_retriever(app_corpus, tmp_path_factory):
     return Retriever.from_settings(settings)
 
 
-@pytest.fixture(scope="session")
-def app_url(app_retriever):
-    """The app over the fixture corpus, served in-process on a free port."""
+@contextmanager
+def serving(demo):
+    """``demo`` served in-process on a free port of 127.0.0.1: its address, then closed."""
     import app
     from docs.screenshot import free_port
 
-    demo = app.build_app(app_retriever)
     port = free_port()
     app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(app_retriever):
+    """The app over the fixture corpus, served in-process on a free port."""
+    import app
+
+    with serving(app.build_app(app_retriever)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def feedback_app(app_retriever, tmp_path_factory):
+    """The app over the fixture corpus with a feedback file (the panel under each answer), served in-process:
+    ``{"url", "demo", "file"}``."""
+    import app
+
+    file = tmp_path_factory.mktemp("feedback") / "verdicts.jsonl"
+    demo = app.build_app(app_retriever, feedback_file=str(file))
+    with serving(demo) as url:
+        yield {"url": url, "demo": demo, "file": file}
 
 
 @pytest.fixture(scope="module")

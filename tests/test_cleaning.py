@@ -13,6 +13,11 @@ from rag.corpus.documents import load_corpus
 from rag.text.cleaning import clean_document
 
 
+def plain_words(text: str) -> list[str]:
+    """The words of a text, markup tags left out."""
+    return re.sub(r"<[^>]+>", " ", text).split()
+
+
 def test_debris_is_removed_and_page_breaks_are_joined():
     doc = clean_document(TINY["rapport-drones.md"])
     assert "<sup>" not in doc.text and "<b>" not in doc.text
@@ -49,9 +54,6 @@ def test_footnotes_are_kept_after_the_body_each_a_block_that_cites_back_to_the_f
     assert "Dupont" in raw[start:end] and doc.render(start, end) == sentence
     assert doc.text[doc.notes_start:].strip() == "1. J. Dupont, Revue, 2021."
 
-
-def plain_words(text: str) -> list[str]:
-    return re.sub(r"<[^>]+>", " ", text).split()
 
 
 def test_a_footnote_is_found_and_cited_like_any_passage():

@@ -26,32 +26,16 @@ MINE = f"# Note interne sur le projet Héliotrope\n\n## Financement\n\n{ANSWER}\
        "marine est prévue en 2031, après deux années d'essais en mer.\n"
 
 
-@pytest.fixture(scope="module")
-def served(app_retriever, tmp_path_factory):
-    """The app with a feedback file, served in-process."""
-    import app
-    from docs.screenshot import free_port
-
-    file = tmp_path_factory.mktemp("feedback") / "avis.jsonl"
-    demo = app.build_app(app_retriever, feedback_file=str(file))
-    port = free_port()
-    app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        yield {"url": f"http://127.0.0.1:{port}/", "demo": demo, "file": file}
-    finally:
-        demo.close()
-
-
 @pytest.fixture
-def page(browser, served):
+def page(browser, feedback_app):
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="fr-FR")
     page = context.new_page()
-    open_app(page, served["url"], TIMEOUT)
+    open_app(page, feedback_app["url"], TIMEOUT)
     yield page
     context.close()
 
 
-def test_clicking_faux_after_an_answer_writes_a_line_and_thanks(page, served):
+def test_clicking_faux_after_an_answer_writes_a_line_and_thanks(page, feedback_app):
     assert not page.locator("#feedback").is_visible()  # nothing to judge yet
     send_question(page, QUESTION)
     page.locator("#result .answer").wait_for(state="visible", timeout=TIMEOUT)
@@ -62,7 +46,7 @@ def test_clicking_faux_after_an_answer_writes_a_line_and_thanks(page, served):
     page.locator("#feedback-status", has_text="Merci").wait_for(timeout=TIMEOUT)
     assert "« Faux »" in page.locator("#feedback-status").inner_text()
     assert "Réponse extraite" in page.locator("#result").inner_text()  # the answer stays
-    [line] = [json.loads(x) for x in served["file"].read_text(encoding="utf-8").splitlines()]
+    [line] = [json.loads(x) for x in feedback_app["file"].read_text(encoding="utf-8").splitlines()]
     assert line["question"] == QUESTION and line["verdict"] == "wrong" and line["outcome"] == "answered"
     assert line["comment"] == "La définition attendue est celle de l'UIP." and line["quotes"]
     shown = " ".join(page.locator("#result .answer .quote").first.inner_text().split())
@@ -72,11 +56,11 @@ def test_clicking_faux_after_an_answer_writes_a_line_and_thanks(page, served):
     page.locator("#feedback-missing").click()
     page.locator("#feedback-status", has_text="trop long").wait_for(timeout=TIMEOUT)
     assert page.locator("#feedback-comment textarea").input_value() == "x" * 501
-    assert len(served["file"].read_text(encoding="utf-8").splitlines()) == 1
+    assert len(feedback_app["file"].read_text(encoding="utf-8").splitlines()) == 1
     assert serious_violations(page) == []
 
 
-def test_an_upload_opens_in_the_reader_from_its_card(page, served, tmp_path):
+def test_an_upload_opens_in_the_reader_from_its_card(page, feedback_app, tmp_path):
     source = tmp_path / "note héliotrope.md"
     source.write_text(MINE, encoding="utf-8")
     page.get_by_text("Mes documents (privés à cette session)").click()
@@ -101,12 +85,12 @@ def test_an_upload_opens_in_the_reader_from_its_card(page, served, tmp_path):
     assert label == "M · Note interne sur le projet Héliotrope (vos documents)"
 
 
-def test_cancelling_an_upload_leaves_nothing_indexed(page, served, tmp_path):
+def test_cancelling_an_upload_leaves_nothing_indexed(page, feedback_app, tmp_path):
     sentences = [f"Le rapport {i} du programme Albatros décrit l'essai numéro {i * 7} d'un drone de surveillance "
                  f"côtière, mené avec {i % 13 + 2} équipes au large de la station {i % 29}." for i in range(550)]
     big = tmp_path / "long rapport.txt"
     big.write_text("\n\n".join(" ".join(sentences[i:i + 5]) for i in range(0, 700, 5)), encoding="utf-8")
-    sessions = served["demo"].upload_sessions
+    sessions = feedback_app["demo"].upload_sessions
     page.get_by_text("Mes documents (privés à cette session)").click()
     assert len(big.read_text(encoding="utf-8")) < 100_000  # under the upload's character cap: it would be read
     page.locator("#upload-files input[type=file]").set_input_files(str(big))
@@ -128,12 +112,12 @@ def test_cancelling_an_upload_leaves_nothing_indexed(page, served, tmp_path):
     assert "Albatros décrit" not in page.locator("#result").inner_text()
 
 
-def test_on_a_phone_the_feedback_controls_fit_the_screen(browser, served):
+def test_on_a_phone_the_feedback_controls_fit_the_screen(browser, feedback_app):
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR", is_mobile=True,
                                   has_touch=True)
     page = context.new_page()
     try:
-        open_app(page, served["url"], TIMEOUT)
+        open_app(page, feedback_app["url"], TIMEOUT)
         send_question(page, QUESTION)
         page.locator("#feedback-missing").wait_for(state="visible", timeout=TIMEOUT)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
@@ -145,14 +129,14 @@ def test_on_a_phone_the_feedback_controls_fit_the_screen(browser, served):
         context.close()
 
 
-def test_the_guard_refuses_a_flood_of_comment_before_the_queue_and_the_line_says_no_more_than_the_page(served):
+def test_the_guard_refuses_a_flood_of_comment_before_the_queue_and_the_line_says_no_more_than_the_page(feedback_app):
     """Through HTTP, as a script would: a comment past the box's size is refused with a French 422 before anything
     is queued; a verdict with no answer shown to that session writes nothing (quotes come from the server)."""
     import httpx
 
-    demo, url = served["demo"], served["url"]
+    demo, url = feedback_app["demo"], feedback_app["url"]
     wrong = next(i for i, f in demo.fns.items() if getattr(f.fn, "__name__", "") == "wrong")
-    before = served["file"].read_bytes() if served["file"].exists() else b""
+    before = feedback_app["file"].read_bytes() if feedback_app["file"].exists() else b""
     body = {"data": ["x" * 2001], "fn_index": wrong, "session_hash": "script-1", "event_data": None,
             "trigger_id": None}
     r = httpx.post(url + "gradio_api/queue/join", json=body, timeout=30)
@@ -163,4 +147,4 @@ def test_the_guard_refuses_a_flood_of_comment_before_the_queue_and_the_line_says
     deadline = time.monotonic() + 30
     while demo._queue.event_ids_to_events and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert (served["file"].read_bytes() if served["file"].exists() else b"") == before
+    assert (feedback_app["file"].read_bytes() if feedback_app["file"].exists() else b"") == before

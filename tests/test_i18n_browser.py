@@ -167,24 +167,8 @@ def test_no_serious_accessibility_violation_on_the_english_page(browser, app_url
     context.close()
 
 
-@pytest.fixture(scope="module")
-def with_feedback(app_retriever, tmp_path_factory):
-    """The app with a feedback file (the panel under an answer), served in-process."""
-    import app
-    from docs.screenshot import free_port
-
-    file = tmp_path_factory.mktemp("feedback") / "verdicts.jsonl"
-    demo = app.build_app(app_retriever, feedback_file=str(file))
-    port = free_port()
-    app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/", file
-    finally:
-        demo.close()
-
-
-def test_the_feedback_panel_in_english(browser, with_feedback):
-    url, file = with_feedback
+def test_the_feedback_panel_in_english(browser, feedback_app):
+    url, file = feedback_app["url"], feedback_app["file"]
     context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="en-US")
     page = context.new_page()
     open_app(page, url)

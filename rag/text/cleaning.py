@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.text.line_kinds import HEADING, TABLE_ROW, Line, classify_lines, split_lines
+from rag.text.line_kinds import HEADING, NOTE_NUM, NOTE_SUP, TABLE_ROW, Line, classify_lines, split_lines
 from rag.text.markup import SpannedText, append_inline, plain
 
 # The clean text, its blocks and its map to file offsets (with rag.text.line_kinds and rag.text.markup);
@@ -38,8 +38,7 @@ LIST_ITEM = re.compile(r"^\s*(?:[*+•▪◦■●▀✓✗➢→]|(?P<loose>[-�
                        r"|\(?(?:i{1,3}|iv|v|vi{1,3}|ix|x)[.)]))\s+(?=\S)")
 ITEM_OPENS = (":", ";")  # a line ending so may be followed by a list item marked with a dash or a number
 NOTES = "Notes"  # a footnote's section path ends so: (« Introduction », « Notes »)
-NOTE_START = re.compile(r"^\s*(?:<sup>\s*\d+\s*</sup>|\d{1,3}\.\s)")  # the first line of a footnote: its number
-NOTE_SUP = re.compile(r"^\s*<sup>\s*(\d+)\s*</sup>\s*")  # its number as a superscript
+NOTE_NUMBER = re.compile(r"^(\d{1,3})[. ]")  # the number a footnote's clean text opens with (« 136. », « 3 Voir »)
 
 
 @dataclass(frozen=True)
@@ -153,10 +152,10 @@ def _write(out: SpannedText, para: list[Line]) -> None:
         if j:
             out.put(sep, para[j - 1].start + len(para[j - 1].text), line.start)
         text, base = line.text, line.start
-        if not j and (m := NOTE_SUP.match(text)):
+        if not j and (m := NOTE_SUP.match(text)):  # the superscript's number, then its text (m ends on its 1st char)
             out.copy(m.group(1), base + m.start(1))
-            out.put(" ", base + m.end(1), base + m.end())
-            text, base = text[m.end():], base + m.end()
+            out.put(" ", base + m.end(1), base + m.end() - 1)
+            text, base = text[m.end() - 1:], base + m.end() - 1
         lead = len(text) - len(text.lstrip())
         append_inline(out, text.strip(), base + lead)
         out.trim_end()
@@ -181,7 +180,7 @@ class _Assembler:
     def line(self, line: Line) -> None:
         if line.kind == "note":
             self.flush()
-            if self.note and NOTE_START.match(line.text):
+            if self.note and (NOTE_SUP.match(line.text) or NOTE_NUM.match(line.text.strip())):  # the next note
                 self.flush_note()
             self.note.append(line)
             self.gap_has_break = True

@@ -17,13 +17,12 @@ from __future__ import annotations
 import bisect
 import re
 
-from rag.text.cleaning import CleanDoc
+from rag.text.cleaning import NOTE_NUMBER, CleanDoc
 
 OPENING = re.compile(r"^(?:l['’]assemblée générale|le conseil de sécurité|the general assembly|the security council)"
                      r"\s*,?\s*$", re.IGNORECASE)
 NUMBERED = re.compile(r"^(\d{1,3})\.\s")
 LETTERED = re.compile(r"^([a-z])\)\s")
-NOTE_NUMBER = re.compile(r"^\s*(\d{1,3})[.\s]")  # a footnote's number, as cleaning keeps it (« 136. Le Comité… »)
 
 
 def paragraph_labels(clean: CleanDoc) -> list[tuple[int, int, str]]:
