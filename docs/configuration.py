@@ -44,6 +44,9 @@ OTHERS = (
     ("GRADIO_SERVER_NAME", "`127.0.0.1`", "address the app listens on (Gradio's variable; `0.0.0.0` on a Space).",
      ("app.py",)),
     ("GRADIO_SERVER_PORT", "`7860`", "port the app listens on (Gradio's variable).", ("app.py",)),
+    ("NNCF_CI", "`1` (set if unset)", "NNCF's own variable, set by the engine before it compresses the bundled "
+     "model's weights to 8 bits (`RAG_INT8_PASSAGES`): NNCF then sends no telemetry, nor tries to.",
+     ("rag/embedding/openvino_int8.py",)),
 )
 
 HEADER = """# Configuration
