@@ -27,6 +27,7 @@ from typing import Sequence
 
 import numpy as np
 
+from rag.core.files import sha256_file
 from rag.embedding import stamped
 from rag.embedding.bundled import PROBES, RuntimeUnavailable, batches, bundled_name, cores, progress_bar
 from rag.embedding.e5_export import PREFIX
@@ -62,8 +63,6 @@ def int8_folder(export: Path) -> Path:
 
 def wanted(export: Path) -> dict:
     """What the compressed folder is made from: the export (by its stamp's checksum) and the compressor's version."""
-    from rag.core.files import sha256_file
-
     return {"compressor": COMPRESSOR_VERSION, "export_stamp_sha256": sha256_file(export / EXPORT_STAMP)}
 
 
