@@ -18,7 +18,7 @@ from rag.answering.extraction import (
     related_message,
     same_family,
 )
-from rag.text.question import TYPES, analyze, counted_noun
+from rag.text.question import MONEY, TYPES, analyze, counted_noun
 
 # (question, language, expected answer type, focus terms that must be found)
 CASES = [
@@ -88,6 +88,16 @@ def test_counted_noun():
     assert counted_noun("How many countries endorsed it?") == "pay"
     assert counted_noun("Quel est le nombre de recommandations ?") == "recommandation"
     assert counted_noun("Quand ?") == ""
+    assert counted_noun("Combien coûte le projet ?") == counted_noun("Quelle somme est en jeu ?") == MONEY
+
+
+def test_a_count_asked_about_a_summit_is_a_count_not_an_amount():
+    """« sommet » begins with « somme »: the counted noun stays what the question counts."""
+    assert counted_noun("Combien de chefs d'État ont participé au sommet de Paris ?") == "chef"
+    assert counted_noun("Combien de pays ont approuvé la déclaration du sommet REAIM ?") == "pay"
+    question = "Combien de pays ont approuvé la déclaration du sommet REAIM de 2026 ?"
+    said = "Le Maroc rejoint 34 pays en soutenant le pacte « Pathways to Action » adopté au sommet REAIM de 2026."
+    assert expressions(said, "number", question, noun=counted_noun(question)) == ["34"]
 
 
 SUMMIT = "Quand le sommet REAIM 2026 s'est-il tenu ?"

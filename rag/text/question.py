@@ -204,7 +204,8 @@ _COUNTED = re.compile(r"\b(?:combien (?:de |d')|nombre (?:de |d')|how many |numb
 # « combien de personnes / de fois »: any number answers, whatever noun follows it.
 _ANY_COUNT = frozenset("personne gen individu people person fois time".split())
 
-_MONEY_ASKED = re.compile(r"\b(?:budget|montant|cout|financement|somme|how much money|cost|funding|amount|spend)")
+# « somme » but not « sommet »: a question about a summit does not ask for an amount
+_MONEY_ASKED = re.compile(r"\b(?:budget|montant|cout|financement|somme(?!t)|how much money|cost|funding|amount|spend)")
 MONEY = "<money>"
 
 
