@@ -86,8 +86,9 @@ class Settings:
             package's C engine), or ``auto`` (that order, with a log line
             saying why one is passed over).
         int8_passages: ``auto``: on ONNX Runtime, passages (not queries) are embedded by the bundled model's
-            weights compressed to 8 bits, on OpenVINO (about 1.7 times as fast; an index so built ranks and
-            answers within 0.01 of an exact one, ``python -m eval.int8_gate``), when openvino and nncf work here;
+            weights compressed to 8 bits, on OpenVINO (about 1.7 times as fast; an index so built loses at most
+            0.01 of R@5, MRR@10 and the answer figures against an exact one, ``python -m eval.int8_gate``), when
+            openvino and nncf work here;
             ``off``: exactly. An index records which kind its passages are; an index of the other kind is still
             served, and updated with its own kind.
         embed_cache: folder of the converted checkpoint and its export (default:
