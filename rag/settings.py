@@ -94,9 +94,9 @@ class Settings:
         embed_cache: folder of the converted checkpoint and its export (default:
             ``$RAG_EMBED_CACHE``, else ``rag-assistant/embedders`` in the user
             cache folder).
-        embed_threads: intra-op threads of the embedder (0: one for query
-            batches, steady when the machine is busy, and every core for
-            passage batches; one forward pass runs at a time).
+        embed_threads: intra-op threads of the embedder (0: on ONNX Runtime, every core for a
+            forward pass that runs alone and for passage batches, one for a question embedded
+            beside another pass; on torch, one for query batches and every core for passage batches).
         query_cache: query vectors kept in memory (LRU; 0: none).
         chunk_tokens: chunk size in embedder tokens (e5 reads at most 512).
         chunk_overlap: overlap between consecutive chunks of a section, tokens.

@@ -72,6 +72,25 @@ def test_a_process_that_never_embeds_a_passage_holds_one_session():
     assert float(checked @ served) >= EXACT_COSINE
 
 
+def test_a_question_beside_another_pass_runs_on_a_one_thread_session_with_the_same_vectors(monkeypatch):
+    """A lone question has every core; one that starts while another pass runs (a question, a passage batch, the
+    8-bit passages) gets a one-thread session of its own, made then, so passes do not fight for the cores."""
+    monkeypatch.setattr("rag.embedding.onnx_runtime.cores", lambda: 2)
+    fresh = OnnxE5Embedder(query_cache=0)
+    text = "Quand l'Assemblée générale a-t-elle adopté sa résolution sur l'IA militaire ?"
+    alone = fresh.encode_queries([text])[0]
+    assert set(fresh._sessions) == {"query"}
+    assert fresh._sessions["query"].get_session_options().intra_op_num_threads == 2
+    with fresh.pass_under_way() as first:  # as while a passage batch or another question is embedded
+        assert first
+        beside = fresh.encode_queries([text])[0]
+    side = fresh._sessions["side"]
+    assert side is not fresh._sessions["query"] and side.get_session_options().intra_op_num_threads == 1
+    np.testing.assert_allclose(alone, beside, atol=1e-5)
+    assert fresh._running == 0
+    np.testing.assert_allclose(fresh.encode_queries([text])[0], alone, atol=1e-6)
+
+
 def test_the_export_is_deterministic(onnx_e5, torch_e5, tmp_path):
     """The same checkpoint exports to the same bytes: an export made anywhere is the one its stamp describes."""
     folder = tmp_path / "again"

@@ -107,8 +107,9 @@ def _load_bundled(runtime: str, cache: str, threads: int, query_cache: int) -> E
         try:
             if name == "onnx":
                 emb = OnnxE5Embedder(cache, threads, query_cache)
-                log.info("embedder: %s on ONNX Runtime (threads: %d per query batch, %d per passage batch; cosine "
-                         "with torch's vectors >= %.7f)", emb.name, *emb.threads, emb.agreement)
+                log.info("embedder: %s on ONNX Runtime (threads: %d per query batch, %s beside another, %d per "
+                         "passage batch; cosine with torch's vectors >= %.7f)", emb.name, emb.threads[0],
+                         emb.side_threads or "none", emb.threads[1], emb.agreement)
             else:
                 emb = ConvertedE5Embedder(cache, threads, query_cache)
                 log.info("embedder: %s on torch (threads: %d per query batch, %d per passage batch; cosine with "

@@ -179,7 +179,8 @@ class Int8Passages:
         with self._making:
             if self._engine is None:
                 self._engine = _Engine(self.folder, self.exact.feed)
-        return self._engine.encode([PREFIX["passage"] + t for t in texts], progress)
+        with self.exact.pass_under_way():  # a question meanwhile takes the exact embedder's one-thread session
+            return self._engine.encode([PREFIX["passage"] + t for t in texts], progress)
 
     def count_tokens(self, text: str) -> int:
         return self.exact.count_tokens(text)
