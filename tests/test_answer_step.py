@@ -9,10 +9,45 @@ import pytest
 from eval.calibrate import isotonic, level_accuracy
 from rag import Settings
 from rag.answering import extraction as answering
+from rag.answering import messages
 from rag.answering.candidates import ANAPHOR, label_part
 from rag.answering.citation import citations
+from rag.answering.explain import describe
+from rag.retriever import answer_first
 from rag.settings import AppSettings
 from rag.text.question import analyze
+
+
+# ------------------------------------------------------------------ the passage that answers comes first
+def test_answer_first_moves_the_quoted_passage_up_and_renumbers_the_candidates():
+    ranked = ["r0", "r1", "r2", "r3"]
+    cand = lambda passage, a: answering.Candidate(passage, "doc", a, a + 5, "texte", {})  # noqa: E731
+    scored = [cand(2, 40), cand(0, 10), cand(3, 70), cand(2, 50)]
+    cands, rescored, chosen = answer_first(ranked, scored, scored[:1])
+    assert cands == ["r2", "r0", "r1", "r3"]
+    assert [c.passage for c in rescored] == [0, 1, 3, 0] and chosen[0].passage == 0
+    assert [cands[c.passage] for c in rescored] == [ranked[c.passage] for c in scored]  # each still in its passage
+
+
+def test_the_passage_holding_the_quoted_answer_is_shown_first(real_retriever):
+    """« Où s'est tenu le troisième sommet REAIM ? »: search ranks the passage that names A Coruña second; the
+    answer, labelled « moyenne » or better, shows it first, its sentence cited in it, and says why it is there."""
+    question = "Où s'est tenu le troisième sommet REAIM ?"
+    searched = real_retriever.search(question, k=5)
+    answer = real_retriever.answer(question, k=5)
+    assert answer.status == "answered" and answer.level in ("high", "medium")
+    first = answer.sentences[0]
+    assert first.passage == 0 and "A Coruña" in first.text
+    assert searched[0].chunk_id != answer.passages[0].chunk_id, "a promotion, not search's own order"
+    assert {p.chunk_id for p in answer.passages} == {p.chunk_id for p in searched}
+    shown = answer.passages[0]
+    assert shown.text[first.passage_start:first.passage_end] == first.text
+    assert (first.passage_start, first.passage_end) in shown.highlights
+    why = [describe(e, "fr") for e in answer.explanations]
+    assert "montré en premier : il contient la phrase citée" in why[0]
+    assert "après le passage qui contient la phrase citée" in why[1]
+    assert "shown first: it holds the quoted sentence" in describe(answer.explanations[0], "en")
+
 
 # ------------------------------------------------------------------ evidence, not vetoes
 
@@ -121,7 +156,7 @@ def test_whether_the_corpus_deals_with_a_question_does_not_depend_on_how_many_pa
 def test_orders_to_the_assistant_are_off_topic_without_echo(real_retriever, prompt):
     answer = real_retriever.answer(prompt)
     assert answer.status == "off_topic" and not answer.sentences
-    assert answer.message == answering.INSTRUCTION_MESSAGE
+    assert answer.message == messages.INSTRUCTION_MESSAGE
     assert "<script" not in answer.message and "poème" not in answer.message
 
 
@@ -132,7 +167,7 @@ def test_orders_to_the_assistant_are_off_topic_without_echo(real_retriever, prom
     "Écrit-on encore des traités sur les armes autonomes ?",  # a question, though it starts with a verb
 ])
 def test_questions_about_the_documents_are_not_taken_for_orders(question):
-    assert not answering.is_instruction(question)
+    assert not messages.is_instruction(question)
 
 
 @pytest.mark.parametrize("question", [
@@ -144,7 +179,7 @@ def test_questions_about_the_documents_are_not_taken_for_orders(question):
 def test_a_question_in_a_third_language_is_told_which_languages_are_answered(real_retriever, question):
     answer = real_retriever.answer(question)
     assert answer.lang == "other"
-    assert answer.status == "off_topic" and answer.message == answering.OTHER_LANGUAGE_MESSAGE
+    assert answer.status == "off_topic" and answer.message == messages.OTHER_LANGUAGE_MESSAGE
 
 
 @pytest.mark.parametrize("question, lang", [

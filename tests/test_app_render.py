@@ -122,7 +122,7 @@ def test_a_passage_without_section_shows_no_empty_section_mark():
 
 
 def test_a_refused_order_or_language_is_not_told_to_widen_the_documents():
-    from rag.answering.extraction import INSTRUCTION_MESSAGE, OFF_TOPIC_MESSAGE, OTHER_LANGUAGE_MESSAGE
+    from rag.answering.messages import INSTRUCTION_MESSAGE, OFF_TOPIC_MESSAGE, OTHER_LANGUAGE_MESSAGE
 
     p = passage()
     pages = {m: render.render_answer(Answer(question="?", abstained=True, confidence=0.0, sentences=(), passages=(p,),

@@ -15,11 +15,11 @@ from types import SimpleNamespace
 import pytest
 
 from rag import Answer, Passage, Sentence
-from rag.answering.extraction import (
+from rag.answering.extraction import level_claim
+from rag.answering.messages import (
     INSTRUCTION_MESSAGE,
     OFF_TOPIC_MESSAGE,
     OTHER_LANGUAGE_MESSAGE,
-    level_claim,
     related_message,
 )
 from rag.corpus.documents import STATUSES

@@ -15,9 +15,9 @@ from rag.answering.extraction import (
     is_contact,
     is_statement,
     other_year,
-    related_message,
     same_family,
 )
+from rag.answering.messages import related_message
 from rag.text.question import MONEY, TYPES, analyze, counted_noun
 
 # (question, language, expected answer type, focus terms that must be found)
@@ -146,6 +146,22 @@ def test_a_where_question_needs_a_new_place():
     assert not expressions("Le sommet a été un succès.", "place", q)
 
 
+def test_a_count_asked_with_one_noun_is_found_stated_with_another():
+    """« Combien d'États » is answered by « 34 pays », « how many countries voted » by « 166 voix pour », « combien
+    de membres » by « 181 parlements »: nouns that count the same things; a number of something else is not."""
+    states = "Combien d'États ont approuvé la déclaration du sommet REAIM de 2026 ?"
+    said = "Le Maroc rejoint 34 pays en soutenant le pacte adopté au sommet."
+    assert expressions(said, "number", states, noun=counted_noun(states)) == ["34"]
+    voted = "How many countries voted for the resolution?"
+    tally = "La résolution a été adoptée par 166 voix pour, 3 contre et 15 abstentions."
+    assert expressions(tally, "number", voted, noun=counted_noun(voted))[:1] == ["166"]
+    members = "Combien de membres compte l'Union interparlementaire ?"
+    assert expressions("L'UIP rassemble 181 parlements nationaux.", "number", members,
+                       noun=counted_noun(members)) == ["181"]
+    assert not expressions("Le pacte énonce 12 engagements.", "number", states, noun=counted_noun(states))
+    assert not expressions("Le pacte énonce 12 engagements.", "number", voted, noun=counted_noun(voted))
+
+
 def test_related_message_uses_only_the_questions_words():
     q = analyze("Qui a présidé le sommet REAIM 2026 ?")
     msg = related_message(q)
@@ -158,6 +174,15 @@ def test_related_message_uses_only_the_questions_words():
     msg = related_message(hostile, known=lambda w: w in corpus_words)
     assert "Mots cherchés, présents dans le corpus : instructions, drones." in msg  # not « poème x > »
     assert "<img" not in msg and "poème" not in msg
+
+
+def test_related_message_of_an_english_question_names_the_french_words_searched():
+    """An English question is searched in the French corpus through the glossary: the message lists those French
+    words, not the English ones (« Assembly » or « adopt » would read as found in the corpus)."""
+    msg = related_message(analyze("When did the General Assembly adopt its resolution on military AI?"))
+    said = msg.split("Mots cherchés, présents dans le corpus : ")[1].split(".")[0].split(", ")
+    assert {"Assemblée", "générale", "résolution"} <= set(said)
+    assert not {"General", "Assembly", "adopt", "resolution", "military"} & set(said)
 
 
 def test_anchors_and_relations_split_the_focus():

@@ -13,7 +13,7 @@ import re
 from typing import Sequence
 
 from rag import Answer
-from rag.answering.extraction import INSTRUCTION_MESSAGE, OFF_TOPIC_MESSAGE, OTHER_LANGUAGE_MESSAGE
+from rag.answering.messages import INSTRUCTION_MESSAGE, OFF_TOPIC_MESSAGE, OTHER_LANGUAGE_MESSAGE
 from ui.i18n import DEFAULT, text
 
 FIXED = {OFF_TOPIC_MESSAGE: "off_topic", INSTRUCTION_MESSAGE: "instruction", OTHER_LANGUAGE_MESSAGE: "other_language"}

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from rag import Answer, DocumentInfo, Explanation, Passage
 from rag.answering.citation import Citation, csl_items, page_label, section_path
-from rag.answering.extraction import INSTRUCTION_MESSAGE, OTHER_LANGUAGE_MESSAGE
+from rag.answering.messages import INSTRUCTION_MESSAGE, OTHER_LANGUAGE_MESSAGE
 from rag.corpus.documents import STATUSES, UNOFFICIAL
 from rag.corpus.readers import page_span
 from rag.text.paragraphs import paragraph_label

@@ -22,6 +22,7 @@ from rag.index.folder import IndexData
 from rag.retrieval.ranking import Ranked
 from rag.settings import Settings
 from rag.text.question import Query
+from rag.text.verb_forms import with_participle
 
 # A sentence that opens by pointing back to the one before it.
 ANAPHOR = re.compile(r"^(?:ceux-ci|celles-ci|celui-ci|celle-ci|ceci|cela|ce(?:tte|s|t)? |il |elle |ils |elles |"
@@ -54,9 +55,10 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
     keyword = data.keyword
     terms = set(keyword.analyze(query.keyword_text))
     focus = set(keyword.analyze(" ".join(query.focus_terms)))
-    relations = [g for g in (tuple(keyword.analyze(r)) for r in query.relations) if g]
+    # a verb is said by its irregular participle too (« soumettre » by « Soumis par : … »)
+    relations = [g for g in (tuple(keyword.analyze(with_participle(r))) for r in query.relations) if g]
     anchors = [g[:1] for g in (tuple(keyword.analyze(a)) for a in query.anchors) if g]
-    actions = [g for g in (tuple(keyword.analyze(a)) for a in query.actions) if g]
+    actions = [g for g in (tuple(keyword.analyze(with_participle(a))) for a in query.actions) if g]
     # per sentence: passage, its span, text, similarity, place in the passage, and the span before it (or None)
     raw: list[tuple[int, int, int, str, float, int, tuple[int, int] | None]] = []
     for i, c in enumerate(cands[:answer_from]):

@@ -35,6 +35,10 @@ TEXTS = {
               "en": "rank {rank} of {pool} once the rankings are fused"},
     "moved": {"fr": "montré à la place {place} pour varier les documents",
               "en": "shown at place {place} to vary the documents"},
+    "answer_first": {"fr": "montré en premier : il contient la phrase citée",
+                     "en": "shown first: it holds the quoted sentence"},
+    "after_answer": {"fr": "montré à la place {place}, après le passage qui contient la phrase citée",
+                     "en": "shown at place {place}, after the passage that holds the quoted sentence"},
     "note": {"fr": "une note de bas de page : son score compte pour {weight} de celui d'un passage du texte",
              "en": "a footnote: its score counts {weight} of a passage of the text's"},
     "alone": {"fr": "classé par la recherche {mode} seule", "en": "ranked by {mode} search alone"},
@@ -91,7 +95,7 @@ def has_type(query: Query, candidate: Candidate | None) -> bool | None:
 def explanations(query: Query, cands: Sequence[Ranked], indexed: Sequence[set[str] | frozenset[str]],
                  scored: Sequence[Candidate],
                  chosen: Sequence[Candidate], analyze: Callable[[str], list[str]], mode: str,
-                 docs: Sequence[str] | None) -> tuple[Explanation, ...]:
+                 docs: Sequence[str] | None, answer_first: bool = False) -> tuple[Explanation, ...]:
     """One :class:`Explanation` per ranked passage.
 
     Args:
@@ -103,6 +107,7 @@ def explanations(query: Query, cands: Sequence[Ranked], indexed: Sequence[set[st
         analyze: the keyword index's analyser.
         mode: the search mode.
         docs: the document filter in force (None: every document).
+        answer_first: the passage of the first quoted sentence was moved to the top.
     """
     shown: dict[int, Candidate] = {}
     for c in (*chosen, *scored):  # a passage's quoted sentence, else its most likely one (the highlighted one)
@@ -115,7 +120,7 @@ def explanations(query: Query, cands: Sequence[Ranked], indexed: Sequence[set[st
                     sentence_rank=c.sentence_rank, keyword=round(c.keyword, 4), keyword_rank=c.keyword_rank,
                     words=matched_words(analyze, query.keyword_text, indexed[i]), answer_type=query.answer_type,
                     has_type=has_type(query, shown.get(i)), quoted=i in quoted, docs=filter_,
-                    note_weight=c.note_weight)
+                    note_weight=c.note_weight, answer_first=answer_first)
         for i, c in enumerate(cands))
 
 
@@ -146,8 +151,10 @@ def describe(expl: Explanation, lang: str = "fr") -> str:
         parts.append(text("no_words", lang))
     if expl.mode == "hybrid":
         fused = text("fused", lang, rank=expl.fused_rank, pool=expl.pool)
-        if expl.fused_rank != expl.rank:
-            fused += f", {text('moved', lang, place=expl.rank)}"
+        if expl.answer_first and expl.rank == 1:
+            fused += f", {text('answer_first', lang)}"
+        elif expl.fused_rank != expl.rank:
+            fused += f", {text('after_answer' if expl.answer_first else 'moved', lang, place=expl.rank)}"
         parts.append(fused)
         if expl.note_weight:
             parts.append(text("note", lang, weight=_number(expl.note_weight, lang)))

@@ -14,7 +14,8 @@ one of the question's relation terms; and whether it is only a contact line.
 The outcome is ``answered`` (some sentence answers), ``related`` (the passages
 are about the question's topic but no sentence answers it) or ``off_topic``
 (the topic model, over retrieval signals, finds nothing close). Both models are
-fitted on the tuning half of the test set by ``python -m eval --calibrate``.
+fitted on the tuning half of the test set by ``python -m eval --calibrate``. What a decline says is in
+:mod:`rag.answering.messages`.
 """
 
 from __future__ import annotations
@@ -152,16 +153,30 @@ _ELIDED = re.compile(r"^(?:d|l|qu)'")
 _CURRENCY = ("euro", "dollar", "€", "$", "usd", "eur", "million", "milliard", "billion", "livre")
 
 
+# Nouns that count the same things (stems as ``counted_noun`` gives them): a question on « États » is answered by
+# « 34 pays » or « 166 voix pour », one on members by « 193 États »; people asked are counted as participants,
+# experts or delegates.
+_SAME_COUNT = (("etat", "pay", "nation", "membre", "signatair", "gouvernement", "parlement", "delegation", "voix",
+                "vote"),
+               ("participant", "expert", "delegue", "representant", "intervenant", "orateur", "dirigeant", "chef"))
+
+
+def counted_nouns(noun: str) -> tuple[str, ...]:
+    """The stems that count what ``noun`` counts: its family of :data:`_SAME_COUNT`, or itself."""
+    return next((family for family in _SAME_COUNT if noun in family), (noun,))
+
+
 def counted(number: str, folded: str, noun: str) -> bool:
-    """Whether a number of the sentence counts ``noun`` (a stem; ``MONEY``: a currency or an amount):
-    the noun follows within four words."""
+    """Whether a number of the sentence counts ``noun`` (a stem, or one of its family, :func:`counted_nouns`;
+    ``MONEY``: a currency or an amount): the noun follows within four words."""
+    nouns = counted_nouns(noun)
     for m in re.finditer(re.escape(number), folded):
         after = [_ELIDED.sub("", w) for w in folded[m.end():].split()[:4]]  # « millions d'utilisateurs »
         if noun == MONEY:
             if (any(w.startswith(_CURRENCY) for w in after)
                     or folded[max(0, m.start() - 2):m.start()].strip() in ("$", "€")):
                 return True
-        elif any(w.startswith(noun) for w in after):
+        elif any(w.startswith(nouns) for w in after):
             return True
     return False
 
@@ -339,56 +354,3 @@ def level_claim(level_name: str, accuracy) -> str:
     if value is None:
         return ""
     return f"juste {round(value * 10)} fois sur 10 sur nos questions de test"
-
-
-# ------------------------------------------------------------------ the « related » message
-_MISSING = {
-    "person": "qui", "organisation": "quel organisme", "place": "où", "date": "quand", "number": "combien",
-    "reason": "pourquoi", "definition": "ce que cela signifie", "list": "lesquels", "yesno": "si c'est le cas",
-    "other": "ce qui est demandé",
-}
-
-
-def related_message(query: Query, known=None) -> str:
-    """Plain French built only from fixed text and the question's own words, which it never puts between
-    quotation marks (they would read as the corpus's): what is missing, the words searched, what to try.
-
-    The words searched are the focus words that have two letters or digits and, with ``known`` (a word → bool of
-    the keyword index), occur in the corpus: not « x > » from markup, nor the words of an instruction the corpus
-    never uses."""
-    words = [w for w in query.focus if sum(c.isalnum() for c in w) >= 2 and (known is None or known(w))]
-    searched = f" Mots cherchés, présents dans le corpus : {', '.join(words[:8])}." if words else ""
-    return (f"Aucune phrase des passages trouvés ne dit {_MISSING[query.answer_type]}.{searched} Essayez "
-            "d'autres mots, la question en français ou en anglais, ou d'autres documents cherchés. Les passages "
-            "les plus proches sont repliés ci-dessous.")
-
-
-OFF_TOPIC_MESSAGE = ("Le corpus ne traite pas de cette question : aucun passage n'en est assez proche. "
-                     "Les passages les moins éloignés sont repliés ci-dessous, à titre indicatif.")
-
-
-# A prompt that gives the assistant orders (to forget its rules, play a part, write, translate, run markup) rather
-# than asking what the documents say: off topic, whatever its words (on the folded text).
-INSTRUCTION = re.compile(
-    r"\b(?:ignore[sz]?|oublie[sz]?|disregard|forget|contourne[sz]?|bypass|override)\b.{0,40}\b(?:instructions?|"
-    r"consignes?|regles?|rules?|prompts?|directives?|guidelines?)\b"
-    r"|\b(?:ignore[sz]?|oublie[sz]?|disregard|forget)\b.{0,20}\b(?:ce qui precede|tout ce qui precede|"
-    r"everything (?:above|before)|all (?:of the )?(?:above|previous))"
-    r"|\b(?:system prompt|prompt systeme|jailbreak|developer mode|mode developpeur)\b"
-    r"|\b(?:you are now|from now on you|act as|pretend (?:to be|you)|roleplay|tu es maintenant|"
-    r"a partir de maintenant,? tu|agis comme|fais comme si|joue le role)\b"
-    r"|^\W*(?:ecris|redige|compose|genere|invente|traduis|raconte|write|compose|generate|translate|tell me a "
-    r"(?:joke|story)|draft)\b"
-    r"|<\s*/?\s*(?:script|img|iframe|svg|object|style)\b|\bjavascript:|\bon(?:error|load)\s*=")
-
-
-def is_instruction(question: str) -> bool:
-    """Whether a question gives the assistant orders instead of asking about the documents."""
-    return bool(INSTRUCTION.search(fold(question)))
-
-
-INSTRUCTION_MESSAGE = ("Cette demande donne des consignes au lieu de poser une question sur les documents : "
-                       "l'assistant ne suit aucune consigne et n'écrit rien lui-même, il cite les documents du corpus "
-                       "qui répondent à une question sur leur contenu.")
-OTHER_LANGUAGE_MESSAGE = ("Je réponds aux questions posées en français ou en anglais. "
-                          "I answer questions asked in French or English.")

@@ -64,6 +64,8 @@ class Explanation:
     quoted one, else the one highlighted) carries the expected ``answer_type`` (``None``: a type no sentence is
     checked for). ``docs`` is the document filter in force (empty: every document). ``note_weight`` is, for a
     footnote ranked by hybrid search, what its score counted for against a passage of the body (0: not weighed).
+    ``answer_first``: the passage holding the first quoted sentence was moved to the top of this answer's passages
+    (``rag.retriever.answer_first``), which moved the ones before it down by one.
     """
 
     passage: int
@@ -83,6 +85,7 @@ class Explanation:
     quoted: bool = False
     docs: tuple[str, ...] = ()
     note_weight: float = 0.0
+    answer_first: bool = False
 
 
 @dataclass(frozen=True)
