@@ -9,7 +9,8 @@ to the passage it comes from. The page itself lives in ``ui/``: ``ui.layout`` (B
 ``ui/assets`` (CSS, JavaScript).
 This module reads the settings once (``Settings`` and ``AppSettings``, ``RAG_*`` and ``RAG_APP_*`` variables; a bad
 value stops it with one line naming the variable, see docs/configuration.md), sets the process's memory habits
-(``ui.memory``), loads or builds the index, then serves while spaCy and the first query vector warm up.
+(``ui.memory``), loads or builds the index (in a thread, while Gradio is imported: the app is up half a second
+sooner), then serves while spaCy and the first query vector warm up.
 """
 
 from __future__ import annotations
@@ -27,11 +28,10 @@ if __name__ == "__main__":  # the Space's own process (not a test importing buil
     memory.skip_numba()
 
 from rag import AppSettings, Retriever, Settings  # noqa: E402
-from ui.layout import build_app, launch  # noqa: E402
 
 log = logging.getLogger("app")
 
-__all__ = ["build_app", "launch", "main"]
+__all__ = ["main", "read_settings", "serve"]
 
 
 def read_settings(environ=None) -> tuple[Settings, AppSettings, dict]:
@@ -73,7 +73,15 @@ def serve(settings: Settings, app_settings: AppSettings, address: dict) -> None:
              "when neither matches, takes a minute or more)", settings.corpus_dir, settings.embedder,
              settings.shipped_index, settings.index_dir)
     t0 = time.perf_counter()
-    retriever = Retriever.from_settings(settings, progress=True)
+    loaded: dict = {}
+    loader = threading.Thread(target=_load, args=(settings, loaded), name="index", daemon=True)
+    loader.start()
+    from ui.layout import build_app, launch  # Gradio's import (about 2 s) runs while the index loads
+
+    loader.join()
+    if "error" in loaded:
+        raise loaded["error"]
+    retriever = loaded["retriever"]
     info = retriever.info()
     log.info("index ready in %.1f s: %s documents, %s passages, embedder %s, built %s",
              time.perf_counter() - t0, info["documents"], info["chunks"], info["embedder"], info["created"])
@@ -82,6 +90,15 @@ def serve(settings: Settings, app_settings: AppSettings, address: dict) -> None:
     # visitor's question (which waits for them if it comes sooner); then the heap's free pages go back.
     threading.Thread(target=warm_up, args=(retriever,), name="warm-up", daemon=True).start()
     launch(demo, **address)  # the limits of the app settings build_app kept on demo
+
+
+def _load(settings: Settings, into: dict) -> None:
+    """The retriever (the index loaded, or built when none matches) into ``into["retriever"]``, or what went wrong
+    into ``into["error"]`` (raised by ``serve`` in the main thread)."""
+    try:
+        into["retriever"] = Retriever.from_settings(settings, progress=True)
+    except BaseException as exc:  # handed to the main thread, which says it as it always has
+        into["error"] = exc
 
 
 def _interrupt(signum, frame) -> None:

@@ -136,12 +136,12 @@ def main(argv=None) -> Path:
     args = parser.parse_args(argv)
     if args.url:
         return shoot_all(args.url, Path(args.out))
-    import app
     from rag import Retriever
+    from ui import layout
 
-    demo = app.build_app(Retriever.from_settings())
+    demo = layout.build_app(Retriever.from_settings())
     port = free_port()
-    app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    layout.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     try:
         return shoot_all(f"http://127.0.0.1:{port}/", Path(args.out))
     finally:

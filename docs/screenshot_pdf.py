@@ -46,10 +46,10 @@ def main(argv=None) -> Path:
 
     from playwright.sync_api import sync_playwright
 
-    import app
     from docs.screenshot import CHROMIUM, CHROMIUM_ARGS, free_port, open_app, send_question
     from rag import Retriever, Settings
     from tests.documents import make_pdf
+    from ui import layout
 
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
@@ -58,9 +58,9 @@ def main(argv=None) -> Path:
             PAGES, OUTLINE, title="Rapport de démonstration sur la transparence des essais",
             author="Document généré (démonstration)", header="Rapport de démonstration", numbers=True))
         settings = Settings(corpus_dir=str(corpus), index_dir=str(Path(tmp) / "index"), embedder="bundled")
-        demo = app.build_app(Retriever.from_settings(settings))
+        demo = layout.build_app(Retriever.from_settings(settings))
         port = free_port()
-        app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+        layout.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
         try:
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -122,11 +122,11 @@ def app_retriever(app_corpus, tmp_path_factory):
 @contextmanager
 def serving(demo):
     """``demo`` served in-process on a free port of 127.0.0.1: its address, then closed."""
-    import app
     from docs.screenshot import free_port
+    from ui import layout
 
     port = free_port()
-    app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    layout.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     try:
         yield f"http://127.0.0.1:{port}/"
     finally:
@@ -136,9 +136,9 @@ def serving(demo):
 @pytest.fixture(scope="session")
 def app_url(app_retriever):
     """The app over the fixture corpus, served in-process on a free port."""
-    import app
+    from ui import layout
 
-    with serving(app.build_app(app_retriever)) as url:
+    with serving(layout.build_app(app_retriever)) as url:
         yield url
 
 
@@ -146,10 +146,10 @@ def app_url(app_retriever):
 def feedback_app(app_retriever, tmp_path_factory):
     """The app over the fixture corpus with a feedback file (the panel under each answer), served in-process:
     ``{"url", "demo", "file"}``."""
-    import app
+    from ui import layout
 
     file = tmp_path_factory.mktemp("feedback") / "verdicts.jsonl"
-    demo = app.build_app(app_retriever, feedback_file=str(file))
+    demo = layout.build_app(app_retriever, feedback_file=str(file))
     with serving(demo) as url:
         yield {"url": url, "demo": demo, "file": file}
 

@@ -226,6 +226,22 @@ def test_the_real_app_process_stops_with_one_line():
     assert "Traceback" not in done.stderr
 
 
+def test_an_index_that_fails_to_load_in_its_thread_stops_the_app_with_that_error(monkeypatch):
+    """``serve`` loads the index in a thread while Gradio is imported: what goes wrong there is raised in the main
+    thread, as when the index loaded first, and nothing is served."""
+    import app
+
+    def fail(*args, **kwargs):
+        raise OSError("the index folder is not readable")
+
+    monkeypatch.setattr(app.Retriever, "from_settings", fail)
+    served = []
+    monkeypatch.setattr("ui.layout.launch", lambda *a, **k: served.append(a))
+    with pytest.raises(OSError, match="not readable"):
+        app.serve(Settings(), AppSettings(), {})
+    assert not served
+
+
 def test_read_settings_reads_the_address_too():
     import app
 

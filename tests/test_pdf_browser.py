@@ -16,8 +16,8 @@ pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"no Chromi
 
 @pytest.fixture(scope="module")
 def pdf_app(tmp_path_factory):
-    import app
     from rag import Retriever, Settings
+    from ui.layout import build_app, launch
 
     corpus = tmp_path_factory.mktemp("pdf-app-corpus")
     data = make_pdf(PAGES, OUTLINE, title="Rapport de démonstration", header="Rapport de démonstration",
@@ -25,9 +25,9 @@ def pdf_app(tmp_path_factory):
     (corpus / "rapport-demonstration.pdf").write_bytes(data)
     settings = Settings(corpus_dir=str(corpus), index_dir=str(tmp_path_factory.mktemp("pdf-app-index")),
                         embedder="bundled")
-    demo = app.build_app(Retriever.from_settings(settings))
+    demo = build_app(Retriever.from_settings(settings))
     port = free_port()
-    app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     yield f"http://127.0.0.1:{port}/", data
     demo.close()
 

@@ -68,14 +68,14 @@ class Gate(WrappedEmbedder):
 
 @pytest.fixture(scope="module")
 def gated(app_retriever):
-    import app
     from ui import guard
+    from ui.layout import build_app, launch
 
     gate = Gate(app_retriever.embedder)
     r = app_retriever.replace(embedder=gate)
-    demo = app.build_app(r, concurrency=1)
+    demo = build_app(r, concurrency=1)
     port = free_port()
-    app.launch(demo, limits=guard.Limits(temp_budget=1), prevent_thread_lock=True, server_name="127.0.0.1",
+    launch(demo, limits=guard.Limits(temp_budget=1), prevent_thread_lock=True, server_name="127.0.0.1",
                server_port=port, quiet=True)
     try:
         yield {"url": f"http://127.0.0.1:{port}/", "demo": demo, "gate": gate}
@@ -189,13 +189,13 @@ def test_one_visitor_cannot_fill_the_temp_folder_for_the_others(app_retriever):
     back when the files go (an upload event deletes them, the cache sweeps the rest)."""
     import os
 
-    import app
     from ui import guard
+    from ui.layout import build_app, launch
 
-    demo = app.build_app(app_retriever)
+    demo = build_app(app_retriever)
     port = free_port()
     limits = guard.Limits(max_upload=1024 * 1024, temp_budget=8 * 1024 * 1024, trusted_proxies=1)
-    app.launch(demo, limits=limits, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    launch(demo, limits=limits, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     url, part = f"http://127.0.0.1:{port}/gradio_api/upload", os.urandom(800_000)
 
     def post(n: int, visitor: str) -> httpx.Response:
@@ -374,10 +374,10 @@ def test_config_shows_no_server_path_and_run_history_is_off(app_url, app_corpus,
 @pytest.fixture(scope="module")
 def changing(tmp_path_factory, app_corpus):
     """The app over a copy of the fixture corpus, which the test then edits, truncates and deletes."""
-    import app
     import rag.corpus.freshness
     import ui.handlers
     from rag import Retriever, Settings
+    from ui.layout import build_app, launch
 
     root = tmp_path_factory.mktemp("changing")
     corpus = root / "corpus"
@@ -385,9 +385,9 @@ def changing(tmp_path_factory, app_corpus):
     r = Retriever.from_settings(Settings(corpus_dir=str(corpus), index_dir=str(root / "index"), embedder="bundled"))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(rag.corpus.freshness, "CHECK_SECONDS", 0.0)  # look at the folder on every question
-        demo = app.build_app(r)
+        demo = build_app(r)
         port = free_port()
-        app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+        launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
         try:
             yield {"url": f"http://127.0.0.1:{port}/", "corpus": corpus, "retriever": r, "ui": ui.handlers.App(r)}
         finally:

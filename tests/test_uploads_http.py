@@ -28,13 +28,13 @@ CLIENT_NAME = "R&D rapport <img src=x onerror=alert(1)>.md"
 
 @pytest.fixture(scope="module")
 def uploads_app(app_retriever, tmp_path_factory):
-    import app
+    from ui import layout
 
     root = tmp_path_factory.mktemp("uploads")
     r = app_retriever.replace(settings=app_retriever.settings.replace(upload_dir=str(root)))
-    demo = app.build_app(r)
+    demo = layout.build_app(r)
     port = free_port()
-    app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    layout.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     try:
         yield {"url": f"http://127.0.0.1:{port}/", "demo": demo, "sessions": demo.upload_sessions}
     finally:
@@ -170,9 +170,9 @@ def test_the_upload_folder_of_gradio_keeps_no_copy(uploads_app):
 
 
 def test_uploads_off_hides_the_panel(app_retriever):
-    import app
+    from ui import layout
 
-    demo = app.build_app(app_retriever.replace(settings=app_retriever.settings.replace(uploads="off")))
+    demo = layout.build_app(app_retriever.replace(settings=app_retriever.settings.replace(uploads="off")))
     assert demo.upload_sessions is None
     assert not [f for f in demo.fns.values() if getattr(f.fn, "__name__", "") in ("upload", "end_session")]
     assert "upload-files" not in json.dumps(demo.config, default=str)  # a gr.State's config holds a function
@@ -255,14 +255,14 @@ class PassageGate:
 
 def test_a_question_is_answered_at_once_while_four_uploads_run(app_retriever, tmp_path):
     """Uploads have their own lane: four visitors' uploads, held while they embed, leave every answer slot free."""
-    import app
     from rag import AppSettings
+    from ui import layout
 
     gate = PassageGate(app_retriever.embedder)
     r = app_retriever.replace(embedder=gate, settings=app_retriever.settings.replace(upload_dir=str(tmp_path)))
-    demo = app.build_app(r, AppSettings(concurrency=4, upload_concurrency=1, per_ip=0))
+    demo = layout.build_app(r, AppSettings(concurrency=4, upload_concurrency=1, per_ip=0))
     port = free_port()
-    app.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    layout.launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     url = f"http://127.0.0.1:{port}/"
     try:
         for n in range(4):
