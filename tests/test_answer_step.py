@@ -16,6 +16,7 @@ from rag.answering.explain import describe
 from rag.retriever import answer_first
 from rag.settings import AppSettings
 from rag.text.question import analyze
+from rag.text.verb_forms import with_participle
 
 
 # ------------------------------------------------------------------ the passage that answers comes first
@@ -68,6 +69,16 @@ def test_a_sentence_without_the_expected_type_is_weighed_not_dropped(real_retrie
     missing = [c for c in cands if c.features["type_missing"] == 1.0]
     assert missing and [c for c in cands if c.features["type_found"] == 1.0]
     assert all(0.0 <= c.probability <= 1.0 for c in cands)
+
+
+def test_a_verb_asked_is_said_by_its_irregular_participle(real_retriever):
+    """« Qui a soumis le projet… ? » asks with « soumettre »; the label line « Soumis par : … » says it with the
+    participle, which stemming alone does not tie to the verb (« soumettr » / « soum »)."""
+    assert with_participle("soumettre") == "soumettre soumis" and with_participle("adopter") == "adopter"
+    query, _, _, cands = real_retriever.candidates("Qui a soumis le projet de résolution au Conseil de sécurité ?")
+    assert query.actions == ("soumettre",)
+    line = next(c for c in cands if c.text.startswith("Soumis par"))
+    assert line.features["action_said"] == 1.0 and line.features["relation"] > 0.0
 
 
 def test_a_contact_line_stays_a_candidate_marked_as_one(real_retriever):
