@@ -16,6 +16,7 @@ two kinds of passage vectors: an update embeds with the live build's own kind, o
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import importlib.util
 import io
@@ -115,17 +116,22 @@ def _write(export: Path, folder: Path) -> dict:
 
 
 class _Engine:
-    """The compressed model compiled for passage batches: one stream per core, batches dealt to them as they free up
-    (each stream runs one batch on one thread), never spinning; fed as ONNX Runtime's graph is (``feed``)."""
+    """The compressed model compiled for passage batches: one stream per core, batches dealt to them in turn (each
+    stream runs one batch on one thread), never spinning; fed as ONNX Runtime's graph is (``feed``).
+
+    Each stream has its own infer request, started and waited for from the calling thread: no Python callback runs
+    on OpenVINO's threads. (With ``AsyncInferQueue``'s callbacks, a callback thread still finishing after
+    ``wait_all`` waited for the GIL while the compiled model, dropped with the GIL held, joined that thread: the
+    process hung, as a test run did once.)"""
 
     def __init__(self, folder: Path, feed: ExportFeed) -> None:
         import openvino as ov
 
-        self._ov = ov
         self.streams = cores()
         self._model = ov.Core().compile_model(str(folder / "model.xml"), "CPU", {
             "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": self.streams, "INFERENCE_NUM_THREADS": self.streams,
             "INFERENCE_PRECISION_HINT": "f32"})
+        self._requests = [self._model.create_infer_request() for _ in range(self.streams)]
         self._feed = feed
         self._lock = threading.Lock()  # one passage run at a time uses the streams
 
@@ -136,16 +142,23 @@ class _Engine:
         dim = self._feed.dim
         out = np.empty((len(rows), dim), np.float32)
         with self._lock, progress_bar(len(rows), progress, "embedding") as bar:
-            queue = self._ov.AsyncInferQueue(self._model, self.streams)
+            free, running = collections.deque(self._requests), collections.deque()
 
-            def done(request, batch):
+            def collect() -> None:  # the oldest batch under way: wait for it, keep its vectors, free its request
+                request, batch = running.popleft()
+                request.wait()
                 out[batch] = np.asarray(request.get_output_tensor(0).data, np.float32).reshape(-1, dim)
                 bar.update(len(batch))
+                free.append(request)
 
-            queue.set_callback(done)
             for batch in batches(order, PASSAGE_BATCH):
-                queue.start_async(self._feed.inputs(*self._feed.tokens.padded([rows[i] for i in batch])), batch)
-            queue.wait_all()
+                if not free:
+                    collect()
+                request = free.popleft()
+                request.start_async(self._feed.inputs(*self._feed.tokens.padded([rows[i] for i in batch])))
+                running.append((request, batch))
+            while running:
+                collect()
         return out
 
 
