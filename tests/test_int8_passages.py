@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -161,3 +162,24 @@ def test_the_quality_gate_fails_on_a_loss_beyond_its_tolerance_and_not_on_a_gain
     assert not with_("heldout", "answerable_wrongly_declined", +0.016)  # more declines: a loss
     assert with_("heldout", "answerable_wrongly_declined", -0.05) and with_("heldout", "first_sentence_right", 0.011)
     assert with_("heldout", "recall@1", -0.05)  # shown, not gated
+
+
+ENGINES_MADE_AND_DROPPED = """
+import gc
+from rag.embedding.loading import load_bundled
+emb = load_bundled("onnx")
+for n in range(30):
+    emb.encode_passages(["un texte court", "un autre texte, un peu plus long que le premier"])
+    emb._engine = None  # dropped as soon as its batch is done; the next batch compiles the 8-bit model again
+    emb.encode_queries([f"question {n}"])
+    gc.collect()
+print("done")
+"""
+
+
+def test_the_8bit_model_compiled_and_dropped_again_and_again_never_hangs(int8_e5):
+    """Regression: with AsyncInferQueue's Python callbacks, dropping a compiled model could join an OpenVINO thread
+    that waited for the GIL the dropping thread held; the process hung (within 2 to 24 rounds of this loop)."""
+    done = subprocess.run([sys.executable, "-c", ENGINES_MADE_AND_DROPPED], cwd=ROOT, capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0 and done.stdout.strip().endswith("done"), done.stderr[-2000:]
