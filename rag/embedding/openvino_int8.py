@@ -16,7 +16,6 @@ two kinds of passage vectors: an update embeds with the live build's own kind, o
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import importlib.util
 import io
@@ -116,22 +115,22 @@ def _write(export: Path, folder: Path) -> dict:
 
 
 class _Engine:
-    """The compressed model compiled for passage batches: one stream per core, batches dealt to them in turn (each
-    stream runs one batch on one thread), never spinning; fed as ONNX Runtime's graph is (``feed``).
+    """The compressed model compiled for passage batches: one stream per core, batches dealt to them as they free up
+    (each stream runs one batch on one thread), never spinning; fed as ONNX Runtime's graph is (``feed``).
 
-    Each stream has its own infer request, started and waited for from the calling thread: no Python callback runs
-    on OpenVINO's threads. (With ``AsyncInferQueue``'s callbacks, a callback thread still finishing after
-    ``wait_all`` waited for the GIL while the compiled model, dropped with the GIL held, joined that thread: the
-    process hung, as a test run did once.)"""
+    The calling thread waits for a free stream (``get_idle_request_id``) and reads the finished batch's vectors
+    itself: no Python callback runs on OpenVINO's threads. (With ``AsyncInferQueue.set_callback``, a callback
+    thread still finishing after ``wait_all`` waited for the GIL while the compiled model, dropped with the GIL
+    held, joined that thread: the process hung, as a test run did once.)"""
 
     def __init__(self, folder: Path, feed: ExportFeed) -> None:
         import openvino as ov
 
+        self._ov = ov
         self.streams = cores()
         self._model = ov.Core().compile_model(str(folder / "model.xml"), "CPU", {
             "PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": self.streams, "INFERENCE_NUM_THREADS": self.streams,
             "INFERENCE_PRECISION_HINT": "f32"})
-        self._requests = [self._model.create_infer_request() for _ in range(self.streams)]
         self._feed = feed
         self._lock = threading.Lock()  # one passage run at a time uses the streams
 
@@ -142,23 +141,22 @@ class _Engine:
         dim = self._feed.dim
         out = np.empty((len(rows), dim), np.float32)
         with self._lock, progress_bar(len(rows), progress, "embedding") as bar:
-            free, running = collections.deque(self._requests), collections.deque()
+            queue, running = self._ov.AsyncInferQueue(self._model, self.streams), {}
 
-            def collect() -> None:  # the oldest batch under way: wait for it, keep its vectors, free its request
-                request, batch = running.popleft()
-                request.wait()
-                out[batch] = np.asarray(request.get_output_tensor(0).data, np.float32).reshape(-1, dim)
+            def collect(handle: int) -> None:  # a finished batch: keep its vectors
+                batch = running.pop(handle)
+                out[batch] = np.asarray(queue[handle].get_output_tensor(0).data, np.float32).reshape(-1, dim)
                 bar.update(len(batch))
-                free.append(request)
 
             for batch in batches(order, PASSAGE_BATCH):
-                if not free:
-                    collect()
-                request = free.popleft()
-                request.start_async(self._feed.inputs(*self._feed.tokens.padded([rows[i] for i in batch])))
-                running.append((request, batch))
-            while running:
-                collect()
+                handle = queue.get_idle_request_id()  # waits for a stream to be free: the next start goes to it
+                if handle in running:
+                    collect(handle)
+                queue.start_async(self._feed.inputs(*self._feed.tokens.padded([rows[i] for i in batch])))
+                running[handle] = batch
+            queue.wait_all()
+            for handle in list(running):
+                collect(handle)
         return out
 
 
