@@ -274,17 +274,18 @@ class Retriever:
         else:
             status = answering.RELATED
         chosen: list[answering.Candidate] = []
-        moved = False
         if status == answering.ANSWERED:
             for c in scored:
                 if len(chosen) >= s.answer_sentences or c.probability < max(s.answer_threshold,
                                                                              best.probability - ANSWER_MARGIN):
                     break
                 chosen.append(c)
-            moved = bool(chosen[0].passage) and answering.calibrate_probability(
-                chosen[0].probability, s.answer_calibration) >= s.confidence_medium
-            if moved:
-                cands, scored, chosen = answer_first(cands, scored, chosen)
+        raw = chosen[0].probability if chosen else (best.probability if best else 0.0)
+        probability = answering.calibrate_probability(raw, s.answer_calibration)  # how often such answers were right
+        level = answering.level(probability, s.confidence_high, s.confidence_medium)
+        moved = bool(chosen) and chosen[0].passage > 0 and level != "low"
+        if moved:
+            cands, scored, chosen = answer_first(cands, scored, chosen)
 
         # Highlight in each passage its most likely answering sentence, and every quoted one.
         highlights: dict[int, set[tuple[int, int]]] = {}
@@ -297,12 +298,9 @@ class Retriever:
             spans = sorted((a - ch.clean_start, b - ch.clean_start) for a, b in highlights.get(i, ()))
             passages.append(self._passage(cand, spans))
         sentences = tuple(self._sentence(passages, cands, c) for c in chosen)
-        raw = chosen[0].probability if chosen else (best.probability if best else 0.0)
-        probability = answering.calibrate_probability(raw, s.answer_calibration)  # how often such answers were right
         known = lambda word: bool(self._data.keyword.known_terms(word)[1])  # noqa: E731
         message = {answering.RELATED: messages.related_message(query, known),
                    answering.OFF_TOPIC: refusal or messages.OFF_TOPIC_MESSAGE}.get(status, "")
-        level = answering.level(probability, s.confidence_high, s.confidence_medium)
         why = explain.explanations(query, cands, [self._indexed_terms(c) for c in cands], scored, chosen,
                                    self._data.keyword.analyze, mode, [docs] if isinstance(docs, str) else docs,
                                    answer_first=moved)

@@ -139,7 +139,7 @@ def test_the_engine_s_declines_and_label_notes_read_in_english():
         answer = Answer("?", True, 0.0, (), (), status="off_topic", message=message)
         assert decline_message(answer, "fr") == html.escape(message)
         assert decline_message(answer, "en") == html.escape(text(key, "en"))
-    query = SimpleNamespace(focus=("présider", "sommet", "REAIM"), answer_type="person")
+    query = SimpleNamespace(focus=("présider", "sommet", "REAIM"), answer_type="person", lang="fr")
     french = related_message(query)
     answer = Answer("Who chaired the REAIM summit?", True, 0.1, (), (), status="related", message=french,
                     answer_type="person")
@@ -207,7 +207,7 @@ def test_a_page_rendered_in_english_shows_no_french_interface_text():
     answered = Answer("What is meaningful human control?", False, 0.7, (sentence,), (passage,), level="medium",
                       level_note=level_claim("medium", [0.9, 0.6, 0.3]))
     related = Answer("Who?", True, 0.1, (), (passage,), status="related", answer_type="person",
-                     message=related_message(SimpleNamespace(focus=("présider",), answer_type="person")))
+                     message=related_message(SimpleNamespace(focus=("présider",), answer_type="person", lang="fr")))
     off = Answer("Pancakes?", True, 0.0, (), (passage,), status="off_topic", message=OFF_TOPIC_MESSAGE)
     for answer in (answered, related, off):
         fr_page = render_answer(answer, [reference], {"doc-a": "A"}, lang="fr")

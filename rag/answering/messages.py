@@ -24,7 +24,7 @@ def related_message(query: Query, known=None) -> str:
     the keyword index), occur in the corpus: not « x > » from markup, nor the words of an instruction the corpus
     never uses. For an English question they are the French words searched for it (the glossary's equivalents and
     its names), not its English words, which the French corpus may hold only by chance of spelling."""
-    searched_for = query.focus_terms if getattr(query, "lang", "fr") == "en" else query.focus
+    searched_for = query.focus_terms if query.lang == "en" else query.focus
     words = [w for w in searched_for if sum(c.isalnum() for c in w) >= 2 and (known is None or known(w))]
     searched = f" Mots cherchés, présents dans le corpus : {', '.join(words[:8])}." if words else ""
     return (f"Aucune phrase des passages trouvés ne dit {_MISSING[query.answer_type]}.{searched} Essayez "
