@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,6 +20,7 @@ from rag.answering.extraction import (
     same_family,
 )
 from rag.answering.messages import related_message
+from rag.text.folding import strip_accents
 from rag.text.question import MONEY, TYPES, analyze, counted_noun
 
 # (question, language, expected answer type, focus terms that must be found)
@@ -81,6 +84,15 @@ def test_analysis_never_fails_on_other_languages_and_symbols():
     for text in ("日本語の質問ですか", "Wie viele Länder unterstützen die Erklärung?", "???", "A/79/408", "🙂 " * 50):
         q = analyze(text)
         assert q.answer_type in TYPES and q.lang in ("fr", "en", "other")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40))
+def test_accents_are_stripped_character_by_character_as_from_the_whole_text(text):
+    """``strip_accents`` maps character by character (a table filled as characters are met): the same as
+    decomposing the whole text and dropping its combining marks, for any text (Hangul, ligatures, marks alone)."""
+    whole = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    assert strip_accents(text) == whole
 
 
 def test_counted_noun():
