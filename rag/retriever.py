@@ -10,7 +10,9 @@ question, or says that the corpus is about the question but does not answer it
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable
 
@@ -40,6 +42,8 @@ ANSWER_FROM = 10  # answer sentences come from the top passages only (their rank
 # on: eval.calibrate.features): whether the corpus deals with a question does not depend on the passages asked for.
 TOPIC_POOL = 10
 ANSWER_MARGIN = 0.25  # further quoted sentences have a probability within this of the first one
+# Questions are embedded here while analysed; a thread per caller, so concurrent ones meet in one forward pass.
+_EMBEDDING = ThreadPoolExecutor(max_workers=32, thread_name_prefix="rag-query")
 
 
 def answer_first(cands: list[Ranked], scored: list[answering.Candidate], chosen: list[answering.Candidate]
@@ -70,6 +74,7 @@ class Retriever:
         self._docs = {d.doc_id: d for d in data.documents}
         self.ranker = Ranker(data, settings, self.glossary)
         self._watch = CorpusWatch(settings.corpus_dir, data.manifest.get("corpus", {}))
+        self._context_terms = functools.lru_cache(maxsize=4096)(self._context)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, rebuild: bool = False, progress: bool = False,
@@ -311,11 +316,13 @@ class Retriever:
                       explanations=why)
 
     def _prepare(self, question, k: int, mode: str, docs) -> tuple[Query, np.ndarray, list[Ranked]]:
-        """Validate, cut to the token budget, analyse, embed and rank (at least ``TOPIC_POOL`` passages, the first
-        ``k`` of which are shown): what every question goes through first."""
-        query = analyze(self.fit_question(normalize_question(question)), self.glossary)
+        """Validate, cut to the token budget, embed while analysing (the runtime runs without the GIL), rank (at
+        least ``TOPIC_POOL`` passages, the first ``k`` of which are shown): what every question goes through first."""
+        text = self.fit_question(normalize_question(question))
         allowed = self._check(k, mode, docs)
-        qv = self.embedder.encode_queries([query.text])[0]
+        vector = _EMBEDDING.submit(self.embedder.encode_queries, [text])
+        query = analyze(text, self.glossary)
+        qv = vector.result()[0]
         return query, qv, self.ranker.rank(query, qv, mode, allowed, max(k, TOPIC_POOL))
 
     def _weigh(self, query: Query, qv: np.ndarray, ranked: list[Ranked],
@@ -330,14 +337,14 @@ class Retriever:
     def sentence_candidates(self, query: Query, qv: np.ndarray, cands: list[Ranked],
                             topic: float) -> list[answering.Candidate]:
         """The sentences of the top passages that may answer, most likely first (``rag.answering.candidates``)."""
-        return candidates.sentence_candidates(self._data, query, qv, cands, topic, self.settings, self._context,
-                                              ANSWER_FROM)
+        return candidates.sentence_candidates(self._data, query, qv, cands, topic, self.settings,
+                                              lambda cand: self._context_terms(cand.row), ANSWER_FROM)
 
-    def _context(self, cand: Ranked) -> str:
-        """What situates a passage: its text, section path and document's names."""
-        ch = self._data.chunks[cand.row]
+    def _context(self, row: int) -> frozenset[str]:
+        """The keyword terms of a passage's text, section path and document's names (cached: ``_context_terms``)."""
+        ch = self._data.chunks[row]
         doc = self._docs[ch.doc_id]
-        return " ".join((ch.text, " ".join(ch.section), doc.title, doc.keywords))
+        return frozenset(self._data.keyword.analyze(f"{ch.text} {' '.join(ch.section)} {doc.title} {doc.keywords}"))
 
     def _indexed_terms(self, cand: Ranked) -> set[str]:
         """The keyword terms of what keyword search reads of a passage (:func:`rag.index.texts.keyword_text`): its

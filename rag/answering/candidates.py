@@ -39,7 +39,7 @@ def label_part(text: str) -> str:
 
 
 def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: list[Ranked], topic: float,
-                        settings: Settings, context: Callable[[Ranked], str],
+                        settings: Settings, context: Callable[[Ranked], frozenset[str]],
                         answer_from: int) -> list[answering.Candidate]:
     """The sentences of the first ``answer_from`` passages that may answer, most likely first.
 
@@ -49,7 +49,7 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
         cands: the ranked passages.
         topic: the topic model's probability for the question (a signal).
         settings: the answer model and its settings.
-        context: what situates a passage (its text, section path and document names).
+        context: the keyword terms of what situates a passage (its text, section path and document names).
         answer_from: how many of the top passages the sentences come from.
     """
     keyword = data.keyword
@@ -77,7 +77,7 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
     passage_top: dict[int, float] = {}
     for r in raw:
         passage_top[r[0]] = max(passage_top.get(r[0], -1.0), r[4])
-    contexts = {i: set(keyword.analyze(context(cands[i]))) for i in passage_top}
+    contexts = {i: context(cands[i]) for i in passage_top}
     headings = {i: set(keyword.analyze(" ".join(data.chunks[cands[i].row].section))) for i in contexts}
     found, seen = [], set()
     for n, (i, a, b, text, sim, position, before) in enumerate(raw):
