@@ -36,13 +36,17 @@ OFF_TOPIC_MESSAGE = ("Le corpus ne traite pas de cette question : aucun passage 
                      "Les passages les moins éloignés sont repliés ci-dessous, à titre indicatif.")
 
 
-# A prompt that gives the assistant orders (to forget its rules, play a part, write, translate, run markup) rather
-# than asking what the documents say: off topic, whatever its words (on the folded text).
+# A prompt that gives the assistant orders (to forget its rules or the documents, answer from its own knowledge, play
+# a part, write, translate, run markup) rather than asking what the documents say: off topic (on the folded text).
 INSTRUCTION = re.compile(
     r"\b(?:ignore[sz]?|oublie[sz]?|disregard|forget|contourne[sz]?|bypass|override)\b.{0,40}\b(?:instructions?|"
     r"consignes?|regles?|rules?|prompts?|directives?|guidelines?)\b"
     r"|\b(?:ignore[sz]?|oublie[sz]?|disregard|forget)\b.{0,20}\b(?:ce qui precede|tout ce qui precede|"
     r"everything (?:above|before)|all (?:of the )?(?:above|previous))"
+    r"|^\W*(?:please |s'il te plait,? )?(?:ignore[sz]?|oublie[sz]?|disregard|forget|set aside|laisse[sz]? de cote|"
+    r"ne tiens? pas compte d)\b.{0,20}\b(?:documents?|corpus|sources?|textes?|passages?|context(?:e)?)\b"
+    r"|\b(?:your own|your general|tes propres|vos propres|tes|vos) (?:knowledge|connaissances)\b|\bsans (?:tenir "
+    r"compte|te servir|vous servir|utiliser) d(?:es|u) (?:documents?|corpus|sources?)\b"
     r"|\b(?:system prompt|prompt systeme|jailbreak|developer mode|mode developpeur)\b"
     r"|\b(?:you are now|from now on you|act as|pretend (?:to be|you)|roleplay|tu es maintenant|"
     r"a partir de maintenant,? tu|agis comme|fais comme si|joue le role)\b"
