@@ -40,6 +40,9 @@ CASES = [
      {"Assemblée", "résolution"}),
     ("En quelle année l'Ifri a-t-il été créé ?", "fr", "date", {"Ifri"}),
     ("What year was the Ifri study published?", "en", "date", {"Ifri", "étude"}),
+    ("À quelle heure commence la session du webinaire ?", "fr", "date", {"session", "webinaire"}),
+    ("Quels sont les horaires du webinaire de l'UIP ?", "fr", "date", {"webinaire", "UIP"}),
+    ("What time does the IPU webinar start?", "en", "date", {"webinaire", "UIP"}),
     ("Combien de recommandations contient la déclaration Pathways to Action ?", "fr", "number",
      {"recommandation", "déclaration", "Pathways"}),
     ("How many countries endorsed the Pathways to Action declaration?", "en", "number", {"pays", "déclaration"}),
@@ -206,6 +209,33 @@ def test_anchors_and_relations_split_the_focus():
     q = analyze("Who chaired the REAIM 2026 summit?")
     assert q.anchors == ("REAIM", "2026") and "sommet" in q.relations
     assert any("présidé" in group.split() for group in q.relations)
+
+
+def test_an_english_question_names_in_french_what_the_glossary_translates():
+    """« China's position » is about China: its French name (« Chine ») is an anchor the answer must be near, not the
+    English « China's », which no French passage holds; an acronym of the field is searched under its French form."""
+    for question in ("What is China's position on the REAIM declaration?",
+                     "What is China’s position on the REAIM declaration?"):
+        q = analyze(question)
+        assert q.anchors == ("Chine", "REAIM"), q.anchors
+        assert "China's" not in q.focus_terms and "China’s" not in q.focus_terms
+    q = analyze("What does the IPU say about AGI?")
+    assert {"UIP", "IGA"} <= set(q.anchors) and {"UIP", "IGA"} <= set(q.keyword_text.split())
+    assert "IPU" not in q.anchors
+    assert analyze("What did the Security Council decide?").anchors == ("Conseil de sécurité",)
+    # a capital that only opens the question is no name
+    assert analyze("States must report what?").anchors == ()
+    # « AI Act » keeps the name the corpus uses
+    assert "AI Act" in analyze("Does the EU AI Act cover defence?").keyword_text
+
+
+def test_a_time_of_day_answers_a_what_time_question():
+    for line in ("Session 1 : horaire adapté à la région Asie-Pacifique – 7 h 00 – 9 h 00 CEST",
+                 "Le débat commence à 16h30.", "The meeting starts at 4:30 pm."):
+        assert evidence(line, analyze("À quelle heure commence la session ?"), (), set(), [], [])["type_found"] == 1.0
+    # a paragraph's item « 3 h) » is no time
+    assert evidence("Voir le paragraphe 3 h) du projet.", analyze("À quelle heure commence la session ?"), (),
+                    set(), [], [])["type_found"] == 0.0
 
 
 def test_word_families_match_at_the_stem_level():

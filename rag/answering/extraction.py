@@ -60,7 +60,8 @@ DATE = re.compile(
     rf"\b\d{{1,2}}(?:er)?(?: (?:au|et|-) \d{{1,2}}(?:er)?)? (?:{_M})(?: (?:1[89]|20)\d\d)?\b"
     rf"|\b(?:{_M})(?: \d{{1,2}},?)? (?:1[89]|20)\d\d\b|\b(?:1[89]|20)\d\d\b(?![/.]\d)|\b\d{{1,2}}/\d{{1,2}}/\d{{2,4}}\b"
     r"|\b(?:hier|aujourd'hui|demain|yesterday|today|tomorrow)\b|\b[xvi]+e siecle\b"
-    rf"|\b(?:en|in|au mois de|debut|fin|mi-) (?:{_M})\b")
+    rf"|\b(?:en|in|au mois de|debut|fin|mi-) (?:{_M})\b"
+    r"|\b\d{1,2} ?h(?: ?[0-5]\d)?\b(?!\))|\b\d{1,2}:[0-5]\d\b|\b\d{1,2}(?::[0-5]\d)? ?[ap]\.?m\b")  # times of day
 _NUMBER_WORDS = ("deux trois quatre cinq six sept huit neuf dix onze douze treize quatorze quinze seize vingt trente "
                  "quarante cinquante soixante cent cents mille million millions milliard milliards dizaine dizaines "
                  "centaine centaines douzaine moitie tiers quart unanimite majorite deuxieme troisieme quatrieme "

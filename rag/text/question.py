@@ -81,7 +81,8 @@ _RULES_FR = (
     ("number", r"\bcombien\b|\bquel(?:le)?s? (?:est |sont |etait )?(?:le |la |les )?(?:nombre|montant|budget|"
                r"pourcentage|proportion|part|somme|total|chiffre|effectif|nombres)\b|\ba combien\b"),
     ("date", r"\bquand\b|\bquelle (?:est la |etait la )?(?:date|annee|periode|echeance|jour)\b|\ba quelle date\b|"
-             r"\ben quelle annee\b|\bdepuis quand\b|\bjusqu'a quand\b|\bquel jour\b|\bquel mois\b|\bdate (?:de|d')"),
+             r"\ben quelle annee\b|\bdepuis quand\b|\bjusqu'a quand\b|\bquel jour\b|\bquel mois\b|\bdate (?:de|d')|"
+             r"\bquelle heure\b|\bquels? (?:sont les |est l')?horaires?\b"),
     ("reason", r"\bd'ouu (?:vien|provien|decoul|result|tir|nai)"),  # « d'où proviennent les biais » asks a cause
     ("place", r"\bouu\b|\bquelle (?:ville|capitale|region)\b|\bla capitale\b|\bquel (?:lieu|endroit|pays)\b|"
               r"\bquels pays\b|\bdans quel(?:le)? (?:ville|pays|lieu)\b"),
@@ -102,7 +103,7 @@ _RULES_EN = (
     ("number", r"\bhow (?:many|much)\b|\bwhat (?:is the )?(?:number|amount|budget|percentage|share|proportion|total|"
                r"figure|count)\b"),
     ("date", r"\bwhen\b|\bwhat (?:date|year|day|month|period)\b|\bwhich (?:date|year|day|month)\b|\bsince when\b|"
-             r"\bhow long ago\b|\bdate of\b"),
+             r"\bhow long ago\b|\bdate of\b|\bwhat time\b|\bwhat hours?\b"),
     ("place", r"\bwhere\b|\bwhich (?:city|country|place|venue|location|capital)\b|"
               r"\bwhat (?:city|country|place|venue|location|capital)\b|\bthe capital\b|"
               r"\bin which (?:city|country)\b"),
@@ -132,6 +133,7 @@ _EN_STOP = frozenset("the a an of and or to in on at for by from with about as i
 _INVERTED = re.compile(r"-(?:t-)?(?:il|elle|ils|elles|on)$")  # « est-elle », « s'est-il »: the verb of a question
 _CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "NUM", "X"}
 _WORD = re.compile(r"[^\W_]+(?:[/.\-'][^\W_]+)*")
+_POSSESSIVE = re.compile(r"(?<=\w)['’]s\b")  # English « China's », « the IPU’s »
 _PROPER = re.compile(r"^(?:[A-Z][A-Za-z\-]*[A-Z][A-Za-z\-]*|\d[\d/.,\-]*|[A-Z]/[\w/.\-]+)$")  # REAIM, 2026, A/79/408
 
 
@@ -258,7 +260,8 @@ def _language(text: str) -> str:
 
 # Nouns that name the kind of answer asked for (« quelle date », « quel lieu »), not what is said.
 _TYPE_NOUNS = frozenset("date dates annee jour mois periode moment lieu endroit ville personne personnes nom noms "
-                        "raison raisons cause causes motif year day month place city person name reason".split())
+                        "raison raisons cause causes motif heure heures horaire horaires year day month time hour "
+                        "hours place city person name reason".split())
 
 
 def _is_anchor(word: str, pos: str = "", first: bool = False) -> bool:
@@ -293,7 +296,9 @@ def _english_focus(text: str, glossary: Glossary) -> tuple[list[str], list[str],
     glossary equivalents (the relation terms), names, acronyms, numbers and symbols
     (the anchors); other English words cannot be matched."""
     surface, terms, anchors = [], [], []
+    text = _POSSESSIVE.sub("", text)  # « China's position »: the name is « China »
     groups = glossary.groups(text)
+    anchors.extend(glossary.names(text))  # « China » → « Chine »: a name the passage must hold, in French
     glossed = " ".join(groups)
     relations = [" ".join(w for w in group.split() if fold(w) not in _TYPE_NOUNS and not _PROPER.match(w))
                  for group in groups]
