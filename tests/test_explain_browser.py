@@ -78,6 +78,25 @@ def test_a_follow_up_is_read_with_the_previous_question_and_the_button_asks_it_a
     note.wait_for(state="hidden", timeout=TIMEOUT)
 
 
+def test_a_visitor_typing_the_next_question_keeps_the_focus_when_the_answer_arrives(page):
+    """The answer takes the focus (for keyboard and screen-reader users) unless the visitor has started typing the
+    next question meanwhile: their keystrokes stay in the box (they went to the answer panel, and an Enter there
+    sent nothing)."""
+    send_question(page, FIRST)
+    # the question has left (the result panel waits for it, or shows it): what is typed now is the next one
+    page.wait_for_function("q => !!document.querySelector('#result .pending') || [...document.querySelectorAll("
+                           "'#result .asked q')].some(e => e.textContent === q)", arg=FIRST, timeout=TIMEOUT)
+    box = page.locator("#question textarea")
+    box.fill("Quand a-t-elle")  # typing while the answer is on its way
+    wait_asked(page, FIRST)
+    page.wait_for_function("() => document.querySelector('#result-status').textContent.length > 0", timeout=TIMEOUT)
+    page.wait_for_timeout(400)  # past the page's move of the focus to a new answer
+    assert page.evaluate("() => !!document.activeElement.closest('#question')")
+    box.press_sequentially(" été adoptée ?")
+    box.press("Enter")
+    wait_asked(page, READ)  # read as a follow-up of the first question
+
+
 def test_a_follow_up_with_no_previous_question_is_asked_as_it_is(page):
     send_question(page, FOLLOW_UP)
     wait_asked(page, FOLLOW_UP)

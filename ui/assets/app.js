@@ -15,6 +15,17 @@
     if (!ok) { const d = btn.closest('.card')?.querySelector('details.ref-box'); if (d) d.open = true; }
     setTimeout(() => { btn.textContent = label; btn.classList.remove('done'); }, 2500);
   };
+  // Whether the visitor has typed in the question box since the last question went: an answer that comes back then
+  // leaves the focus and the view where they type (show_answer.js); Enter, the ask buttons and an example send one.
+  window.__ragTyping = false;
+  const inBox = (el) => !!(el && el.closest && el.closest('#question'));
+  document.addEventListener('input', (ev) => { if (inBox(ev.target)) window.__ragTyping = true; }, true);
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && !ev.shiftKey && inBox(ev.target)) window.__ragTyping = false;
+  }, true);
+  document.addEventListener('click', (ev) => {
+    if (ev.target.closest && ev.target.closest('#ask-btn, #ask-alone, #examples')) window.__ragTyping = false;
+  }, true);
   document.addEventListener('click', (ev) => {
     const c = ev.target.closest('button.copy-ref');
     if (c) { ev.preventDefault(); copy(c.dataset.ref || '', c); return; }

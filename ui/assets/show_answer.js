@@ -7,11 +7,14 @@
     if (!panel) { if (n > 0) setTimeout(() => show(n - 1), 100); return; }
     const target = panel.querySelector('.answer, .abstain, .notice') || panel;
     target.setAttribute('tabindex', '-1');
-    // a follow-up's « Compris comme : … » note, just above the answer, comes into view with it
-    const note = document.querySelector('#understood-row .understood');
-    (note && note.offsetParent !== null ? document.querySelector('#understood-row') : target)
-      .scrollIntoView({block: 'start'});
-    target.focus({preventScroll: true});
+    // a visitor already typing the next question keeps the focus and the view (app.js): only the live region speaks
+    if (!window.__ragTyping) {
+      // a follow-up's « Compris comme : … » note, just above the answer, comes into view with it
+      const note = document.querySelector('#understood-row .understood');
+      (note && note.offsetParent !== null ? document.querySelector('#understood-row') : target)
+        .scrollIntoView({block: 'start'});
+      target.focus({preventScroll: true});
+    }
     const live = document.querySelector('#result-status');
     if (live) {
       live.textContent = panel.querySelector('.answer') ? say('live_answer', 'Réponse trouvée dans le corpus.')
