@@ -42,6 +42,12 @@ def corpus_texts() -> list[str]:
     return [p for p in text.split("\n\n") if len(p) > 40][:40]
 
 
+def run_python(code: str) -> subprocess.CompletedProcess:
+    """``code`` run by this Python in a child process of the checkout (its own imports and threads)."""
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=240,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
 def test_onnx_runtime_gives_torchs_vectors_under_the_same_id(onnx_e5, torch_e5, corpus_texts):
     texts = corpus_texts + TEXTS
     a, b = onnx_e5.encode_passages(texts), torch_e5.encode_passages(texts)
@@ -107,8 +113,7 @@ def test_threads_spin_within_a_pass_and_stop_at_its_end(onnx_e5):
             "    e.encode_queries([f'Que signifie un contrôle humain significatif, question {n} ?'])\n"
             "    before = time.process_time(); time.sleep(0.1); idle += time.process_time() - before\n"
             "print(idle / 20)\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=240,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = run_python(code)
     assert out.returncode == 0, out.stderr
     assert float(out.stdout.split()[-1]) < 0.005  # CPU seconds used per 0.1 s waited between questions
 
@@ -197,8 +202,7 @@ def test_serving_the_committed_index_imports_neither_torch_nor_transformers(int8
             "assert a.sentences, a\n"
             "print(sorted(m for m in ('torch', 'transformers', 'sentence_transformers', 'openvino', 'nncf')"
             " if m in sys.modules))\n")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=240,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = run_python(code)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"
     assert not (tmp_path / "index").exists()  # the committed index was served, nothing built
