@@ -47,3 +47,13 @@ def test_empty_filter_returns_nothing():
     index = VectorIndex.build(random_unit(10, 8, 4), "flat")
     rows, scores = index.search(random_unit(1, 8, 5)[0], 5, np.zeros(0, np.int64))
     assert len(rows) == 0 and len(scores) == 0
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_reconstruct_gives_the_stored_vectors_in_the_order_asked(kind):
+    base = random_unit(300, 16, 3)
+    index = VectorIndex.build(base, kind)
+    rows = np.array([7, 0, 299, 7, 150])  # any order, repeats, any integer type
+    assert np.array_equal(index.reconstruct(rows), base[rows])
+    assert np.array_equal(index.reconstruct(rows.astype(np.int32).tolist()), base[rows])
+    assert index.reconstruct(np.zeros(0, np.int64)).shape == (0, 16)

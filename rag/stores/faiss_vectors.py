@@ -85,8 +85,8 @@ class VectorIndex:
 
     def reconstruct(self, rows: np.ndarray) -> np.ndarray:
         """The stored vectors of ``rows``."""
-        return np.vstack([self._index.reconstruct(int(r)) for r in rows]) if len(rows) else \
-            np.zeros((0, self._index.d), np.float32)
+        rows = np.ascontiguousarray(rows, dtype=np.int64)
+        return self._index.reconstruct_batch(rows) if len(rows) else np.zeros((0, self._index.d), np.float32)
 
     def save(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))
