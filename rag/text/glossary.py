@@ -46,12 +46,6 @@ class Glossary:
     def spans(self, question: str) -> list[tuple[int, int]]:
         return [m.span() for m in self.pattern.finditer(question)] if self.pattern else []
 
-    def names(self, question: str) -> list[str]:
-        """The French equivalents of the glossary phrases an English question writes as names, with a capital
-        past its first word (« What did China… » gives « Chine »; « States » opening a question gives nothing)."""
-        return [self.terms[m.group(1).lower()] for m in self.pattern.finditer(question)
-                if m.start() and m.group(1)[:1].isupper()] if self.pattern else []
-
     def groups(self, question: str) -> list[str]:
         """The French equivalents of each glossary phrase an English question contains, one string a phrase
         (« chaired » gives « présidé présidence »)."""

@@ -298,7 +298,9 @@ def _english_focus(text: str, glossary: Glossary) -> tuple[list[str], list[str],
     surface, terms, anchors = [], [], []
     text = _POSSESSIVE.sub("", text)  # « China's position »: the name is « China »
     groups = glossary.groups(text)
-    anchors.extend(glossary.names(text))  # « China » → « Chine »: a name the passage must hold, in French
+    # a glossary phrase written as a name, with a capital past the first word (« What did China… », not « States
+    # must… »), is an anchor in French: « China » → « Chine », a name the passage must hold
+    anchors.extend(glossary.get(text[a:b].lower()) for a, b in glossary.spans(text) if a and text[a].isupper())
     glossed = " ".join(groups)
     relations = [" ".join(w for w in group.split() if fold(w) not in _TYPE_NOUNS and not _PROPER.match(w))
                  for group in groups]
