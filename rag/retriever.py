@@ -1,10 +1,10 @@
 """The retriever: hybrid search over the index and extractive answers.
 
-Passages are ranked by ``rag.retrieval.ranking`` (dense, keyword and best-sentence
-rankings fused). An answer quotes verbatim 1 to 3
-sentences of the returned passages that ``rag.answering.extraction`` judges to answer the
-question, or says that the corpus is about the question but does not answer it
-(``related``), or that it is not about it (``off_topic``, ``rag.answering.abstention``).
+Passages are ranked by ``rag.retrieval.ranking`` (dense, keyword and best-sentence rankings fused). An answer quotes
+verbatim 1 to 3 sentences of the returned passages that ``rag.answering.extraction`` judges to answer the question,
+or says that the corpus is about the question but does not answer it (``related``; always when the question names
+what no document does, ``rag.answering.constraints``), or that it is not about it (``off_topic``,
+``rag.answering.abstention``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Iterable
 
 import numpy as np
 
-from rag.answering import abstention, candidates, explain, messages
+from rag.answering import abstention, candidates, constraints, explain, messages
 from rag.answering import extraction as answering
 from rag.core.types import Answer, DocumentInfo, Passage, Sentence
 from rag.corpus.freshness import CorpusWatch
@@ -272,9 +272,10 @@ class Retriever:
         best = scored[0] if scored else None
         refusal = messages.INSTRUCTION_MESSAGE if messages.is_instruction(query.text) else \
             messages.OTHER_LANGUAGE_MESSAGE if query.lang == "other" else ""
+        absent = constraints.absent_names(query, self._data.keyword)  # what no document names: no sentence says it
         if refusal or topic < s.topic_threshold:
             status = answering.OFF_TOPIC
-        elif best is not None and best.probability >= s.answer_threshold:
+        elif best is not None and best.probability >= s.answer_threshold and not absent:
             status = answering.ANSWERED
         else:
             status = answering.RELATED
@@ -304,7 +305,7 @@ class Retriever:
             passages.append(self._passage(cand, spans))
         sentences = tuple(self._sentence(passages, cands, c) for c in chosen)
         known = lambda word: bool(self._data.keyword.known_terms(word)[1])  # noqa: E731
-        message = {answering.RELATED: messages.related_message(query, known),
+        message = {answering.RELATED: messages.related_message(query, known, absent, passages),
                    answering.OFF_TOPIC: refusal or messages.OFF_TOPIC_MESSAGE}.get(status, "")
         why = explain.explanations(query, cands, [self._indexed_terms(c) for c in cands], scored, chosen,
                                    self._data.keyword.analyze, mode, [docs] if isinstance(docs, str) else docs,
@@ -367,8 +368,7 @@ class Retriever:
         return doc.to_file(base + start, base + end)
 
     def features(self, question: str, k: int = 10, mode: str = "hybrid") -> dict[str, float]:
-        """The topic signals for ``question`` (what ``python -m eval --calibrate`` fits), on the first
-        ``TOPIC_POOL`` ranked passages."""
+        """The topic signals for ``question`` (``python -m eval --calibrate`` fits them), on ``TOPIC_POOL`` passages."""
         query, qv, ranked = self._prepare(question, k, mode, None)
         return self.topic_features(query, qv, ranked[:TOPIC_POOL])
 

@@ -8,17 +8,25 @@ quotes the visitor's question as if the corpus said it.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 from typing import Sequence
 
 from rag import Answer
-from rag.answering.messages import INSTRUCTION_MESSAGE, OFF_TOPIC_MESSAGE, OTHER_LANGUAGE_MESSAGE
+from rag.answering.messages import (
+    ABSENT_NAMES,
+    INSTRUCTION_MESSAGE,
+    OFF_TOPIC_MESSAGE,
+    OTHER_LANGUAGE_MESSAGE,
+    UNNAMED_COUNTRIES,
+)
 from ui.i18n import DEFAULT, text
 
 FIXED = {OFF_TOPIC_MESSAGE: "off_topic", INSTRUCTION_MESSAGE: "instruction", OTHER_LANGUAGE_MESSAGE: "other_language"}
 SEARCHED = re.compile(r"Mots cherchés, présents dans le corpus : (.+?)\. Essayez")
 TIMES = re.compile(r"juste (\d+) fois sur 10")
+LACKING = re.compile(rf"({re.escape(ABSENT_NAMES)}|{re.escape(UNNAMED_COUNTRIES)}) (.+?)\. (?=Aucune phrase)")
 
 
 def decline_message(answer: Answer, lang: str = DEFAULT) -> str:
@@ -29,6 +37,12 @@ def decline_message(answer: Answer, lang: str = DEFAULT) -> str:
         return html.escape(message)
     if message in FIXED:
         return html.escape(text(FIXED[message], lang))
+    lacking = LACKING.match(message) if answer.status == "related" else None
+    if lacking:  # what the question names and the corpus or the passages do not, then the usual message
+        key = "related_absent" if lacking.group(1) == ABSENT_NAMES else "related_unnamed"
+        names = f'<span lang="fr">{html.escape(lacking.group(2))}</span>'
+        rest = dataclasses.replace(answer, message=message[lacking.end():])
+        return html.escape(text(key, lang, names="\0")).replace("\0", names) + " " + decline_message(rest, lang)
     if answer.status == "related" and message.startswith("Aucune phrase des passages trouvés ne dit"):
         missing = answer.answer_type if f"missing_{answer.answer_type}" in _MISSING_KEYS else "other"
         found = SEARCHED.search(message)

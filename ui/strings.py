@@ -117,6 +117,9 @@ _RESULT = {
     "other_language": {"fr": "Je réponds aux questions posées en français ou en anglais. "
                              "I answer questions asked in French or English.",
                        "en": "I answer questions asked in English or French."},
+    "related_absent": {"fr": "Aucun document ne nomme : {names}.", "en": "No document names {names}."},
+    "related_unnamed": {"fr": "Aucun des passages trouvés ne nomme : {names}.",
+                        "en": "None of the passages found names {names}."},
     "related_missing": {"fr": "Aucune phrase des passages trouvés ne dit {what}.",
                         "en": "No sentence of the passages found says {what}."},
     "related_searched": {"fr": "Mots cherchés, présents dans le corpus : {words}.",

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from rag.answering import abstention
+from rag.answering import abstention, constraints
 from rag.answering import extraction as answering
 from rag.index.folder import IndexData
 from rag.retrieval.ranking import Ranked
@@ -79,6 +79,7 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
         passage_top[r[0]] = max(passage_top.get(r[0], -1.0), r[4])
     contexts = {i: context(cands[i]) for i in passage_top}
     headings = {i: set(keyword.analyze(" ".join(data.chunks[cands[i].row].section))) for i in contexts}
+    unnamed = {i: _unnamed(data, query, cands[i]) for i in contexts}
     found, seen = [], set()
     for n, (i, a, b, text, sim, position, before) in enumerate(raw):
         ch = data.chunks[cands[i].row]
@@ -108,16 +109,29 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
              "sim_order": float(min(sim_order[n], 10)), "sim_passage_gap": sim - passage_top[i],
              "first": float(position == 0), "words": float(np.log1p(len(text.split()))),
              "previous_focus": answering.coverage(focus, set(keyword.analyze(previous))), "joined": float(joined),
+             "country_unnamed": float(bool(unnamed[i])),
              "label": float(bool(label)), "label_focus": answering.coverage(focus, set(keyword.analyze(label))),
              **answering.evidence(text, query, ents.get(text, ()), said, relations, actions)}
         found.append((i, ch.doc_id, before[0] if joined else a, b, f))  # a joined quote starts with the one before
     answering.add_gaps([f for *_, f in found])
+    # a sentence of a passage that does not name the country asked about is not an answer (its probability: 0)
     out = [answering.Candidate(i, doc_id, a, b, _text(data, cands[i], a, b), f,
+                               0.0 if f["country_unnamed"] else
                                abstention.confidence(f, settings.answer_model, settings.answer_bias,
                                                      answering.SENTENCE_FEATURES))
            for i, doc_id, a, b, f in found]
     out.sort(key=lambda c: (-c.probability, c.passage, c.a))
     return out
+
+
+def _unnamed(data: IndexData, query: Query, cand: Ranked) -> list[str]:
+    """The question's countries that a passage names neither in its text, its section path nor its document's
+    names (title, body, keywords: the US draft's clauses are the United States')."""
+    if not query.countries:
+        return []
+    ch = data.chunks[cand.row]
+    doc = next((f"{d.title} {d.body} {d.keywords}" for d in data.documents if d.doc_id == ch.doc_id), "")
+    return constraints.unnamed_countries(query, f"{ch.text} {' '.join(ch.section)} {doc}")
 
 
 def _text(data: IndexData, cand: Ranked, a: int, b: int) -> str:

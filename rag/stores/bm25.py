@@ -6,7 +6,7 @@ The only module that imports ``bm25s``'s index.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import bm25s
 import numpy as np
@@ -74,6 +74,11 @@ class KeywordIndex:
         terms = self._analyze(query)
         vocab = self._bm25.vocab_dict
         return terms, [t for t in terms if t in vocab]
+
+    @property
+    def vocabulary(self) -> Mapping[str, int]:
+        """The corpus's terms (as the analyser gives them), each with its column in the index."""
+        return self._bm25.vocab_dict
 
     def save(self, folder: Path) -> None:
         self._bm25.save(str(folder))

@@ -20,6 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from rag.text.analysis import function_words, looks_english
+from rag.text.countries import named_in_question
 from rag.text.folding import fold
 from rag.text.glossary import Glossary, load_glossary
 
@@ -166,6 +167,12 @@ class Query:
             what the answer must say is done.
         future: the question asks about what is to come (« accueillera »,
             « le prochain sommet », "will", "next").
+        names: the anchors written as the corpus would write them, numbers and symbols left out: a French
+            question's, an English question's glossary names (« NATO » as « OTAN »); not the other English words,
+            which a French text may write otherwise (« Romania », « roumaine »). See
+            ``rag.answering.constraints``.
+        countries: the countries the question names (French names, ``rag.text.countries``): a passage that names
+            none of them cannot answer it.
     """
 
     text: str
@@ -179,6 +186,8 @@ class Query:
     relations: tuple[str, ...] = ()
     actions: tuple[str, ...] = ()
     future: bool = False
+    names: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
 
     @property
     def english(self) -> bool:
@@ -291,16 +300,17 @@ def _french_focus(text: str) -> tuple[list[str], list[str], list[str], list[str]
     return surface, lemmas, anchors, relations, actions
 
 
-def _english_focus(text: str, glossary: Glossary) -> tuple[list[str], list[str], list[str], list[str]]:
+def _english_focus(text: str, glossary: Glossary) -> tuple[list[str], list[str], list[str], list[str], list[str]]:
     """Surface words of an English question, and what can be matched in French text:
     glossary equivalents (the relation terms), names, acronyms, numbers and symbols
-    (the anchors); other English words cannot be matched."""
+    (the anchors), and the anchors that are glossary names (in French); other English words cannot be matched."""
     surface, terms, anchors = [], [], []
     text = _POSSESSIVE.sub("", text)  # « China's position »: the name is « China »
     groups = glossary.groups(text)
     # a glossary phrase written as a name, with a capital past the first word (« What did China… », not « States
     # must… »), is an anchor in French: « China » → « Chine », a name the passage must hold
-    anchors.extend(glossary.get(text[a:b].lower()) for a, b in glossary.spans(text) if a and text[a].isupper())
+    names = [glossary.get(text[a:b].lower()) for a, b in glossary.spans(text) if a and text[a].isupper()]
+    anchors.extend(names)
     glossed = " ".join(groups)
     relations = [" ".join(w for w in group.split() if fold(w) not in _TYPE_NOUNS and not _PROPER.match(w))
                  for group in groups]
@@ -317,7 +327,7 @@ def _english_focus(text: str, glossary: Glossary) -> tuple[list[str], list[str],
         if folded not in covered and _is_anchor(word, first=m.start() == 0):
             terms.append(word)
             anchors.append(word)
-    return surface, terms, anchors, relations
+    return surface, terms, anchors, relations, names
 
 
 def analyze(text: str, glossary: Glossary | None = None) -> Query:
@@ -328,16 +338,21 @@ def analyze(text: str, glossary: Glossary | None = None) -> Query:
     """
     glossary = glossary or load_glossary()
     lang = _language(text)
+    countries = named_in_question(text)
     if lang == "en":
-        surface, terms, anchors, relations = _english_focus(text, glossary)
+        surface, terms, anchors, relations, names = _english_focus(text, glossary)
         actions: list[str] = []
-        keyword_text = f"{text} {' '.join(glossary.groups(text))}".strip()
+        terms.extend(c for c in countries if c not in terms)  # « Brazil » is searched as « Brésil »
+        keyword_text = f"{text} {' '.join([*glossary.groups(text), *countries])}".strip()
     else:
         surface, terms, anchors, relations, actions = _french_focus(text)
+        names = anchors
         keyword_text = text
     return Query(text=text, lang=lang, answer_type=answer_type(text, lang), focus=tuple(w for w in surface if w),
                  focus_terms=tuple(dict.fromkeys(terms)), keyword_text=keyword_text,
                  counted=counted_noun(text, glossary),
                  anchors=tuple(dict.fromkeys(anchors)), relations=tuple(dict.fromkeys(relations)),
                  actions=tuple(dict.fromkeys(actions)),
-                 future=bool(_FUTURE.search(fold(text))))
+                 future=bool(_FUTURE.search(fold(text))),
+                 names=tuple(n for n in dict.fromkeys(names) if any(c.isalpha() for c in n)),
+                 countries=tuple(countries))

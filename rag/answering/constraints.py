@@ -1,0 +1,56 @@
+"""What a question names that the corpus, or a passage, never does: then no sentence of it can answer.
+
+« Quelle est la position du Brésil sur les armes autonomes ? » finds passages on autonomous weapons, and one of their
+sentences may look like an answer; but a passage that never names Brazil does not say Brazil's position. Two checks:
+
+* a name of the question (``Query.names``: a French question's proper nouns and acronyms, an English one's glossary
+  names such as « NATO » → « OTAN ») that no word of the corpus is of the family of (``same_family``) turns the
+  answer into « related » (:func:`absent_names`); other English words are not checked, a French text may write
+  them otherwise (« Romania », « roumaine »);
+* a country the question names, in French or in English (``Query.countries``, ``rag.text.countries``), is asked of
+  each passage by its names and adjectives (« chinois », « néerlandais »): a sentence of a passage that does not name
+  it does not answer (:func:`unnamed_countries`, ``rag.answering.candidates``).
+
+The « related » message then says which name is missing (``rag.answering.messages``).
+"""
+
+from __future__ import annotations
+
+from typing import Collection
+
+from rag.answering.extraction import same_family
+from rag.text import countries
+from rag.text.folding import fold
+from rag.text.question import Query
+
+
+def known(stem: str, vocabulary: Collection[str]) -> bool:
+    """Whether the corpus has ``stem`` or a word of its family (one that shares its first three letters)."""
+    if stem in vocabulary:
+        return True
+    return len(stem) >= 3 and any(w[:3] == stem[:3] and same_family(stem, w) for w in vocabulary)
+
+
+def absent_names(query: Query, keyword) -> list[str]:
+    """The question's names of which the corpus holds no word: for each name, none of its analysed terms (a
+    glossary name such as « ONU Nations unies » gives several, any one of which names it) is :func:`known`.
+
+    Args:
+        query: the analysed question.
+        keyword: the index's keyword search: its ``analyze`` (a name as the corpus's terms) and its
+            ``vocabulary`` (the terms of every document, private ones included).
+    """
+    absent = []
+    for name in query.names:
+        if countries.named_in_question(name) or any(fold(name) in fold(c).split() for c in query.countries):
+            continue  # a country, asked of each passage by its names and adjectives (unnamed_countries)
+        stems = keyword.analyze(name)
+        if stems and not any(known(s, keyword.vocabulary) for s in stems):
+            absent.append(name)
+    return absent
+
+
+def unnamed_countries(query: Query, text: str) -> list[str]:
+    """The countries the question names (``Query.countries``) that ``text`` (a passage, its section path and its
+    document's names) does not: « la position du Brésil » is not said by a passage that never names Brazil."""
+    return [c for c in query.countries if not countries.names(text, c)]

@@ -1,0 +1,133 @@
+"""What a question names and the corpus, or a passage, does not: no sentence answers it (issue 23, item 3).
+
+The questions here were written for these tests from what the documents do and do not say; none is from the
+evaluation's test set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from rag import Answer
+from rag.answering import constraints
+from rag.answering.messages import ABSENT_NAMES, UNNAMED_COUNTRIES, related_message
+from rag.stores.bm25 import KeywordIndex
+from rag.text.countries import named_in_question, names
+from rag.text.question import analyze
+from ui.declines import decline_message
+
+
+# --------------------------------------------------------------------------- countries
+@pytest.mark.parametrize("question, expected", [
+    ("Quelle est la position du Brésil sur les armes autonomes ?", ["Brésil"]),
+    ("What does Brazil think of autonomous weapons?", ["Brésil"]),
+    ("What did the US propose to the Security Council?", ["États-Unis"]),
+    ("Quel rôle jouent les Pays-Bas et la Corée du Sud ?", ["Pays-Bas", "Corée du Sud"]),
+    ("Why was Romania's election cancelled?", ["Roumanie"]),
+    ("Quelle est la mise en œuvre prévue au Maroc ?", ["Maroc"]),  # « œ » folds to two letters
+    ("Le texte existe-t-il en version française ?", []),  # an adjective in a question is not a country asked
+    ("Can you tell us what the resolution says?", []),  # « us » is not the US
+])
+def test_the_countries_a_question_names(question, expected):
+    assert named_in_question(question) == expected
+
+
+@pytest.mark.parametrize("country, text, named", [
+    ("Chine", "les entreprises chinoises", True),
+    ("Pays-Bas", "les autorités néerlandaises", True),
+    ("États-Unis", "la rivalité sino-américaine", True),
+    ("États-Unis", "Soumis par : The United States of America", True),
+    ("Corée du Sud", "la République de Corée", True),
+    ("Roumanie", "l'élection présidentielle roumaine", True),
+    ("Ukraine", "le conflit ukrainien", True),
+    ("Inde", "un organe indépendant", False),  # « inde » is not the start of every word
+    ("Brésil", "la Chine et l'Inde", False),
+])
+def test_a_text_names_a_country_by_its_names_and_adjectives(country, text, named):
+    assert names(text, country) is named
+
+
+# --------------------------------------------------------------------------- names the corpus lacks
+@pytest.fixture(scope="module")
+def keyword():
+    return KeywordIndex.build([
+        "Les entreprises chinoises et le gouvernement de la Chine investissent dans l'IA militaire.",
+        "L'ONU et ses États membres débattent des armes autonomes.",
+        "La Roumanie et le Pakistan ont approuvé la déclaration.",
+    ])
+
+
+@pytest.mark.parametrize("question, absent", [
+    ("Quelles sont les lignes directrices de l'OTAN sur l'IA militaire ?", ["OTAN"]),
+    ("What do NATO's guidelines say about military AI?", ["OTAN"]),  # the glossary's French name
+    ("Que dit l'ONU des armes autonomes ?", []),
+    ("Que pense la Chine des armes autonomes ?", []),
+    ("Why was Romania's election cancelled?", []),  # a country: asked of each passage, not of the vocabulary
+    ("What does the Pentagon say about autonomous weapons?", []),  # an English word a French text may translate
+    ("Que dit la résolution 79/239 ?", []),  # numbers and symbols are not names
+])
+def test_a_name_no_document_holds_is_found(keyword, question, absent):
+    assert constraints.absent_names(analyze(question), keyword) == absent
+
+
+def test_a_passage_that_does_not_name_the_country_asked_about_does_not_answer():
+    query = analyze("Quelle est la position du Brésil sur les armes autonomes ?")
+    assert constraints.unnamed_countries(query, "Les États débattent des armes autonomes.") == ["Brésil"]
+    assert constraints.unnamed_countries(query, "La diplomatie brésilienne défend une interdiction.") == []
+
+
+# --------------------------------------------------------------------------- the answers of the real corpus
+@pytest.mark.parametrize("question, country", [
+    ("Quelle est la position du Brésil sur les armes autonomes ?", "Brésil"),
+    ("What does Brazil think of lethal autonomous weapons?", "Brésil"),
+    ("Quelle est la position de l'Inde sur les armes autonomes ?", "Inde"),
+])
+def test_a_country_no_passage_names_gets_related_and_says_so(real_retriever, question, country):
+    answer = real_retriever.answer(question)
+    assert answer.status == "related" and not answer.sentences and answer.passages
+    assert answer.message.startswith(f"{UNNAMED_COUNTRIES} {country}. Aucune phrase")
+
+
+def test_a_name_the_corpus_never_uses_gets_related_and_says_so(real_retriever):
+    answer = real_retriever.answer("What do NATO's principles say about military AI?")
+    assert answer.status == "related" and not answer.sentences and answer.passages
+    assert answer.message.startswith(f"{ABSENT_NAMES} OTAN. Aucune phrase")
+
+
+@pytest.mark.parametrize("question, expected", [
+    # the passage names the country by another word (« IndiaAI », « russo-ukrainienne », « américaine »), or its
+    # document does (the draft is submitted on behalf of the United States: its clauses name no country)
+    ("Quelle stratégie l'Inde a-t-elle lancée en mars 2024 ?", "IndiaAI Mission"),
+    ("Comment le magazine Time a-t-il présenté la guerre en Ukraine ?", "russo-ukrainienne"),
+    ("Which magazine called the war in Ukraine the first AI war?", "russo-ukrainienne"),
+    ("Quel agent conversationnel lancé aux États-Unis en 2016 a dû être retiré ?", "Tay"),
+    ("Que demande le projet de résolution des États-Unis sur la cybersécurité ?", "cybersécurité"),
+])
+def test_a_country_a_passage_names_otherwise_is_still_answered(real_retriever, question, expected):
+    answer = real_retriever.answer(question)
+    assert answer.status == "answered" and expected in answer.sentences[0].text
+
+
+# --------------------------------------------------------------------------- the message, in French and English
+def test_the_related_message_says_first_what_is_named_nowhere():
+    query = analyze("Que pense le Brésil des drones ?")
+    passage = dataclasses.make_dataclass("P", ["title", "body", "section", "text"])
+    shown = [passage("Étude", "Ifri", "", "La Chine et les États-Unis rivalisent.")]
+    assert related_message(query, passages=shown).startswith(f"{UNNAMED_COUNTRIES} Brésil. Aucune phrase")
+    assert related_message(query, absent=["OTAN"], passages=shown).startswith(f"{ABSENT_NAMES} OTAN. Aucune")
+    named = [passage("Étude", "Ifri", "", "Le Brésil s'abstient.")]
+    assert related_message(query, passages=named).startswith("Aucune phrase")
+
+
+def test_an_english_page_says_which_name_is_missing():
+    for french, english in ((ABSENT_NAMES, "No document names"),
+                            (UNNAMED_COUNTRIES, "None of the passages found names")):
+        query = analyze("Que pense le Brésil des drones ?")
+        message = f"{french} Brésil. " + related_message(query)
+        answer = Answer("?", True, 0.1, (), (), status="related", message=message, answer_type="other")
+        shown = decline_message(answer, "en")
+        assert shown.startswith(f'{english} <span lang="fr">Brésil</span>. No sentence of the passages found says')
+        assert "Aucun" not in shown and "Try other words" in shown
+
