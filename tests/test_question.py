@@ -61,6 +61,11 @@ CASES = [
     ("What are the objectives of the IPU webinar?", "en", "list", {"webinaire"}),
     ("La résolution 79/239 est-elle contraignante ?", "fr", "yesno", {"résolution", "79/239", "contraignant"}),
     ("Est-ce que la Chine a soutenu la déclaration ?", "fr", "yesno", {"Chine", "déclaration"}),
+    ("Le projet mise-t-il sur une instance mondiale ?", "fr", "yesno", {"projet", "instance"}),
+    ("La résolution s'applique-t-elle aux drones ?", "fr", "yesno", {"résolution", "drone"}),
+    # an inverted verb after a question word does not ask yes or no
+    ("Quelle stratégie l'Inde a-t-elle lancée en mars 2024 ?", "fr", "other", {"stratégie", "Inde"}),
+    ("Dans quel cadre la résolution a-t-elle été adoptée ?", "fr", "other", {"cadre", "résolution"}),
     ("Is resolution 79/239 legally binding?", "en", "yesno", {"résolution", "79/239"}),
     ("Does the draft resolution mention nuclear weapons?", "en", "yesno", {"projet", "résolution", "nucléaire"}),
     ("Que demande la résolution au Secrétaire général ?", "fr", "other", {"résolution", "général"}),

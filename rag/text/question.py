@@ -97,8 +97,10 @@ _RULES_FR = (
     ("definition", r"\bque (?:signifie|veut dire|designe|recouvre|recouvrent|designent)\b|\bqu'est-ce qu(?:e|')\b|"
                    r"\bqu'entend-on\b|\bqu'appelle-t-on\b|\bdefinition\b|\bdefini(?:t|r|e|es|s)?\b|\bque sont les\b"),
     ("list", r"^quel(?:le)?s (?:sont )?|\bquelles sont\b|\bquels sont\b|\blesquel(?:le)?s\b|\bcites?\b|\benumer"),
-    ("yesno", r"^est-ce que?\b|^(?:\S+ )+(?:est|sont|a|ont|peut|peuvent|doit|doivent|faut|existe|prevoit|"
-              r"prevoient|mentionne|interdit|reconnait|fait|va|vont)-(?:t-)?(?:il|elle|ils|elles|on)\b"),
+    # « Le projet prévoit-il … ? » asks yes or no; « Quelle stratégie l'Inde a-t-elle lancée ? » does not: no
+    # question word before the inverted verb
+    ("yesno", r"^est-ce que?\b|^(?:(?!(?:quel(?:le)?s?|que|quoi|comment|combien|ouu|pourquoi|quand|qui|"
+              r"lequel|laquelle|lesquel(?:le)?s)\b)\S+ )*(?!qu')[a-z']+-(?:t-)?(?:il|elle|ils|elles|on)\b"),
 )
 _RULES_EN = (
     ("number", r"\bhow (?:many|much)\b|\bwhat (?:is the )?(?:number|amount|budget|percentage|share|proportion|total|"
