@@ -133,6 +133,7 @@ _QUESTION_WORDS = frozenset(fold(w) for w in (
 _EN_STOP = frozenset("the a an of and or to in on at for by from with about as into than then this that these those "
                      "it its their there they them he she his her be been being has have had can could would will "
                      "should shall may might must not no any some all each other such many much".split())
+_ACRONYM = re.compile(r"[A-Z][A-Z0-9&]+")
 _INVERTED = re.compile(r"-(?:t-)?(?:il|elle|ils|elles|on)$")  # « est-elle », « s'est-il »: the verb of a question
 _CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "NUM", "X"}
 _WORD = re.compile(r"[^\W_]+(?:[/.\-'][^\W_]+)*")
@@ -329,6 +330,8 @@ def _english_focus(text: str, glossary: Glossary) -> tuple[list[str], list[str],
         if folded not in covered and _is_anchor(word, first=m.start() == 0):
             terms.append(word)
             anchors.append(word)
+            if _ACRONYM.fullmatch(word):  # « NBA », « FIFA »: written alike in French (those that are not,
+                names.append(word)        # « NATO », « IAEA », are the glossary's)
     return surface, terms, anchors, relations, names
 
 
