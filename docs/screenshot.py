@@ -37,7 +37,7 @@ OUTCOMES = {
     "related": ("Qui a présidé le sommet REAIM 2026 ?", "#result .outcome-related"),
     "off-topic": ("Quelle est la recette de la blanquette de veau ?", "#result .outcome-off-topic"),
     # « related » because no passage found names the country asked about, which the message says
-    "unnamed": ("Quelle est la position du Brésil sur les armes autonomes ?", "#result .outcome-related"),
+    "unnamed": ("Quelle est la position de l'Argentine sur les armes autonomes ?", "#result .outcome-related"),
 }
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from rag import Answer
 from rag.answering import constraints
+from rag.answering.explain import describe
 from rag.answering.messages import ABSENT_NAMES, UNNAMED_COUNTRIES, related_message
 from rag.stores.bm25 import KeywordIndex
 from rag.text.countries import named_in_question, names
@@ -87,10 +88,15 @@ def test_a_passage_that_does_not_name_the_country_asked_about_does_not_answer():
     ("What does Brazil think of lethal autonomous weapons?", "Brésil"),
     ("Quelle est la position de l'Inde sur les armes autonomes ?", "Inde"),
 ])
-def test_a_country_no_passage_names_gets_related_and_says_so(real_retriever, question, country):
+def test_a_country_whose_position_the_corpus_never_gives_is_not_answered(real_retriever, question, country):
+    """The corpus names Brazil and India elsewhere (a passage naming them is ranked first), never their position on
+    autonomous weapons: nothing is quoted."""
     answer = real_retriever.answer(question)
     assert answer.status == "related" and not answer.sentences and answer.passages
-    assert answer.message.startswith(f"{UNNAMED_COUNTRIES} {country}. Aucune phrase")
+    # within the documents searched, no passage names the country: the message says so first
+    within = real_retriever.answer(question, docs=["uip-2025-reglementation-ia-militaire"])
+    assert within.status == "related" and not within.sentences
+    assert within.message.startswith(f"{UNNAMED_COUNTRIES} {country}. Aucune phrase")
 
 
 @pytest.mark.parametrize("question, name", [
@@ -138,3 +144,17 @@ def test_an_english_page_says_which_name_is_missing():
         assert shown.startswith(f'{english} <span lang="fr">Brésil</span>. No sentence of the passages found says')
         assert "Aucun" not in shown and "Try other words" in shown
 
+
+
+# --------------------------------------------------------------------------- ranking
+def test_passages_that_name_the_country_asked_about_rank_first_and_the_others_say_why(real_retriever):
+    answer = real_retriever.answer("Quelle est la position de Singapour sur la déclaration Pathways to Action ?")
+    assert "Singapour" in answer.passages[0].text  # a list of the declaration's supporters, short as it is
+    weighed = [e for e in answer.explanations if e.country_weight]
+    assert weighed and all(e.unnamed == ("Singapour",) for e in weighed)
+    assert all("Singapour" not in answer.passages[e.passage].text for e in weighed)
+    said = describe(weighed[0], "fr")
+    assert "ne nomme pas Singapour : son score compte pour 0,50" in said
+    assert "does not name Singapour: its score counts 0.50" in describe(weighed[0], "en")
+    # a question that names no country weighs no passage for it
+    assert not any(e.country_weight for e in real_retriever.answer("Que signifie SALA ?").explanations)

@@ -19,6 +19,7 @@ import numpy as np
 from rag.answering import abstention, constraints
 from rag.answering import extraction as answering
 from rag.index.folder import IndexData
+from rag.index.texts import keyword_text
 from rag.retrieval.ranking import Ranked
 from rag.settings import Settings
 from rag.text.question import Query
@@ -130,8 +131,8 @@ def _unnamed(data: IndexData, query: Query, cand: Ranked) -> list[str]:
     if not query.countries:
         return []
     ch = data.chunks[cand.row]
-    doc = next((f"{d.title} {d.body} {d.keywords}" for d in data.documents if d.doc_id == ch.doc_id), "")
-    return constraints.unnamed_countries(query, f"{ch.text} {' '.join(ch.section)} {doc}")
+    doc = next(d for d in data.documents if d.doc_id == ch.doc_id)
+    return constraints.unnamed_countries(query, keyword_text(doc, ch.section, ch.text))
 
 
 def _text(data: IndexData, cand: Ranked, a: int, b: int) -> str:

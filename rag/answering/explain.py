@@ -41,6 +41,8 @@ TEXTS = {
                      "en": "shown at place {place}, after the passage that holds the quoted sentence"},
     "note": {"fr": "une note de bas de page : son score compte pour {weight} de celui d'un passage du texte",
              "en": "a footnote: its score counts {weight} of a passage of the text's"},
+    "unnamed": {"fr": "ne nomme pas {countries} : son score compte pour {weight}",
+                "en": "does not name {countries}: its score counts {weight}"},
     "alone": {"fr": "classé par la recherche {mode} seule", "en": "ranked by {mode} search alone"},
     "type_found": {"fr": "type attendu : {type}, présent dans la phrase {which}",
                    "en": "expected answer: {type}, present in the {which} sentence"},
@@ -120,7 +122,8 @@ def explanations(query: Query, cands: Sequence[Ranked], indexed: Sequence[set[st
                     sentence_rank=c.sentence_rank, keyword=round(c.keyword, 4), keyword_rank=c.keyword_rank,
                     words=matched_words(analyze, query.keyword_text, indexed[i]), answer_type=query.answer_type,
                     has_type=has_type(query, shown.get(i)), quoted=i in quoted, docs=filter_,
-                    note_weight=c.note_weight, answer_first=answer_first)
+                    note_weight=c.note_weight, answer_first=answer_first,
+                    unnamed=query.countries if c.country_weight else (), country_weight=c.country_weight)
         for i, c in enumerate(cands))
 
 
@@ -158,6 +161,9 @@ def describe(expl: Explanation, lang: str = "fr") -> str:
         parts.append(fused)
         if expl.note_weight:
             parts.append(text("note", lang, weight=_number(expl.note_weight, lang)))
+        if expl.country_weight:
+            parts.append(text("unnamed", lang, countries=", ".join(expl.unnamed),
+                              weight=_number(expl.country_weight, lang)))
     elif expl.mode in MODES:
         parts.append(text("alone", lang, mode=MODES[expl.mode][lang]))
     type_name = TYPE_NAMES.get(expl.answer_type, {}).get(lang)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import gettext
 import re
+from typing import Iterable
 
 from rag.text.folding import fold
 
@@ -88,15 +89,30 @@ def _question_pattern() -> tuple[re.Pattern, dict[str, str]]:
     return re.compile(r"(?<![\w-])(" + "|".join(re.escape(w) for w in words) + r")(?![\w-])"), country_of
 
 
+def spans(text: str) -> list[tuple[int, int, str]]:
+    """Where a question names a country, by a name written with a capital: ``(start, end, country)``, the country
+    by its French name."""
+    pattern, country_of = _question_pattern()
+    folded = [fold(c) for c in text]  # one character at a time, so that a match leads back to its letters
+    origin = [n for n, f in enumerate(folded) for _ in f]
+    out = []
+    for m in pattern.finditer("".join(folded)):
+        start, end = origin[m.start()], origin[m.end() - 1] + 1
+        if text[start].isupper():
+            out.append((start, end, country_of[m.group(1)]))
+    return out
+
+
 def named_in_question(text: str) -> list[str]:
     """The countries (French names) that a question names, by a name written with a capital."""
-    pattern, country_of = _question_pattern()
-    folded = [fold(c) for c in text]  # one character at a time, so that a match leads back to its first letter
-    origin = [n for n, f in enumerate(folded) for _ in f]
-    found = pattern.finditer("".join(folded))
-    return list(dict.fromkeys(country_of[m.group(1)] for m in found if text[origin[m.start()]].isupper()))
+    return list(dict.fromkeys(country for _, _, country in spans(text)))
 
 
 def names(text: str, country: str) -> bool:
     """Whether ``text`` names ``country`` (a French name as :func:`named_in_question` gives it)."""
     return bool(_pattern(country).search(fold(text)))
+
+
+def unnamed(countries: Iterable[str], text: str) -> list[str]:
+    """The ``countries`` (French names) that ``text`` does not name (:func:`names`)."""
+    return [c for c in countries if not names(text, c)]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.settings import ROOT
+from rag.text import countries
 from rag.text.folding import strip_accents
 
 DEFAULT_FILE = ROOT / "corpus" / "glossary.toml"
@@ -94,12 +95,13 @@ _ASKING = frozenset("what which who whom whose when where why how does do did is
 
 def coverage(question: str, glossary: Glossary | None = None) -> float:
     """Share of an English question's content words that keyword search can match in French text:
-    words inside a glossary phrase, and acronyms, numbers and symbols (0 when it has none).
+    words inside a glossary phrase or a country's name (« Singapore », searched as « Singapour »), and acronyms,
+    numbers and symbols (0 when it has none).
 
     It tells how far the keyword side of hybrid search can be trusted for that question: the
     other English words only meet French text by accident.
     """
-    spans = (glossary or load_glossary()).spans(question)
+    spans = (glossary or load_glossary()).spans(question) + [(a, b) for a, b, _ in countries.spans(question)]
     n = covered = 0
     for m in _WORD.finditer(question):
         word = m.group(0)
