@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from pathlib import Path
 
 import killed_build
@@ -98,6 +99,22 @@ def _server_pids(db: str) -> list[int]:
 
     return [p.pid for p in psutil.Process().children(recursive=True)
             if p.name() == "milvus" and db in " ".join(p.cmdline())]
+
+
+def _connect_when_free(settings, seconds: float = 30.0):
+    """``connect``, once a killed builder's Milvus Lite server has let go of the database file: killed with its
+    builder's process group, it is no child of ours to wait for, and may hold the file for a moment (seen once in a
+    fresh clone: « the file has been opened by another program »)."""
+    from rag.stores.milvus_connection import connect
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return connect(settings)
+        except StoreUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 def _db(settings) -> str:
@@ -208,7 +225,7 @@ def test_build_killed_mid_insert_leaves_the_previous_collection_live(milvus_sett
         watchdog.cancel()
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    conn = connect(milvus_settings)
+    conn = _connect_when_free(milvus_settings)
     half = [n for n in conn.call("list_collections") if n.startswith("rag_b") and n != live.collection]
     assert half, "the killed build left no collection: it was not killed mid-insert"
     assert live_pointer(conn, "rag") == live
@@ -240,7 +257,7 @@ def test_update_killed_after_inserting_leaves_the_previous_generation_live(tmp_p
     # killed after its rows are inserted and flushed, before its folder is renamed
     code, output = killed_build.run("manifest-written", settings, incremental=True)
     assert code == -9 and "KILLED" in output, (code, output[-2000:])
-    conn = connect(settings)
+    conn = _connect_when_free(settings)
     assert _pks_of(conn, live.collection, "born == 2"), "the killed update had inserted nothing"
     assert live_pointer(conn, "killed_update") == live
     assert [_spans(before.search(q, k=5)) for q in QUESTIONS] == answers  # the loaded build reconnects
