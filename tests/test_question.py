@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag.answering.extraction import (
+    Families,
     counted,
     cue,
     evidence,
@@ -249,6 +250,23 @@ def test_word_families_match_at_the_stem_level():
     assert group_coverage([("presid",), ("somm",)], {"somm", "organis"}) == 0.5
     assert group_coverage([("presid", "president")], {"president"}) == 1.0
     assert group_coverage([], {"x"}) == 1.0
+
+
+_STEM = st.text(alphabet="abcdeprst", min_size=1, max_size=7)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_STEM, min_size=1, max_size=3).map(tuple), max_size=4),
+       st.lists(st.sets(_STEM, max_size=8), min_size=1, max_size=4))
+def test_families_cover_as_group_coverage_does(groups, word_sets):
+    """The answer step's once-per-question families (``Families``) give what ``group_coverage`` gives, for any
+    groups and any sets of words added in any order (a short alphabet, so that prefixes and families meet)."""
+    families = Families(groups)
+    for words in word_sets:
+        families.add(words)
+    for words in word_sets:
+        assert families.coverage(groups, words) == group_coverage(groups, words)
+        assert families.coverage(groups[:1], words) == group_coverage(groups[:1], words)
 
 
 def test_contact_lines_are_never_answers():

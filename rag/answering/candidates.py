@@ -81,6 +81,11 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
     contexts = {i: context(cands[i]) for i in passage_top}
     headings = {i: set(keyword.analyze(" ".join(data.chunks[cands[i].row].section))) for i in contexts}
     unnamed = {i: _unnamed(data, query, cands[i]) for i in contexts}
+    families = answering.Families(list(dict.fromkeys([*relations, *anchors, *actions])))
+    for i in contexts:
+        families.add(contexts[i])
+        families.add(headings[i])
+    cover = families.coverage
     found, seen = [], set()
     for n, (i, a, b, text, sim, position, before) in enumerate(raw):
         ch = data.chunks[cands[i].row]
@@ -89,6 +94,7 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
         seen.add((ch.doc_id, a))
         previous = _text(data, cands[i], *before) if before else ""
         words = set(keyword.analyze(text))
+        families.add(words)
         around = words | contexts[i]
         statement = answering.is_statement(text)
         # A statement says the relation itself or under a heading that does (« Autrice » above « Laure
@@ -102,17 +108,15 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
              "focus": answering.coverage(focus, words), "context": answering.coverage(focus, around),
              "rank": float(i), "statement": float(statement), "typed": float(query.typed),
              "topic": topic, "english": float(query.english),
-             "relation": answering.group_coverage(relations, words),
-             "relation_context": answering.group_coverage(relations, around),
-             "anchor_context": answering.group_coverage(anchors, around),
-             "anchor": answering.group_coverage(anchors, words),
+             "relation": cover(relations, words), "relation_context": cover(relations, around),
+             "anchor_context": cover(anchors, around), "anchor": cover(anchors, words),
              "cue": answering.cue(text, query.answer_type),
              "sim_order": float(min(sim_order[n], 10)), "sim_passage_gap": sim - passage_top[i],
              "first": float(position == 0), "words": float(np.log1p(len(text.split()))),
              "previous_focus": answering.coverage(focus, set(keyword.analyze(previous))), "joined": float(joined),
              "country_unnamed": float(bool(unnamed[i])),
              "label": float(bool(label)), "label_focus": answering.coverage(focus, set(keyword.analyze(label))),
-             **answering.evidence(text, query, ents.get(text, ()), said, relations, actions)}
+             **answering.evidence(text, query, ents.get(text, ()), said, relations, actions, cover)}
         found.append((i, ch.doc_id, before[0] if joined else a, b, f))  # a joined quote starts with the one before
     answering.add_gaps([f for *_, f in found])
     # a sentence of a passage that does not name the country asked about is not an answer (its probability: 0)

@@ -257,6 +257,41 @@ def _covered(group: tuple[str, ...], words: set[str]) -> bool:
     return any(same_family(t, w) for t in group if len(t) >= 3 for w in words if w[:3] == t[:3])
 
 
+class Families:
+    """:func:`group_coverage` for one question's groups, without scanning every word again: the words met so far
+    (:meth:`add`) are sorted once into each group's family, through their first three letters; a group is covered
+    by a set of words that meets its family. The same results as :func:`group_coverage` for any words added."""
+
+    def __init__(self, groups: list[tuple[str, ...]]) -> None:
+        self._family: dict[tuple[str, ...], set[str]] = {g: set() for g in groups}
+        self._exact: dict[str, list[tuple[str, ...]]] = {}
+        self._prefix: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+        for g in self._family:
+            for t in g:
+                self._exact.setdefault(t, []).append(g)
+                if len(t) >= 3:
+                    self._prefix.setdefault(t[:3], []).append((g, t))
+        self._seen: set[str] = set()
+
+    def add(self, words) -> None:
+        """Sort words not met before into the families they belong to."""
+        for w in words:
+            if w in self._seen:
+                continue
+            self._seen.add(w)
+            for g in self._exact.get(w, ()):
+                self._family[g].add(w)
+            for g, t in self._prefix.get(w[:3], ()):
+                if same_family(t, w):
+                    self._family[g].add(w)
+
+    def coverage(self, groups: list[tuple[str, ...]], words: set[str] | frozenset[str]) -> float:
+        """:func:`group_coverage` of ``groups`` (among those given at creation) by ``words`` (all added)."""
+        if not groups:
+            return 1.0
+        return sum(not self._family[g].isdisjoint(words) for g in groups) / len(groups)
+
+
 # Lines that only say how to reach someone: never an answer.
 _CONTACT = re.compile(r"@|https?://|\bwww\.|\b\w+\.(?:org|com|fr|int|net)\b|\bt[ée]l\s*[.:]|\bfax\b|\bcedex\b|"
                       r"^\s*\d{1,4},? (?:rue|avenue|boulevard|place|quai)\b|\bsite internet\b|\be-mail\b",
@@ -300,7 +335,8 @@ _NAMED = {"person": "PER", "place": "LOC", "organisation": "ORG"}  # spaCy's lab
 
 
 def evidence(text: str, query: Query, ents: tuple[tuple[str, str], ...], words: set[str],
-             relations: list[tuple[str, ...]], actions: list[tuple[str, ...]] = ()) -> dict[str, float]:
+             relations: list[tuple[str, ...]], actions: list[tuple[str, ...]] = (),
+             cover=group_coverage) -> dict[str, float]:
     """What a sentence shows of answering ``query``, as signals to weigh (never a verdict on its own).
 
     * ``type_found`` / ``type_missing``: for a typed question, whether the sentence carries a new expression of the
@@ -313,10 +349,11 @@ def evidence(text: str, query: Query, ents: tuple[tuple[str, str], ...], words: 
     * ``relation_said``: share of the question's relation terms said (``relations``: stems, in ``words``, the
       stems of the sentence and, for a line that is not a whole statement such as a date line under a title, of
       its passage; 1 when the question has none): « Les organisateurs de REAIM ont ajouté… » names a body but
-      does not say who *presided*; ``action_said``: the same for the question's verbs (``actions``);
+      does not say who *presided*; ``action_said``: the same for the question's verbs (``actions``); ``cover``
+      computes both (:func:`group_coverage`, or a :class:`Families`' ``coverage``);
     * ``contact``: only a way to reach someone (an address, a telephone, a web site).
     """
-    action_said = group_coverage(actions, words)
+    action_said = cover(actions, words)
     found = named = 0.0
     personal = query.answer_type == "person" and personal_question(query)
     if query.typed and (action_said or not personal):
@@ -327,7 +364,7 @@ def evidence(text: str, query: Query, ents: tuple[tuple[str, str], ...], words: 
             "action_said": action_said,
             "other_year": float(other_year(text, query.text)),
             "future_missing": float(query.future and not FUTURE.search(fold(text))),
-            "relation_said": group_coverage(relations, words), "contact": float(is_contact(text))}
+            "relation_said": cover(relations, words), "contact": float(is_contact(text))}
 
 
 LEVEL_LABELS = {"high": "élevée", "medium": "moyenne", "low": "faible"}  # as the page and the CLI say them
