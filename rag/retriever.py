@@ -2,9 +2,8 @@
 
 Passages are ranked by ``rag.retrieval.ranking`` (dense, keyword and best-sentence rankings fused). An answer quotes
 verbatim 1 to 3 sentences of the returned passages that ``rag.answering.extraction`` judges to answer the question,
-or says that the corpus is about the question but does not answer it (``related``; always when the question names
-what no document does, ``rag.answering.constraints``), or that it is not about it (``off_topic``,
-``rag.answering.abstention``).
+or says that the corpus is about the question but does not answer it (``related``, as when the question names what
+no document or passage does: ``rag.answering.constraints``), or that it is not about it (``off_topic``).
 """
 
 from __future__ import annotations
@@ -305,7 +304,8 @@ class Retriever:
             passages.append(self._passage(cand, spans))
         sentences = tuple(self._sentence(passages, cands, c) for c in chosen)
         known = lambda word: bool(self._data.keyword.known_terms(word)[1])  # noqa: E731
-        message = {answering.RELATED: messages.related_message(query, known, absent, passages),
+        places = [self.ranker.place(c.row) for c in cands] if query.countries else []
+        message = {answering.RELATED: messages.related_message(query, known, absent, places),
                    answering.OFF_TOPIC: refusal or messages.OFF_TOPIC_MESSAGE}.get(status, "")
         why = explain.explanations(query, cands, [self._indexed_terms(c) for c in cands], scored, chosen,
                                    self._data.keyword.analyze, mode, [docs] if isinstance(docs, str) else docs,
@@ -339,7 +339,7 @@ class Retriever:
                             topic: float) -> list[answering.Candidate]:
         """The sentences of the top passages that may answer, most likely first (``rag.answering.candidates``)."""
         return candidates.sentence_candidates(self._data, query, qv, cands, topic, self.settings,
-                                              lambda cand: self._context_terms(cand.row), ANSWER_FROM)
+                                              lambda c: self._context_terms(c.row), ANSWER_FROM, self.ranker.place)
 
     def _context(self, row: int) -> frozenset[str]:
         """The keyword terms of a passage's text, section path and document's names (cached: ``_context_terms``)."""

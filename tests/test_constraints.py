@@ -6,8 +6,6 @@ evaluation's test set.
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from rag import Answer
@@ -45,6 +43,7 @@ def test_the_countries_a_question_names(question, expected):
     ("Ukraine", "le conflit ukrainien", True),
     ("Inde", "un organe indépendant", False),  # « inde » is not the start of every word
     ("Brésil", "la Chine et l'Inde", False),
+    ("Chine", "sinon, rien", False),
 ])
 def test_a_text_names_a_country_by_its_names_and_adjectives(country, text, named):
     assert names(text, country) is named
@@ -126,12 +125,11 @@ def test_a_country_a_passage_names_otherwise_is_still_answered(real_retriever, q
 # --------------------------------------------------------------------------- the message, in French and English
 def test_the_related_message_says_first_what_is_named_nowhere():
     query = analyze("Que pense le Brésil des drones ?")
-    passage = dataclasses.make_dataclass("P", ["title", "body", "section", "text"])
-    shown = [passage("Étude", "Ifri", "", "La Chine et les États-Unis rivalisent.")]
-    assert related_message(query, passages=shown).startswith(f"{UNNAMED_COUNTRIES} Brésil. Aucune phrase")
-    assert related_message(query, absent=["OTAN"], passages=shown).startswith(f"{ABSENT_NAMES} OTAN. Aucune")
-    named = [passage("Étude", "Ifri", "", "Le Brésil s'abstient.")]
-    assert related_message(query, passages=named).startswith("Aucune phrase")
+    shown = ["Étude\nIfri\n\nLa Chine et les États-Unis rivalisent.", "Note\nUIP\n\nLes drones armés."]
+    assert related_message(query, places=shown).startswith(f"{UNNAMED_COUNTRIES} Brésil. Aucune phrase")
+    assert related_message(query, absent=["OTAN"], places=shown).startswith(f"{ABSENT_NAMES} OTAN. Aucune")
+    named = [*shown, "Étude\nIfri\n\nLa diplomatie brésilienne s'abstient."]
+    assert related_message(query, places=named).startswith("Aucune phrase")
 
 
 def test_an_english_page_says_which_name_is_missing():

@@ -19,7 +19,6 @@ import numpy as np
 from rag.answering import abstention, constraints
 from rag.answering import extraction as answering
 from rag.index.folder import IndexData
-from rag.index.texts import keyword_text
 from rag.retrieval.ranking import Ranked
 from rag.settings import Settings
 from rag.text.question import Query
@@ -41,7 +40,7 @@ def label_part(text: str) -> str:
 
 def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: list[Ranked], topic: float,
                         settings: Settings, context: Callable[[Ranked], frozenset[str]],
-                        answer_from: int) -> list[answering.Candidate]:
+                        answer_from: int, place: Callable[[int], str]) -> list[answering.Candidate]:
     """The sentences of the first ``answer_from`` passages that may answer, most likely first.
 
     Args:
@@ -52,6 +51,8 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
         settings: the answer model and its settings.
         context: the keyword terms of what situates a passage (its text, section path and document names).
         answer_from: how many of the top passages the sentences come from.
+        place: where a passage (by its row) names things (``Ranker.place``): a sentence of a passage that does not
+            name a country the question names is not an answer (``rag.answering.constraints``).
     """
     keyword = data.keyword
     terms = set(keyword.analyze(query.keyword_text))
@@ -80,7 +81,8 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
         passage_top[r[0]] = max(passage_top.get(r[0], -1.0), r[4])
     contexts = {i: context(cands[i]) for i in passage_top}
     headings = {i: set(keyword.analyze(" ".join(data.chunks[cands[i].row].section))) for i in contexts}
-    unnamed = {i: _unnamed(data, query, cands[i]) for i in contexts}
+    unnamed = {i: constraints.unnamed_countries(query, place(cands[i].row)) if query.countries else []
+               for i in contexts}
     families = answering.Families(list(dict.fromkeys([*relations, *anchors, *actions])))
     for i in contexts:
         families.add(contexts[i])
@@ -127,16 +129,6 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
            for i, doc_id, a, b, f in found]
     out.sort(key=lambda c: (-c.probability, c.passage, c.a))
     return out
-
-
-def _unnamed(data: IndexData, query: Query, cand: Ranked) -> list[str]:
-    """The question's countries that a passage names neither in its text, its section path nor its document's
-    names (title, body, keywords: the US draft's clauses are the United States')."""
-    if not query.countries:
-        return []
-    ch = data.chunks[cand.row]
-    doc = next(d for d in data.documents if d.doc_id == ch.doc_id)
-    return constraints.unnamed_countries(query, keyword_text(doc, ch.section, ch.text))
 
 
 def _text(data: IndexData, cand: Ranked, a: int, b: int) -> str:

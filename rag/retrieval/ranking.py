@@ -123,12 +123,15 @@ class Ranker:
                        weighed if self.note_rows[rows[i]] else 0.0, COUNTRY_WEIGHT if unnamed[i] else 0.0)
                 for i in order]
 
+    def place(self, row: int) -> str:
+        """Where a passage names things: what is keyword-indexed of it (its document's names, section path, text)."""
+        chunk = self.index.chunks[row]
+        return keyword_text(self.documents[chunk.doc_id], chunk.section, chunk.text)
+
     def unnamed(self, query: Query, rows: np.ndarray) -> np.ndarray:
-        """Per row, whether its passage names none of the countries the question names (in what is keyword-indexed
-        of it: its document's names, section path and text; ``rag.text.countries``)."""
-        chunks = self.index.chunks
-        return np.array([bool(countries.unnamed(query.countries, keyword_text(
-            self.documents[chunks[r].doc_id], chunks[r].section, chunks[r].text))) for r in rows.tolist()], dtype=bool)
+        """Per row, whether its passage does not name a country the question names (:meth:`place`;
+        ``rag.text.countries``)."""
+        return np.array([bool(countries.unnamed(query.countries, self.place(r))) for r in rows.tolist()], dtype=bool)
 
     def document_caps(self, query: Query, docs: set[str]) -> dict[str, int]:
         """How many of the first ``HEAD`` places each of ``docs`` may hold: ``PER_DOCUMENT``, or

@@ -22,7 +22,7 @@ ADJECTIVES = {
     "Espagne": ("espagnol",), "Roumanie": ("roumain",), "Belgique": ("belge",), "Grèce": ("grec", "grecque"),
     "Pologne": ("polonais",), "Turquie": ("turc", "turque"), "Mexique": ("mexicain",), "Danemark": ("danois",),
     "Portugal": ("portugais",), "Hongrie": ("hongrois",), "Inde": ("indien",), "Suisse": ("helvétique",),
-    "Chine": ("chinois", "sino"), "Corée du Sud": ("coréen", "République de Corée"),
+    "Chine": ("chinois",), "Corée du Sud": ("coréen", "République de Corée"),
     "Corée du Nord": ("nord-coréen",), "Arabie saoudite": ("saoudien",), "Émirats arabes unis": ("émirien",),
     "Afrique du Sud": ("sud-africain",), "Nouvelle-Zélande": ("néo-zélandais",), "Côte d'Ivoire": ("ivoirien",),
     "Russie": ("russe",),

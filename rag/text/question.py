@@ -171,8 +171,8 @@ class Query:
         future: the question asks about what is to come (« accueillera »,
             « le prochain sommet », "will", "next").
         names: the anchors written as the corpus would write them, numbers and symbols left out: a French
-            question's, an English question's glossary names (« NATO » as « OTAN »); not the other English words,
-            which a French text may write otherwise (« Romania », « roumaine »). See
+            question's; an English question's glossary names (« NATO » as « OTAN ») and acronyms in capitals
+            (« NBA »), not its other words, which a French text may write otherwise (« Romania », « roumaine »). See
             ``rag.answering.constraints``.
         countries: the countries the question names (French names, ``rag.text.countries``): a passage that names
             none of them cannot answer it.
