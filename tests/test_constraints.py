@@ -156,3 +156,15 @@ def test_passages_that_name_the_country_asked_about_rank_first_and_the_others_sa
     assert "does not name Singapour: its score counts 0.50" in describe(weighed[0], "en")
     # a question that names no country weighs no passage for it
     assert not any(e.country_weight for e in real_retriever.answer("Que signifie SALA ?").explanations)
+
+
+def test_a_passage_names_a_country_by_its_own_words_and_its_documents_title_and_body_not_by_its_keywords(
+        real_retriever):
+    """The Ifri study's keywords (« Institut français des relations internationales ») would make every passage of
+    it name France; the US draft's body (« Soumis au nom des États-Unis d'Amérique ») makes its clauses the United
+    States'."""
+    ranker, chunks = real_retriever.ranker, real_retriever.chunks
+    ifri = [n for n, c in enumerate(chunks) if c.doc_id == "ifri-2025-promesses-artificielles"]
+    assert not all(names(ranker.place(n), "France") for n in ifri)
+    draft = [n for n, c in enumerate(chunks) if c.doc_id == "csnu-projet-resolution-etats-unis"]
+    assert all(names(ranker.place(n), "États-Unis") for n in draft)

@@ -51,7 +51,7 @@ def absent_names(query: Query, keyword) -> list[str]:
 
 
 def unnamed_countries(query: Query, text: str) -> list[str]:
-    """The countries the question names (``Query.countries``) that ``text`` (what is keyword-indexed of a passage:
-    its document's names, section path and text) does not: « la position du Brésil » is not said by a passage that
-    never names Brazil."""
+    """The countries the question names (``Query.countries``) that ``text`` (where a passage names things,
+    ``Ranker.place``: its document's title and body, section path and text) does not: « la position du Brésil »
+    is not said by a passage that never names Brazil."""
     return countries.unnamed(query.countries, text)
