@@ -304,8 +304,7 @@ class Retriever:
             passages.append(self._passage(cand, spans))
         sentences = tuple(self._sentence(passages, cands, c) for c in chosen)
         known = lambda word: bool(self._data.keyword.known_terms(word)[1])  # noqa: E731
-        places = [self.ranker.place(c.row) for c in cands] if query.countries else []
-        message = {answering.RELATED: messages.related_message(query, known, absent, places),
+        message = {answering.RELATED: messages.related_message(query, known, absent, constraints.unnamed_by_all(cands)),
                    answering.OFF_TOPIC: refusal or messages.OFF_TOPIC_MESSAGE}.get(status, "")
         why = explain.explanations(query, cands, [self._indexed_terms(c) for c in cands], scored, chosen,
                                    self._data.keyword.analyze, mode, [docs] if isinstance(docs, str) else docs,
@@ -339,7 +338,7 @@ class Retriever:
                             topic: float) -> list[answering.Candidate]:
         """The sentences of the top passages that may answer, most likely first (``rag.answering.candidates``)."""
         return candidates.sentence_candidates(self._data, query, qv, cands, topic, self.settings,
-                                              lambda c: self._context_terms(c.row), ANSWER_FROM, self.ranker.place)
+                                              lambda c: self._context_terms(c.row), ANSWER_FROM)
 
     def _context(self, row: int) -> frozenset[str]:
         """The keyword terms of a passage's text, section path and document's names (cached: ``_context_terms``)."""

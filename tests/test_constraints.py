@@ -10,10 +10,12 @@ import pytest
 
 from rag import Answer
 from rag.answering import constraints
+from rag.answering.constraints import unnamed_by_all
 from rag.answering.explain import describe
 from rag.answering.messages import ABSENT_NAMES, UNNAMED_COUNTRIES, related_message
+from rag.retrieval.ranking import Ranked
 from rag.stores.bm25 import KeywordIndex
-from rag.text.countries import named_in_question, names
+from rag.text.countries import named_in_question, names, unnamed
 from rag.text.question import analyze
 from ui.declines import decline_message
 
@@ -77,8 +79,8 @@ def test_a_name_no_document_holds_is_found(keyword, question, absent):
 
 def test_a_passage_that_does_not_name_the_country_asked_about_does_not_answer():
     query = analyze("Quelle est la position du Brésil sur les armes autonomes ?")
-    assert constraints.unnamed_countries(query, "Les États débattent des armes autonomes.") == ["Brésil"]
-    assert constraints.unnamed_countries(query, "La diplomatie brésilienne défend une interdiction.") == []
+    assert unnamed(query.countries, "Les États débattent des armes autonomes.") == ["Brésil"]
+    assert unnamed(query.countries, "La diplomatie brésilienne défend une interdiction.") == []
 
 
 # --------------------------------------------------------------------------- the answers of the real corpus
@@ -125,11 +127,13 @@ def test_a_country_a_passage_names_otherwise_is_still_answered(real_retriever, q
 # --------------------------------------------------------------------------- the message, in French and English
 def test_the_related_message_says_first_what_is_named_nowhere():
     query = analyze("Que pense le Brésil des drones ?")
-    shown = ["Étude\nIfri\n\nLa Chine et les États-Unis rivalisent.", "Note\nUIP\n\nLes drones armés."]
-    assert related_message(query, places=shown).startswith(f"{UNNAMED_COUNTRIES} Brésil. Aucune phrase")
-    assert related_message(query, absent=["OTAN"], places=shown).startswith(f"{ABSENT_NAMES} OTAN. Aucune")
-    named = [*shown, "Étude\nIfri\n\nLa diplomatie brésilienne s'abstient."]
-    assert related_message(query, places=named).startswith("Aucune phrase")
+    shown = [Ranked(0, 0.1, 0.8, 0.0, 0.8, unnamed=("Brésil",)), Ranked(1, 0.1, 0.8, 0.0, 0.8, unnamed=("Brésil",))]
+    assert related_message(query, unnamed=unnamed_by_all(shown)).startswith(
+        f"{UNNAMED_COUNTRIES} Brésil. Aucune phrase")
+    assert related_message(query, absent=["OTAN"], unnamed=unnamed_by_all(shown)).startswith(
+        f"{ABSENT_NAMES} OTAN. Aucune")
+    named = [*shown, Ranked(2, 0.1, 0.8, 0.0, 0.8)]  # a passage that names Brazil
+    assert related_message(query, unnamed=unnamed_by_all(named)).startswith("Aucune phrase")
 
 
 def test_an_english_page_says_which_name_is_missing():

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from rag.answering import abstention, constraints
+from rag.answering import abstention
 from rag.answering import extraction as answering
 from rag.index.folder import IndexData
 from rag.retrieval.ranking import Ranked
@@ -40,7 +40,7 @@ def label_part(text: str) -> str:
 
 def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: list[Ranked], topic: float,
                         settings: Settings, context: Callable[[Ranked], frozenset[str]],
-                        answer_from: int, place: Callable[[int], str]) -> list[answering.Candidate]:
+                        answer_from: int) -> list[answering.Candidate]:
     """The sentences of the first ``answer_from`` passages that may answer, most likely first.
 
     Args:
@@ -51,8 +51,6 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
         settings: the answer model and its settings.
         context: the keyword terms of what situates a passage (its text, section path and document names).
         answer_from: how many of the top passages the sentences come from.
-        place: where a passage (by its row) names things (``Ranker.place``): a sentence of a passage that does not
-            name a country the question names is not an answer (``rag.answering.constraints``).
     """
     keyword = data.keyword
     terms = set(keyword.analyze(query.keyword_text))
@@ -81,8 +79,6 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
         passage_top[r[0]] = max(passage_top.get(r[0], -1.0), r[4])
     contexts = {i: context(cands[i]) for i in passage_top}
     headings = {i: set(keyword.analyze(" ".join(data.chunks[cands[i].row].section))) for i in contexts}
-    unnamed = {i: constraints.unnamed_countries(query, place(cands[i].row)) if query.countries else []
-               for i in contexts}
     families = answering.Families(list(dict.fromkeys([*relations, *anchors, *actions])))
     for i in contexts:
         families.add(contexts[i])
@@ -116,12 +112,13 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
              "sim_order": float(min(sim_order[n], 10)), "sim_passage_gap": sim - passage_top[i],
              "first": float(position == 0), "words": float(np.log1p(len(text.split()))),
              "previous_focus": answering.coverage(focus, set(keyword.analyze(previous))), "joined": float(joined),
-             "country_unnamed": float(bool(unnamed[i])),
+             "country_unnamed": float(bool(cands[i].unnamed)),
              "label": float(bool(label)), "label_focus": answering.coverage(focus, set(keyword.analyze(label))),
              **answering.evidence(text, query, ents.get(text, ()), said, relations, actions, cover)}
         found.append((i, ch.doc_id, before[0] if joined else a, b, f))  # a joined quote starts with the one before
     answering.add_gaps([f for *_, f in found])
-    # a sentence of a passage that does not name the country asked about is not an answer (its probability: 0)
+    # a sentence of a passage that does not name a country the question names is not an answer (probability 0:
+    # rag.answering.constraints)
     out = [answering.Candidate(i, doc_id, a, b, _text(data, cands[i], a, b), f,
                                0.0 if f["country_unnamed"] else
                                abstention.confidence(f, settings.answer_model, settings.answer_bias,

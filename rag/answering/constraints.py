@@ -8,17 +8,18 @@ sentences may look like an answer; but a passage that never names Brazil does no
   answer into « related » (:func:`absent_names`); other English words are not checked, a French text may write
   them otherwise (« Romania », « roumaine »);
 * a country the question names, in French or in English (``Query.countries``, ``rag.text.countries``), is asked of
-  each passage by its names and adjectives (« chinois », « néerlandais »): a sentence of a passage that does not name
-  it does not answer (:func:`unnamed_countries`, ``rag.answering.candidates``).
+  each passage by its names and adjectives (« chinois », « néerlandais »; ``Ranker.place``, which ranks a passage
+  that does not name it lower): a sentence of such a passage does not answer (``rag.answering.candidates``).
 
 The « related » message then says which name is missing (``rag.answering.messages``).
 """
 
 from __future__ import annotations
 
-from typing import Collection
+from typing import Collection, Sequence
 
 from rag.answering.extraction import same_family
+from rag.retrieval.ranking import Ranked
 from rag.text import countries
 from rag.text.folding import fold
 from rag.text.question import Query
@@ -43,15 +44,17 @@ def absent_names(query: Query, keyword) -> list[str]:
     absent = []
     for name in query.names:
         if countries.named_in_question(name) or any(fold(name) in fold(c).split() for c in query.countries):
-            continue  # a country, asked of each passage by its names and adjectives (unnamed_countries)
+            continue  # a country, asked of each passage by its names and adjectives (Ranked.unnamed)
         stems = keyword.analyze(name)
         if stems and not any(known(s, keyword.vocabulary) for s in stems):
             absent.append(name)
     return absent
 
 
-def unnamed_countries(query: Query, text: str) -> list[str]:
-    """The countries the question names (``Query.countries``) that ``text`` (where a passage names things,
-    ``Ranker.place``: its document's title and body, section path and text) does not: « la position du Brésil »
-    is not said by a passage that never names Brazil."""
-    return countries.unnamed(query.countries, text)
+def unnamed_by_all(ranked: Sequence[Ranked]) -> list[str]:
+    """The countries the question names that none of the ``ranked`` passages names (each passage's ``unnamed``,
+    found by the ranker where it names things, ``Ranker.place``), in the question's order."""
+    if not ranked:
+        return []
+    first, *others = (r.unnamed for r in ranked)
+    return [c for c in first if all(c in u for u in others)]

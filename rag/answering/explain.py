@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 
 from rag.answering.extraction import CUES, Candidate
 from rag.core.types import Explanation
-from rag.retrieval.ranking import Ranked
+from rag.retrieval.ranking import COUNTRY_WEIGHT, Ranked
 from rag.text.analysis import TOKEN
 from rag.text.folding import fold
 from rag.text.question import TYPED, Query
@@ -123,7 +123,8 @@ def explanations(query: Query, cands: Sequence[Ranked], indexed: Sequence[set[st
                     words=matched_words(analyze, query.keyword_text, indexed[i]), answer_type=query.answer_type,
                     has_type=has_type(query, shown.get(i)), quoted=i in quoted, docs=filter_,
                     note_weight=c.note_weight, answer_first=answer_first,
-                    unnamed=query.countries if c.country_weight else (), country_weight=c.country_weight)
+                    unnamed=c.unnamed if mode == "hybrid" else (),
+                    country_weight=COUNTRY_WEIGHT if c.unnamed and mode == "hybrid" else 0.0)
         for i, c in enumerate(cands))
 
 

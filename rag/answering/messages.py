@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
-from rag.text import countries
 from rag.text.folding import fold
 from rag.text.question import Query
 
@@ -22,14 +21,14 @@ ABSENT_NAMES = "Aucun document ne nomme :"
 UNNAMED_COUNTRIES = "Aucun des passages trouvés ne nomme :"
 
 
-def related_message(query: Query, known=None, absent: Sequence[str] = (), places: Sequence[str] = ()) -> str:
+def related_message(query: Query, known=None, absent: Sequence[str] = (), unnamed: Sequence[str] = ()) -> str:
     """Plain French built only from fixed text and the question's own words, which it never puts between
     quotation marks (they would read as the corpus's): what is missing, the words searched, what to try.
 
     It says first what the question names and the corpus does not (``rag.answering.constraints``): ``absent``, the
-    names no document holds (« Aucun document ne nomme : OTAN. »), else the countries the question names that none
-    of the passages shown names (« Aucun des passages trouvés ne nomme : Brésil. »; ``places``: where each passage
-    names things, ``Ranker.place``).
+    names no document holds (« Aucun document ne nomme : OTAN. »), else ``unnamed``, the countries the question
+    names that none of the passages shown names (« Aucun des passages trouvés ne nomme : Brésil. »;
+    ``constraints.unnamed_by_all``).
 
     The words searched are the focus words that have two letters or digits and, with ``known`` (a word → bool of
     the keyword index), occur in the corpus: not « x > » from markup, nor the words of an instruction the corpus
@@ -38,7 +37,6 @@ def related_message(query: Query, known=None, absent: Sequence[str] = (), places
     searched_for = query.focus_terms if query.lang == "en" else query.focus
     words = [w for w in searched_for if sum(c.isalnum() for c in w) >= 2 and (known is None or known(w))]
     searched = f" Mots cherchés, présents dans le corpus : {', '.join(words[:8])}." if words else ""
-    unnamed = [c for c in query.countries if not any(countries.names(p, c) for p in places)] if places else []
     lacking = f"{ABSENT_NAMES} {', '.join(absent)}. " if absent else \
         f"{UNNAMED_COUNTRIES} {', '.join(unnamed)}. " if unnamed else ""
     return (f"{lacking}Aucune phrase des passages trouvés ne dit {_MISSING[query.answer_type]}.{searched} Essayez "

@@ -39,8 +39,9 @@ class Ranked:
     """A chunk in a ranking: its row, fused score and the scores it was fused from, with the ranks (1-based, among
     the ``pool`` candidates ranked) each score gave it, and ``fused_rank``, its rank by the fused score before the
     per-document cap (0: that side did not rank it; keyword: no query term in the chunk); ``note_weight``, for a
-    footnote ranked by hybrid search, what its fused score was multiplied by (0: not weighed); ``country_weight``
-    the same for a passage that does not name the country the question names."""
+    footnote ranked by hybrid search, what its fused score was multiplied by (0: not weighed); ``unnamed``, the
+    countries the question names that the passage does not (:meth:`Ranker.place`; in hybrid search its fused score
+    is then multiplied by ``COUNTRY_WEIGHT``)."""
 
     row: int
     score: float
@@ -53,7 +54,7 @@ class Ranked:
     fused_rank: int = 0
     pool: int = 0
     note_weight: float = 0.0
-    country_weight: float = 0.0
+    unnamed: tuple[str, ...] = ()
 
 
 class Ranker:
@@ -95,7 +96,8 @@ class Ranker:
         else:
             dense = sent = np.zeros(len(rows), np.float32)
         zeros = np.zeros(len(rows))
-        unnamed = self.unnamed(query, rows) if query.countries and mode == "hybrid" else np.zeros(len(rows), bool)
+        unnamed = [tuple(countries.unnamed(query.countries, self.place(r))) for r in rows.tolist()] \
+            if query.countries else [()] * len(rows)
         dense_rank = ranks(dense) if qv is not None else zeros
         sent_rank = ranks(sent) if qv is not None else zeros
         kw_rank = keyword_ranks(kws)
@@ -108,7 +110,8 @@ class Ranker:
             sw, k = s.sentence_weight, s.rrf_k
             score = fuse_ranks(dense_rank, sent_rank, kw_rank, dense_weight=w, sentence_weight=sw, rrf_k=k)
             score = np.where(self.note_rows[rows], score * s.note_weight, score)  # a footnote counts less
-            score = np.where(unnamed, score * COUNTRY_WEIGHT, score)  # as one not naming the country asked about
+            score = np.where([bool(u) for u in unnamed], score * COUNTRY_WEIGHT, score)  # and one not naming a
+            # country the question names
         order = np.lexsort((rows, -score))
         fused_rank = np.empty(len(rows), dtype=np.int64)
         fused_rank[order] = np.arange(1, len(rows) + 1)
@@ -119,7 +122,7 @@ class Ranker:
         weighed = s.note_weight if mode == "hybrid" else 0.0
         return [Ranked(int(rows[i]), float(score[i]), float(dense[i]), float(kws[i]), float(sent[i]),
                        int(dense_rank[i]), int(kw_rank[i]), int(sent_rank[i]), int(fused_rank[i]), len(rows),
-                       weighed if self.note_rows[rows[i]] else 0.0, COUNTRY_WEIGHT if unnamed[i] else 0.0)
+                       weighed if self.note_rows[rows[i]] else 0.0, unnamed[i])
                 for i in order]
 
     def place(self, row: int) -> str:
@@ -129,11 +132,6 @@ class Ranker:
         chunk = self.index.chunks[row]
         doc = self.documents[chunk.doc_id]
         return "\n".join([doc.title, doc.body, " > ".join(chunk.section), chunk.text])
-
-    def unnamed(self, query: Query, rows: np.ndarray) -> np.ndarray:
-        """Per row, whether its passage does not name a country the question names (:meth:`place`;
-        ``rag.text.countries``)."""
-        return np.array([bool(countries.unnamed(query.countries, self.place(r))) for r in rows.tolist()], dtype=bool)
 
     def document_caps(self, query: Query, docs: set[str]) -> dict[str, int]:
         """How many of the first ``HEAD`` places each of ``docs`` may hold: ``PER_DOCUMENT``, or
