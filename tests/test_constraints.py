@@ -71,7 +71,9 @@ def keyword():
     ("What does the Pentagon say about autonomous weapons?", []),  # an English word a French text may translate
     ("Who won the NBA finals in 2023?", ["NBA"]),  # an English acronym is written alike in French…
     ("What does the ICRC say about autonomous weapons?", []),  # …or the glossary gives its French names
-    ("Que dit la résolution 79/239 ?", []),  # numbers and symbols are not names
+    ("Que dit la résolution 79/239 ?", []),  # numbers and symbols are not names…
+    ("Que prévoit le titre XIII de la déclaration de l'ONU ?", []),  # …nor Roman numerals
+    ("What does chapter IV say about autonomous weapons?", []),
 ])
 def test_a_name_no_document_holds_is_found(keyword, question, absent):
     assert constraints.absent_names(analyze(question), keyword) == absent

@@ -134,6 +134,7 @@ _EN_STOP = frozenset("the a an of and or to in on at for by from with about as i
                      "it its their there they them he she his her be been being has have had can could would will "
                      "should shall may might must not no any some all each other such many much".split())
 _ACRONYM = re.compile(r"[A-Z][A-Z0-9&]+")
+_ROMAN = re.compile(r"X{0,3}(?:IX|IV|V?I{0,3})")  # « chapitre II », « World War II »: a number, not a name
 _INVERTED = re.compile(r"-(?:t-)?(?:il|elle|ils|elles|on)$")  # « est-elle », « s'est-il »: the verb of a question
 _CONTENT_POS = {"NOUN", "PROPN", "VERB", "ADJ", "NUM", "X"}
 _WORD = re.compile(r"[^\W_]+(?:[/.\-'][^\W_]+)*")
@@ -359,5 +360,6 @@ def analyze(text: str, glossary: Glossary | None = None) -> Query:
                  anchors=tuple(dict.fromkeys(anchors)), relations=tuple(dict.fromkeys(relations)),
                  actions=tuple(dict.fromkeys(actions)),
                  future=bool(_FUTURE.search(fold(text))),
-                 names=tuple(n for n in dict.fromkeys(names) if any(c.isalpha() for c in n)),
+                 names=tuple(n for n in dict.fromkeys(names)
+                             if any(c.isalpha() for c in n) and not _ROMAN.fullmatch(n)),
                  countries=tuple(countries))
