@@ -15,7 +15,6 @@ from rag.answering.extraction import (
     evidence,
     expressions,
     group_coverage,
-    is_contact,
     is_statement,
     other_year,
     same_family,
@@ -267,14 +266,6 @@ def test_families_cover_as_group_coverage_does(groups, word_sets):
     for words in word_sets:
         assert families.coverage(groups, words) == group_coverage(groups, words)
         assert families.coverage(groups[:1], words) == group_coverage(groups[:1], words)
-
-
-def test_contact_lines_are_never_answers():
-    for line in ("E-mail : accueil@ifri.org", "Site internet : ifri.org",
-                 "27 rue de la Procession 75740 Paris Cedex 15", "Tél. : +33 (0)1 40 61 60 00", "https://www.ifri.org"):
-        assert is_contact(line), line
-    assert not is_contact("La réunion de deux jours, tenue du 4 au 5 février à PALEXCO, a adopté la déclaration.")
-    assert not is_contact("L'Ifri est une fondation reconnue d'utilité publique.")
 
 
 def test_counting_and_places_read_french_as_written():

@@ -9,7 +9,7 @@ question, whether it carries an expression of the expected type (a date for « q
 what is asked for « combien / how many », a person, role or body for « qui / who », a place for « où / where »;
 regular expressions for dates and numbers, spaCy's French NER for names) that the question does not already
 hold, whether it is dated to another year than the question's, speaks of the future when the question does, says
-one of the question's relation terms; and whether it is only a contact line.
+one of the question's relation terms; and whether it is only a contact line or a bibliographic reference.
 
 The outcome is ``answered`` (some sentence answers), ``related`` (the passages
 are about the question's topic but no sentence answers it) or ``off_topic``
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.text.folding import fold
+from rag.text.pointers import is_contact, is_reference
 from rag.text.question import MONEY, Query, parse
 
 ANSWERED, RELATED, OFF_TOPIC = "answered", "related", "off_topic"
@@ -43,7 +44,7 @@ SENTENCE_FEATURES = ("sim", "sim_gap", "keyword", "focus", "context", "rank", "s
                      "english", "relation", "relation_context", "anchor_context", "anchor", "cue", "action_said",
                      "sim_order", "sim_passage_gap", "first", "words", "previous_focus", "joined", "label",
                      "label_focus", "type_found", "type_missing", "type_named", "other_year", "future_missing",
-                     "relation_said", "contact", *(f"{name}_gap" for name in GAPS))
+                     "relation_said", "contact", "reference", *(f"{name}_gap" for name in GAPS))
 
 
 def add_gaps(features: list[dict]) -> None:
@@ -292,17 +293,6 @@ class Families:
         return sum(not self._family[g].isdisjoint(words) for g in groups) / len(groups)
 
 
-# Lines that only say how to reach someone: never an answer.
-_CONTACT = re.compile(r"@|https?://|\bwww\.|\b\w+\.(?:org|com|fr|int|net)\b|\bt[ée]l\s*[.:]|\bfax\b|\bcedex\b|"
-                      r"^\s*\d{1,4},? (?:rue|avenue|boulevard|place|quai)\b|\bsite internet\b|\be-mail\b",
-                      re.IGNORECASE)
-
-
-def is_contact(text: str) -> bool:
-    """An e-mail address, a web address, a telephone or a postal address line."""
-    return bool(_CONTACT.search(text))
-
-
 # How a sentence shows it answers an untyped question: a definition defines, a reason gives a cause,
 # a list enumerates (on the folded text).
 CUES = {
@@ -351,7 +341,8 @@ def evidence(text: str, query: Query, ents: tuple[tuple[str, str], ...], words: 
       its passage; 1 when the question has none): « Les organisateurs de REAIM ont ajouté… » names a body but
       does not say who *presided*; ``action_said``: the same for the question's verbs (``actions``); ``cover``
       computes both (:func:`group_coverage`, or a :class:`Families`' ``coverage``);
-    * ``contact``: only a way to reach someone (an address, a telephone, a web site).
+    * ``contact``: only a way to reach someone (an address, a telephone, a web site); ``reference``: only a
+      bibliographic reference (:mod:`rag.text.pointers`).
     """
     action_said = cover(actions, words)
     found = named = 0.0
@@ -364,7 +355,8 @@ def evidence(text: str, query: Query, ents: tuple[tuple[str, str], ...], words: 
             "action_said": action_said,
             "other_year": float(other_year(text, query.text)),
             "future_missing": float(query.future and not FUTURE.search(fold(text))),
-            "relation_said": cover(relations, words), "contact": float(is_contact(text))}
+            "relation_said": cover(relations, words), "contact": float(is_contact(text)),
+            "reference": float(is_reference(text))}
 
 
 LEVEL_LABELS = {"high": "élevée", "medium": "moyenne", "low": "faible"}  # as the page and the CLI say them
