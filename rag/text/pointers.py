@@ -1,11 +1,11 @@
 """Lines that only point elsewhere: how to reach someone, or where a text was published.
 
-Neither is ever the answer to a question about what the documents say: an e-mail address, a telephone, a postal
-address (:func:`is_contact`), or a bibliographic reference in a note (:func:`is_reference`:
-« 111. M. Sheehan, « Tracing the Roots of China's AI Regulations », op. cit. », quoted for « What does the Ifri
-study say about China's AI regulation? » before the sentence that answers). Both are signals the answer model
-weighs, not vetoes.
-"""
+An e-mail address, a telephone, a postal address (:func:`is_contact`), a bibliographic reference in a note
+(:func:`is_reference`: « 60. L. Egan et P. Kine, « Biden's Final Meeting with Xi Jinping… », Politico, 16 novembre
+2024. ») rarely answer a question on what the documents say, yet their words often match it: an English article
+title in a note is the closest sentence to an English question. Both are signals the answer model weighs, not
+vetoes: a note's title is sometimes the corpus's only words on a fact (« Stability AI CEO Resigns to "Pursue
+Decentralized AI" »)."""
 
 from __future__ import annotations
 
