@@ -17,7 +17,7 @@ from typing import Iterable
 
 import numpy as np
 
-from rag.answering import abstention, candidates, constraints, explain, messages
+from rag.answering import abstention, candidates, constraints, explain, messages, phrases
 from rag.answering import extraction as answering
 from rag.core.types import Answer, DocumentInfo, Passage, Sentence
 from rag.corpus.freshness import CorpusWatch
@@ -302,7 +302,7 @@ class Retriever:
             ch = self._data.chunks[cand.row]
             spans = sorted((a - ch.clean_start, b - ch.clean_start) for a, b in highlights.get(i, ()))
             passages.append(self._passage(cand, spans))
-        sentences = tuple(self._sentence(passages, cands, c) for c in chosen)
+        sentences = tuple(self._sentence(passages, cands, c, query) for c in chosen)
         known = lambda word: bool(self._data.keyword.known_terms(word)[1])  # noqa: E731
         message = {answering.RELATED: messages.related_message(query, known, absent, constraints.unnamed_by_all(cands)),
                    answering.OFF_TOPIC: refusal or messages.OFF_TOPIC_MESSAGE}.get(status, "")
@@ -353,12 +353,12 @@ class Retriever:
         analyze = self._data.keyword.analyze
         return set(analyze(keyword_text(self._docs[ch.doc_id], ch.section, ""))) | set(analyze(ch.text))
 
-    def _sentence(self, passages: list[Passage], cands: list[Ranked], c: answering.Candidate) -> Sentence:
-        clean_start = self._data.chunks[cands[c.passage].row].clean_start
+    def _sentence(self, passages: list[Passage], cands: list[Ranked], c: answering.Candidate, query: Query) -> Sentence:
+        clean_start = self._data.chunks[cands[c.passage].row].clean_start  # c.text is the passage's text [pa:pb]
         pa, pb = c.a - clean_start, c.b - clean_start
         start, end = self.file_offsets(passages[c.passage], pa, pb)
-        return Sentence(text=passages[c.passage].text[pa:pb], passage=c.passage, start=start, end=end,
-                        score=round(c.probability, 6), passage_start=pa, passage_end=pb)
+        return Sentence(text=c.text, passage=c.passage, start=start, end=end, score=round(c.probability, 6),
+                        passage_start=pa, passage_end=pb, phrases=phrases.answer_phrases(c.text, query))
 
     def file_offsets(self, passage: Passage, start: int, end: int) -> tuple[int, int]:
         """File offsets of ``passage.text[start:end]`` (for citing a highlight, say); ``end > start``."""

@@ -53,6 +53,20 @@ def render_marked(text: str, spans: Iterable[tuple[int, int]], mark_id: str | No
     return "".join(out)
 
 
+def render_phrases(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """A quoted sentence, stripped and escaped, its answering phrases (offsets into ``text``: the date, number or
+    name asked for, ``rag.answering.phrases``) in <strong class="answer-phrase">."""
+    lead = len(text) - len(text.lstrip())
+    body = text.strip()
+    out, pos = [], 0
+    for a, b in sorted((max(0, a - lead), min(len(body), b - lead)) for a, b in spans):
+        if a < pos or b <= a:
+            continue
+        out += [esc(body[pos:a]), f'<strong class="answer-phrase">{esc(body[a:b])}</strong>']
+        pos = b
+    return "".join(out) + esc(body[pos:])
+
+
 def render_notice(message: str, kind: str = "info") -> str:
     icon = {"info": "i", "warning": "!", "error": "×"}.get(kind, "i")
     return (f'<div class="rag-result"><div class="notice notice-{esc(kind)}" role="status">'
@@ -238,7 +252,7 @@ def render_answer(answer: Answer, citations: Sequence[Citation], letters: dict[s
     shown_note = level_note(answer.level_note, lang)
     note = f' <span class="conf-note">({esc(shown_note)})</span>' if shown_note else ""
     items = "".join(
-        f'<li><span class="quote" lang="fr">« {esc(s.text.strip())} »</span> '
+        f'<li><span class="quote" lang="fr">« {render_phrases(s.text, s.phrases)} »</span> '
         f'<a class="cite" href="#passage-{s.passage + 1}" title="{esc(text("go_to_passage", lang, n=s.passage + 1))}">'
         f'[{s.passage + 1}]</a></li>'
         for s in answer.sentences)

@@ -126,7 +126,7 @@ def entities(texts: list[str]) -> dict[str, tuple[tuple[str, str], ...]]:
 _ARTICLE = re.compile(r"^(?:l'|d'|le |la |les |du |des |de )")  # « L'Ifri » is the question's « Ifri »
 
 
-def _new(found: list[str], question: str) -> list[str]:
+def unasked(found: list[str], question: str) -> list[str]:
     """The expressions that are not already in the question (an answer says something new)."""
     q = fold(question)
     return [e for e in found if e.strip() and _ARTICLE.sub("", fold(e).strip(" .,;:")) not in q]
@@ -199,23 +199,23 @@ def expressions(text: str, kind: str, question: str, ents: tuple[tuple[str, str]
     """
     folded = fold(text)
     if kind == "date":
-        return _new([m.group(0) for m in DATE.finditer(folded)], question)
+        return unasked([m.group(0) for m in DATE.finditer(folded)], question)
     if kind == "number":
         body = _ENUMERATOR.sub(" ", folded)
         nums = [m.group(0) for m in NUMBER.finditer(body) if not YEAR.fullmatch(m.group(0).strip())]
-        nums = [n for n in _new(nums, question) if not noun or counted(n, body, noun)]
+        nums = [n for n in unasked(nums, question) if not noun or counted(n, body, noun)]
         return nums
     orgs = [e for e, label in ents if label == "ORG"] + ACRONYM.findall(text) + \
         [m.group(0) for m in INSTITUTION.finditer(folded)]
     if kind == "organisation":
-        return _new(orgs, question)
+        return unasked(orgs, question)
     if kind == "person":  # « qui » is answered by a person, a role or a body
         people = [e for e, label in ents if label == "PER"] + [m.group(0) for m in ROLE.finditer(folded)]
-        return _new(people if personal else people + orgs, question)
+        return unasked(people if personal else people + orgs, question)
     if kind == "place":
         places = [e for e, label in ents if label == "LOC"] + [m.group(1) for m in PLACE_AFTER.finditer(text)] + \
             [m.group(0) for m in ONLINE.finditer(folded)]
-        return _new(places, question)
+        return unasked(places, question)
     return []
 
 
@@ -321,7 +321,7 @@ def personal_question(query: Query) -> bool:
     return any(fold(r).startswith(_PERSONAL) for group in query.relations for r in group.split())
 
 
-_NAMED = {"person": "PER", "place": "LOC", "organisation": "ORG"}  # spaCy's label of a name of each type
+NAMED = {"person": "PER", "place": "LOC", "organisation": "ORG"}  # spaCy's label of a name of each type
 
 
 def evidence(text: str, query: Query, ents: tuple[tuple[str, str], ...], words: set[str],
@@ -349,8 +349,8 @@ def evidence(text: str, query: Query, ents: tuple[tuple[str, str], ...], words: 
     personal = query.answer_type == "person" and personal_question(query)
     if query.typed and (action_said or not personal):
         found = float(bool(expressions(text, query.answer_type, query.text, ents, query.counted, personal)))
-        label = _NAMED.get(query.answer_type)
-        named = found if label is None else float(bool(_new([e for e, lab in ents if lab == label], query.text)))
+        label = NAMED.get(query.answer_type)
+        named = found if label is None else float(bool(unasked([e for e, lab in ents if lab == label], query.text)))
     return {"type_found": found, "type_missing": float(query.typed) - found, "type_named": named,
             "action_said": action_said,
             "other_year": float(other_year(text, query.text)),

@@ -41,7 +41,8 @@ class Sentence:
     """A sentence quoted verbatim from ``passages[passage]``.
 
     ``start``/``end`` are file offsets; ``passage_start``/``passage_end`` are
-    offsets into that passage's ``text``.
+    offsets into that passage's ``text``; ``phrases``, offsets into ``text`` of
+    what answers in it (the date, number or name asked for: ``rag.answering.phrases``).
     """
 
     text: str
@@ -51,6 +52,7 @@ class Sentence:
     score: float
     passage_start: int = 0
     passage_end: int = 0
+    phrases: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
