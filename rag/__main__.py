@@ -78,6 +78,8 @@ def _print_answer(answer, cited, explain: bool = False) -> None:
                                                               answer.confidence))
         for s in answer.sentences:
             print(wrap(f"« {s.text} » [{s.passage + 1}]"))
+            if s.phrases:  # what answers in it: the date, number or name asked for (in bold on the page)
+                print(wrap("→ " + " ; ".join(s.text[a:b] for a, b in s.phrases), "      "))
         print()
     for n, (p, c) in enumerate(zip(answer.passages, cited), 1):
         page = page_label(p.page, p.page_end, p.ocr)

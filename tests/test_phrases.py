@@ -63,7 +63,7 @@ def test_a_sentence_listing_many_dates_has_no_phrase():
     ("On what date did the General Assembly adopt resolution 79/239?", "24 décembre 2024"),
     ("Combien de recommandations compte la déclaration Pathways to Action ?", "28"),
     ("Où s'est tenu le sommet REAIM 2026 ?", "PALEXCO"),
-    ("Qui la résolution 79/239 invite-t-elle à faire part de leurs vues ?", "Comité international de la Croix-Rouge"),
+    ("Who is the author of the Ifri study?", "Laure de Roucy-Rochegonde"),
 ])
 def test_the_real_corpus_answers_show_their_phrase(real_retriever, question, phrase):
     answer = real_retriever.answer(question)
@@ -75,6 +75,13 @@ def test_the_real_corpus_answers_show_their_phrase(real_retriever, question, phr
     assert f'<strong class="answer-phrase">{phrase}</strong>' in page
 
 
+def test_a_name_among_others_is_not_the_answer_phrase(real_retriever):
+    # the resolution invites international organisations, the ICRC, civil society…: the ICRC alone is not the answer
+    answer = real_retriever.answer("Qui la résolution 79/239 invite-t-elle à faire part de leurs vues ?")
+    assert answer.status == "answered" and "Croix-Rouge" in answer.sentences[0].text
+    assert answer.sentences[0].phrases == ()
+
+
 def test_the_phrase_is_bold_inside_the_escaped_quote():
     text = "  <b>Le 5 février</b> & après"
     a = text.index("5 février")
@@ -84,3 +91,12 @@ def test_the_phrase_is_bold_inside_the_escaped_quote():
     s = Sentence(text=text, passage=0, start=0, end=len(text), score=0.9, phrases=((a, a + 9),))
     assert json.loads(json.dumps(Answer("q", False, 0.9, (s,), ()).to_dict()))["sentences"][0]["phrases"] == \
         [[a, a + 9]]
+
+
+def test_the_command_line_prints_the_phrase_under_its_quote(capsys):
+    from rag.__main__ import main
+
+    assert main(["ask", "When was resolution 79/239 adopted?", "-k", "1"]) == 0
+    out = capsys.readouterr().out
+    quote = out.index("« Résolution adoptée par l'Assemblée générale le 24 décembre 2024 »")
+    assert out.index("→ 24 décembre 2024") > quote

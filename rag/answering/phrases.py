@@ -33,7 +33,16 @@ def answer_phrases(text: str, query: Query) -> tuple[tuple[int, int], ...]:
         labels = {NAMED[kind]} | ({"ORG"} if kind == "person" and not personal_question(query) else set())
         found = unasked([e for e, lab in ents if lab in labels], query.text)
     spans = spans_of(text, found)
+    if kind in NAMED:  # a name among others (« …, le Comité international de la Croix-Rouge, la société civile… »)
+        spans = tuple((a, b) for a, b in spans if not in_list(text, a, b))  # is part of the answer, not all of it
     return spans if len(spans) <= MAX_PHRASES else ()
+
+
+def in_list(text: str, a: int, b: int) -> bool:
+    """Whether ``text[a:b]`` is an item of an enumeration: a comma just before it (an article between) and a comma
+    or « et » / « and » just after."""
+    before = re.search(r",\s*(?:(?:le|la|les|l'|l’|du|des|de|the)\s*)?$", text[max(0, a - 8):a])
+    return bool(before and re.match(r"\s*(?:,|et\b|and\b)", text[b:]))
 
 
 def spans_of(text: str, expressions_: list[str]) -> tuple[tuple[int, int], ...]:
