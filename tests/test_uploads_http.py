@@ -223,7 +223,8 @@ def test_sigterm_deletes_every_uploaded_file(tmp_path):
         config = httpx.get(url + "config", timeout=10).json()
         fn = next(i for i, d in enumerate(config["dependencies"]) if d.get("api_name") == "upload")
         files = [{"path": r.json()[0], "orig_name": "note.md", "meta": {"_type": "gradio.FileData"}}]
-        assert "Le projet Héliotrope" in run(url, fn, [files], session)[0]
+        out = run(url, fn, [files], session)
+        assert "Le projet Héliotrope" in out[0], out
         assert [p for p in root.iterdir() if p.is_dir()]  # the session's folder is on disk (its file went once read)
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
