@@ -50,7 +50,7 @@ def spans_of(text: str, expressions_: list[str]) -> tuple[tuple[int, int], ...]:
     overlapping spans merged."""
     folded, index = [], []
     for i, char in enumerate(text):
-        piece = fold(char)
+        piece = fold.__wrapped__(char)  # folded a character at a time, past fold's cache of whole sentences
         folded.append(piece)
         index.extend([i] * len(piece))
     haystack = "".join(folded)
