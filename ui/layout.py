@@ -37,9 +37,9 @@ UPLOADS = "uploads"  # « Mes documents »: reading and embedding in a lane of t
 # Example questions, each in its own language (marked so on the page).
 FRENCH_EXAMPLES = [
     "Que signifie un contrôle humain significatif ?",
-    "Qu'est-ce que REAIM et quel type d'acteurs ce processus rassemble-t-il ?",
+    "Où se sont tenus les sommets REAIM précédents ?",
     "Quelles phases du cycle de vie des outils d'IA militaire l'Assemblée générale énumère-t-elle ?",
-    "Que désigne le sigle SALA dans la note de l'UIP ?",
+    "Quand la Convention-cadre du Conseil de l'Europe sur l'IA a-t-elle été adoptée ?",
     "Quel dirigeant a affirmé en 2017 que la maîtrise de l'IA conférerait la domination mondiale ?",
 ]
 EXAMPLES = [
