@@ -36,8 +36,9 @@ def esc(value) -> str:
     return html.escape(str(value), quote=True)
 
 
-def render_marked(text: str, spans: Iterable[tuple[int, int]], mark_id: str | None = None) -> str:
-    """``text`` escaped, with ``spans`` (offsets into ``text``) wrapped in <mark>."""
+def render_marked(text: str, spans: Iterable[tuple[int, int]], mark_id: str | None = None, tag: str = "mark",
+                  attributes: str = "") -> str:
+    """``text`` escaped, with ``spans`` (offsets into ``text``) wrapped in <mark> (or ``tag``, with ``attributes``)."""
     spans = sorted((max(0, a), min(len(text), b)) for a, b in spans if b > a)
     out, pos, first = [], 0, True
     for a, b in spans:
@@ -47,7 +48,7 @@ def render_marked(text: str, spans: Iterable[tuple[int, int]], mark_id: str | No
             continue
         out.append(esc(text[pos:a]))
         ident = f' id="{esc(mark_id)}"' if (first and mark_id) else ""
-        out.append(f"<mark{ident}>{esc(text[a:b])}</mark>")
+        out.append(f"<{tag}{attributes}{ident}>{esc(text[a:b])}</{tag}>")
         first, pos = False, b
     out.append(esc(text[pos:]))
     return "".join(out)
@@ -57,14 +58,8 @@ def render_phrases(text: str, spans: Iterable[tuple[int, int]]) -> str:
     """A quoted sentence, stripped and escaped, its answering phrases (offsets into ``text``: the date, number or
     name asked for, ``rag.answering.phrases``) in <strong class="answer-phrase">."""
     lead = len(text) - len(text.lstrip())
-    body = text.strip()
-    out, pos = [], 0
-    for a, b in sorted((max(0, a - lead), min(len(body), b - lead)) for a, b in spans):
-        if a < pos or b <= a:
-            continue
-        out += [esc(body[pos:a]), f'<strong class="answer-phrase">{esc(body[a:b])}</strong>']
-        pos = b
-    return "".join(out) + esc(body[pos:])
+    return render_marked(text.strip(), [(a - lead, b - lead) for a, b in spans], tag="strong",
+                         attributes=' class="answer-phrase"')
 
 
 def render_notice(message: str, kind: str = "info") -> str:

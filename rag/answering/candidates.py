@@ -112,7 +112,6 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
              "sim_order": float(min(sim_order[n], 10)), "sim_passage_gap": sim - passage_top[i],
              "first": float(position == 0), "words": float(np.log1p(len(text.split()))),
              "previous_focus": answering.coverage(focus, set(keyword.analyze(previous))), "joined": float(joined),
-             "country_unnamed": float(bool(cands[i].unnamed)),
              "label": float(bool(label)), "label_focus": answering.coverage(focus, set(keyword.analyze(label))),
              **answering.evidence(text, query, ents.get(text, ()), said, relations, actions, cover)}
         found.append((i, ch.doc_id, before[0] if joined else a, b, f))  # a joined quote starts with the one before
@@ -120,7 +119,7 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
     # a sentence of a passage that does not name a country the question names is not an answer (probability 0:
     # rag.answering.constraints)
     out = [answering.Candidate(i, doc_id, a, b, _text(data, cands[i], a, b), f,
-                               0.0 if f["country_unnamed"] else
+                               0.0 if cands[i].unnamed else
                                abstention.confidence(f, settings.answer_model, settings.answer_bias,
                                                      answering.SENTENCE_FEATURES))
            for i, doc_id, a, b, f in found]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from rag.answering.extraction import NAMED, entities, expressions, personal_question, unasked
-from rag.text.folding import fold
+from rag.text.folding import fold, fold_mapped
 from rag.text.question import Query
 
 MAX_PHRASES = 3  # a list of dates or names is a list, not an answer phrase
@@ -48,12 +48,7 @@ def in_list(text: str, a: int, b: int) -> bool:
 def spans_of(text: str, expressions_: list[str]) -> tuple[tuple[int, int], ...]:
     """Where in ``text`` each expression occurs, compared folded (« decembre » finds « décembre »), as whole words;
     overlapping spans merged."""
-    folded, index = [], []
-    for i, char in enumerate(text):
-        piece = fold.__wrapped__(char)  # folded a character at a time, past fold's cache of whole sentences
-        folded.append(piece)
-        index.extend([i] * len(piece))
-    haystack = "".join(folded)
+    haystack, index = fold_mapped(text)
     spans = []
     for e in dict.fromkeys(fold(x).strip(" .,;:") for x in expressions_):
         if e:

@@ -13,7 +13,7 @@ import gettext
 import re
 from typing import Iterable
 
-from rag.text.folding import fold
+from rag.text.folding import fold, fold_mapped
 
 # The adjectives (and other names) of a country that are not its French name's family.
 ADJECTIVES = {
@@ -93,10 +93,9 @@ def spans(text: str) -> list[tuple[int, int, str]]:
     """Where a question names a country, by a name written with a capital: ``(start, end, country)``, the country
     by its French name."""
     pattern, country_of = _question_pattern()
-    folded = [fold(c) for c in text]  # one character at a time, so that a match leads back to its letters
-    origin = [n for n, f in enumerate(folded) for _ in f]
+    folded, origin = fold_mapped(text)
     out = []
-    for m in pattern.finditer("".join(folded)):
+    for m in pattern.finditer(folded):
         start, end = origin[m.start()], origin[m.end() - 1] + 1
         if text[start].isupper():
             out.append((start, end, country_of[m.group(1)]))

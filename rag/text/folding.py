@@ -36,3 +36,11 @@ def fold(text: str) -> str:
     """Lower case, without accents, typographic apostrophes made straight (the answer step folds each candidate
     sentence several times: kept for the last 8,192 texts)."""
     return strip_accents(text.replace("’", "'").lower())
+
+
+def fold_mapped(text: str) -> tuple[str, list[int]]:
+    """:func:`fold` of ``text``, a character at a time (past its cache of whole texts), and for each folded character
+    the offset in ``text`` of the one it comes from (« ﬁ » gives two): a match in the folded text leads back to its
+    letters."""
+    pieces = [fold.__wrapped__(c) for c in text]
+    return "".join(pieces), [n for n, piece in enumerate(pieces) for _ in piece]
