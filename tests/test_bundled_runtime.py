@@ -10,6 +10,7 @@ import ctypes
 import json
 import logging
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -395,6 +396,38 @@ def test_passes_side_by_side_are_bounded_and_every_caller_gets_its_own_vectors(p
     with path._lock:
         assert path._running == 0 and not path._queue  # every pass given back
 
+
+
+@pytest.mark.parametrize("passes", [2, 3])
+def test_uneven_passes_never_lose_nor_double_a_slot(passes):
+    """Passes of uneven length and callers arriving at random: a caller whose texts another pass embedded, or
+    that was handed a slot it never used, gives the slot back once (a slot given back twice let more passes
+    run than the cores; one never given back ended with every caller waiting)."""
+    rng = random.Random(passes)
+    for _ in range(15):
+        def lengths(texts):  # a pass of 0 to 2 ms
+            time.sleep(rng.random() * 0.002)
+            return np.stack([np.full(4, float(len(t))) for t in texts])
+
+        encode, most = overlapping(lengths, 0.0)
+        path = QueryPath(encode, 4, 0, passes=passes)
+        errors = []
+
+        def caller(i, path, errors):
+            try:
+                for j in range(15):
+                    time.sleep(rng.random() * 0.001)
+                    assert path([f"q{i}-{j}" + "x" * j])[0][0] == len(f"q{i}-{j}") + j
+            except Exception as exc:  # reported below, in the test's thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=caller, args=(i, path, errors)) for i in range(9)]
+        for t in threads:
+            t.start()
+        join_all(threads, 60)
+        assert not errors and most[0] <= passes
+        with path._lock:
+            assert path._running == 0 and not path._queue
 
 def test_counting_tokens_beside_a_batch_never_breaks_its_padding(torch_e5):
     """Questions are measured (``count_tokens``) in the request threads while another thread's batch of

@@ -84,10 +84,13 @@ class QueryPath:
         return np.stack(out) if out else np.zeros((0, self._dim), np.float32)
 
     def _run_batch(self, caller: _Request) -> None:
+        """Run one forward pass for everything queued, on the slot ``caller`` holds."""
         with self._lock:
+            if not caller.lead:  # its texts were embedded by another pass, which took its slot back
+                return
+            caller.lead = False  # the slot is now this pass's
             batch, self._queue = self._queue, []
             if not batch:  # another pass took the caller's texts: it waits for that one
-                caller.lead = False
                 self._release()
                 return
         unique = list(dict.fromkeys(t for r in batch for t in r.texts))
@@ -109,15 +112,19 @@ class QueryPath:
                         self._cache.move_to_end(text)
                 while len(self._cache) > self._size:
                     self._cache.popitem(last=False)
+            slots = 1  # this pass's, and those of callers in the batch given one they will now never use
             for request in batch:
+                slots += request.lead
                 request.error = error
                 request.vectors = [found[t] for t in request.texts] if error is None else []
                 request.done, request.lead = True, False
                 request.wake.set()
-            self._release()
+            for _ in range(slots):
+                self._release()
 
     def _release(self) -> None:
-        """A pass ends (under the lock): the oldest waiting caller runs the next one, if none is about to."""
+        """A slot frees (under the lock): the oldest queued caller runs the next pass with it, unless that caller
+        already holds one (its pass will take the whole queue); else one pass fewer runs."""
         if self._queue and not self._queue[0].lead:
             self._queue[0].lead = True
             self._queue[0].wake.set()
