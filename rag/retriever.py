@@ -304,8 +304,9 @@ class Retriever:
             passages.append(self._passage(cand, spans))
         sentences = tuple(self._sentence(passages, cands, c, query) for c in chosen)
         known = lambda word: bool(self._data.keyword.known_terms(word)[1])  # noqa: E731
-        message = {answering.RELATED: messages.related_message(query, known, absent, constraints.unnamed_by_all(cands)),
-                   answering.OFF_TOPIC: refusal or messages.OFF_TOPIC_MESSAGE}.get(status, "")
+        message = (messages.related_message(query, known, absent, constraints.unnamed_by_all(cands))
+                   if status == answering.RELATED else
+                   refusal or messages.OFF_TOPIC_MESSAGE if status == answering.OFF_TOPIC else "")
         why = explain.explanations(query, cands, [self._indexed_terms(c) for c in cands], scored, chosen,
                                    self._data.keyword.analyze, mode, [docs] if isinstance(docs, str) else docs,
                                    answer_first=moved)
