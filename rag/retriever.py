@@ -8,7 +8,6 @@ no document or passage does: ``rag.answering.constraints``), or that it is not a
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +18,7 @@ import numpy as np
 
 from rag.answering import abstention, candidates, constraints, explain, messages, phrases
 from rag.answering import extraction as answering
+from rag.answering.shown import ANSWER_FROM, shown_passages
 from rag.core.types import Answer, DocumentInfo, Passage, Sentence
 from rag.corpus.freshness import CorpusWatch
 from rag.corpus.readers import page_span
@@ -36,29 +36,12 @@ from rag.text.question import Query, analyze
 
 log = logging.getLogger("rag")
 
-ANSWER_FROM = 10  # answer sentences come from the top passages only (their rank is a signal)
 # The topic signals are read on this many ranked passages, however many are shown (the number they are calibrated
 # on: eval.calibrate.features): whether the corpus deals with a question does not depend on the passages asked for.
 TOPIC_POOL = 10
 ANSWER_MARGIN = 0.25  # further quoted sentences have a probability within this of the first one
 # Questions are embedded here while analysed; a thread per caller, so concurrent ones meet in one forward pass.
 _EMBEDDING = ThreadPoolExecutor(max_workers=32, thread_name_prefix="rag-query")
-
-
-def answer_first(cands: list[Ranked], scored: list[answering.Candidate], chosen: list[answering.Candidate]
-                 ) -> tuple[list[Ranked], list[answering.Candidate], list[answering.Candidate]]:
-    """The passages with the one holding the first quoted sentence moved to the top (the others keep their order),
-    and the candidates renumbered to match: a reader sees first the passage that answers. ``answer`` does it for
-    an answer labelled « moyenne » or « élevée » (measured on the tune half: R@1 up by 3 points, R@5 the same;
-    docs/evaluation.md has the held-out figures)."""
-    first = chosen[0].passage
-    order = [first] + [i for i in range(len(cands)) if i != first]
-    new = {old: n for n, old in enumerate(order)}
-
-    def moved(c: answering.Candidate) -> answering.Candidate:
-        return dataclasses.replace(c, passage=new[c.passage])
-
-    return [cands[i] for i in order], [moved(c) for c in scored], [moved(c) for c in chosen]
 
 
 class Retriever:
@@ -262,11 +245,11 @@ class Retriever:
         if docs is not None and not isinstance(docs, (str, list, tuple)):
             docs = self._check_docs(docs)  # an iterator is read once, here: the explanations name its documents
         query, qv, ranked = self._prepare(question, k, mode, docs)
-        cands = ranked[:k]
+        cands = ranked[:max(k, ANSWER_FROM)]  # the passages weighed, k of which are shown (rag.answering.shown)
         if not cands:
             return Answer(query.text, True, 0.0, (), (), mode, status=answering.OFF_TOPIC,
                           message=messages.OFF_TOPIC_MESSAGE, answer_type=query.answer_type, lang=query.lang)
-        _, topic, scored = self._weigh(query, qv, ranked, k)
+        _, topic, scored = self._weigh(query, qv, ranked)
         s = self.settings
         best = scored[0] if scored else None
         refusal = messages.INSTRUCTION_MESSAGE if messages.is_instruction(query.text) else \
@@ -288,9 +271,8 @@ class Retriever:
         raw = chosen[0].probability if chosen else (best.probability if best else 0.0)
         probability = answering.calibrate_probability(raw, s.answer_calibration)  # how often such answers were right
         level = answering.level(probability, s.confidence_high, s.confidence_medium)
-        moved = bool(chosen) and chosen[0].passage > 0 and level != "low"
-        if moved:
-            cands, scored, chosen = answer_first(cands, scored, chosen)
+        moved = bool(chosen) and chosen[0].passage > 0 and (level != "low" or chosen[0].passage >= k)
+        cands, scored, chosen = shown_passages(cands, scored, chosen, k, moved)
 
         # Highlight in each passage its most likely answering sentence, and every quoted one.
         highlights: dict[int, set[tuple[int, int]]] = {}
@@ -326,14 +308,14 @@ class Retriever:
         qv = vector.result()[0]
         return query, qv, self.ranker.rank(query, qv, mode, allowed, max(k, TOPIC_POOL))
 
-    def _weigh(self, query: Query, qv: np.ndarray, ranked: list[Ranked],
-               k: int) -> tuple[dict, float, list[answering.Candidate]]:
+    def _weigh(self, query: Query, qv: np.ndarray, ranked: list[Ranked]) -> tuple[dict, float,
+                                                                                  list[answering.Candidate]]:
         """The topic features (on the first ``TOPIC_POOL`` of ``ranked``) and probability, and the candidate
-        sentences of the ``k`` passages shown, most likely first."""
+        sentences of the first ``ANSWER_FROM`` passages, most likely first."""
         s = self.settings
         feats = self.topic_features(query, qv, ranked[:TOPIC_POOL])
         topic = abstention.confidence(feats, s.topic_model, s.topic_bias)
-        return feats, topic, self.sentence_candidates(query, qv, ranked[:k], topic)
+        return feats, topic, self.sentence_candidates(query, qv, ranked[:ANSWER_FROM], topic)
 
     def sentence_candidates(self, query: Query, qv: np.ndarray, cands: list[Ranked],
                             topic: float) -> list[answering.Candidate]:
@@ -377,7 +359,7 @@ class Retriever:
         """What ``answer`` weighs, for calibration and error analysis: the question's analysis,
         its topic features and probability, and the candidate sentences with their features."""
         query, qv, ranked = self._prepare(question, k, mode, None)
-        return (query, *self._weigh(query, qv, ranked, k))
+        return (query, *self._weigh(query, qv, ranked))
 
     def warm_up(self) -> None:
         """Load what the first question would otherwise wait for (spaCy's pipeline, the embedder)."""

@@ -13,7 +13,7 @@ from rag.answering import messages
 from rag.answering.candidates import ANAPHOR, label_part
 from rag.answering.citation import citations
 from rag.answering.explain import describe
-from rag.retriever import answer_first
+from rag.answering.shown import ANSWER_FROM, shown_passages
 from rag.settings import AppSettings
 from rag.text.question import analyze
 from rag.text.verb_forms import with_participle
@@ -24,10 +24,45 @@ def test_answer_first_moves_the_quoted_passage_up_and_renumbers_the_candidates()
     ranked = ["r0", "r1", "r2", "r3"]
     cand = lambda passage, a: answering.Candidate(passage, "doc", a, a + 5, "texte", {})  # noqa: E731
     scored = [cand(2, 40), cand(0, 10), cand(3, 70), cand(2, 50)]
-    cands, rescored, chosen = answer_first(ranked, scored, scored[:1])
+    cands, rescored, chosen = shown_passages(ranked, scored, scored[:1], 4, answer_first=True)
     assert cands == ["r2", "r0", "r1", "r3"]
     assert [c.passage for c in rescored] == [0, 1, 3, 0] and chosen[0].passage == 0
     assert [cands[c.passage] for c in rescored] == [ranked[c.passage] for c in scored]  # each still in its passage
+    # not moved: search's order
+    cands, rescored, chosen = shown_passages(ranked, scored, scored[:1], 4, answer_first=False)
+    assert cands == ranked and rescored == scored and chosen[0].passage == 2
+
+
+def test_fewer_passages_shown_keep_the_quoted_one_and_drop_the_candidates_of_the_others():
+    """Asked for 2 passages, the answer weighed 4: the passage of its first quote is shown (moved up, even unasked),
+    a second quote from a passage not shown is dropped, and so are the other passages' candidates."""
+    ranked = ["r0", "r1", "r2", "r3"]
+    cand = lambda passage, a: answering.Candidate(passage, "doc", a, a + 5, "texte", {})  # noqa: E731
+    scored = [cand(3, 40), cand(1, 10), cand(0, 70), cand(2, 50)]
+    cands, rescored, chosen = shown_passages(ranked, scored, [scored[0], scored[3]], 2, answer_first=False)
+    assert cands == ["r3", "r0"]
+    assert [(c.passage, c.a) for c in rescored] == [(0, 40), (1, 70)]
+    assert [(c.passage, c.a) for c in chosen] == [(0, 40)]
+    cands, rescored, chosen = shown_passages(ranked, scored, [], 2, answer_first=False)  # no answer: the first two
+    assert cands == ["r0", "r1"] and [(c.passage, c.a) for c in rescored] == [(1, 10), (0, 70)] and chosen == []
+
+
+@pytest.mark.parametrize("question", ["Où s'est tenu le troisième sommet REAIM ?",
+                                      "When was resolution 79/239 adopted?",
+                                      "Combien de voix le règlement européen sur l'IA a-t-il obtenues au Parlement ?"])
+def test_the_outcome_quote_and_label_do_not_depend_on_the_passages_asked_for(real_retriever, question):
+    """The answer model and its labels are fitted on the sentences of the first 5 passages: asking for 1, 2 or 10
+    passages weighs the same ones (it used to weigh only those shown, so that « k = 1 » changed the outcome of one
+    tune question in ten), and the passage of the quote is among those shown, the quote cited in it."""
+    default = real_retriever.answer(question, k=ANSWER_FROM)
+    for k in (1, 2, 10):
+        answer = real_retriever.answer(question, k=k)
+        assert (answer.status, answer.level, answer.confidence) == (default.status, default.level, default.confidence)
+        assert [s.text for s in answer.sentences][:1] == [s.text for s in default.sentences][:1]
+        assert len(answer.passages) == k and len(answer.explanations) == k
+        for s in answer.sentences:
+            shown = answer.passages[s.passage]
+            assert shown.text[s.passage_start:s.passage_end] == s.text
 
 
 def test_the_passage_holding_the_quoted_answer_is_shown_first(real_retriever):

@@ -67,7 +67,7 @@ class Explanation:
     checked for). ``docs`` is the document filter in force (empty: every document). ``note_weight`` is, for a
     footnote ranked by hybrid search, what its score counted for against a passage of the body (0: not weighed).
     ``answer_first``: the passage holding the first quoted sentence was moved to the top of this answer's passages
-    (``rag.retriever.answer_first``), which moved the ones before it down by one. ``unnamed`` are the countries the
+    (``rag.answering.shown``), which moved the ones before it down by one. ``unnamed`` are the countries the
     question names that the passage does not, and ``country_weight`` what its score counted for then (0: it names
     them, or the question names none).
     """
