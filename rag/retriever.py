@@ -271,8 +271,7 @@ class Retriever:
         raw = chosen[0].probability if chosen else (best.probability if best else 0.0)
         probability = answering.calibrate_probability(raw, s.answer_calibration)  # how often such answers were right
         level = answering.level(probability, s.confidence_high, s.confidence_medium)
-        moved = bool(chosen) and chosen[0].passage > 0 and (level != "low" or chosen[0].passage >= k)
-        cands, scored, chosen = shown_passages(cands, scored, chosen, k, moved)
+        cands, scored, chosen, moved = shown_passages(cands, scored, chosen, k, answer_first=level != "low")
 
         # Highlight in each passage its most likely answering sentence, and every quoted one.
         highlights: dict[int, set[tuple[int, int]]] = {}

@@ -24,12 +24,12 @@ def test_answer_first_moves_the_quoted_passage_up_and_renumbers_the_candidates()
     ranked = ["r0", "r1", "r2", "r3"]
     cand = lambda passage, a: answering.Candidate(passage, "doc", a, a + 5, "texte", {})  # noqa: E731
     scored = [cand(2, 40), cand(0, 10), cand(3, 70), cand(2, 50)]
-    cands, rescored, chosen = shown_passages(ranked, scored, scored[:1], 4, answer_first=True)
+    cands, rescored, chosen, _ = shown_passages(ranked, scored, scored[:1], 4, answer_first=True)
     assert cands == ["r2", "r0", "r1", "r3"]
     assert [c.passage for c in rescored] == [0, 1, 3, 0] and chosen[0].passage == 0
     assert [cands[c.passage] for c in rescored] == [ranked[c.passage] for c in scored]  # each still in its passage
     # not moved: search's order
-    cands, rescored, chosen = shown_passages(ranked, scored, scored[:1], 4, answer_first=False)
+    cands, rescored, chosen, _ = shown_passages(ranked, scored, scored[:1], 4, answer_first=False)
     assert cands == ranked and rescored == scored and chosen[0].passage == 2
 
 
@@ -39,11 +39,11 @@ def test_fewer_passages_shown_keep_the_quoted_one_and_drop_the_candidates_of_the
     ranked = ["r0", "r1", "r2", "r3"]
     cand = lambda passage, a: answering.Candidate(passage, "doc", a, a + 5, "texte", {})  # noqa: E731
     scored = [cand(3, 40), cand(1, 10), cand(0, 70), cand(2, 50)]
-    cands, rescored, chosen = shown_passages(ranked, scored, [scored[0], scored[3]], 2, answer_first=False)
+    cands, rescored, chosen, _ = shown_passages(ranked, scored, [scored[0], scored[3]], 2, answer_first=False)
     assert cands == ["r3", "r0"]
     assert [(c.passage, c.a) for c in rescored] == [(0, 40), (1, 70)]
     assert [(c.passage, c.a) for c in chosen] == [(0, 40)]
-    cands, rescored, chosen = shown_passages(ranked, scored, [], 2, answer_first=False)  # no answer: the first two
+    cands, rescored, chosen, _ = shown_passages(ranked, scored, [], 2, answer_first=False)  # no answer: the first two
     assert cands == ["r0", "r1"] and [(c.passage, c.a) for c in rescored] == [(1, 10), (0, 70)] and chosen == []
 
 

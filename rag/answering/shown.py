@@ -19,16 +19,18 @@ ANSWER_FROM = 5  # answer sentences come from this many top passages (their rank
 
 
 def shown_passages(pool: list[Ranked], scored: list[Candidate], chosen: list[Candidate], k: int,
-                   answer_first: bool) -> tuple[list[Ranked], list[Candidate], list[Candidate]]:
-    """The ``k`` passages shown out of ``pool`` (the ranked passages, at least ``k``), and the candidates and
-    quoted sentences of those passages renumbered to match (a quoted sentence of a passage not shown is dropped).
+                   answer_first: bool) -> tuple[list[Ranked], list[Candidate], list[Candidate], bool]:
+    """The ``k`` passages shown out of ``pool`` (the ranked passages, at least ``k``), the candidates and quoted
+    sentences of those passages renumbered to match (a quoted sentence of a passage not shown is dropped), and
+    whether the passage of the first quote was moved to the top.
 
     Args:
         answer_first: move the passage of ``chosen[0]`` to the top (it is moved there anyway when it is not among
             the first ``k``).
     """
+    moved = bool(chosen) and chosen[0].passage > 0 and (answer_first or chosen[0].passage >= k)
     order = list(range(len(pool)))
-    if chosen and (answer_first or chosen[0].passage >= k):
+    if moved:
         first = chosen[0].passage
         order = [first] + [i for i in order if i != first]
     new = {old: n for n, old in enumerate(order[:k])}
@@ -36,4 +38,4 @@ def shown_passages(pool: list[Ranked], scored: list[Candidate], chosen: list[Can
     def renumbered(cands: list[Candidate]) -> list[Candidate]:
         return [dataclasses.replace(c, passage=new[c.passage]) for c in cands if c.passage in new]
 
-    return [pool[i] for i in order[:k]], renumbered(scored), renumbered(chosen)
+    return [pool[i] for i in order[:k]], renumbered(scored), renumbered(chosen), moved
