@@ -72,6 +72,17 @@ class Ranker:
         self.doc_rows = {d.doc_id: np.flatnonzero(doc_of_chunk == d.doc_id).astype(np.int64) for d in index.documents}
         # the passages that are footnotes (after their document's body: rag.text.cleaning)
         self.note_rows = np.array([_in_notes(index, c) for c in index.chunks], dtype=bool)
+        # each chunk's sentence rows, flat: chunk r's are _flat[_first[r]:_first[r] + _count[r]]
+        self._count = np.array([len(s) for s in index.sentence_rows], dtype=np.int64)
+        self._first = np.concatenate([[0], np.cumsum(self._count)[:-1]]).astype(np.int64)
+        self._flat = np.fromiter((r for s in index.sentence_rows for r in s), dtype=np.int64,
+                                 count=int(self._count.sum()))
+        # what does not depend on the question, once: each document's body passages, its names
+        body = ~self.note_rows
+        self._body_total = max(1, int(body.sum()))
+        self._body_count = {d: int(body[rows].sum()) for d, rows in self.doc_rows.items()}
+        self._names = {d.doc_id: document_names(d.doc_id, d.title, d.keywords) for d in index.documents}
+        self._named: dict[tuple[int, str], bool] = {}  # (row, country): whether the passage names the country
 
     def rank(self, query: Query, qv: np.ndarray | None, mode: str, allowed: np.ndarray | None,
               n: int) -> list[Ranked]:
@@ -92,12 +103,11 @@ class Ranker:
         kws = hits.of(rows) if hits is not None else np.zeros(len(rows), np.float32)
         if qv is not None:
             dense = data.vectors.reconstruct(rows) @ qv
-            sent = np.array([self.best_sentence(int(r), qv)[1] for r in rows], dtype=np.float32)
+            sent = self.best_sentences(rows, qv)[1]
         else:
             dense = sent = np.zeros(len(rows), np.float32)
         zeros = np.zeros(len(rows))
-        unnamed = [tuple(countries.unnamed(query.countries, self.place(r))) for r in rows.tolist()] \
-            if query.countries else [()] * len(rows)
+        unnamed = [self.unnamed(query.countries, r) for r in rows.tolist()] if query.countries else [()] * len(rows)
         dense_rank = ranks(dense) if qv is not None else zeros
         sent_rank = ranks(sent) if qv is not None else zeros
         kw_rank = keyword_ranks(kws)
@@ -125,6 +135,18 @@ class Ranker:
                        weighed if self.note_rows[rows[i]] else 0.0, unnamed[i])
                 for i in order]
 
+    def unnamed(self, countries_: tuple[str, ...], row: int) -> tuple[str, ...]:
+        """The ``countries_`` that a passage's :meth:`place` does not name (``countries.unnamed``; each answer
+        kept for the index's life)."""
+        out = []
+        for country in countries_:
+            named = self._named.get((row, country))
+            if named is None:
+                named = self._named[row, country] = countries.names(self.place(row), country)
+            if not named:
+                out.append(country)
+        return tuple(out)
+
     def place(self, row: int) -> str:
         """Where a passage names things: its document's title and body (« Soumis au nom des États-Unis »), its section
         path and its text; not its document's keywords, other names users give it, among them its publisher's
@@ -138,17 +160,15 @@ class Ranker:
         its share of the index's passages if larger (a document that is most of the corpus is most
         of the answers), and no limit for a document the question names."""
         named = self.named_documents(query)
-        body = ~self.note_rows  # a document's share: of the body passages (its footnotes do not widen it)
-        total = max(1, int(body.sum()))
-        share = {d: math.ceil(HEAD * int(body[self.doc_rows[d]].sum()) / total) for d in docs}
+        # a document's share: of the body passages (its footnotes do not widen it)
+        share = {d: math.ceil(HEAD * self._body_count[d] / self._body_total) for d in docs}
         return {d: HEAD if d in named else max(PER_DOCUMENT, share[d]) for d in docs}
 
     def named_documents(self, query: Query) -> set[str]:
         """The documents a question names: by id, by a name of its metadata ``keywords`` that is a
         proper name or an acronym (« Ifri », « REAIM 2026 », « A/RES/79/239 »), or by its whole title."""
         folded = f" {fold_words(query.text)} "
-        return {d.doc_id for d in self.index.documents
-                if any(f" {name} " in folded for name in document_names(d.doc_id, d.title, d.keywords))}
+        return {d.doc_id for d in self.index.documents if any(f" {name} " in folded for name in self._names[d.doc_id])}
 
     def keyword_evidence(self, query: Query) -> float:
         """How far the keyword side of hybrid fusion can be trusted for this question, 0 to 1.
@@ -164,6 +184,23 @@ class Ranker:
         if not terms:
             return 0.0
         return min(1.0, len(known) / len(terms) / self.settings.keyword_full_share)
+
+    def best_sentences(self, rows: np.ndarray, qv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`best_sentence` of each of ``rows``: the place of its best sentence (-1: none) and its similarity
+        (float32; -1 for none). The chunks with as many sentences are taken together, a product per chunk within one
+        ``matmul`` (one matrix-vector product each, as the chunk alone would get: the same floats)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        place = np.full(len(rows), -1, dtype=np.int64)
+        best = np.full(len(rows), -1.0, dtype=np.float32)
+        counts = self._count[rows]
+        for k in np.unique(counts).tolist():
+            if not k:
+                continue
+            sel = np.flatnonzero(counts == k)
+            sims = self.index.sentence_vectors[self._flat[self._first[rows[sel]][:, None] + np.arange(k)]] @ qv
+            place[sel] = sims.argmax(axis=1)
+            best[sel] = sims.max(axis=1)
+        return place, best
 
     def best_sentence(self, row: int, qv: np.ndarray) -> tuple[int, float]:
         srows = self.index.sentence_rows[row]
