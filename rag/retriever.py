@@ -57,6 +57,8 @@ class Retriever:
         self.ranker = Ranker(data, settings, self.glossary)
         self._watch = CorpusWatch(settings.corpus_dir, data.manifest.get("corpus", {}))
         self._context_terms = functools.lru_cache(maxsize=4096)(self._context)
+        # what the answer step reads of a chunk's sentences whatever the question (rag.answering.candidates)
+        self._sentence_facts = functools.lru_cache(maxsize=4096)(functools.partial(candidates.sentence_facts, data))
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, *, rebuild: bool = False, progress: bool = False,
@@ -320,7 +322,7 @@ class Retriever:
                             topic: float) -> list[answering.Candidate]:
         """The sentences of the top passages that may answer, most likely first (``rag.answering.candidates``)."""
         return candidates.sentence_candidates(self._data, query, qv, cands, topic, self.settings,
-                                              lambda c: self._context_terms(c.row), ANSWER_FROM)
+                                              lambda c: self._context_terms(c.row), ANSWER_FROM, self._sentence_facts)
 
     def _context(self, row: int) -> frozenset[str]:
         """The keyword terms of a passage's text, section path and document's names (cached: ``_context_terms``)."""

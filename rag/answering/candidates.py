@@ -12,6 +12,7 @@ No rule rejects a candidate: what the answer step knows of it becomes signals (s
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -38,9 +39,47 @@ def label_part(text: str) -> str:
     return m.group(1) if m and len(text.split()) <= LABEL_WORDS else ""
 
 
+@dataclass(frozen=True)
+class SentenceFacts:
+    """What the answer step reads of one sentence of a passage whatever the question (:func:`sentence_facts`)."""
+
+    a: int  # its clean offsets in the document
+    b: int
+    text: str
+    before: tuple[int, int] | None  # the span of the sentence before it in the passage
+    previous: str  # that sentence's text ("" for the first)
+    words: frozenset[str]  # keyword terms
+    previous_words: frozenset[str]
+    statement: bool  # ``answering.is_statement``
+    label: str  # ``label_part``
+    label_words: frozenset[str]
+    joined: bool  # it points back to a whole statement on the same line: quoted with it
+    log_words: float  # log(1 + its number of words)
+
+
+def sentence_facts(data: IndexData, row: int) -> tuple[SentenceFacts, ...]:
+    """The :class:`SentenceFacts` of each sentence of chunk ``row``, in order (the retriever keeps them)."""
+    ch = data.chunks[row]
+    analyze = data.keyword.analyze
+    out = []
+    for n, (a, b) in enumerate(ch.sentences):
+        text = ch.text[a - ch.clean_start:b - ch.clean_start]
+        before = ch.sentences[n - 1] if n else None
+        previous = ch.text[before[0] - ch.clean_start:before[1] - ch.clean_start] if before else ""
+        label = label_part(text)
+        # pointing back to a whole statement on the same line (not to a heading or a list's label)
+        joined = bool(ANAPHOR.match(text)) and answering.is_statement(previous) and \
+            "\n" not in ch.text[before[0] - ch.clean_start:a - ch.clean_start]
+        out.append(SentenceFacts(a, b, text, before, previous, frozenset(analyze(text)), frozenset(analyze(previous)),
+                                 answering.is_statement(text), label, frozenset(analyze(label)), joined,
+                                 float(np.log1p(len(text.split())))))
+    return tuple(out)
+
+
 def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: list[Ranked], topic: float,
                         settings: Settings, context: Callable[[Ranked], frozenset[str]],
-                        answer_from: int) -> list[answering.Candidate]:
+                        answer_from: int, facts: Callable[[int], tuple[SentenceFacts, ...]] | None = None
+                        ) -> list[answering.Candidate]:
     """The sentences of the first ``answer_from`` passages that may answer, most likely first.
 
     Args:
@@ -51,7 +90,9 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
         settings: the answer model and its settings.
         context: the keyword terms of what situates a passage (its text, section path and document names).
         answer_from: how many of the top passages the sentences come from.
+        facts: the :class:`SentenceFacts` of a chunk's sentences by its row (default: :func:`sentence_facts`).
     """
+    facts = facts or (lambda row: sentence_facts(data, row))
     keyword = data.keyword
     terms = set(keyword.analyze(query.keyword_text))
     focus = set(keyword.analyze(" ".join(query.focus_terms)))
@@ -59,24 +100,23 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
     relations = [g for g in (tuple(keyword.analyze(with_participle(r))) for r in query.relations) if g]
     anchors = [g[:1] for g in (tuple(keyword.analyze(a)) for a in query.anchors) if g]
     actions = [g for g in (tuple(keyword.analyze(with_participle(a))) for a in query.actions) if g]
-    # per sentence: passage, its span, text, similarity, place in the passage, and the span before it (or None)
-    raw: list[tuple[int, int, int, str, float, int, tuple[int, int] | None]] = []
+    # per sentence: passage, similarity, its facts
+    raw: list[tuple[int, float, SentenceFacts]] = []
     for i, c in enumerate(cands[:answer_from]):
-        ch = data.chunks[c.row]
         srows = list(data.sentence_rows[c.row])
         if not srows:
             continue
         sims = data.sentence_vectors[srows] @ qv
-        for n, ((a, b), sim) in enumerate(zip(ch.sentences, sims)):
-            raw.append((i, a, b, _text(data, c, a, b), float(sim), n, ch.sentences[n - 1] if n else None))
+        raw.extend((i, float(sim), fact) for fact, sim in zip(facts(c.row), sims))
     if not raw:
         return []
-    ents = answering.entities([r[3] for r in raw]) if query.answer_type in ("person", "organisation", "place") else {}
-    top_sim = max(r[4] for r in raw)
-    sim_order = {n: k for k, n in enumerate(sorted(range(len(raw)), key=lambda n: -raw[n][4]))}
+    ents = answering.entities([r[2].text for r in raw]) \
+        if query.answer_type in ("person", "organisation", "place") else {}
+    top_sim = max(r[1] for r in raw)
+    sim_order = {n: k for k, n in enumerate(sorted(range(len(raw)), key=lambda n: -raw[n][1]))}
     passage_top: dict[int, float] = {}
-    for r in raw:
-        passage_top[r[0]] = max(passage_top.get(r[0], -1.0), r[4])
+    for i, sim, _ in raw:
+        passage_top[i] = max(passage_top.get(i, -1.0), sim)
     contexts = {i: context(cands[i]) for i in passage_top}
     headings = {i: set(keyword.analyze(" ".join(data.chunks[cands[i].row].section))) for i in contexts}
     families = answering.Families(list(dict.fromkeys([*relations, *anchors, *actions])))
@@ -84,37 +124,34 @@ def sentence_candidates(data: IndexData, query: Query, qv: np.ndarray, cands: li
         families.add(contexts[i])
         families.add(headings[i])
     cover = families.coverage
+    typed = float(query.typed)
+    english = float(query.english)
     found, seen = [], set()
-    for n, (i, a, b, text, sim, position, before) in enumerate(raw):
-        ch = data.chunks[cands[i].row]
-        if (ch.doc_id, a) in seen:  # the same sentence in two overlapping passages
+    for n, (i, sim, fact) in enumerate(raw):
+        doc_id = data.chunks[cands[i].row].doc_id
+        if (doc_id, fact.a) in seen:  # the same sentence in two overlapping passages
             continue
-        seen.add((ch.doc_id, a))
-        previous = _text(data, cands[i], *before) if before else ""
-        words = set(keyword.analyze(text))
+        seen.add((doc_id, fact.a))
+        text, words = fact.text, fact.words
         families.add(words)
         around = words | contexts[i]
-        statement = answering.is_statement(text)
         # A statement says the relation itself or under a heading that does (« Autrice » above « Laure
         # de Roucy-Rochegonde est directrice… »); a fragment such as a date line, anywhere in its passage.
-        said = words | headings[i] if statement else around
-        label = label_part(text)
-        # pointing back to a whole statement on the same line (not to a heading or a list's label)
-        joined = bool(ANAPHOR.match(text)) and answering.is_statement(previous) and \
-            "\n" not in ch.text[before[0] - ch.clean_start:a - ch.clean_start]
+        said = words | headings[i] if fact.statement else around
         f = {"sim": sim, "sim_gap": sim - top_sim, "keyword": answering.coverage(terms, words),
              "focus": answering.coverage(focus, words), "context": answering.coverage(focus, around),
-             "rank": float(i), "statement": float(statement), "typed": float(query.typed),
-             "topic": topic, "english": float(query.english),
+             "rank": float(i), "statement": float(fact.statement), "typed": typed,
+             "topic": topic, "english": english,
              "relation": cover(relations, words), "relation_context": cover(relations, around),
              "anchor_context": cover(anchors, around), "anchor": cover(anchors, words),
              "cue": answering.cue(text, query.answer_type),
              "sim_order": float(min(sim_order[n], 10)), "sim_passage_gap": sim - passage_top[i],
-             "first": float(position == 0), "words": float(np.log1p(len(text.split()))),
-             "previous_focus": answering.coverage(focus, set(keyword.analyze(previous))), "joined": float(joined),
-             "label": float(bool(label)), "label_focus": answering.coverage(focus, set(keyword.analyze(label))),
+             "first": float(fact.before is None), "words": fact.log_words,
+             "previous_focus": answering.coverage(focus, fact.previous_words), "joined": float(fact.joined),
+             "label": float(bool(fact.label)), "label_focus": answering.coverage(focus, fact.label_words),
              **answering.evidence(text, query, ents.get(text, ()), said, relations, actions, cover)}
-        found.append((i, ch.doc_id, before[0] if joined else a, b, f))  # a joined quote starts with the one before
+        # a joined quote starts with the one before
+        found.append((i, doc_id, fact.before[0] if fact.joined else fact.a, fact.b, f))
     answering.add_gaps([f for *_, f in found])
     # a sentence of a passage that does not name a country the question names is not an answer (probability 0:
     # rag.answering.constraints)

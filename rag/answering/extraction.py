@@ -20,6 +20,7 @@ fitted on the tuning half of the test set by ``python -m eval --calibrate``. Wha
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import OrderedDict
@@ -137,7 +138,7 @@ def other_year(text: str, question: str) -> bool:
     (« REAIM 2026 » asked, « tenus à La Haye en février 2023 » read): it speaks of another event.
 
     A year inside words copied from the question (« REAIM 2026 ») does not date the sentence."""
-    asked = set(YEAR.findall(question))
+    asked = _years(question)
     if not asked:
         return False
     q, folded = fold(question), fold(text)
@@ -149,6 +150,11 @@ def other_year(text: str, question: str) -> bool:
         if not (before and (f"{before[0]} {m.group(0)}" in q or (before[0] in asked_words and len(before[0]) > 3))):
             own.append(m.group(0))
     return bool(own) and not set(own) & asked
+
+
+@functools.lru_cache(maxsize=1024)  # asked of one question for each of its candidate sentences
+def _years(question: str) -> frozenset[str]:
+    return frozenset(YEAR.findall(question))
 
 
 _ELIDED = re.compile(r"^(?:d|l|qu)'")
@@ -305,6 +311,7 @@ CUES = {
 }
 
 
+@functools.lru_cache(maxsize=16384)  # of the same sentences question after question
 def cue(text: str, kind: str) -> float:
     """1.0 when the sentence has the mark of an answer of type ``kind`` (see ``CUES``), else 0.0."""
     pattern = CUES.get(kind)

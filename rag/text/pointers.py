@@ -9,6 +9,7 @@ Decentralized AI" »)."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 _CONTACT = re.compile(r"@|https?://|\bwww\.|\b\w+\.(?:org|com|fr|int|net)\b|\bt[ée]l\s*[.:]|\bfax\b|\bcedex\b|"
@@ -16,6 +17,7 @@ _CONTACT = re.compile(r"@|https?://|\bwww\.|\b\w+\.(?:org|com|fr|int|net)\b|\bt[
                       re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=16384)  # the answer step asks it of the same sentences question after question
 def is_contact(text: str) -> bool:
     """An e-mail address, a web address, a telephone or a postal address line."""
     return bool(_CONTACT.search(text))
@@ -35,6 +37,7 @@ AUTHOR_WORDS = 45  # at most, outside the titles, after the authors (several wor
 POINTER_WORDS = 14  # at most, outside the title, after a note's number or « Lire »
 
 
+@functools.lru_cache(maxsize=16384)
 def is_reference(text: str) -> bool:
     """Only a bibliographic reference: authors or a note's number, a title in quotes, where and when it was
     published (« 60. L. Egan et P. Kine, « Biden's Final Meeting… », Politico, 16 novembre 2024. »). A sentence
