@@ -92,6 +92,11 @@ def _question_pattern() -> tuple[re.Pattern, dict[str, str]]:
 def spans(text: str) -> list[tuple[int, int, str]]:
     """Where a question names a country, by a name written with a capital: ``(start, end, country)``, the country
     by its French name."""
+    return list(_spans(text))
+
+
+@functools.lru_cache(maxsize=1024)  # asked of one question by its analysis, its keyword evidence, its names
+def _spans(text: str) -> tuple[tuple[int, int, str], ...]:
     pattern, country_of = _question_pattern()
     folded, origin = fold_mapped(text)
     out = []
@@ -99,7 +104,7 @@ def spans(text: str) -> list[tuple[int, int, str]]:
         start, end = origin[m.start()], origin[m.end() - 1] + 1
         if text[start].isupper():
             out.append((start, end, country_of[m.group(1)]))
-    return out
+    return tuple(out)
 
 
 def named_in_question(text: str) -> list[str]:

@@ -38,9 +38,15 @@ def fold(text: str) -> str:
     return strip_accents(text.replace("’", "'").lower())
 
 
+@functools.lru_cache(maxsize=4096)
+def _fold_char(char: str) -> str:
+    """:func:`fold` of one character (cached apart from whole texts: :func:`fold_mapped` asks it of each)."""
+    return fold.__wrapped__(char)
+
+
 def fold_mapped(text: str) -> tuple[str, list[int]]:
     """:func:`fold` of ``text``, a character at a time (past its cache of whole texts), and for each folded character
     the offset in ``text`` of the one it comes from (« ﬁ » gives two): a match in the folded text leads back to its
     letters."""
-    pieces = [fold.__wrapped__(c) for c in text]
+    pieces = [_fold_char(c) for c in text]
     return "".join(pieces), [n for n, piece in enumerate(pieces) for _ in piece]

@@ -45,12 +45,18 @@ class Glossary:
         return iter(self.terms)
 
     def spans(self, question: str) -> list[tuple[int, int]]:
-        return [m.span() for m in self.pattern.finditer(question)] if self.pattern else []
+        return [span for span, _ in _found(self.pattern, question)] if self.pattern else []
 
     def groups(self, question: str) -> list[str]:
         """The French equivalents of each glossary phrase an English question contains, one string a phrase
         (« chaired » gives « présidé présidence »)."""
-        return [self.terms[m.group(1).lower()] for m in self.pattern.finditer(question)] if self.pattern else []
+        return [self.terms[phrase.lower()] for _, phrase in _found(self.pattern, question)] if self.pattern else []
+
+
+@functools.lru_cache(maxsize=1024)  # a question's analysis and its keyword evidence ask the same text
+def _found(pattern: re.Pattern, question: str) -> tuple[tuple[tuple[int, int], str], ...]:
+    """The span and the phrase of each match of a glossary's ``pattern`` in ``question``."""
+    return tuple((m.span(), m.group(1)) for m in pattern.finditer(question))
 
 
 @functools.lru_cache(maxsize=8)

@@ -13,6 +13,7 @@ that type (see ``rag.answering.extraction``).
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import threading
@@ -258,11 +259,16 @@ _THIRD = {lang: frozenset(words.split()) for lang, words in {
 }.items()}
 
 
+@functools.lru_cache(maxsize=4096)
+def _latin(char: str) -> bool:
+    return "LATIN" in unicodedata.name(char, "")
+
+
 def _language(text: str) -> str:
     """``en``, ``fr``, or ``other``: another script, or more function words of Spanish, German, Italian or
     Portuguese than of French and English."""
     letters = [c for c in text if c.isalpha()]
-    latin = sum("LATIN" in unicodedata.name(c, "") for c in letters)
+    latin = sum(map(_latin, letters))
     if not letters or latin < 0.8 * len(letters):
         return "other"
     words = re.findall(r"[^\W\d_]+", text.lower())
