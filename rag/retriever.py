@@ -57,6 +57,7 @@ class Retriever:
         self.ranker = Ranker(data, settings, self.glossary)
         self._watch = CorpusWatch(settings.corpus_dir, data.manifest.get("corpus", {}))
         self._context_terms = functools.lru_cache(maxsize=4096)(self._context)
+        self._indexed = functools.lru_cache(maxsize=4096)(self._indexed_row)
         # what the answer step reads of a chunk's sentences whatever the question (rag.answering.candidates)
         self._sentence_facts = functools.lru_cache(maxsize=4096)(functools.partial(candidates.sentence_facts, data))
 
@@ -330,12 +331,15 @@ class Retriever:
         doc = self._docs[ch.doc_id]
         return frozenset(self._data.keyword.analyze(f"{ch.text} {' '.join(ch.section)} {doc.title} {doc.keywords}"))
 
-    def _indexed_terms(self, cand: Ranked) -> set[str]:
+    def _indexed_terms(self, cand: Ranked) -> frozenset[str]:
         """The keyword terms of what keyword search reads of a passage (:func:`rag.index.texts.keyword_text`): its
-        document's names and section path, and its text (each short enough for the analyser's cache)."""
-        ch = self._data.chunks[cand.row]
+        document's names and section path, and its text (each short enough for the analyser's cache; cached)."""
+        return self._indexed(cand.row)
+
+    def _indexed_row(self, row: int) -> frozenset[str]:
+        ch = self._data.chunks[row]
         analyze = self._data.keyword.analyze
-        return set(analyze(keyword_text(self._docs[ch.doc_id], ch.section, ""))) | set(analyze(ch.text))
+        return frozenset(analyze(keyword_text(self._docs[ch.doc_id], ch.section, ""))) | frozenset(analyze(ch.text))
 
     def _sentence(self, passages: list[Passage], cands: list[Ranked], c: answering.Candidate, query: Query) -> Sentence:
         clean_start = self._data.chunks[cands[c.passage].row].clean_start  # c.text is the passage's text [pa:pb]

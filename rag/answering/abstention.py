@@ -19,6 +19,7 @@ whose weights are fitted on the tuning half of the test set
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Sequence
 
@@ -37,10 +38,20 @@ def confidence(features: dict[str, float], model: Sequence[Sequence[float]], bia
         bias: intercept of the logistic model.
         names: the features, ``FEATURES`` by default.
     """
+    try:
+        terms = _terms(model, tuple(names))
+    except TypeError:  # a model given as lists (not hashable)
+        terms = _terms.__wrapped__(model, tuple(names))
+    z = bias + sum([w * (features[name] - mean) / scale for name, mean, scale, w in terms])
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+@functools.lru_cache(maxsize=64)  # a model weighs every candidate sentence of every question
+def _terms(model: Sequence[Sequence[float]], names: tuple[str, ...]) -> tuple[tuple[str, float, float, float], ...]:
+    """``(name, mean, scale, weight)`` of each feature, a scale of 0 read as 1."""
     if len(model) != len(names):
         raise ValueError(f"the model needs one (mean, scale, weight) per feature {tuple(names)}")
-    z = bias + sum(w * (features[name] - mean) / (scale or 1.0) for name, (mean, scale, w) in zip(names, model))
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+    return tuple((name, mean, scale or 1.0, w) for name, (mean, scale, w) in zip(names, model))
 
 
 def fit(rows: Sequence[dict[str, float]], labels: Sequence[bool], l2: float = 1.0,

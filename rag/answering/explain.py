@@ -74,9 +74,17 @@ def matched_words(analyze: Callable[[str], list[str]], question: str, found: set
                   ) -> tuple[str, ...]:
     """The words of ``question`` (as written) whose keyword terms (``analyze``: the keyword index's analyser)
     are among a passage's terms ``found``, in the question's order, each once."""
+    return _matched(_word_terms(analyze, question), found)
+
+
+def _word_terms(analyze: Callable[[str], list[str]], question: str) -> list[tuple[str, list[str]]]:
+    """Each word of ``question`` with its keyword terms (once per question, for all its passages)."""
+    return [(word, analyze(word)) for word in TOKEN.findall(question)]
+
+
+def _matched(words: list[tuple[str, list[str]]], found: set[str] | frozenset[str]) -> tuple[str, ...]:
     out: dict[str, str] = {}
-    for word in TOKEN.findall(question):
-        terms = analyze(word)
+    for word, terms in words:
         if terms and any(t in found for t in terms):
             out.setdefault(fold(word), word)
     return tuple(out.values())
@@ -116,11 +124,12 @@ def explanations(query: Query, cands: Sequence[Ranked], indexed: Sequence[set[st
         shown.setdefault(c.passage, c)
     quoted = {c.passage for c in chosen}
     filter_ = tuple(dict.fromkeys(docs)) if docs is not None else ()
+    words = _word_terms(analyze, query.keyword_text)
     return tuple(
         Explanation(passage=i, rank=i + 1, fused_rank=c.fused_rank, pool=c.pool, mode=mode,
                     dense=round(c.dense, 4), dense_rank=c.dense_rank, sentence=round(c.sentence, 4),
                     sentence_rank=c.sentence_rank, keyword=round(c.keyword, 4), keyword_rank=c.keyword_rank,
-                    words=matched_words(analyze, query.keyword_text, indexed[i]), answer_type=query.answer_type,
+                    words=_matched(words, indexed[i]), answer_type=query.answer_type,
                     has_type=has_type(query, shown.get(i)), quoted=i in quoted, docs=filter_,
                     note_weight=c.note_weight, answer_first=answer_first,
                     unnamed=c.unnamed if mode == "hybrid" else (),

@@ -282,10 +282,9 @@ class Families:
 
     def add(self, words) -> None:
         """Sort words not met before into the families they belong to."""
-        for w in words:
-            if w in self._seen:
-                continue
-            self._seen.add(w)
+        new = set(words) - self._seen
+        self._seen |= new
+        for w in new:
             for g in self._exact.get(w, ()):
                 self._family[g].add(w)
             for g, t in self._prefix.get(w[:3], ()):

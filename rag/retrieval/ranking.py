@@ -67,7 +67,8 @@ class Ranker:
         self.index = index
         self.settings = settings
         self.glossary = glossary
-        doc_of_chunk = np.array([c.doc_id for c in index.chunks])
+        self._doc_of = [c.doc_id for c in index.chunks]
+        doc_of_chunk = np.array(self._doc_of)
         self.documents = {d.doc_id: d for d in index.documents}
         self.doc_rows = {d.doc_id: np.flatnonzero(doc_of_chunk == d.doc_id).astype(np.int64) for d in index.documents}
         # the passages that are footnotes (after their document's body: rag.text.cleaning)
@@ -126,7 +127,7 @@ class Ranker:
         fused_rank = np.empty(len(rows), dtype=np.int64)
         fused_rank[order] = np.arange(1, len(rows) + 1)
         if allowed is None:  # a search restricted to chosen documents is theirs to fill
-            doc_of = [self.index.chunks[int(rows[i])].doc_id for i in order]
+            doc_of = [self._doc_of[r] for r in rows[order].tolist()]
             order = order[diversify(doc_of, self.document_caps(query, set(doc_of)))]
         order = order[:n]
         weighed = s.note_weight if mode == "hybrid" else 0.0
