@@ -58,6 +58,8 @@ class Retriever:
         self._watch = CorpusWatch(settings.corpus_dir, data.manifest.get("corpus", {}))
         self._context_terms = functools.lru_cache(maxsize=4096)(self._context)
         self._indexed = functools.lru_cache(maxsize=4096)(self._indexed_row)
+        # a question asked again is not analysed again (its vector is cached too: Settings.query_cache)
+        self._analyze = functools.lru_cache(maxsize=1024)(functools.partial(analyze, glossary=self.glossary))
         # what the answer step reads of a chunk's sentences whatever the question (rag.answering.candidates)
         self._sentence_facts = functools.lru_cache(maxsize=4096)(functools.partial(candidates.sentence_facts, data))
 
@@ -231,7 +233,7 @@ class Retriever:
         Raises:
             QueryError: bad question or option; the message says what is allowed.
         """
-        query = analyze(self.fit_question(normalize_question(question)), self.glossary)
+        query = self._analyze(self.fit_question(normalize_question(question)))
         allowed = self._check(k, mode, docs)
         qv = self.embedder.encode_queries([query.text])[0] if mode != "keyword" else None
         return [self._passage(c) for c in self.ranker.rank(query, qv, mode, allowed, k)]
@@ -306,7 +308,7 @@ class Retriever:
         text = self.fit_question(normalize_question(question))
         allowed = self._check(k, mode, docs)
         vector = _EMBEDDING.submit(self.embedder.encode_queries, [text])
-        query = analyze(text, self.glossary)
+        query = self._analyze(text)
         qv = vector.result()[0]
         return query, qv, self.ranker.rank(query, qv, mode, allowed, max(k, TOPIC_POOL))
 
