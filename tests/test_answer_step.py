@@ -10,7 +10,7 @@ from eval.calibrate import isotonic, level_accuracy
 from rag import Settings
 from rag.answering import extraction as answering
 from rag.answering import messages
-from rag.answering.candidates import ANAPHOR, label_part
+from rag.answering.candidates import ANAPHOR, label_part, sentence_facts
 from rag.answering.citation import citations
 from rag.answering.explain import describe
 from rag.answering.shown import ANSWER_FROM, shown_passages
@@ -290,3 +290,15 @@ def test_the_engine_settings_load_on_a_space():
     env = {"SPACE_ID": "user/space"}
     assert Settings.from_env(env).uploads == "on"
     assert AppSettings.from_env(env).trusted_proxies == 1
+
+
+def test_sentence_facts_are_what_the_answer_step_reads_of_each_sentence(tiny_retriever):
+    data = tiny_retriever.index
+    for row, ch in enumerate(data.chunks):
+        facts = sentence_facts(data, row)
+        assert [(f.a, f.b) for f in facts] == list(ch.sentences)
+        for n, f in enumerate(facts):
+            assert f.text == ch.text[f.a - ch.clean_start:f.b - ch.clean_start]
+            assert f.words == frozenset(data.keyword.analyze(f.text))
+            assert f.statement == answering.is_statement(f.text) and f.label == label_part(f.text)
+            assert (f.before is None) == (n == 0) and f.joined <= bool(ANAPHOR.match(f.text))

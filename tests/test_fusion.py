@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rag import Retriever
@@ -44,3 +45,16 @@ def test_without_evidence_the_keyword_side_has_no_weight(tiny_retriever, tiny_se
     scores = [p.score for p in tiny_retriever.search(french, k=5)]
     assert scores != [p.score for p in no_keyword.search(french, k=5)]
     assert with_kw[0] == [p.chunk_id for p in tiny_retriever.search(french, k=5, mode="keyword")][0]
+
+
+def test_best_sentences_of_all_candidates_are_those_of_each_chunk_alone(tiny_retriever):
+    """The ranker takes the chunks with as many sentences together: the same floats as one chunk at a time."""
+    ranker = tiny_retriever.ranker
+    rows = np.arange(len(tiny_retriever.chunks))[::-1]
+    for question in ("Quand le sommet s'est-il tenu ?", "drones autonomes", "Who chaired the meeting?"):
+        qv = tiny_retriever.embedder.encode_queries([question])[0]
+        place, best = ranker.best_sentences(rows, qv)
+        alone = [ranker.best_sentence(int(r), qv) for r in rows]
+        assert place.tolist() == [i for i, _ in alone]
+        assert best.tolist() == [float(np.float32(s)) for _, s in alone]
+
