@@ -311,7 +311,9 @@ def secrets_of(app_corpus, app_retriever) -> dict[str, str]:
         str(ROOT / "rag" / "index" / "folder.py"): "def load_index",
         str(ROOT / "tests" / "conftest.py"): "def tiny_corpus",
         str(ROOT / ".gitignore"): "__pycache__",
-        str(ROOT / ".git" / "HEAD"): "ref: refs/",
+        # a clone's .git is a folder; a worktree's (git worktree add) a file naming it
+        **({str(ROOT / ".git" / "HEAD"): "ref: refs/"} if (ROOT / ".git").is_dir() else
+           {str(ROOT / ".git"): "gitdir:"} if (ROOT / ".git").is_file() else {}),
         str(ROOT / "requirements.txt"): "gradio==",
         str(Path(app_retriever.settings.index_dir) / "CURRENT"): "build-",
         str(folder / "manifest.json"): "format_version",
