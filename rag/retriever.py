@@ -368,6 +368,11 @@ class Retriever:
         query, qv, ranked = self._prepare(question, k, mode, None)
         return (query, *self._weigh(query, qv, ranked))
 
+    def forget_questions(self) -> None:
+        """Forget the analyses of the questions asked so far: the next question is analysed anew, as one never asked
+        (``python -m eval`` times each answer so)."""
+        self._analyze.cache_clear()
+
     def warm_up(self) -> None:
         """Load what the first question would otherwise wait for (spaCy's pipeline, the embedder)."""
         answering.entities(["Le sommet s'est tenu à Genève."])
