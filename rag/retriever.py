@@ -58,8 +58,9 @@ class Retriever:
         self._watch = CorpusWatch(settings.corpus_dir, data.manifest.get("corpus", {}))
         self._context_terms = functools.lru_cache(maxsize=4096)(self._context)
         self._indexed = functools.lru_cache(maxsize=4096)(self._indexed_row)
-        # a question asked again is not analysed again (its vector is cached too: Settings.query_cache)
-        self._analyze = functools.lru_cache(maxsize=1024)(functools.partial(analyze, glossary=self.glossary))
+        # a question asked again is not analysed again, as its vector is not embedded again (Settings.query_cache)
+        self._analyze = functools.lru_cache(maxsize=settings.query_cache)(
+            functools.partial(analyze, glossary=self.glossary))
         # what the answer step reads of a chunk's sentences whatever the question (rag.answering.candidates)
         self._sentence_facts = functools.lru_cache(maxsize=4096)(functools.partial(candidates.sentence_facts, data))
 

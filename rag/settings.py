@@ -97,7 +97,7 @@ class Settings:
         embed_threads: intra-op threads of the embedder (0: on ONNX Runtime, every core for a
             forward pass that runs alone and for passage batches, one for a question embedded
             beside another pass; on torch, one for query batches and every core for passage batches).
-        query_cache: query vectors kept in memory (LRU; 0: none).
+        query_cache: questions whose vector and analysis are kept in memory (LRU; 0: none).
         chunk_tokens: chunk size in embedder tokens (e5 reads at most 512).
         chunk_overlap: overlap between consecutive chunks of a section, tokens.
         faiss_index: ``flat``, ``hnsw``, or ``auto`` (flat up to
