@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import logging
 import time
 from pathlib import Path
@@ -31,7 +32,7 @@ from rag.answering import abstention
 from rag.answering.extraction import SENTENCE_FEATURES
 from rag.corpus.documents import load_corpus
 
-from .calibrate import _with_cache, choose_answer_threshold, rates, sentence_rows
+from .calibrate import _with_cache, best_sentences, choose_answer_threshold, rates, sentence_rows
 from .testset import load_testset
 
 HERE = Path(__file__).resolve().parent
@@ -112,7 +113,7 @@ def tuned_similarity(rows: list[dict], layers: int, epochs: int, lr: float) -> l
     dealt = list(ids)
     shuffle.shuffle(dealt)
     fold = {q: n % FOLDS for n, q in enumerate(dealt)}
-    out: list[dict] = [{}] * len(rows)
+    out: list[dict] = [{} for _ in rows]
 
     def pair(q):
         ns = by_q[q]
@@ -176,10 +177,8 @@ def answer_figures(rows: list[dict], names: list[str], topic_threshold: float) -
             train = [x for x in rows if fold[x["id"]] != k]
             model, bias = abstention.fit(train, [x["right"] for x in train], names=names, balanced=False, l2=2.0,
                                          steps=20000)
-            for x in (x for x in rows if fold[x["id"]] == k):
-                p = abstention.confidence(x, model, bias, names) if x["topic_p"] >= topic_threshold else 0.0
-                if x["id"] not in best or p > best[x["id"]][0]:
-                    best[x["id"]] = (p, x["right"])
+            p_answer = functools.partial(abstention.confidence, model=model, bias=bias, names=names)
+            best.update(best_sentences([x for x in rows if fold[x["id"]] == k], "all", p_answer, topic_threshold))
         ranked = [best[q][1] for q in ids if answerable[q]]
         scored = [best[q] for q in ids]
         threshold = choose_answer_threshold(scored, [answerable[q] for q in ids])

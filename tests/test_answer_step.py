@@ -304,7 +304,7 @@ def test_sentence_facts_are_what_the_answer_step_reads_of_each_sentence(tiny_ret
             assert (f.before is None) == (n == 0) and f.joined <= bool(ANAPHOR.match(f.text))
 
 
-def test_a_question_asked_again_is_not_analysed_again_unless_the_cache_is_off(tiny_retriever):
+def test_a_question_asked_again_is_not_analysed_again_unless_the_cache_is_off(tiny_retriever, monkeypatch):
     import rag.retriever as module
 
     calls = []
@@ -314,17 +314,13 @@ def test_a_question_asked_again_is_not_analysed_again_unless_the_cache_is_off(ti
         return analyze(text, glossary)
 
     question = "Qu'est-ce que le contrôle humain significatif ?"
-    original = module.analyze
-    module.analyze = counted
-    try:
-        cached = tiny_retriever.replace(settings=tiny_retriever.settings)
-        uncached = tiny_retriever.replace(settings=tiny_retriever.settings.replace(query_cache=0))
-        first, again = cached.answer(question), cached.answer(question)
-        assert len(calls) == 1 and again == first  # kept, and the same answer
-        cached.forget_questions()
-        cached.answer(question)
-        assert len(calls) == 2  # forgotten: analysed anew
-        uncached.answer(question), uncached.answer(question)
-        assert len(calls) == 4  # RAG_QUERY_CACHE=0 keeps no analysis, as it keeps no vector
-    finally:
-        module.analyze = original
+    monkeypatch.setattr(module, "analyze", counted)  # the retrievers below are made with it
+    cached = tiny_retriever.replace(settings=tiny_retriever.settings)
+    uncached = tiny_retriever.replace(settings=tiny_retriever.settings.replace(query_cache=0))
+    first, again = cached.answer(question), cached.answer(question)
+    assert len(calls) == 1 and again == first  # kept, and the same answer
+    cached.forget_questions()
+    cached.answer(question)
+    assert len(calls) == 2  # forgotten: analysed anew
+    uncached.answer(question), uncached.answer(question)
+    assert len(calls) == 4  # RAG_QUERY_CACHE=0 keeps no analysis, as it keeps no vector

@@ -187,7 +187,7 @@ class Ranker:
         return min(1.0, len(known) / len(terms) / self.settings.keyword_full_share)
 
     def best_sentences(self, rows: np.ndarray, qv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`best_sentence` of each of ``rows``: the place of its best sentence (-1: none) and its similarity
+        """Of each chunk of ``rows``, the place of its most similar sentence to ``qv`` (-1: none) and its similarity
         (float32; -1 for none). The chunks with as many sentences are taken together, a product per chunk within one
         ``matmul`` (one matrix-vector product each, as the chunk alone would get: the same floats)."""
         rows = np.asarray(rows, dtype=np.int64)
@@ -202,14 +202,6 @@ class Ranker:
             place[sel] = sims.argmax(axis=1)
             best[sel] = sims.max(axis=1)
         return place, best
-
-    def best_sentence(self, row: int, qv: np.ndarray) -> tuple[int, float]:
-        srows = self.index.sentence_rows[row]
-        if not srows:
-            return -1, -1.0
-        sims = self.index.sentence_vectors[list(srows)] @ qv
-        i = int(np.argmax(sims))
-        return i, float(sims[i])
 
 
 def _in_notes(index: IndexData, chunk) -> bool:
