@@ -299,3 +299,16 @@ def test_cli_end_to_end_on_tiny_corpus(tmp_path):
         assert str(ROOT) not in text and str(Path.home()) not in text and str(tmp_path) not in text, name
     # The baseline's vectors are cached: a second run embeds nothing new.
     assert list((tmp_path / "cache").glob("baseline-*.npy"))
+
+
+def test_the_load_checks_http_client_counts_each_answer_and_each_refusal(app_url):
+    """``python -m eval.load_app``'s default client speaks Gradio's HTTP API: an answered question is timed, a
+    refused one (empty, 422 before queueing) is counted as an error, not dropped."""
+    import asyncio
+
+    from eval import load_app
+
+    ((latencies, errors),) = asyncio.run(load_app._http_clients(
+        app_url, [["Que signifie un contrôle humain significatif ?", "", "Qui finance le programme ?"]], 3))
+    assert len(latencies) == 2 and all(0 < t < 60 for t in latencies)
+    assert len(errors) == 1 and "HTTPStatusError" in errors[0] and "422" in errors[0]
