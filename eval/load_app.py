@@ -9,10 +9,11 @@ CPU time the app and this script spent, and the app's peak resident memory (psut
 children, sampled every 50 ms). Exits 1 if any request failed.
 
 Clients (``--client``): ``http`` (default) speaks Gradio's HTTP API as ``curl`` would (``POST
-/gradio_api/call/search``, then the event stream of its result), all clients in one asyncio loop; ``gradio``
-uses ``gradio_client``, a thread per client. Both run on the app's machine: ``gradio_client`` spends about 75 ms
-of CPU per request where the app spends 20 to 50, so on two cores it takes most of them from the app it measures;
-the HTTP client spends about 11 ms.
+/gradio_api/call/search``, then the event stream of its result), all clients in one asyncio loop; ``gradio`` uses
+``gradio_client``, a thread per client; ``both`` runs one then the other, each on questions the app was not asked
+before. The clients run on the app's machine: ``gradio_client`` spends about 70 ms of CPU per request where the app
+spends about 40, so on two cores it takes much of them from the app it measures; the HTTP client spends about 8 ms.
+First ``--warm`` other questions are asked, untimed, as a running app has been asked others.
 """
 
 from __future__ import annotations
@@ -101,6 +102,54 @@ def _app_cpu_seconds(pid: int | None) -> float | None:
     return times.user + times.system if times else None
 
 
+def timed_run(kind: str, url: str, pid: int | None, batches: list[list[str]], k: int) -> dict:
+    """One timed run of ``len(batches)`` clients of ``kind``: latencies, errors, wall time, the CPU seconds of the
+    app and of this process."""
+    clients = []
+    if kind == "gradio":
+        # the clients connect first, one after the other (each reads the app's API description): twenty doing so at
+        # once while others already ask timed out waiting for the app, which is not what is measured
+        from gradio_client import Client
+
+        clients = [Client(url, verbose=False) for _ in batches]
+    print(f"{len(batches)} clients x {len(batches[0])} questions ({kind}) ...", flush=True)
+    app_cpu, own_cpu = _app_cpu_seconds(pid), _cpu_seconds()
+    start = time.perf_counter()
+    if kind == "gradio":
+        with ThreadPoolExecutor(len(batches)) as pool:
+            results = list(pool.map(lambda cb: run_gradio_client(*cb, k), zip(clients, batches)))
+    else:
+        results = asyncio.run(_http_clients(url, batches, k))
+    wall = time.perf_counter() - start
+    app_after = _app_cpu_seconds(pid)
+    return {"latencies": [x for lat, _ in results for x in lat], "errors": [e for _, errs in results for e in errs],
+            "wall": wall, "own_cpu": _cpu_seconds() - own_cpu,
+            "app_cpu": app_after - app_cpu if app_cpu is not None and app_after is not None else None}
+
+
+def report(fig: dict, kind: str, clients: int, per_client: int, watch, idle: int) -> str:
+    """Print a run's figures; its row of the table."""
+    latencies, errors, wall, total = fig["latencies"], fig["errors"], fig["wall"], clients * per_client
+    print(f"requests: {total}, answered: {len(latencies)}, errors: {len(errors)}")
+    for e in errors[:10]:
+        print("  error:", e)
+    if not latencies:
+        return ""
+    p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
+    print(f"latency: p50 {p50:.2f} s, p95 {p95:.2f} s, max {max(latencies):.2f} s, "
+          f"mean {statistics.mean(latencies):.2f} s")
+    print(f"wall time {wall:.1f} s, throughput {len(latencies) / wall:.1f} answers/s")
+    per_answer = f"{1000 * fig['app_cpu'] / len(latencies):.0f} ms" if fig["app_cpu"] is not None else "unknown"
+    per_request = f"{1000 * fig['own_cpu'] / total:.0f} ms"
+    print(f"CPU: the app {per_answer} per answer, these clients {per_request} per request")
+    memory = f"{idle / 2**20:.0f} → {watch.peak / 2**20:.0f} MiB" if watch else "unknown"
+    print(f"app memory (RSS, process tree): idle → peak so far {memory}" if watch else
+          "app memory: unknown (pass --pid)")
+    return (f"| {clients} × {per_client} | {kind} | {len(latencies)} | {len(errors)} | {p50:.2f} s | {p95:.2f} s | "
+            f"{max(latencies):.2f} s | {len(latencies) / wall:.1f} answers/s | {per_answer} | {per_request} | "
+            f"{memory} |")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--url", help="a running app on localhost; default: start `python app.py` on a free port")
@@ -111,8 +160,9 @@ def main(argv=None) -> int:
     ap.add_argument("--warm", type=int, default=100,
                     help="questions asked first, one at a time and not timed, as a running app has been asked others "
                          "(the test set's next ones after the timed questions)")
-    ap.add_argument("--client", choices=("http", "gradio"), default="http",
-                    help="Gradio's HTTP API from one asyncio loop (default), or a gradio_client per thread")
+    ap.add_argument("--client", choices=("http", "gradio", "both"), default="http",
+                    help="Gradio's HTTP API from one asyncio loop (default), a gradio_client per thread, or one run "
+                         "of each")
     ap.add_argument("--startup-timeout", type=float, default=900)
     ap.add_argument("--readme", action="store_true",
                     help="also put the figures into docs/performance.md, between <!-- load:start --> and "
@@ -122,70 +172,39 @@ def main(argv=None) -> int:
     url, proc, pid = app_target(args.url, args.pid, "load_app.log")
     try:
         wait_ready(url, proc, args.startup_timeout)
-        watch = MemoryWatch(pid) if pid else None
+        watch, idle = (MemoryWatch(pid) if pid else None), 0
         if watch:
             watch.start()
             time.sleep(0.2)
             idle = watch.rss()
-        qs = questions(args.clients * args.questions + args.warm)
-        qs, warm = qs[:args.clients * args.questions], qs[args.clients * args.questions:]
+        kinds = ("http", "gradio") if args.client == "both" else (args.client,)
+        n = args.clients * args.questions
+        qs = questions(n * len(kinds) + args.warm)  # each client kind asks questions the app was not asked yet
+        warm = qs[n * len(kinds):]
         if warm:
             print(f"{len(warm)} questions first, not timed ...", flush=True)
             warm_errors = asyncio.run(_http_clients(url, [warm], args.k))[0][1]
             if warm_errors:
                 raise SystemExit(f"the app failed while warming up: {warm_errors[0]}")
-        batches = [qs[i * args.questions:(i + 1) * args.questions] for i in range(args.clients)]
-        if args.client == "gradio":
-            # the clients connect first, one after the other (each reads the app's API description): twenty doing
-            # so at once while others already ask timed out waiting for the app, which is not what is measured
-            from gradio_client import Client
-
-            clients = [Client(url, verbose=False) for _ in range(args.clients)]
-        print(f"{args.clients} clients x {args.questions} questions ({args.client}) ...", flush=True)
-        app_cpu, own_cpu = _app_cpu_seconds(pid), _cpu_seconds()
-        start = time.perf_counter()
-        if args.client == "gradio":
-            with ThreadPoolExecutor(args.clients) as pool:
-                results = list(pool.map(lambda cb: run_gradio_client(*cb, args.k), zip(clients, batches)))
-        else:
-            results = asyncio.run(_http_clients(url, batches, args.k))
-        wall = time.perf_counter() - start
-        own_cpu = _cpu_seconds() - own_cpu
-        app_after = _app_cpu_seconds(pid)
-        app_cpu = app_after - app_cpu if app_cpu is not None and app_after is not None else None
+        rows, failed = [], False
+        for i, kind in enumerate(kinds):
+            mine = qs[i * n:(i + 1) * n]
+            batches = [mine[j * args.questions:(j + 1) * args.questions] for j in range(args.clients)]
+            fig = timed_run(kind, url, pid, batches, args.k)
+            failed |= bool(fig["errors"]) or len(fig["latencies"]) != n
+            rows.append(report(fig, kind, args.clients, args.questions, watch, idle))
         if watch:
             watch.stop.set()
             watch.join()
-        latencies = [x for lat, _ in results for x in lat]
-        errors = [e for _, errs in results for e in errs]
-        total = args.clients * args.questions
-        print(f"requests: {total}, answered: {len(latencies)}, errors: {len(errors)}")
-        for e in errors[:10]:
-            print("  error:", e)
-        if latencies:
-            print(f"latency: p50 {percentile(latencies, 50):.2f} s, p95 {percentile(latencies, 95):.2f} s, "
-                  f"max {max(latencies):.2f} s, mean {statistics.mean(latencies):.2f} s")
-        print(f"wall time {wall:.1f} s, throughput {len(latencies) / wall:.1f} answers/s")
-        per_answer = f"{1000 * app_cpu / len(latencies):.0f} ms" if app_cpu is not None and latencies else "unknown"
-        print(f"CPU: the app {app_cpu if app_cpu is not None else float('nan'):.1f} s ({per_answer} per answer), "
-              f"these clients {own_cpu:.1f} s ({1000 * own_cpu / max(1, total):.0f} ms per request)")
-        if watch:
-            print(f"app memory (RSS, process tree): idle {idle / 2**20:.0f} MiB, peak {watch.peak / 2**20:.0f} MiB")
-        else:
-            print("app memory: unknown (pass --pid)")
-        if args.readme and latencies:
+        if args.readme and not failed:
             update_readme("\n".join([
                 "| clients × questions | client | answered | errors | p50 | p95 | max | throughput "
                 "| app CPU per answer | clients' CPU per request | app memory idle → peak |",
-                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-                f"| {args.clients} × {args.questions} | {args.client} | {len(latencies)} | {len(errors)} | "
-                f"{percentile(latencies, 50):.2f} s"
-                f" | {percentile(latencies, 95):.2f} s | {max(latencies):.2f} s | "
-                f"{len(latencies) / wall:.1f} answers/s | {per_answer} | {1000 * own_cpu / max(1, total):.0f} ms | "
-                + (f"{idle / 2**20:.0f} → {watch.peak / 2**20:.0f} MiB |" if watch else "unknown |"),
-                "", "Regenerate with `python -m eval.load_app --readme` (`--client gradio`: gradio_client; "
-                    f"{args.warm} other questions asked first)."]), "<!-- load:start -->", "<!-- load:end -->")
-        return 1 if errors or len(latencies) != total else 0
+                "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|", *rows,
+                "", f"Regenerate with `python -m eval.load_app --client both --readme` ({args.warm} other questions "
+                    "asked first, untimed; each client kind asks questions the app was not asked before)."]),
+                "<!-- load:start -->", "<!-- load:end -->")
+        return 1 if failed else 0
     finally:
         stop_app(proc)
 
