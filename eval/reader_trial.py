@@ -161,20 +161,24 @@ def alone(rows: list[dict], key: str, lang: str) -> tuple[float, int]:
     return float(np.mean(picks)), len(picks)
 
 
-def answer_figures(rows: list[dict], names: list[str], topic_threshold: float) -> np.ndarray:
+def answer_figures(rows: list[dict], names: list[str], topic_threshold: float, train_share: float = 1.0,
+                   shuffles: int = SHUFFLES) -> np.ndarray:
     """Out-of-fold (ranked first, first right, answerable declined, unanswerable declined, English first right),
-    the mean over :data:`SHUFFLES` deals of the questions to folds."""
+    the mean over ``shuffles`` deals of the questions to folds; each fold's model fitted on ``train_share`` of the
+    other folds' questions (the first ones of the deal)."""
     ids = sorted({x["id"] for x in rows})
     answerable = {x["id"]: x["answerable"] for x in rows}
     english = {x["id"]: x["lang"] == "en" for x in rows}
     figures = []
-    for s in range(SHUFFLES):
+    for s in range(shuffles):
         dealt = list(ids)
         np.random.RandomState(s).shuffle(dealt)
         fold = {q: n % FOLDS for n, q in enumerate(dealt)}
         best: dict[str, tuple[float, bool]] = {}
         for k in range(FOLDS):
-            train = [x for x in rows if fold[x["id"]] != k]
+            others = [q for q in dealt if fold[q] != k]
+            kept = set(others[:round(len(others) * train_share)])
+            train = [x for x in rows if x["id"] in kept]
             model, bias = abstention.fit(train, [x["right"] for x in train], names=names, balanced=False, l2=2.0,
                                          steps=20000)
             p_answer = functools.partial(abstention.confidence, model=model, bias=bias, names=names)
