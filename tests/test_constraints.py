@@ -145,7 +145,8 @@ def test_an_english_page_says_which_name_is_missing():
         message = f"{french} Brésil. " + related_message(query)
         answer = Answer("?", True, 0.1, (), (), status="related", message=message, answer_type="other")
         shown = decline_message(answer, "en")
-        assert shown.startswith(f'{english} <span lang="fr">Brésil</span>. No sentence of the passages found says')
+        assert shown.startswith(f'{english} <span lang="fr">Brésil</span>. '
+                                'No sentence of the passages found clearly says')
         assert "Aucun" not in shown and "Try other words" in shown
 
 

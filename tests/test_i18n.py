@@ -144,7 +144,7 @@ def test_the_engine_s_declines_and_label_notes_read_in_english():
     answer = Answer("Who chaired the REAIM summit?", True, 0.1, (), (), status="related", message=french,
                     answer_type="person")
     english = decline_message(answer, "en")
-    assert english.startswith("No sentence of the passages found says who.")
+    assert english.startswith("No sentence of the passages found clearly says who.")
     assert 'Words searched, found in the corpus: <span lang="fr">présider, sommet, REAIM</span>.' in english
     assert "Try other words" in english and "Mots cherchés" not in english
     assert level_note(level_claim("high", [0.8, 0.6, 0.3]), "en") == "right 8 times out of 10 on our test questions"

@@ -76,7 +76,8 @@ def test_off_topic_questions_are_declined(real_retriever, question):
 def test_a_chair_never_named_is_not_answered(real_retriever, question):
     answer = real_retriever.answer(question)
     assert answer.status == "related" and not answer.sentences and answer.passages
-    assert "REAIM, 2026" in answer.message and "Aucune phrase des passages trouvés ne dit qui" in answer.message
+    assert "REAIM, 2026" in answer.message
+    assert "Aucune phrase des passages trouvés ne dit clairement qui" in answer.message
 
 
 @pytest.mark.parametrize("question, expected", [

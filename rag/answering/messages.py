@@ -23,7 +23,9 @@ UNNAMED_COUNTRIES = "Aucun des passages trouvés ne nomme :"
 
 def related_message(query: Query, known=None, absent: Sequence[str] = (), unnamed: Sequence[str] = ()) -> str:
     """Plain French built only from fixed text and the question's own words, which it never puts between
-    quotation marks (they would read as the corpus's): what is missing, the words searched, what to try.
+    quotation marks (they would read as the corpus's): what is missing, the words searched, what to try. It says
+    that no sentence says *clearly* what is asked: the answer model found none likely enough, which is not to say
+    that none does (the most likely sentence of each passage is still highlighted below it).
 
     It says first what the question names and the corpus does not (``rag.answering.constraints``): ``absent``, the
     names no document holds (« Aucun document ne nomme : OTAN. »), else ``unnamed``, the countries the question
@@ -39,9 +41,9 @@ def related_message(query: Query, known=None, absent: Sequence[str] = (), unname
     searched = f" Mots cherchés, présents dans le corpus : {', '.join(words[:8])}." if words else ""
     lacking = f"{ABSENT_NAMES} {', '.join(absent)}. " if absent else \
         f"{UNNAMED_COUNTRIES} {', '.join(unnamed)}. " if unnamed else ""
-    return (f"{lacking}Aucune phrase des passages trouvés ne dit {_MISSING[query.answer_type]}.{searched} Essayez "
-            "d'autres mots, la question en français ou en anglais, ou d'autres documents cherchés. Les passages "
-            "les plus proches sont repliés ci-dessous.")
+    return (f"{lacking}Aucune phrase des passages trouvés ne dit clairement {_MISSING[query.answer_type]}.{searched} "
+            "Essayez d'autres mots, la question en français ou en anglais, ou d'autres documents cherchés. Les "
+            "passages les plus proches sont repliés ci-dessous.")
 
 
 OFF_TOPIC_MESSAGE = ("Le corpus ne traite pas de cette question : aucun passage n'en est assez proche. "
