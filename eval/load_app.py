@@ -201,8 +201,8 @@ def main(argv=None) -> int:
                 "| clients × questions | client | answered | errors | p50 | p95 | max | throughput "
                 "| app CPU per answer | clients' CPU per request | app memory idle → peak |",
                 "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|", *rows,
-                "", f"Regenerate with `python -m eval.load_app --client both --readme` ({args.warm} other questions "
-                    "asked first, untimed; each client kind asks questions the app was not asked before)."]),
+                "", f"Regenerate with `python -m eval.load_app --client {args.client} --readme` ({args.warm} other "
+                    "questions asked first, untimed; each client kind asks questions the app was not asked before)."]),
                 "<!-- load:start -->", "<!-- load:end -->")
         return 1 if failed else 0
     finally:
