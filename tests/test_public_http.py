@@ -374,12 +374,13 @@ def test_the_queue_keeps_no_traffic_history_and_monitoring_is_off(app_retriever)
     """Gradio rebuilt a pandas table of its last 10,000 events after every event, for a monitoring page the public
     app has no use for (3 to 9 ms of the GIL per answer as events pile up): the page is off and the table is
     never rebuilt, however many questions come."""
-    from conftest import serving
+    from ui.layout import build_app, launch
 
-    from ui import layout
-
-    demo = layout.build_app(app_retriever)
-    with serving(demo) as url:
+    demo = build_app(app_retriever)
+    port = free_port()
+    launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
         for n in range(3):
             r = httpx.post(url + "gradio_api/call/search", json={"data": [f"{QUESTION} ({n})", 3, "hybrid", None]},
                            timeout=30)
@@ -391,6 +392,8 @@ def test_the_queue_keeps_no_traffic_history_and_monitoring_is_off(app_retriever)
         assert len(queue.event_analytics) <= 1
         for path in ("monitoring", "monitoring/summary"):
             assert httpx.get(url + path, timeout=10).status_code == 403, path
+    finally:
+        demo.close()
 
 
 # --------------------------------------------------------------------------- a corpus changed while running
