@@ -134,12 +134,19 @@ def serving(demo):
 
 
 @pytest.fixture(scope="session")
-def app_url(app_retriever):
-    """The app over the fixture corpus, served in-process on a free port."""
+def app_served(app_retriever):
+    """The app over the fixture corpus, served in-process on a free port: ``(demo, url)``."""
     from ui import layout
 
-    with serving(layout.build_app(app_retriever)) as url:
-        yield url
+    demo = layout.build_app(app_retriever)
+    with serving(demo) as url:
+        yield demo, url
+
+
+@pytest.fixture(scope="session")
+def app_url(app_served):
+    """The address of that app."""
+    return app_served[1]
 
 
 @pytest.fixture(scope="module")

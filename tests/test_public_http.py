@@ -370,30 +370,22 @@ def test_config_shows_no_server_path_and_run_history_is_off(app_url, app_corpus,
         assert path not in text, path
 
 
-def test_the_queue_keeps_no_traffic_history_and_monitoring_is_off(app_retriever):
+def test_the_queue_keeps_no_traffic_history_and_monitoring_is_off(app_served):
     """Gradio rebuilt a pandas table of its last 10,000 events after every event, for a monitoring page the public
     app has no use for (3 to 9 ms of the GIL per answer as events pile up): the page is off and the table is
     never rebuilt, however many questions come."""
-    from ui.layout import build_app, launch
-
-    demo = build_app(app_retriever)
-    port = free_port()
-    launch(demo, prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        for n in range(3):
-            r = httpx.post(url + "gradio_api/call/search", json={"data": [f"{QUESTION} ({n})", 3, "hybrid", None]},
-                           timeout=30)
-            with httpx.stream("GET", url + f"gradio_api/call/search/{r.json()['event_id']}", timeout=60) as s:
-                assert "event: complete" in "".join(s.iter_text())
-        queue = demo._queue
-        assert queue.events_recorded >= 3
-        assert queue.event_count_at_last_cache == 0  # the summary was never recomputed
-        assert len(queue.event_analytics) <= 1
-        for path in ("monitoring", "monitoring/summary"):
-            assert httpx.get(url + path, timeout=10).status_code == 403, path
-    finally:
-        demo.close()
+    demo, url = app_served
+    for n in range(3):
+        r = httpx.post(url + "gradio_api/call/search", json={"data": [f"{QUESTION} ({n})", 3, "hybrid", None]},
+                       timeout=30)
+        with httpx.stream("GET", url + f"gradio_api/call/search/{r.json()['event_id']}", timeout=60) as s:
+            assert "event: complete" in "".join(s.iter_text())
+    queue = demo._queue
+    assert queue.events_recorded >= 3
+    assert queue.event_count_at_last_cache == 0  # the summary was never recomputed
+    assert len(queue.event_analytics) <= 1
+    for path in ("monitoring", "monitoring/summary"):
+        assert httpx.get(url + path, timeout=10).status_code == 403, path
 
 
 # --------------------------------------------------------------------------- a corpus changed while running
