@@ -112,6 +112,24 @@ def test_a_block_that_goes_on_in_lower_case_keeps_the_paragraph_number():
     assert labels == ["préambule, al. 1", "par. 1", "par. 1", "par. 1 a)", "par. 2"]
 
 
+def test_a_document_s_labels_are_read_once_and_a_new_text_gets_its_own(monkeypatch):
+    """Citations ask for one label each: a document's labels are read once, and kept with that clean text only (a
+    document rebuilt with paragraphs renumbered is labelled anew, never from the labels of its old text)."""
+    import rag.text.paragraphs as paragraphs
+
+    reads = []
+    monkeypatch.setattr(paragraphs, "paragraph_labels", lambda clean: reads.append(1) or paragraph_labels(clean))
+    text = "# Projet\n\nL'Assemblée générale,\n\n*Notant* le rapport,\n\n1. *Décide* de poursuivre ;\n\n" \
+           "2. *Prie* le Secrétaire général de faire rapport.\n"
+    old = clean_document(text)
+    assert [label_of(old, w) for w in ("Notant", "Décide", "Prie", "Notant")] == \
+        ["préambule, al. 1", "par. 1", "par. 2", "préambule, al. 1"]
+    assert len(reads) == 1
+    new = clean_document(text.replace("1. *Décide*", "3. *Décide*").replace("2. *Prie*", "4. *Prie*"))
+    assert [label_of(new, w) for w in ("Décide", "Prie")] == ["par. 3", "par. 4"] and len(reads) == 2
+    assert label_of(old, "Prie") == "par. 2" and len(reads) == 2
+
+
 def test_a_document_without_structure_is_cited_by_title_section_and_characters(tmp_path):
     corpus = write_corpus(tmp_path / "corpus", {"note-geneve.md": "# Note de Genève\n\n## Les débats\n\n"
                                                 "Les délégations ont débattu du contrôle humain des armes "

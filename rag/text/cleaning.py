@@ -52,9 +52,10 @@ class Block:
     section: tuple[str, ...]  # heading path this block sits under (a heading includes itself)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CleanDoc:
-    """Clean text of one file, with the map back to the file's characters."""
+    """Clean text of one file, with the map back to the file's characters (equal only to itself: what is derived
+    from it, such as its paragraph labels, can be kept per document)."""
 
     text: str
     src_start: np.ndarray  # int32, len(text): first file offset each clean char renders

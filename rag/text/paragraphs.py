@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import weakref
 
 from rag.text.cleaning import NOTE_NUMBER, CleanDoc
 
@@ -61,8 +62,20 @@ def paragraph_label(clean: CleanDoc, offset: int) -> str:
         block = next((b for b in clean.blocks if b.kind == "note" and b.start <= offset < b.end), None)
         number = NOTE_NUMBER.match(clean.text[block.start:block.end]) if block is not None else None
         return f"note {number.group(1)}" if number else ""
-    labels = paragraph_labels(clean)
-    i = bisect.bisect_right([s for s, _, _ in labels], offset) - 1
+    starts, labels = _labels_of(clean)
+    i = bisect.bisect_right(starts, offset) - 1
     if i >= 0 and labels[i][0] <= offset < labels[i][1]:
         return labels[i][2]
     return ""
+
+
+# Each document's labels and their starts, read once per document (a citation asks for one label).
+_LABELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _labels_of(clean: CleanDoc) -> tuple[list[int], list[tuple[int, int, str]]]:
+    found = _LABELS.get(clean)
+    if found is None:
+        labels = paragraph_labels(clean)
+        found = _LABELS[clean] = ([s for s, _, _ in labels], labels)
+    return found
