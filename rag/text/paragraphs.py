@@ -74,8 +74,15 @@ _LABELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _labels_of(clean: CleanDoc) -> tuple[list[int], list[tuple[int, int, str]]]:
-    found = _LABELS.get(clean)
+    try:
+        found = _LABELS.get(clean)
+    except TypeError:  # a document-like object that cannot be weakly referenced: read, not kept
+        return _read(clean)
     if found is None:
-        labels = paragraph_labels(clean)
-        found = _LABELS[clean] = ([s for s, _, _ in labels], labels)
+        found = _LABELS[clean] = _read(clean)
     return found
+
+
+def _read(clean: CleanDoc) -> tuple[list[int], list[tuple[int, int, str]]]:
+    labels = paragraph_labels(clean)
+    return [s for s, _, _ in labels], labels
