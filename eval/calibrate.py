@@ -24,22 +24,26 @@ figures for the chosen values.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
+from pathlib import Path
 
 import numpy as np
 
 from rag import Retriever
 from rag.answering import abstention
 from rag.answering.extraction import SENTENCE_FEATURES, calibrate_probability
+from rag.corpus.documents import load_corpus
 from rag.embedding.caching import CachedEmbedder
 
 from .answers import gold_spans, group
 from .evaluate import engine_qrels, ranx_metrics
 from .relevance import normalize, sentence_answers
-from .testset import Case
+from .testset import Case, load_testset
 
 log = logging.getLogger("eval")
+HERE = Path(__file__).resolve().parent
 
 MAX_WRONG_ABSTAIN = 0.05
 MAX_ANSWERABLE_DECLINED = 0.20  # the answer threshold never declines more of the answerable questions
@@ -233,26 +237,64 @@ def choose_answer_threshold(best: list[tuple[float, bool]], answerable: list[boo
     return round(max(scored)[2], 4) if scored else 0.0
 
 
-def fit_answer_model(rows: list[dict]):
-    """The answer model (``(mean, scale, weight)`` per sentence feature, and the bias) fitted on candidate rows,
-    unweighted so that its output is a probability."""
-    return abstention.fit(rows, [x["right"] for x in rows], names=SENTENCE_FEATURES, balanced=False, l2=2.0,
-                          steps=20000)
+def fit_answer_model(rows: list[dict], names=SENTENCE_FEATURES):
+    """The answer model (``(mean, scale, weight)`` per sentence feature of ``names``, and the bias) fitted on
+    candidate rows, unweighted so that its output is a probability."""
+    return abstention.fit(rows, [x["right"] for x in rows], names=names, balanced=False, l2=2.0, steps=20000)
 
 
-def out_of_fold(rows: list[dict], topic_threshold: float, folds: int = FOLDS) -> dict[str, tuple[float, bool]]:
+def out_of_fold(rows: list[dict], topic_threshold: float, folds: int = FOLDS, names=SENTENCE_FEATURES, seed: int = 0,
+                train_share: float = 1.0) -> dict[str, tuple[float, bool]]:
     """Per question of ``rows``: (probability of its best sentence, that sentence right), the probabilities given by
-    a model fitted on the other folds (questions dealt to folds by a fixed shuffle); 0 when off-topic."""
+    a model over ``names`` fitted on the other folds' questions (dealt to folds by the shuffle ``seed``; with
+    ``train_share``, on that share of them, the first ones of the deal); 0 when off-topic."""
     ids = sorted({x["id"] for x in rows})
-    np.random.RandomState(0).shuffle(ids)
+    np.random.RandomState(seed).shuffle(ids)
     fold = {i: n % folds for n, i in enumerate(ids)}
     out: dict[str, tuple[float, bool]] = {}
     for k in range(folds):
-        train = [x for x in rows if fold[x["id"]] != k]
-        model, bias = fit_answer_model(train)
-        p = lambda x: abstention.confidence(x, model, bias, SENTENCE_FEATURES)  # noqa: E731
+        others = [i for i in ids if fold[i] != k]
+        kept = set(others[:round(len(others) * train_share)])
+        model, bias = fit_answer_model([x for x in rows if x["id"] in kept], names)
+        p = functools.partial(abstention.confidence, model=model, bias=bias, names=names)
         out.update(best_sentences([x for x in rows if fold[x["id"]] == k], "all", p, topic_threshold))
     return out
+
+
+def answer_figures(rows: list[dict], topic_threshold: float, names=SENTENCE_FEATURES, train_share: float = 1.0,
+                   shuffles: int = 3) -> np.ndarray:
+    """Out-of-fold (right sentence ranked first, first sentence right at the threshold :func:`choose_answer_threshold`
+    picks, answerable declined, on-topic unanswerable declined, English first sentence right): the mean over
+    ``shuffles`` deals of the questions to folds (:func:`out_of_fold`; rows need ``lang``)."""
+    ids = sorted({x["id"] for x in rows})
+    answerable = {x["id"]: x["answerable"] for x in rows}
+    english = {x["id"]: x["lang"] == "en" for x in rows}
+    figures = []
+    for seed in range(shuffles):
+        best = out_of_fold(rows, topic_threshold, FOLDS, names, seed, train_share)
+        scored = [best[q] for q in ids]
+        threshold = choose_answer_threshold(scored, [answerable[q] for q in ids])
+        right = {q: best[q][0] >= threshold and best[q][1] for q in ids}
+        una, declined = rates([p for p, _ in scored], [answerable[q] for q in ids], threshold)
+        figures.append((np.mean([best[q][1] for q in ids if answerable[q]]),
+                        np.mean([right[q] for q in ids if answerable[q]]), declined, una,
+                        np.mean([right[q] for q in ids if answerable[q] and english[q]])))
+    return np.mean(figures, axis=0)
+
+
+def tune_candidates(cache) -> tuple[list[dict], float]:
+    """The tune half's candidate sentences (:func:`sentence_rows`) with the question and its language, and the
+    engine's topic threshold (the experiments on the tune half start here; the held-out half is not read)."""
+    r = Retriever.from_settings()
+    cases = load_testset(HERE / "testset.jsonl", {d.doc_id: d.text for d in load_corpus(r.settings.corpus_dir)})
+    cases = [c for c in cases if c.split == "tune"]
+    r = _with_cache(r, cache)
+    r.embedder.prime([c.question for c in cases])
+    by_id = {c.id: c for c in cases}
+    rows = sentence_rows(r, cases)
+    for x in rows:
+        x["question"], x["lang"] = by_id[x["id"]].question, by_id[x["id"]].lang
+    return rows, r.settings.topic_threshold
 
 
 def isotonic(probs: list[float], right: list[bool]) -> list[tuple[float, float]]:

@@ -20,39 +20,17 @@ from __future__ import annotations
 
 import argparse
 import copy
-import functools
 import logging
 import time
 from pathlib import Path
 
 import numpy as np
 
-from rag import Retriever
-from rag.answering import abstention
 from rag.answering.extraction import SENTENCE_FEATURES
-from rag.corpus.documents import load_corpus
 
-from .calibrate import _with_cache, best_sentences, choose_answer_threshold, rates, sentence_rows
-from .testset import load_testset
+from .calibrate import FOLDS, HERE, answer_figures, tune_candidates
 
-HERE = Path(__file__).resolve().parent
-FOLDS = 5
-SHUFFLES = 3
 TEMPERATURE = 0.05
-
-
-def candidate_rows(cache: Path) -> list[dict]:
-    """The tune half's candidate sentences with their features, ``right``, the question and its language."""
-    r = Retriever.from_settings()
-    cases = load_testset(HERE / "testset.jsonl", {d.doc_id: d.text for d in load_corpus(r.settings.corpus_dir)})
-    cases = [c for c in cases if c.split == "tune"]
-    r = _with_cache(r, cache)
-    r.embedder.prime([c.question for c in cases])
-    by_id = {c.id: c for c in cases}
-    rows = sentence_rows(r, cases)
-    for x in rows:
-        x["question"], x["lang"] = by_id[x["id"]].question, by_id[x["id"]].lang
-    return rows, r.settings.topic_threshold
 
 
 class TopLayers:
@@ -161,38 +139,6 @@ def alone(rows: list[dict], key: str, lang: str) -> tuple[float, int]:
     return float(np.mean(picks)), len(picks)
 
 
-def answer_figures(rows: list[dict], names: list[str], topic_threshold: float, train_share: float = 1.0,
-                   shuffles: int = SHUFFLES) -> np.ndarray:
-    """Out-of-fold (ranked first, first right, answerable declined, unanswerable declined, English first right),
-    the mean over ``shuffles`` deals of the questions to folds; each fold's model fitted on ``train_share`` of the
-    other folds' questions (the first ones of the deal)."""
-    ids = sorted({x["id"] for x in rows})
-    answerable = {x["id"]: x["answerable"] for x in rows}
-    english = {x["id"]: x["lang"] == "en" for x in rows}
-    figures = []
-    for s in range(shuffles):
-        dealt = list(ids)
-        np.random.RandomState(s).shuffle(dealt)
-        fold = {q: n % FOLDS for n, q in enumerate(dealt)}
-        best: dict[str, tuple[float, bool]] = {}
-        for k in range(FOLDS):
-            others = [q for q in dealt if fold[q] != k]
-            kept = set(others[:round(len(others) * train_share)])
-            train = [x for x in rows if x["id"] in kept]
-            model, bias = abstention.fit(train, [x["right"] for x in train], names=names, balanced=False, l2=2.0,
-                                         steps=20000)
-            p_answer = functools.partial(abstention.confidence, model=model, bias=bias, names=names)
-            best.update(best_sentences([x for x in rows if fold[x["id"]] == k], "all", p_answer, topic_threshold))
-        ranked = [best[q][1] for q in ids if answerable[q]]
-        scored = [best[q] for q in ids]
-        threshold = choose_answer_threshold(scored, [answerable[q] for q in ids])
-        right = {q: best[q][0] >= threshold and best[q][1] for q in ids}
-        una, declined = rates([p for p, _ in scored], [answerable[q] for q in ids], threshold)
-        figures.append((np.mean(ranked), np.mean([right[q] for q in ids if answerable[q]]), declined, una,
-                        np.mean([right[q] for q in ids if answerable[q] and english[q]])))
-    return np.mean(figures, axis=0)
-
-
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m eval.reader_trial", description=__doc__.split("\n\n")[0])
     p.add_argument("--layers", type=int, default=2, help="top layers tuned (default: %(default)s)")
@@ -201,7 +147,7 @@ def main(argv=None) -> None:
     p.add_argument("--cache", default=str(HERE / ".cache"), help="question vectors' cache")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    rows, topic_threshold = candidate_rows(Path(args.cache))
+    rows, topic_threshold = tune_candidates(Path(args.cache))
     print(f"tune half: {len({x['id'] for x in rows})} questions, {len(rows)} candidate sentences")
     for row, extra in zip(rows, tuned_similarity(rows, args.layers, args.epochs, args.lr)):
         row.update(extra)
@@ -213,7 +159,7 @@ def main(argv=None) -> None:
           "English first right")
     for label, names in (("as shipped", list(SENTENCE_FEATURES)),
                          ("+ ft_sim, ft_gap", [*SENTENCE_FEATURES, "ft_sim", "ft_gap"])):
-        print(f"  {label:17}" + "".join(f" | {v:.3f}" for v in answer_figures(rows, names, topic_threshold)))
+        print(f"  {label:17}" + "".join(f" | {v:.3f}" for v in answer_figures(rows, topic_threshold, names)))
 
 
 if __name__ == "__main__":

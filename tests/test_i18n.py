@@ -195,6 +195,7 @@ def french_left(html: str) -> list[str]:
 
 def test_a_page_rendered_in_english_shows_no_french_interface_text():
     from rag.answering.citation import Excerpt, cite
+    from rag.text.cleaning import clean_document
     from ui.render import render_answer, render_reader
 
     text_fr = "Le contrôle humain significatif désigne la supervision d'un opérateur. Une autre phrase."
@@ -215,7 +216,7 @@ def test_a_page_rendered_in_english_shows_no_french_interface_text():
         assert french_left(fr_page), "the French page shows French (else this test checks nothing)"
         assert french_left(en_page) == [], answer.status
         assert not ACCENTED.search(visible(en_page)), visible(en_page)
-    doc = SimpleNamespace(text=text_fr, blocks=(), notes_start=None, to_file=lambda a, b: (a, b))
+    doc = clean_document(text_fr)
     info = SimpleNamespace(title="Le contrôle humain", body="Institut", kind="étude", date="2025", status="study")
     page = render_reader(doc, info, (0, 20), "A", "en")
     assert french_left(page) == [] and "Quoted passage highlighted" in page

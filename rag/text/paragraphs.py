@@ -74,15 +74,8 @@ _LABELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _labels_of(clean: CleanDoc) -> tuple[list[int], list[tuple[int, int, str]]]:
-    try:
-        found = _LABELS.get(clean)
-    except TypeError:  # a document-like object that cannot be weakly referenced: read, not kept
-        return _read(clean)
+    found = _LABELS.get(clean)
     if found is None:
-        found = _LABELS[clean] = _read(clean)
+        labels = paragraph_labels(clean)
+        found = _LABELS[clean] = ([s for s, _, _ in labels], labels)
     return found
-
-
-def _read(clean: CleanDoc) -> tuple[list[int], list[tuple[int, int, str]]]:
-    labels = paragraph_labels(clean)
-    return [s for s, _, _ in labels], labels
