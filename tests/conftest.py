@@ -26,7 +26,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 # temporary one, in this process and in the app processes it starts, removed at the end of the run.
 _CACHE = tempfile.mkdtemp(prefix="rag-test-cache-")
 os.environ["XDG_CACHE_HOME"] = _CACHE
-# The bundled model is converted once per session, into a temporary folder (unless RAG_EMBED_CACHE is set).
+# The bundled model is converted once per session, into a temporary folder (unless RAG_EMBED_CACHE is set). With
+# pytest-xdist (`-n 2`) this module is imported first by the controlling process: its workers inherit the variable
+# (one conversion for the run), and each has its own XDG_CACHE_HOME (above).
 _OWN_EMBED_CACHE = not os.environ.get("RAG_EMBED_CACHE")
 if _OWN_EMBED_CACHE:
     os.environ["RAG_EMBED_CACHE"] = str(Path(_CACHE) / "embedders")
