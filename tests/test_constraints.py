@@ -59,6 +59,7 @@ def keyword():
         "L'ONU et ses États membres débattent des armes autonomes.",
         "La Roumanie et le Pakistan ont approuvé la déclaration.",
         "Le Comité international de la Croix-Rouge s'inquiète des armes autonomes.",
+        "Le cor sonne la fin de l'art de la guerre.",  # words of three letters
     ])
 
 
@@ -67,6 +68,9 @@ def keyword():
     ("What do NATO's guidelines say about military AI?", ["OTAN"]),  # the glossary's French name
     ("Que dit l'ONU des armes autonomes ?", []),
     ("Que pense la Chine des armes autonomes ?", []),
+    ("Que pensent les Chinois des armes autonomes ?", []),  # a word of the family of « Chine »…
+    ("Qu'a-t-on dit à La Corogne des armes autonomes ?", ["Corogne"]),  # …« Corogne » none of « cor »'s
+    ("Que dit Artémis des armes autonomes ?", ["Artémis"]),  # nor « Artémis » of « art »'s
     ("Why was Romania's election cancelled?", []),  # a country: asked of each passage, not of the vocabulary
     ("What does the Pentagon say about autonomous weapons?", []),  # an English word a French text may translate
     ("Who won the NBA finals in 2023?", ["NBA"]),  # an English acronym is written alike in French…

@@ -26,10 +26,11 @@ from rag.text.question import Query
 
 
 def known(stem: str, vocabulary: Collection[str]) -> bool:
-    """Whether the corpus has ``stem`` or a word of its family (one that shares its first three letters)."""
+    """Whether the corpus has ``stem`` or a word of its family of four letters at least (« chinois » is of the
+    family of « chin », not « corogn » of « cor »)."""
     if stem in vocabulary:
         return True
-    return len(stem) >= 3 and any(w[:3] == stem[:3] and same_family(stem, w) for w in vocabulary)
+    return len(stem) >= 4 and any(len(w) >= 4 and w[:3] == stem[:3] and same_family(stem, w) for w in vocabulary)
 
 
 def absent_names(query: Query, keyword) -> list[str]:
