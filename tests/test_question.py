@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -21,7 +22,7 @@ from rag.answering.extraction import (
 )
 from rag.answering.messages import related_message
 from rag.text.folding import strip_accents
-from rag.text.question import MONEY, TYPES, analyze, counted_noun
+from rag.text.question import MONEY, SPACY_MODEL, TYPES, _spacy, analyze, counted_noun, nlp
 
 # (question, language, expected answer type, focus terms that must be found)
 CASES = [
@@ -371,10 +372,6 @@ def test_the_lemmatizers_word_lists_are_sets_and_give_spacys_own_lemmas():
     """The French rule lemmatizer asks whether each form its rules make is a known word of its part of speech: a list
     of 28,022 nouns was read through each time (about 1 ms for a noun met for the first time). Turned into sets, the
     lemmas of questions and corpus sentences are those of the pipeline as spaCy loads it."""
-    from pathlib import Path
-
-    from rag.text.question import SPACY_MODEL, _spacy, nlp
-
     pipeline = nlp()
     index = pipeline.get_pipe("lemmatizer").lookups.get_table("lemma_index")
     assert index and all(isinstance(words, frozenset) for words in index.values())
